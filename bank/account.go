@@ -1,0 +1,276 @@
+package bank
+
+import (
+	"sync"
+
+	"github.com/paygate/paygate"
+)
+
+// Status is the state of a cardholder account.
+type Status int
+
+// Account statuses.
+const (
+	StatusActive Status = iota
+	StatusLost
+	StatusStolen
+	StatusExpired
+	StatusBlocked
+	StatusRestricted
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusActive:
+		return "active"
+	case StatusLost:
+		return "lost"
+	case StatusStolen:
+		return "stolen"
+	case StatusExpired:
+		return "expired"
+	case StatusBlocked:
+		return "blocked"
+	case StatusRestricted:
+		return "restricted"
+	}
+	return "unknown"
+}
+
+// Account is a copy of a cardholder account, for tests. Amounts are minor
+// units. Available == Posted - Held always holds.
+type Account struct {
+	Issuer    string
+	Status    Status
+	Limit     int64            // credit limit
+	Available int64            // open to buy: what the next authorization may use
+	Posted    int64            // ledger balance: Limit minus posted debits plus credits
+	Held      int64            // sum of open holds
+	Holds     map[string]int64 // open holds by RRN
+	TxnLimit  int64            // per-transaction limit; 0 means none
+	ExpMonth  int
+	ExpYear   int
+}
+
+// Response codes the issuers give.
+const (
+	rcApproved     = "00"
+	rcDoNotHonor   = "05"
+	rcInvalidAmt   = "13"
+	rcInvalidCard  = "14"
+	rcNoIssuer     = "15"
+	rcFormatError  = "30"
+	rcLost         = "41"
+	rcStolen       = "43"
+	rcNoFunds      = "51"
+	rcExpired      = "54"
+	rcNotPermitted = "57"
+	rcFraud        = "59"
+	rcOverLimit    = "61"
+	rcRestricted   = "62"
+	rcIssuerDown   = "91"
+	rcDuplicate    = "94"
+	rcMalfunction  = "96"
+	rcIncorrectCVC = "N7"
+)
+
+// rrn is a DE37 value as a map key; the field is always 12 characters.
+type rrn [12]byte
+
+func rrnKey(s string) (k rrn) {
+	copy(k[:], s)
+	return k
+}
+
+// txn is what an account remembers of one RRN.
+type txn struct {
+	kind     paygate.NetworkKind // of the message that created it
+	rc       string              // the answer given, for duplicates
+	authCode string
+	held     int64 // still held
+	posted   int64 // posted debit, not yet settled
+	credited int64 // refund credit
+	captured bool
+}
+
+// account is a cardholder account. Every field below mu is guarded by it;
+// the rest is fixed when the bank is built.
+type account struct {
+	issuer     *issuer
+	limit      int64
+	txnLimit   int64
+	expMonth   int
+	expYear    int
+	decline    string // every authorization and sale gets this code
+	cvcDecline string // the code when a CVC is present
+
+	mu        sync.Mutex
+	status    Status
+	available int64
+	posted    int64
+	held      int64
+	txns      map[rrn]txn
+}
+
+// check applies the issuer's rules to an authorization or a sale.
+func (a *account) check(req paygate.NetworkRequest) string {
+	switch a.status {
+	case StatusLost:
+		return rcLost
+	case StatusStolen:
+		return rcStolen
+	case StatusExpired:
+		return rcExpired
+	case StatusBlocked:
+		return rcDoNotHonor
+	case StatusRestricted:
+		return rcRestricted
+	}
+	if req.ExpMonth > 0 && !req.TransmissionTime.IsZero() {
+		t := req.TransmissionTime.UTC()
+		if req.ExpYear*12+req.ExpMonth < t.Year()*12+int(t.Month()) {
+			return rcExpired
+		}
+	}
+	switch {
+	case a.decline != "":
+		return a.decline
+	case a.cvcDecline != "" && req.CVC != "":
+		return a.cvcDecline
+	case req.Kind == paygate.NetworkSale && req.Amount <= 0:
+		return rcInvalidAmt
+	case a.txnLimit > 0 && req.Amount > a.txnLimit:
+		return rcOverLimit
+	case req.Amount > a.available:
+		return rcNoFunds
+	}
+	return rcApproved
+}
+
+// authorize places a hold (authorization) or posts (sale). A repeat of an
+// RRN the account has seen gets the original answer and changes nothing; an
+// RRN seen on another kind of message gets 94. held reports whether a hold
+// was placed.
+func (a *account) authorize(req paygate.NetworkRequest, authCode func() string) (resp paygate.NetworkResponse, held, dup bool) {
+	k := rrnKey(req.RRN)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if t, ok := a.txns[k]; ok {
+		if t.kind != req.Kind {
+			return paygate.NetworkResponse{ResponseCode: rcDuplicate}, false, true
+		}
+		return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, false, true
+	}
+	t := txn{kind: req.Kind, rc: a.check(req)}
+	if t.rc == rcApproved {
+		t.authCode = authCode()
+		a.available -= req.Amount
+		if req.Kind == paygate.NetworkSale {
+			a.posted -= req.Amount
+			t.posted = req.Amount
+		} else {
+			a.held += req.Amount
+			t.held = req.Amount
+			held = true
+		}
+	}
+	a.txns[k] = t
+	return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, held, false
+}
+
+// capture turns the hold of an authorization into a posting of the final
+// amount and releases the rest. It is an advice: always accepted. Without a
+// hold it posts anyway (force post); a repeat changes nothing.
+func (a *account) capture(req paygate.NetworkRequest) {
+	k := rrnKey(req.RRN)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t, ok := a.txns[k]
+	if ok && (t.captured || t.kind != paygate.NetworkAuthorize) {
+		return
+	}
+	if !ok {
+		t = txn{kind: paygate.NetworkCapture, rc: rcApproved}
+	}
+	a.held -= t.held
+	a.available += t.held
+	t.held = 0
+	a.available -= req.Amount
+	a.posted -= req.Amount
+	t.posted += req.Amount
+	t.captured = true
+	a.txns[k] = t
+}
+
+// reverse brings what an RRN holds, posted or credited down to remaining
+// (0 for a full reversal). Nothing to reverse, or a repeat, changes nothing.
+func (a *account) reverse(req paygate.NetworkRequest, remaining int64) {
+	k := rrnKey(req.RRN)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	t, ok := a.txns[k]
+	if !ok {
+		return
+	}
+	if d := t.held - remaining; d > 0 {
+		a.held -= d
+		a.available += d
+		t.held = remaining
+	}
+	if d := t.posted - remaining; d > 0 {
+		a.posted += d
+		a.available += d
+		t.posted = remaining
+	}
+	if d := t.credited - remaining; d > 0 {
+		a.posted -= d
+		a.available -= d
+		t.credited = remaining
+	}
+	a.txns[k] = t
+}
+
+// refund credits the account. A repeat of the RRN gets the original answer.
+func (a *account) refund(req paygate.NetworkRequest, authCode func() string) (resp paygate.NetworkResponse, dup bool) {
+	if req.Amount <= 0 {
+		return paygate.NetworkResponse{ResponseCode: rcInvalidAmt}, false
+	}
+	k := rrnKey(req.RRN)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if t, ok := a.txns[k]; ok {
+		if t.kind != req.Kind {
+			return paygate.NetworkResponse{ResponseCode: rcDuplicate}, true
+		}
+		return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, true
+	}
+	t := txn{kind: req.Kind, rc: rcApproved, authCode: authCode(), credited: req.Amount}
+	a.available += req.Amount
+	a.posted += req.Amount
+	a.txns[k] = t
+	return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, false
+}
+
+// snapshot copies the account.
+func (a *account) snapshot() Account {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	acc := Account{
+		Issuer:    a.issuer.name,
+		Status:    a.status,
+		Limit:     a.limit,
+		Available: a.available,
+		Posted:    a.posted,
+		Held:      a.held,
+		Holds:     map[string]int64{},
+		TxnLimit:  a.txnLimit,
+		ExpMonth:  a.expMonth,
+		ExpYear:   a.expYear,
+	}
+	for k, t := range a.txns {
+		if t.held > 0 {
+			acc.Holds[string(k[:])] = t.held
+		}
+	}
+	return acc
+}

@@ -1,0 +1,81 @@
+// Package bank simulates the acquirer and its issuing banks. Bank.Handle
+// takes a packed ISO 8583 request (package iso8583), routes it by BIN to an
+// issuer, applies the issuer's rules to the cardholder's account and returns
+// the packed answer; in process it is the far end of
+// iso8583.NewClient(iso8583.LinkFunc(b.Handle), timeout).
+//
+// # Issuers
+//
+// One issuer per brand, "Paygate Test Bank (Visa)", "(Mastercard)",
+// "(American Express)", "(Discover)", "(JCB)", "(UnionPay)" and
+// "(Diners Club)", routed by paygate.CardBrand; two Visa BIN ranges have
+// issuers of their own: 400009 (OfflineBIN), down from the start, and 400011
+// (SilentBIN), which never answers. A number of no known brand gets 15.
+//
+// # Test cards
+//
+// Amounts are minor units. Approving accounts have a limit of
+// StandardLimit (1,000,000,000,000). Any expiry in the future is accepted.
+//
+//	card                 answer  why
+//	4242424242424242     00      approve (also 4111111111111111, 5555555555554444,
+//	                             2223003122003222, 378282246310005, 6011111111111117,
+//	                             3566002020360505, 6200000000000005, 36227206271667)
+//	4000000000000002     05      do not honor
+//	4000000000009995     51      insufficient funds: limit and available 0
+//	4000000000000069     54      account status expired
+//	4000000000009987     41      account status lost
+//	4000000000009979     43      account status stolen
+//	4000000000000119     96      system malfunction
+//	4000000000000127     N7      incorrect CVC, when a CVC is sent; 00 without one
+//	4000000000000572     57      not permitted to cardholder
+//	4100000000000019     59      suspected fraud
+//	4000000000000614     61      above its per-transaction limit of 10000; 00 up to it
+//	4000000000000622     62      account status restricted
+//	4000000000000010     14      known BIN, no account (any such Luhn-valid number)
+//	4000090000000003     91      issuer down (SetIssuerDown(OfflineBIN, false) brings it up: 00)
+//	4000110000000009     none    issuer processes the request (places the hold) but the
+//	                             answer never comes: Handle waits for ctx and returns ctx.Err()
+//
+// # Rules
+//
+// In order, for an authorization (0100) or sale (0200, 000000): issuer down
+// → 91; no account → 14; status lost 41, stolen 43, expired 54, blocked 05,
+// restricted 62; an expiry (DE14) before the month of DE7 → 54; the card's
+// fixed decline; N7 when the card declines CVCs and one is sent; a sale of
+// 0 → 13; above the per-transaction limit → 61; above available → 51; else
+// 00 with a fresh 6-character auth code. An authorization of 0 (account
+// verification) is approved and holds nothing.
+//
+// Balances: Available == Posted - Held. An authorization holds its amount
+// under its RRN (DE37): Available goes down. A sale posts: Available and
+// Posted go down. A capture advice (0220, quoting the authorization's RRN)
+// releases the hold and posts the final amount, which may be smaller; advices
+// are always answered 00, even when the hold is gone (the amount is
+// force-posted) or the issuer is down (the acquirer stores and forwards). A
+// repeated capture of an RRN changes nothing. A refund (0200, 200000) credits:
+// Available and Posted go up; it is approved for every known account, whatever
+// its status, and an amount of 0 gets 13. Currencies are not converted.
+//
+// A reversal (0400, quoting the original's RRN and DE90) brings what that RRN
+// holds, posted or credited down to the replacement amount (DE95; 0 for a
+// full reversal): it releases a hold, un-posts a sale or capture, or takes
+// back a refund. It is answered 00 also when there is nothing to reverse, or
+// for a card without an account, so it is idempotent: a second reversal of
+// the same RRN changes nothing. A reversal without usable DE90 gets 30 and
+// changes nothing. Reversals are answered normally by the unresponsive
+// issuer, so a timed-out authorization can be reversed; the offline issuer
+// answers them with 91.
+//
+// Duplicates: an authorization, sale or refund with an RRN the account has
+// seen gets the answer the first one got (the same response and auth code)
+// and changes nothing; with an RRN seen on another kind of message it gets 94.
+//
+// Network management (0800) is answered 0810 with 00.
+//
+// # Concurrency and logs
+//
+// Handle is safe from many goroutines: the accounts are fixed in New and
+// each has its own mutex; counters are atomic. It logs each message at debug
+// level with the card number masked (paygate.MaskPAN), never the CVC.
+package bank

@@ -1,0 +1,74 @@
+// Package client is the Go client for the paygate payment gateway's HTTP
+// API, for merchant servers. It needs the standard library only.
+//
+// Create a client with the gateway's address and your secret key, and share
+// it between goroutines:
+//
+//	c := client.New("http://127.0.0.1:8080", os.Getenv("PAYGATE_SECRET_KEY"))
+//
+// # Sales
+//
+// A sale charges the card at once. Amounts are int64 minor units of the
+// currency (1999 is $19.99):
+//
+//	pay, err := c.CreatePayment(ctx, client.PaymentParams{
+//		Amount:   1999,
+//		Currency: "USD",
+//		Card:     &client.CardParams{Number: "4242424242424242", ExpMonth: 12, ExpYear: 2030, CVC: "123"},
+//		OrderID:  "order-1001",
+//	})
+//	// pay.Status == client.StatusCaptured; show the customer pay.ConfirmationNumber.
+//
+// # Authorize, then capture
+//
+// With Capture pointing to false the amount is only held on the card. Capture
+// it when the goods ship (for less, if not all of them do), or Void it:
+//
+//	pay, err := c.CreatePayment(ctx, client.PaymentParams{Amount: 5000, Currency: "USD", Card: card, Capture: new(false)})
+//	// pay.Status == client.StatusAuthorized
+//	pay, err = c.Capture(ctx, pay.ID, client.CaptureParams{Amount: new(int64(4200))})
+//
+// # Refunds
+//
+// Refund returns all that is left of a captured payment, or part of it:
+//
+//	re, err := c.Refund(ctx, pay.ID, client.RefundParams{Amount: new(int64(500)), Reason: "damaged"})
+//
+// # Declines and other errors
+//
+// Every answer the server refuses is an *Error. A declined card is a 402
+// with Type "card_error" and Code "card_declined"; the declined payment is
+// recorded, under PaymentID:
+//
+//	pay, err := c.CreatePayment(ctx, params)
+//	var e *client.Error
+//	switch {
+//	case errors.As(err, &e) && e.Code == client.CodeCardDeclined:
+//		// e.DeclineCode is such as "insufficient_funds", e.ResponseCode "51".
+//		// Ask the customer for another card.
+//	case err != nil:
+//		// The request failed; see below.
+//	}
+//
+// # Retries and idempotency
+//
+// Each POST carries an Idempotency-Key: the server performs a request once
+// however many times it arrives with the same key and body, and replays
+// its first answer to the rest. That makes retries safe, and the client
+// retries on its own — up to 2 times by default, with exponential backoff
+// and jitter, honouring Retry-After — after a network failure (a refused or
+// reset connection, a timeout), a 429, a 500, 502, 503 or 504, and a 409
+// idempotency_in_flight. Other errors, declines among them, are returned at
+// once. Cancelling the context stops the retries.
+//
+// The client makes a fresh key for each call. If your process may die
+// between sending a payment and reading the answer, set IdempotencyKey to
+// something derived from your order and send the same params again later:
+// you get the first payment back, not a second charge.
+//
+// # Card data
+//
+// CardParams prints and marshals to JSON with its number masked (first 6,
+// last 4) and its CVC hidden, so a log line cannot leak them; only the
+// request to the gateway carries them. Responses never hold a full number.
+package client

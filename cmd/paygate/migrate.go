@@ -1,0 +1,28 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+)
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("migrate", stderr)
+	db := dbFlag(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	st, err := openStores(*db) // opening applies what is missing
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	names, err := st.db.Migrations(ctx)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		fmt.Fprintf(stdout, "applied %s\n", n)
+	}
+	return nil
+}

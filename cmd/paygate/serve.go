@@ -1,0 +1,260 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/big"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/paygate/paygate"
+	"github.com/paygate/paygate/bank"
+	pghttp "github.com/paygate/paygate/http"
+	"github.com/paygate/paygate/iso8583"
+)
+
+// serveConfig is everything serve needs, read from flags and environment.
+type serveConfig struct {
+	Addr           string
+	DB             string
+	KeyFile        string
+	TLSCert        string
+	TLSKey         string
+	DevTLS         bool
+	NetworkTimeout time.Duration
+	InDoubtAfter   time.Duration
+	SweepInterval  time.Duration
+	LogLevel       string
+	LogFormat      string
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	var c serveConfig
+	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (env PAYGATE_ADDR)")
+	db := dbFlag(fs)
+	fs.StringVar(&c.KeyFile, "master-key-file", env("MASTER_KEY_FILE", ""), "master key file, made with mode 0600 on first start; default paygate.key next to the database; PAYGATE_MASTER_KEY (64 hex characters) overrides it (env PAYGATE_MASTER_KEY_FILE)")
+	fs.StringVar(&c.TLSCert, "tls-cert", env("TLS_CERT", ""), "TLS certificate file (env PAYGATE_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", env("TLS_KEY", ""), "TLS private key file (env PAYGATE_TLS_KEY)")
+	fs.BoolVar(&c.DevTLS, "dev-tls", env("DEV_TLS", "") == "true", "serve HTTPS with a self-signed certificate made at start (development only)")
+	fs.DurationVar(&c.NetworkTimeout, "network-timeout", durationEnv("NETWORK_TIMEOUT", 10*time.Second), "how long to wait for the acquirer's answer (env PAYGATE_NETWORK_TIMEOUT)")
+	fs.DurationVar(&c.InDoubtAfter, "in-doubt-after", durationEnv("IN_DOUBT_AFTER", 0), "age after which an unfinished network exchange is recovered; default 2×network-timeout+5s (env PAYGATE_IN_DOUBT_AFTER)")
+	fs.DurationVar(&c.SweepInterval, "sweep-interval", durationEnv("SWEEP_INTERVAL", time.Second), "how often to recover work in doubt and void unacknowledged approvals (env PAYGATE_SWEEP_INTERVAL)")
+	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env PAYGATE_LOG_LEVEL)")
+	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", "text"), "text or json (env PAYGATE_LOG_FORMAT)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	c.DB = *db
+	if c.KeyFile == "" {
+		c.KeyFile = defaultKeyFile(c.DB)
+	}
+	logger, err := newLogger(stderr, c.LogLevel, c.LogFormat)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, c, stdout, logger)
+}
+
+func durationEnv(name string, def time.Duration) time.Duration {
+	if v := env(name, ""); v != "" {
+		if d, err := time.ParseDuration(v); err == nil {
+			return d
+		}
+	}
+	return def
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Logger) error {
+	st, err := openStores(c.DB)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	v, master, note, err := openVault(ctx, st, c.KeyFile)
+	if err != nil {
+		return err
+	}
+	if note != "" {
+		logger.Warn(note)
+	}
+
+	b := bank.New(logger.With("component", "bank"))
+	g := paygate.NewGateway()
+	g.Merchants, g.Payments, g.Cards, g.Vault = st.merchants, st.payments, st.cards, v
+	g.Acquirer = iso8583.NewClient(iso8583.LinkFunc(b.Handle), c.NetworkTimeout)
+	g.Logger = logger
+	g.NetworkTimeout, g.InDoubtAfter = c.NetworkTimeout, c.InDoubtAfter
+
+	if err := ensureDemoMerchant(ctx, st, stdout); err != nil {
+		return err
+	}
+
+	srv := &pghttp.Server{
+		Addr:              c.Addr,
+		Gateway:           g,
+		Merchants:         st.merchants,
+		Idempotency:       st.idempotency,
+		Logger:            logger,
+		IdempotencySecret: derive(master, "paygate idempotency"),
+		IdempotencyLease:  2*c.NetworkTimeout + 30*time.Second,
+	}
+	if srv.TLSConfig, err = tlsConfig(c); err != nil {
+		return err
+	}
+	if err := srv.Open(); err != nil {
+		return err
+	}
+	logger.Info("paygate listening", "url", srv.URL(), "db", c.DB)
+	fmt.Fprintf(stdout, "paygate listening on %s\n", srv.URL())
+
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sweep(ctx, g, st, c.SweepInterval, logger)
+	}()
+	<-ctx.Done()
+	logger.Info("shutting down")
+	err = srv.Close()
+	<-done
+	return err
+}
+
+// sweep runs the background work until ctx ends: recover network exchanges
+// left in doubt, void approvals not acknowledged in time, purge old
+// idempotency keys.
+func sweep(ctx context.Context, g *paygate.Gateway, st *stores, every time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	lastPurge := time.Time{}
+	for {
+		if _, err := g.Recover(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("recover in-doubt payments", paygate.LogError, err)
+		}
+		if _, err := g.ExpireUnacknowledged(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("void unacknowledged payments", paygate.LogError, err)
+		}
+		if time.Since(lastPurge) > time.Hour {
+			if n, err := st.idempotency.PurgeIdempotent(ctx, time.Now().Add(-paygate.IdempotencyTTL)); err != nil {
+				logger.Error("purge idempotency keys", paygate.LogError, err)
+			} else if n > 0 {
+				logger.Info("purged idempotency keys", "count", n)
+			}
+			lastPurge = time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// ensureDemoMerchant creates a demo merchant on first start and prints its
+// keys once.
+func ensureDemoMerchant(ctx context.Context, st *stores, stdout io.Writer) error {
+	list, err := st.merchants.Merchants(ctx)
+	if err != nil {
+		return err
+	}
+	if len(list) > 0 {
+		return nil
+	}
+	m, err := paygate.NewMerchant("Demo Store", "demo@example.com", time.Now().UTC())
+	if err != nil {
+		return err
+	}
+	secret, publishable, err := newMerchantWithKeys(ctx, st, m)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "First start: created demo merchant %s.\n  secret key:      %s\n  publishable key: %s\nThe keys are shown only this once; store them now.\n", m.ID, secret, publishable)
+	return nil
+}
+
+func derive(master []byte, purpose string) []byte {
+	h := hmac.New(sha256.New, master)
+	h.Write([]byte(purpose))
+	return h.Sum(nil)
+}
+
+func tlsConfig(c serveConfig) (*tls.Config, error) {
+	switch {
+	case c.TLSCert != "" || c.TLSKey != "":
+		if c.TLSCert == "" || c.TLSKey == "" {
+			return nil, errors.New("--tls-cert and --tls-key go together")
+		}
+		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return nil, fmt.Errorf("load TLS key pair: %w", err)
+		}
+		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	case c.DevTLS:
+		cert, err := selfSigned(c.Addr)
+		if err != nil {
+			return nil, err
+		}
+		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	}
+	return nil, nil
+}
+
+// selfSigned makes a throwaway certificate for localhost and the listen host.
+func selfSigned(addr string) (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()),
+		Subject:      pkix.Name{CommonName: "paygate development"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(30 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		DNSNames:     []string{"localhost"},
+		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+	}
+	if host, _, err := net.SplitHostPort(addr); err == nil && host != "" {
+		if ip := net.ParseIP(host); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if !strings.EqualFold(host, "localhost") {
+			tmpl.DNSNames = append(tmpl.DNSNames, host)
+		}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, fmt.Errorf("make self-signed certificate: %w", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
+}

@@ -1,0 +1,639 @@
+package paygate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// Gateway is the payment service: it validates requests, records every
+// payment before its request goes to the network and completes it after,
+// and undoes whatever a crash or a timeout left in doubt.
+type Gateway struct {
+	Merchants MerchantStore
+	Payments  PaymentStore
+	Cards     CardStore
+	Vault     Vault
+	Acquirer  Acquirer
+	Clock     Clock
+	Logger    *slog.Logger
+
+	// NetworkTimeout is the acquirer's answer timeout. Work in doubt is
+	// only recovered once it is older than InDoubtAfter, which must be
+	// comfortably longer.
+	NetworkTimeout time.Duration
+	InDoubtAfter   time.Duration
+
+	stan atomic.Uint32
+}
+
+// NewGateway returns a gateway with sane defaults; the stores, vault and
+// acquirer must be set by the caller.
+func NewGateway() *Gateway {
+	g := &Gateway{Clock: SystemClock{}, Logger: slog.Default(), NetworkTimeout: 10 * time.Second}
+	g.stan.Store(rand.Uint32N(999_999))
+	return g
+}
+
+func (g *Gateway) now() time.Time { return g.Clock.Now().UTC() }
+
+func (g *Gateway) inDoubtAfter() time.Duration {
+	if g.InDoubtAfter > 0 {
+		return g.InDoubtAfter
+	}
+	return 2*g.NetworkTimeout + 5*time.Second
+}
+
+// nextSTAN returns the next system trace audit number, 000001..999999.
+func (g *Gateway) nextSTAN() string {
+	n := g.stan.Add(1)%999_999 + 1
+	return fmt.Sprintf("%06d", n)
+}
+
+// rrn builds a retrieval reference number: YDDD HH and the STAN (12 characters).
+func rrn(t time.Time, stan string) string {
+	return fmt.Sprintf("%d%03d%02d%s", t.Year()%10, t.YearDay(), t.Hour(), stan)
+}
+
+// PaymentRequest is a merchant's request for a payment.
+type PaymentRequest struct {
+	Amount         int64
+	Currency       string
+	Card           *Card  // a card as typed, or
+	CardID         string // a stored card
+	Capture        bool   // true: sale; false: authorization only
+	Description    string
+	OrderID        string
+	Metadata       map[string]string
+	ReceiptEmail   string
+	RequireAck     *bool // nil: the merchant's setting
+	IdempotencyKey string
+}
+
+func (r *PaymentRequest) validate() error {
+	switch {
+	case len(r.Description) > 1000:
+		return ParamErrorf(EINVALID, "description", "Description must be at most 1000 characters.")
+	case len(r.OrderID) > 100:
+		return ParamErrorf(EINVALID, "order_id", "Order id must be at most 100 characters.")
+	case len(r.Metadata) > 50:
+		return ParamErrorf(EINVALID, "metadata", "Metadata may have at most 50 keys.")
+	case len(r.ReceiptEmail) > 254 || (r.ReceiptEmail != "" && !strings.Contains(r.ReceiptEmail, "@")):
+		return ParamErrorf(EINVALID, "receipt_email", "Receipt e-mail must be an e-mail address.")
+	}
+	for k, v := range r.Metadata {
+		if k == "" || len(k) > 40 {
+			return ParamErrorf(EINVALID, "metadata", "Metadata keys must be 1 to 40 characters.")
+		}
+		if len(v) > 500 {
+			return ParamErrorf(EINVALID, "metadata["+sanitize(k, 40)+"]", "Metadata values must be at most 500 characters.")
+		}
+	}
+	if r.Card == nil && r.CardID == "" {
+		return ParamErrorf(EMISSING, "card", "A card or a card_id is required.")
+	}
+	if r.Card != nil && r.CardID != "" {
+		return ParamErrorf(EINVALID, "card_id", "Give either card or card_id, not both.")
+	}
+	return nil
+}
+
+// CreatePayment authorizes (and, for a sale, captures) a payment. A decline
+// returns the recorded payment together with a *Error of code EDECLINED.
+func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentRequest) (*Payment, error) {
+	now := g.now()
+	money, err := ParseMoney(req.Amount, req.Currency)
+	if err != nil {
+		return nil, err
+	}
+	if err := req.validate(); err != nil {
+		return nil, err
+	}
+	var card Card
+	var sealed EncryptedPAN
+	var summary CardSummary
+	if req.Card != nil {
+		card = *req.Card
+		if err := card.Validate(now, false); err != nil {
+			return nil, err
+		}
+		if sealed, err = g.Vault.Seal(card.Number); err != nil {
+			return nil, fmt.Errorf("seal card: %w", err)
+		}
+		summary = card.Summary()
+		summary.Fingerprint = g.Vault.Fingerprint(card.Number)
+	} else {
+		sc, err := g.Cards.Card(ctx, m.ID, req.CardID)
+		if err != nil {
+			var e *Error
+			if errors.As(err, &e) && e.Code == ENOTFOUND {
+				return nil, ParamErrorf(ENOTFOUND, "card_id", "No such card: %s.", sanitize(req.CardID, 40))
+			}
+			return nil, err
+		}
+		if err := ValidateExpiry(sc.Summary.ExpMonth, sc.Summary.ExpYear, now); err != nil {
+			return nil, err
+		}
+		pan, err := g.Vault.Open(sc.PAN)
+		if err != nil {
+			return nil, fmt.Errorf("open stored card %s: %w", sc.ID, err)
+		}
+		card = Card{Number: pan, ExpMonth: sc.Summary.ExpMonth, ExpYear: sc.Summary.ExpYear, Name: sc.Name}
+		sealed, summary = sc.PAN, sc.Summary
+	}
+
+	requireAck := m.RequireAck
+	if req.RequireAck != nil {
+		requireAck = *req.RequireAck
+	}
+	stan := g.nextSTAN()
+	p := &Payment{
+		ID:               NewID("pay", now),
+		MerchantID:       m.ID,
+		Status:           StatusPending,
+		Amount:           money.Amount,
+		Currency:         money.Currency,
+		CaptureRequested: req.Capture,
+		Card:             summary,
+		PAN:              sealed,
+		CardID:           req.CardID,
+		STAN:             stan,
+		RRN:              rrn(now, stan),
+		TransmittedAt:    now,
+		Description:      req.Description,
+		OrderID:          req.OrderID,
+		Metadata:         req.Metadata,
+		ReceiptEmail:     req.ReceiptEmail,
+		RequireAck:       requireAck,
+		IdempotencyKey:   req.IdempotencyKey,
+		CreatedAt:        now,
+		UpdatedAt:        now,
+	}
+	// Record the payment before anything goes to the network.
+	for try := 0; ; try++ {
+		p.ConfirmationNumber = NewConfirmationNumber()
+		err = g.Payments.CreatePayment(ctx, p)
+		if !errors.Is(err, ErrDuplicate) || try == 3 {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("record payment: %w", err)
+	}
+
+	kind := NetworkAuthorize
+	if req.Capture {
+		kind = NetworkSale
+	}
+	nreq := g.networkRequest(m, p, kind)
+	nreq.PAN, nreq.ExpMonth, nreq.ExpYear, nreq.CVC = card.Number, card.ExpMonth, card.ExpYear, card.CVC
+	// The exchange must finish even if the merchant hangs up.
+	nctx := context.WithoutCancel(ctx)
+	resp, nerr := g.Acquirer.Send(nctx, nreq)
+	card.CVC, nreq.CVC = "", "" // the CVC is not kept past the authorization (PCI DSS 3.3.1)
+
+	log := g.Logger.With(LogPaymentID, p.ID, LogMerchantID, m.ID, LogSTAN, p.STAN)
+	if nerr != nil {
+		// In doubt: the issuer may have approved. Reverse now; if that
+		// fails too, the payment stays pending and recovery reverses it.
+		log.Warn("authorization in doubt, reversing", LogError, nerr)
+		if rerr := g.reverseOriginal(nctx, m, p); rerr != nil {
+			log.Warn("reversal failed, left for recovery", LogError, rerr)
+			return p, DeclineError("91")
+		}
+		return p, DeclineError("91")
+	}
+	p.ResponseCode = resp.ResponseCode
+	if !resp.Approved() {
+		d := LookupDecline(resp.ResponseCode)
+		p.Status, p.DeclineCode, p.DeclineReason = StatusDeclined, d.Code, d.Reason
+		p.UpdatedAt = g.now()
+		if err := g.Payments.UpdatePayment(nctx, p); err != nil {
+			return nil, fmt.Errorf("record decline: %w", err)
+		}
+		log.Info("payment declined", LogCode, resp.ResponseCode)
+		return p, DeclineError(resp.ResponseCode)
+	}
+	p.AuthCode = resp.AuthCode
+	p.UpdatedAt = g.now()
+	p.Status = StatusAuthorized
+	if req.Capture {
+		p.Status, p.AmountCaptured, p.CapturedAt = StatusCaptured, p.Amount, p.UpdatedAt
+	}
+	if p.RequireAck {
+		p.AckDeadline = p.UpdatedAt.Add(m.EffectiveAckWindow())
+	}
+	if err := g.Payments.UpdatePayment(nctx, p); err != nil {
+		// The payment stays pending in the store: recovery reverses it.
+		return nil, fmt.Errorf("record approval: %w", err)
+	}
+	log.Info("payment approved", LogKind, kind.String())
+	return p, nil
+}
+
+// networkRequest fills the parts of a request every message carries.
+func (g *Gateway) networkRequest(m *Merchant, p *Payment, kind NetworkKind) NetworkRequest {
+	return NetworkRequest{
+		Kind:             kind,
+		Amount:           p.Amount,
+		Currency:         p.Currency,
+		STAN:             p.STAN,
+		RRN:              p.RRN,
+		TransmissionTime: p.TransmittedAt,
+		MerchantID:       m.AcquirerID,
+		MerchantName:     m.Name,
+		TerminalID:       m.TerminalID,
+		MCC:              m.MCC,
+		ExpMonth:         p.Card.ExpMonth,
+		ExpYear:          p.Card.ExpYear,
+	}
+}
+
+// openPAN decrypts the payment's card number for a follow-up message.
+func (g *Gateway) openPAN(p *Payment) (string, error) {
+	pan, err := g.Vault.Open(p.PAN)
+	if err != nil {
+		return "", fmt.Errorf("open card of payment %s: %w", p.ID, err)
+	}
+	return pan, nil
+}
+
+// followUp builds a capture or reversal quoting the payment's original.
+func (g *Gateway) followUp(m *Merchant, p *Payment, kind NetworkKind, amount int64) (NetworkRequest, error) {
+	pan, err := g.openPAN(p)
+	if err != nil {
+		return NetworkRequest{}, err
+	}
+	req := g.networkRequest(m, p, kind)
+	req.PAN = pan
+	req.Amount = amount
+	req.STAN = g.nextSTAN()
+	req.TransmissionTime = g.now()
+	req.AuthCode = p.AuthCode
+	req.OriginalKind = NetworkAuthorize
+	if p.CaptureRequested {
+		req.OriginalKind = NetworkSale
+	}
+	req.OriginalSTAN = p.STAN
+	req.OriginalTime = p.TransmittedAt
+	req.OriginalAmount = p.Amount
+	return req, nil
+}
+
+// reverseOriginal sends a full reversal of the payment's original request
+// and, on success, marks the payment failed.
+func (g *Gateway) reverseOriginal(ctx context.Context, m *Merchant, p *Payment) error {
+	req, err := g.followUp(m, p, NetworkReverse, p.Amount)
+	if err != nil {
+		return err
+	}
+	if _, err := g.Acquirer.Send(ctx, req); err != nil {
+		return fmt.Errorf("reverse payment %s: %w", p.ID, err)
+	}
+	d := LookupDecline("91")
+	p.Status, p.ResponseCode, p.DeclineCode, p.DeclineReason = StatusFailed, d.ResponseCode, d.Code, d.Reason
+	p.UpdatedAt = g.now()
+	if err := g.Payments.UpdatePayment(ctx, p); err != nil {
+		return fmt.Errorf("record reversal: %w", err)
+	}
+	return nil
+}
+
+// Payment returns one of the merchant's payments.
+func (g *Gateway) Payment(ctx context.Context, m *Merchant, id string) (*Payment, error) {
+	return g.Payments.Payment(ctx, m.ID, id)
+}
+
+// ListPayments returns a page of the merchant's payments, newest first.
+func (g *Gateway) ListPayments(ctx context.Context, m *Merchant, f PaymentFilter) ([]*Payment, bool, error) {
+	f.MerchantID = m.ID
+	switch {
+	case f.Limit == 0:
+		f.Limit = 10
+	case f.Limit < 0 || f.Limit > 100:
+		return nil, false, ParamErrorf(EINVALID, "limit", "Limit must be between 1 and 100.")
+	}
+	return g.Payments.Payments(ctx, f)
+}
+
+// transition loads a payment, lets change validate and modify it, and saves
+// it, retrying when another request changed the payment in between.
+func (g *Gateway) transition(ctx context.Context, merchantID, id string, change func(p *Payment) error) (*Payment, error) {
+	for try := 0; ; try++ {
+		p, err := g.Payments.Payment(ctx, merchantID, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := change(p); err != nil {
+			return p, err
+		}
+		p.UpdatedAt = g.now()
+		err = g.Payments.UpdatePayment(ctx, p)
+		if errors.Is(err, ErrVersionConflict) && try < 5 {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("update payment %s: %w", id, err)
+		}
+		return p, nil
+	}
+}
+
+// Capture captures an authorization, fully (amount 0) or partly; the rest
+// of the hold is released.
+func (g *Gateway) Capture(ctx context.Context, m *Merchant, id string, amount int64) (*Payment, error) {
+	p, err := g.transition(ctx, m.ID, id, func(p *Payment) error {
+		amt, err := p.CheckCapture(amount)
+		if err != nil {
+			return err
+		}
+		p.Status, p.AmountCaptured = StatusCapturing, amt
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return g.finishCapture(context.WithoutCancel(ctx), m, p)
+}
+
+// finishCapture sends the capture advice of a payment in capturing state.
+// An advice cannot be declined; if it is not acknowledged the payment stays
+// capturing and recovery sends it again.
+func (g *Gateway) finishCapture(ctx context.Context, m *Merchant, p *Payment) (*Payment, error) {
+	req, err := g.followUp(m, p, NetworkCapture, p.AmountCaptured)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := g.Acquirer.Send(ctx, req); err != nil {
+		g.Logger.Warn("capture advice not acknowledged, left for recovery", LogPaymentID, p.ID, LogError, err)
+		return p, nil
+	}
+	return g.transition(ctx, p.MerchantID, p.ID, func(p *Payment) error {
+		if p.Status != StatusCapturing {
+			return nil
+		}
+		p.Status, p.CapturedAt = StatusCaptured, g.now()
+		return nil
+	})
+}
+
+// Void undoes an uncaptured authorization (releasing the hold) or an
+// unsettled captured payment.
+func (g *Gateway) Void(ctx context.Context, m *Merchant, id string) (*Payment, error) {
+	return g.void(ctx, m, id, VoidRequested)
+}
+
+func (g *Gateway) void(ctx context.Context, m *Merchant, id, reason string) (*Payment, error) {
+	p, err := g.transition(ctx, m.ID, id, func(p *Payment) error {
+		if reason == VoidAckTimeout && !p.AckedAt.IsZero() {
+			return Errorf(ECONFLICT, "Payment %s was acknowledged.", p.ID)
+		}
+		if err := p.CheckVoid(); err != nil {
+			return err
+		}
+		p.Status, p.VoidReason = StatusVoiding, reason
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return g.finishVoid(context.WithoutCancel(ctx), m, p)
+}
+
+// finishVoid sends the reversal of a payment in voiding state.
+func (g *Gateway) finishVoid(ctx context.Context, m *Merchant, p *Payment) (*Payment, error) {
+	amount := p.Amount
+	if p.AmountCaptured > 0 {
+		amount = p.AmountCaptured
+	}
+	req, err := g.followUp(m, p, NetworkReverse, amount)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := g.Acquirer.Send(ctx, req); err != nil {
+		g.Logger.Warn("reversal not acknowledged, left for recovery", LogPaymentID, p.ID, LogError, err)
+		return p, nil
+	}
+	return g.transition(ctx, p.MerchantID, p.ID, func(p *Payment) error {
+		if p.Status != StatusVoiding {
+			return nil
+		}
+		p.Status, p.VoidedAt = StatusVoided, g.now()
+		return nil
+	})
+}
+
+// Refund returns amount (0 = all that is left) of a captured payment.
+func (g *Gateway) Refund(ctx context.Context, m *Merchant, id string, amount int64, reason, idempotencyKey string) (*Refund, error) {
+	if len(reason) > 500 {
+		return nil, ParamErrorf(EINVALID, "reason", "Reason must be at most 500 characters.")
+	}
+	var r *Refund
+	for try := 0; ; try++ {
+		p, err := g.Payments.Payment(ctx, m.ID, id)
+		if err != nil {
+			return nil, err
+		}
+		amt, err := p.CheckRefund(amount)
+		if err != nil {
+			return nil, err
+		}
+		now := g.now()
+		stan := g.nextSTAN()
+		r = &Refund{
+			ID: NewID("re", now), PaymentID: p.ID, MerchantID: m.ID, Amount: amt, Currency: p.Currency,
+			Status: RefundPending, Reason: reason, STAN: stan, RRN: rrn(now, stan), TransmittedAt: now,
+			IdempotencyKey: idempotencyKey, CreatedAt: now, UpdatedAt: now,
+		}
+		p.AmountRefunded += amt // reserved while in flight
+		p.UpdatedAt = now
+		err = g.Payments.SaveRefund(ctx, p, r)
+		if errors.Is(err, ErrVersionConflict) && try < 5 {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("record refund: %w", err)
+		}
+		return g.finishRefund(context.WithoutCancel(ctx), m, p, r)
+	}
+}
+
+// finishRefund sends a pending refund (processing code 20) and records the answer.
+func (g *Gateway) finishRefund(ctx context.Context, m *Merchant, p *Payment, r *Refund) (*Refund, error) {
+	pan, err := g.openPAN(p)
+	if err != nil {
+		return nil, err
+	}
+	req := g.networkRequest(m, p, NetworkRefund)
+	req.PAN, req.Amount, req.STAN, req.RRN, req.TransmissionTime = pan, r.Amount, r.STAN, r.RRN, r.TransmittedAt
+	resp, err := g.Acquirer.Send(ctx, req)
+	if err != nil {
+		g.Logger.Warn("refund in doubt, reversing", LogRefundID, r.ID, LogError, err)
+		return r, g.reverseRefund(ctx, m, p, r, DeclineError("91"))
+	}
+	r.ResponseCode = resp.ResponseCode
+	if !resp.Approved() {
+		return r, g.settleRefund(ctx, p, r, RefundFailed, DeclineError(resp.ResponseCode))
+	}
+	return r, g.settleRefund(ctx, p, r, RefundSucceeded, nil)
+}
+
+// reverseRefund undoes a refund whose answer never came.
+func (g *Gateway) reverseRefund(ctx context.Context, m *Merchant, p *Payment, r *Refund, result error) error {
+	pan, err := g.openPAN(p)
+	if err != nil {
+		return err
+	}
+	req := g.networkRequest(m, p, NetworkReverse)
+	req.PAN, req.Amount, req.STAN, req.RRN, req.TransmissionTime = pan, r.Amount, g.nextSTAN(), r.RRN, g.now()
+	req.OriginalKind, req.OriginalSTAN, req.OriginalTime, req.OriginalAmount = NetworkRefund, r.STAN, r.TransmittedAt, r.Amount
+	if _, err := g.Acquirer.Send(ctx, req); err != nil {
+		g.Logger.Warn("refund reversal failed, left for recovery", LogRefundID, r.ID, LogError, err)
+		return result
+	}
+	r.ResponseCode = "91"
+	return g.settleRefund(ctx, p, r, RefundFailed, result)
+}
+
+// settleRefund records a refund's final status on it and on its payment.
+func (g *Gateway) settleRefund(ctx context.Context, p *Payment, r *Refund, status RefundStatus, result error) error {
+	for try := 0; ; try++ {
+		r.Status, r.UpdatedAt = status, g.now()
+		if status == RefundFailed {
+			p.AmountRefunded -= r.Amount
+		}
+		p.Status, p.UpdatedAt = p.refundStatus(), r.UpdatedAt
+		err := g.Payments.SaveRefund(ctx, p, r)
+		if errors.Is(err, ErrVersionConflict) && try < 5 {
+			if p, err = g.Payments.Payment(ctx, p.MerchantID, p.ID); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("record refund %s: %w", r.ID, err)
+		}
+		return result
+	}
+}
+
+// Ack records the merchant's receipt acknowledgment (seed 001, step 3).
+func (g *Gateway) Ack(ctx context.Context, m *Merchant, id string) (*Payment, error) {
+	return g.transition(ctx, m.ID, id, func(p *Payment) error {
+		if err := p.CheckAck(); err != nil {
+			return err
+		}
+		if p.AckedAt.IsZero() {
+			p.AckedAt = g.now()
+		}
+		return nil
+	})
+}
+
+// ExpireUnacknowledged voids approvals whose acknowledgment window passed,
+// so nobody is charged for an order the merchant never saw.
+func (g *Gateway) ExpireUnacknowledged(ctx context.Context) (int, error) {
+	list, err := g.Payments.AckOverdue(ctx, g.now(), 100)
+	if err != nil {
+		return 0, fmt.Errorf("list overdue acknowledgments: %w", err)
+	}
+	n := 0
+	for _, p := range list {
+		m, err := g.Merchants.Merchant(ctx, p.MerchantID)
+		if err != nil {
+			return n, fmt.Errorf("merchant of payment %s: %w", p.ID, err)
+		}
+		if _, err := g.void(ctx, m, p.ID, VoidAckTimeout); err != nil {
+			if ErrorCode(err) == ECONFLICT {
+				continue // acknowledged or changed meanwhile
+			}
+			return n, err
+		}
+		g.Logger.Info("payment voided: not acknowledged in time", LogPaymentID, p.ID, LogMerchantID, p.MerchantID)
+		n++
+	}
+	return n, nil
+}
+
+// Recover finishes or undoes every network exchange left in doubt by a
+// crash or a timeout: pending authorizations are reversed (never charged
+// twice), captures and voids are sent again, pending refunds are reversed.
+func (g *Gateway) Recover(ctx context.Context) (int, error) {
+	list, err := g.Payments.InDoubt(ctx, g.now().Add(-g.inDoubtAfter()), 100)
+	if err != nil {
+		return 0, fmt.Errorf("list payments in doubt: %w", err)
+	}
+	n := 0
+	for _, p := range list {
+		m, err := g.Merchants.Merchant(ctx, p.MerchantID)
+		if err != nil {
+			return n, fmt.Errorf("merchant of payment %s: %w", p.ID, err)
+		}
+		log := g.Logger.With(LogPaymentID, p.ID, LogMerchantID, p.MerchantID)
+		switch p.Status {
+		case StatusPending:
+			err = g.reverseOriginal(ctx, m, p)
+			log.Info("recovered payment in doubt: reversed", LogError, err)
+		case StatusCapturing:
+			_, err = g.finishCapture(ctx, m, p)
+			log.Info("recovered capture in doubt: resent", LogError, err)
+		case StatusVoiding:
+			_, err = g.finishVoid(ctx, m, p)
+			log.Info("recovered void in doubt: resent", LogError, err)
+		}
+		for _, r := range p.Refunds {
+			if r.Status == RefundPending {
+				rerr := g.reverseRefund(ctx, m, p, r, nil)
+				log.Info("recovered refund in doubt: reversed", LogRefundID, r.ID, LogError, rerr)
+			}
+		}
+		if err != nil {
+			continue // still in doubt: the next round tries again
+		}
+		n++
+	}
+	return n, nil
+}
+
+// CreateCard vaults a card for later merchant-initiated charges. The CVC is
+// checked for length if given and never stored.
+func (g *Gateway) CreateCard(ctx context.Context, m *Merchant, card Card) (*StoredCard, error) {
+	now := g.now()
+	if err := card.Validate(now, false); err != nil {
+		return nil, err
+	}
+	if len(card.Name) > 100 {
+		return nil, ParamErrorf(EINVALID, "name", "Cardholder name must be at most 100 characters.")
+	}
+	sealed, err := g.Vault.Seal(card.Number)
+	if err != nil {
+		return nil, fmt.Errorf("seal card: %w", err)
+	}
+	sc := &StoredCard{ID: NewID("card", now), MerchantID: m.ID, Summary: card.Summary(), Name: card.Name, PAN: sealed, CreatedAt: now}
+	sc.Summary.Fingerprint = g.Vault.Fingerprint(card.Number)
+	if err := g.Cards.CreateCard(ctx, sc); err != nil {
+		return nil, fmt.Errorf("store card: %w", err)
+	}
+	return sc, nil
+}
+
+// Card returns one of the merchant's stored cards.
+func (g *Gateway) Card(ctx context.Context, m *Merchant, id string) (*StoredCard, error) {
+	return g.Cards.Card(ctx, m.ID, id)
+}
+
+// CloseBatch marks the merchant's captured, unsettled payments as settled.
+// It is the cut-off of the end-of-day batch: after it a payment can no
+// longer be voided, only refunded. Clearing and deposits build on it.
+func (g *Gateway) CloseBatch(ctx context.Context, m *Merchant) (int64, error) {
+	n, err := g.Payments.MarkSettled(ctx, m.ID, g.now())
+	if err != nil {
+		return 0, fmt.Errorf("close batch of %s: %w", m.ID, err)
+	}
+	return n, nil
+}

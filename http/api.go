@@ -1,0 +1,235 @@
+package http
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/paygate/paygate"
+)
+
+// apiFunc handles an authenticated API request whose body has been read.
+type apiFunc func(r *http.Request, m *paygate.Merchant, body []byte) (any, error)
+
+// paymentError carries the id of a payment that was recorded although the
+// request failed (a decline), so the error body can name it.
+type paymentError struct {
+	paymentID string
+	err       error
+}
+
+func (e *paymentError) Error() string { return e.err.Error() }
+func (e *paymentError) Unwrap() error { return e.err }
+
+// api wraps a handler with authentication, body limits and idempotency.
+func (s *Server) api(h apiFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		m, err := s.authenticate(r)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		var body []byte
+		if r.Method == http.MethodPost {
+			if body, err = readBody(w, r); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		key := r.Header.Get("Idempotency-Key")
+		if key == "" || r.Method != http.MethodPost {
+			status, b := s.respond(r, h, m, body)
+			writeRaw(w, status, b)
+			return
+		}
+		if len(key) > paygate.MaxIdempotencyKey {
+			s.writeError(w, r, paygate.ParamErrorf(paygate.EINVALID, "Idempotency-Key", "Idempotency-Key must be at most %d characters.", paygate.MaxIdempotencyKey))
+			return
+		}
+		now := time.Now().UTC()
+		rec := &paygate.IdempotencyRecord{MerchantID: m.ID, Key: key, RequestHash: s.requestHash(r, body), CreatedAt: now, LockedAt: now}
+		existing, err := s.Idempotency.BeginIdempotent(r.Context(), rec, now.Add(-s.IdempotencyLease))
+		if err != nil {
+			s.writeError(w, r, fmt.Errorf("begin idempotent request: %w", err))
+			return
+		}
+		if existing != nil {
+			switch {
+			case !hmac.Equal([]byte(existing.RequestHash), []byte(rec.RequestHash)):
+				s.writeError(w, r, paygate.Errorf(paygate.EIDEMPOTENCY, "Idempotency-Key %q was already used with different parameters; use a new key for a new request.", paygate.RedactPANs(key)))
+			case !existing.Done:
+				w.Header().Set("Retry-After", "1")
+				s.writeError(w, r, paygate.Errorf(paygate.EIDEMPOTENCYBUSY, "A request with this Idempotency-Key is still being processed; retry shortly."))
+			default:
+				w.Header().Set("Idempotent-Replayed", "true")
+				writeRaw(w, existing.Status, existing.Body)
+			}
+			return
+		}
+		status, b := s.respond(r, h, m, body)
+		// Store the outcome whatever happens to the merchant's connection.
+		ctx := context.WithoutCancel(r.Context())
+		if status < 500 && status != http.StatusPaymentRequired && status >= 400 && !declined(b) {
+			// A validation failure changed nothing: let the key be reused.
+			err = s.Idempotency.ReleaseIdempotent(ctx, m.ID, key)
+		} else {
+			rec.Status, rec.Body = status, b
+			err = s.Idempotency.CompleteIdempotent(ctx, rec)
+		}
+		if err != nil {
+			s.Logger.Error("store idempotent response", paygate.LogRequestID, requestID(r.Context()), paygate.LogError, err)
+		}
+		writeRaw(w, status, b)
+	}
+}
+
+// declined reports whether a rendered error body is a recorded decline.
+func declined(b []byte) bool { return bytes.Contains(b, []byte(`"code":"card_declined"`)) }
+
+// respond runs the handler and renders its result.
+func (s *Server) respond(r *http.Request, h apiFunc, m *paygate.Merchant, body []byte) (int, []byte) {
+	v, err := h(r, m, body)
+	status := http.StatusOK
+	if err != nil {
+		var pe *paymentError
+		pid := ""
+		if errors.As(err, &pe) {
+			pid = pe.paymentID
+		}
+		status, v = s.renderError(r, err, pid)
+	}
+	b, merr := json.Marshal(v)
+	if merr != nil {
+		status, v = s.renderError(r, fmt.Errorf("encode response: %w", merr), "")
+		b, _ = json.Marshal(v)
+	}
+	return status, append(b, '\n')
+}
+
+// requestHash is a keyed hash of the request: it may contain a card number,
+// so a plain hash would not do (PCI DSS 3.5.1.1).
+func (s *Server) requestHash(r *http.Request, body []byte) string {
+	h := hmac.New(sha256.New, s.IdempotencySecret)
+	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
+	h.Write(body)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// authenticate finds the merchant of the secret key in the Authorization
+// header.
+func (s *Server) authenticate(r *http.Request) (*paygate.Merchant, error) {
+	h := r.Header.Get("Authorization")
+	if h == "" {
+		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "No API key provided. Send your secret key as 'Authorization: Bearer sk_...'.")
+	}
+	token, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		if user, _, basic := r.BasicAuth(); basic {
+			token, ok = user, true
+		}
+	}
+	token = strings.TrimSpace(token)
+	if !ok || token == "" {
+		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "Malformed Authorization header. Send 'Authorization: Bearer sk_...'.")
+	}
+	k, err := s.Merchants.APIKeyByHash(r.Context(), paygate.HashAPIKey(token))
+	if paygate.ErrorCode(err) == paygate.ENOTFOUND {
+		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "Invalid API key provided.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if k.Revoked() {
+		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "This API key (%s…) has been revoked.", k.Prefix)
+	}
+	if k.Kind != paygate.KeySecret {
+		return nil, paygate.Errorf(paygate.EFORBIDDEN, "Publishable keys cannot be used for this request; use a secret key.")
+	}
+	return s.Merchants.Merchant(r.Context(), k.MerchantID)
+}
+
+// readBody reads a request body up to MaxBodyBytes.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, paygate.Errorf(paygate.ETOOLARGE, "Request body is larger than %d bytes.", MaxBodyBytes)
+	}
+	if err != nil {
+		return nil, paygate.Errorf(paygate.EMALFORMED, "Request body could not be read.")
+	}
+	return b, nil
+}
+
+// decode parses a JSON object into v, refusing unknown fields, trailing data
+// and wrong types. Its errors never echo the values sent (they may be card
+// numbers). An empty body is an empty object when allowEmpty.
+func decode(body []byte, v any, allowEmpty bool) error {
+	if len(bytes.TrimSpace(body)) == 0 {
+		if allowEmpty {
+			return nil
+		}
+		return paygate.Errorf(paygate.EMALFORMED, "Request body must be a JSON object.")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, terr := dec.Token(); terr != io.EOF {
+			return paygate.Errorf(paygate.EMALFORMED, "Request body must hold a single JSON object.")
+		}
+		return nil
+	}
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return paygate.Errorf(paygate.EMALFORMED, "Request body is not valid JSON (error at byte %d).", se.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return paygate.Errorf(paygate.EMALFORMED, "Request body is not valid JSON (it ends too early).")
+	case errors.As(err, &te):
+		if te.Field == "" {
+			return paygate.Errorf(paygate.EMALFORMED, "Request body must be a JSON object.")
+		}
+		param := paramName(te.Field)
+		return paygate.ParamErrorf(paygate.EINVALID, param, "%s must be %s.", param, kindName(te.Type.Kind().String()))
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		name = paygate.RedactPANs(sanitizePath(name))
+		return paygate.ParamErrorf(paygate.EMALFORMED, name, "Unknown parameter %q.", name)
+	}
+	return paygate.Errorf(paygate.EMALFORMED, "Request body is not valid JSON.")
+}
+
+// paramName turns "card.exp_month" into "card[exp_month]".
+func paramName(field string) string {
+	parts := strings.Split(field, ".")
+	out := parts[0]
+	for _, p := range parts[1:] {
+		out += "[" + p + "]"
+	}
+	return out
+}
+
+func kindName(kind string) string {
+	switch kind {
+	case "int", "int64", "int32", "uint", "uint64":
+		return "an integer (amounts are in minor units, e.g. 1050 for 10.50)"
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "map", "struct":
+		return "an object"
+	}
+	return "of type " + kind
+}

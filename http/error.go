@@ -1,0 +1,92 @@
+package http
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/paygate/paygate"
+)
+
+// errorStatus maps an error code to its HTTP status and error type.
+func errorStatus(code string) (int, string) {
+	switch code {
+	case paygate.EMALFORMED:
+		return http.StatusBadRequest, "invalid_request_error"
+	case paygate.EINVALID, paygate.EMISSING, paygate.EAMOUNT, paygate.ECURRENCY, paygate.EAMOUNTTOOLARGE:
+		return http.StatusUnprocessableEntity, "invalid_request_error"
+	case paygate.ETOOLARGE:
+		return http.StatusRequestEntityTooLarge, "invalid_request_error"
+	case paygate.EUNAUTHORIZED:
+		return http.StatusUnauthorized, "authentication_error"
+	case paygate.EFORBIDDEN:
+		return http.StatusForbidden, "authentication_error"
+	case paygate.ENOTFOUND:
+		return http.StatusNotFound, "invalid_request_error"
+	case paygate.ECONFLICT:
+		return http.StatusConflict, "invalid_request_error"
+	case paygate.ENUMBER, paygate.EEXPIRED, paygate.ECVC, paygate.EEXPIRY, paygate.EUNSUPPORTEDBRAND, paygate.EDECLINED:
+		return http.StatusPaymentRequired, "card_error"
+	case paygate.EIDEMPOTENCY:
+		return http.StatusUnprocessableEntity, "idempotency_error"
+	case paygate.EIDEMPOTENCYBUSY:
+		return http.StatusConflict, "idempotency_error"
+	case paygate.ERATELIMIT:
+		return http.StatusTooManyRequests, "rate_limit_error"
+	}
+	return http.StatusInternalServerError, "api_error"
+}
+
+type errorJSON struct {
+	Type         string `json:"type"`
+	Code         string `json:"code"`
+	Message      string `json:"message"`
+	Param        string `json:"param,omitempty"`
+	DeclineCode  string `json:"decline_code,omitempty"`
+	ResponseCode string `json:"response_code,omitempty"`
+	PaymentID    string `json:"payment_id,omitempty"`
+	RequestID    string `json:"request_id"`
+}
+
+type errorBody struct {
+	Error errorJSON `json:"error"`
+}
+
+// renderError turns any error into a status and body. This is the one place
+// where errors become responses: a *paygate.Error is shown as it is; any
+// other error becomes "Internal error." and is logged once, in full, under
+// the request id.
+func (s *Server) renderError(r *http.Request, err error, paymentID string) (int, errorBody) {
+	rid := requestID(r.Context())
+	var e *paygate.Error
+	if !errors.As(err, &e) {
+		s.Logger.Error("internal error", paygate.LogRequestID, rid, paygate.LogError, paygate.RedactPANs(err.Error()))
+		return http.StatusInternalServerError, errorBody{errorJSON{Type: "api_error", Code: paygate.EINTERNAL,
+			Message: "Internal error. Quote request " + rid + " to support.", RequestID: rid}}
+	}
+	status, typ := errorStatus(e.Code)
+	return status, errorBody{errorJSON{Type: typ, Code: e.Code, Message: e.Message, Param: e.Param,
+		DeclineCode: e.DeclineCode, ResponseCode: e.ResponseCode, PaymentID: paymentID, RequestID: rid}}
+}
+
+// writeError writes err as the JSON error response.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := s.renderError(r, err, "")
+	writeJSON(w, status, body)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"error":{"type":"api_error","code":"internal_error","message":"Internal error."}}`)
+	}
+	writeRaw(w, status, append(b, '\n'))
+}
+
+func writeRaw(w http.ResponseWriter, status int, b []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	w.Write(b)
+}

@@ -1,0 +1,126 @@
+// Package http serves paygate over HTTP: the direct JSON API for merchant
+// servers (this file and one file per area), and later the payment pages,
+// the transparent redirect, the proxy and the terminal as separate handlers.
+package http
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/paygate/paygate"
+)
+
+// MaxBodyBytes bounds a request body.
+const MaxBodyBytes = 64 << 10
+
+// Server is the HTTP server. Set the fields, then Open.
+type Server struct {
+	Addr      string      // host:port; ":0" picks a free port
+	TLSConfig *tls.Config // nil: plain HTTP
+
+	Gateway     *paygate.Gateway
+	Merchants   paygate.MerchantStore
+	Idempotency paygate.IdempotencyStore
+	Logger      *slog.Logger
+
+	// IdempotencySecret keys the hash of requests kept with idempotency
+	// records (requests may carry card numbers: PCI DSS 3.5.1.1 wants keyed
+	// hashes). IdempotencyLease is how long an in-flight key stays locked
+	// before another request may take it over.
+	IdempotencySecret []byte
+	IdempotencyLease  time.Duration
+
+	ln  net.Listener
+	srv *http.Server
+}
+
+// Open binds the address and starts serving in the background. The address
+// is bound when Open returns, so tests can use ":0" and read URL.
+func (s *Server) Open() error {
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	if s.IdempotencyLease == 0 {
+		s.IdempotencyLease = time.Minute
+	}
+	ln, err := net.Listen("tcp", s.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.Addr, err)
+	}
+	if s.TLSConfig != nil {
+		ln = tls.NewListener(ln, s.TLSConfig)
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Logger.Error("http server stopped", paygate.LogError, err)
+		}
+	}()
+	return nil
+}
+
+// URL is the base URL the server answers on.
+func (s *Server) URL() string {
+	scheme := "http"
+	if s.TLSConfig != nil {
+		scheme = "https"
+	}
+	addr := s.ln.Addr().String()
+	if host, port, err := net.SplitHostPort(addr); err == nil && (host == "::" || host == "0.0.0.0" || host == "") {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	return scheme + "://" + addr
+}
+
+// Close stops accepting requests and waits (up to 15 s) for those in flight.
+func (s *Server) Close() error {
+	if s.srv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	return s.srv.Shutdown(ctx)
+}
+
+// Handler returns the whole HTTP handler.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.routePayments(mux)
+	s.routeCards(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &paygate.Error{Code: paygate.ENOTFOUND,
+			Message: fmt.Sprintf("Unrecognized request URL (%s %s).", r.Method, sanitizePath(r.URL.Path))})
+	})
+	return s.withRequestID(s.withRecover(s.withAccessLog(mux)))
+}
+
+func sanitizePath(p string) string {
+	if len(p) > 100 {
+		p = p[:100] + "…"
+	}
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, p)
+}

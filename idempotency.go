@@ -1,0 +1,41 @@
+package paygate
+
+import (
+	"context"
+	"time"
+)
+
+// IdempotencyTTL is how long idempotency keys are kept.
+const IdempotencyTTL = 24 * time.Hour
+
+// MaxIdempotencyKey is the longest key accepted.
+const MaxIdempotencyKey = 255
+
+// IdempotencyRecord is one merchant's use of one Idempotency-Key. It holds a
+// keyed hash of the request (never the request, which may carry a card) and,
+// once done, the response to replay (which never carries a card number).
+type IdempotencyRecord struct {
+	MerchantID  string
+	Key         string
+	RequestHash string
+	Done        bool
+	Status      int
+	Body        []byte
+	CreatedAt   time.Time
+	LockedAt    time.Time
+}
+
+// IdempotencyStore keeps idempotency records.
+type IdempotencyStore interface {
+	// BeginIdempotent inserts rec, locked. If the key is taken it returns
+	// the existing record instead, unless that record is in flight and its
+	// lock is older than staleBefore: then rec takes over the lock and nil
+	// is returned.
+	BeginIdempotent(ctx context.Context, rec *IdempotencyRecord, staleBefore time.Time) (existing *IdempotencyRecord, err error)
+	// CompleteIdempotent stores the response to replay.
+	CompleteIdempotent(ctx context.Context, rec *IdempotencyRecord) error
+	// ReleaseIdempotent forgets a key whose request changed nothing.
+	ReleaseIdempotent(ctx context.Context, merchantID, key string) error
+	// PurgeIdempotent deletes records created before t.
+	PurgeIdempotent(ctx context.Context, before time.Time) (int64, error)
+}

@@ -1,0 +1,58 @@
+// Package iso8583 speaks ISO 8583:1987 (ASCII) to the acquirer: our own
+// message spec on top of github.com/moov-io/iso8583, packing and unpacking of
+// the gateway's paygate.NetworkRequest and NetworkResponse, a masking
+// Describe for traces, and a Client that implements paygate.Acquirer over a
+// Link.
+//
+// # Messages
+//
+//	kind       request               answer  notes
+//	authorize  0100, DE3 000000      0110    places a hold
+//	sale       0200, DE3 000000      0210    authorize and post
+//	refund     0200, DE3 200000      0210    credit the cardholder
+//	capture    0220, DE3 000000      0230    advice; DE37/DE38 quote the original, DE4 is the final amount
+//	reverse    0400, DE3 of original 0410    DE90 original data; DE4 the original amount; DE95 when partial
+//	network    0800, DE70            0810    001 sign-on, 301 echo, 002 sign-off
+//
+// On a reversal, NetworkRequest.OriginalAmount is the amount of the original
+// and Amount the replacement: the amount that stays. Amount == 0 or Amount ==
+// OriginalAmount is a full reversal (no DE95); 0 < Amount < OriginalAmount is
+// a partial one, sent with DE95. UnpackRequest gives a full reversal back as
+// Amount == OriginalAmount.
+//
+// # Fields
+//
+// MTI: 4 ASCII digits. Bitmap: hex ASCII, 16 characters; a secondary bitmap
+// (32 characters in all) only when a field above 64 is present. Every field
+// is a string field, so that DE3 "000000" survives. Fixed fields are exact;
+// ans fields (38, 41, 42, 43) are padded on the right with spaces, which
+// unpacking removes.
+//
+//	2  PAN               LLVAR n..19     37 RRN                an12
+//	3  processing code   n6              38 auth code          an6
+//	4  amount            n12             39 response code      an2
+//	7  transmission time n10 MMDDhhmmss  41 terminal id        ans8
+//	11 STAN              n6              42 merchant id        ans15
+//	12 local time        n6 hhmmss       43 merchant name      ans40 (truncated, non-ASCII becomes ?)
+//	13 local date        n4 MMDD         48 additional data    LLLVAR ans..999 (CVC2, below)
+//	14 expiry            n4 YYMM         49 currency           n3 ISO 4217 numeric
+//	15 settlement date   n4 MMDD         52 PIN data           16 hex
+//	18 MCC               n4              55 ICC data           LLLVAR ..999
+//	22 POS entry mode    n3 (810)        70 network mgmt code  n3
+//	32 acquirer id       LLVAR n..11     74-77, 81 counts      n10
+//	35 track 2           LLVAR ..37      86-89 amounts         n16
+//	90 original data     n42             95 replacement amts   an42
+//	97 net settlement    x+n16
+//
+// DE7 is UTC; DE12 and DE13 are the transmission time in its own location.
+// Since DE7 has no year, unpacking picks the year closest to now.
+//
+// # The CVC2
+//
+// The card security code travels to the issuer in DE48 (additional data,
+// private use) as subelement 92, formatted tag (2 digits), length (2
+// digits), value: a CVC of 123 is DE48 "9203123". It is packed only on
+// authorizations and sales and read only from them, and exists only in the
+// packed bytes in memory. Describe never shows DE48, DE14, DE35, DE52 or
+// DE55, and shows DE2 as first six and last four. Errors never quote them.
+package iso8583

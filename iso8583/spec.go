@@ -1,0 +1,163 @@
+package iso8583
+
+import (
+	"errors"
+	"fmt"
+
+	moov "github.com/moov-io/iso8583"
+	"github.com/moov-io/iso8583/encoding"
+	"github.com/moov-io/iso8583/field"
+	"github.com/moov-io/iso8583/padding"
+	"github.com/moov-io/iso8583/prefix"
+)
+
+// Spec is our ISO 8583:1987 ASCII message specification. Every field is a
+// string field, so that values such as processing code "000000" keep their
+// leading zeros; we check digits and lengths ourselves when packing.
+//
+// The bitmap is 8 bytes written as 16 hex characters; the library expands it
+// to a secondary bitmap (32 hex characters in all) only when a field above 64
+// is present.
+var Spec = &moov.MessageSpec{
+	Name: "paygate ISO 8583:1987 ASCII",
+	Fields: map[int]field.Field{
+		0: field.NewString(&field.Spec{
+			Length: 4, Description: "Message Type Indicator",
+			Enc: encoding.ASCII, Pref: prefix.ASCII.Fixed,
+		}),
+		1: field.NewBitmap(&field.Spec{
+			Length: 8, Description: "Bitmap",
+			Enc: encoding.BytesToASCIIHex, Pref: prefix.Hex.Fixed,
+		}),
+		2:  llvar(19, "Primary Account Number"),
+		3:  fixed(6, "Processing Code"),
+		4:  fixed(12, "Amount, Transaction"),
+		7:  fixed(10, "Transmission Date & Time"),
+		11: fixed(6, "Systems Trace Audit Number"),
+		12: fixed(6, "Time, Local Transaction"),
+		13: fixed(4, "Date, Local Transaction"),
+		14: fixed(4, "Date, Expiration"),
+		15: fixed(4, "Date, Settlement"),
+		18: fixed(4, "Merchant Type"),
+		22: fixed(3, "POS Entry Mode"),
+		32: llvar(11, "Acquiring Institution Identification Code"),
+		35: llvar(37, "Track 2 Data"),
+		37: fixed(12, "Retrieval Reference Number"),
+		38: spaced(6, "Authorization Identification Response"),
+		39: fixed(2, "Response Code"),
+		41: spaced(8, "Card Acceptor Terminal Identification"),
+		42: spaced(15, "Card Acceptor Identification Code"),
+		43: spaced(40, "Card Acceptor Name/Location"),
+		48: lllvar(999, "Additional Data - Private"),
+		49: fixed(3, "Currency Code, Transaction"),
+		52: fixed(16, "PIN Data"),
+		55: lllvar(999, "ICC Data"),
+		70: fixed(3, "Network Management Information Code"),
+		74: fixed(10, "Credits, Number"),
+		75: fixed(10, "Credits, Reversal Number"),
+		76: fixed(10, "Debits, Number"),
+		77: fixed(10, "Debits, Reversal Number"),
+		81: fixed(10, "Authorizations, Number"),
+		86: fixed(16, "Credits, Amount"),
+		87: fixed(16, "Credits, Reversal Amount"),
+		88: fixed(16, "Debits, Amount"),
+		89: fixed(16, "Debits, Reversal Amount"),
+		90: fixed(42, "Original Data Elements"),
+		95: fixed(42, "Replacement Amounts"),
+		97: fixed(17, "Amount, Net Settlement"),
+	},
+}
+
+func fixed(n int, desc string) *field.String {
+	return field.NewString(&field.Spec{Length: n, Description: desc, Enc: encoding.ASCII, Pref: prefix.ASCII.Fixed,
+		Packer: asciiCodec{}, Unpacker: asciiCodec{}})
+}
+
+// spaced is a fixed alphanumeric field, left-justified and padded with spaces.
+func spaced(n int, desc string) *field.String {
+	c := asciiCodec{spaced: true}
+	return field.NewString(&field.Spec{Length: n, Description: desc, Enc: encoding.ASCII, Pref: prefix.ASCII.Fixed, Pad: padding.Right(' '),
+		Packer: c, Unpacker: c})
+}
+
+func llvar(n int, desc string) *field.String {
+	c := asciiCodec{digits: 2}
+	return field.NewString(&field.Spec{Length: n, Description: desc, Enc: encoding.ASCII, Pref: prefix.ASCII.LL, Packer: c, Unpacker: c})
+}
+
+func lllvar(n int, desc string) *field.String {
+	c := asciiCodec{digits: 3}
+	return field.NewString(&field.Spec{Length: n, Description: desc, Enc: encoding.ASCII, Pref: prefix.ASCII.LLL, Packer: c, Unpacker: c})
+}
+
+// asciiCodec packs and unpacks an ASCII field the way its Enc, Pref and Pad
+// describe, without the per-byte allocations of the library's generic
+// encoders: a fixed field packs to its own bytes, a variable one to one
+// allocation. digits is the length of the length prefix (0 for fixed).
+type asciiCodec struct {
+	digits int
+	spaced bool
+}
+
+var spaces = []byte("                                        ") // the longest spaced field
+
+func (c asciiCodec) Pack(v []byte, spec *field.Spec) ([]byte, error) {
+	if c.spaced && len(v) < spec.Length {
+		v = append(v, spaces[:spec.Length-len(v)]...)
+	}
+	for _, b := range v {
+		if b > 127 {
+			return nil, errors.New("non-ASCII character")
+		}
+	}
+	if c.digits == 0 {
+		if len(v) != spec.Length {
+			return nil, fmt.Errorf("length %d, want %d", len(v), spec.Length)
+		}
+		return v, nil
+	}
+	if len(v) > spec.Length {
+		return nil, fmt.Errorf("length %d, want at most %d", len(v), spec.Length)
+	}
+	out := make([]byte, c.digits+len(v))
+	for i, n := c.digits-1, len(v); i >= 0; i, n = i-1, n/10 {
+		out[i] = byte('0' + n%10)
+	}
+	copy(out[c.digits:], v)
+	return out, nil
+}
+
+func (c asciiCodec) Unpack(data []byte, spec *field.Spec) ([]byte, int, error) {
+	n := spec.Length
+	if c.digits > 0 {
+		if len(data) < c.digits {
+			return nil, 0, errors.New("no length prefix")
+		}
+		n = 0
+		for _, b := range data[:c.digits] {
+			if b < '0' || b > '9' {
+				return nil, 0, errors.New("length prefix is not numeric")
+			}
+			n = n*10 + int(b-'0')
+		}
+		if n > spec.Length {
+			return nil, 0, fmt.Errorf("length %d, want at most %d", n, spec.Length)
+		}
+	}
+	end := c.digits + n
+	if len(data) < end {
+		return nil, 0, fmt.Errorf("%d bytes left, want %d", len(data), end)
+	}
+	v := data[c.digits:end]
+	for _, b := range v {
+		if b > 127 {
+			return nil, 0, errors.New("non-ASCII character")
+		}
+	}
+	if c.spaced {
+		for len(v) > 0 && v[len(v)-1] == ' ' {
+			v = v[:len(v)-1]
+		}
+	}
+	return v, end, nil
+}

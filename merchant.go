@@ -1,0 +1,122 @@
+package paygate
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// DefaultAckWindow is how long a merchant that requires receipt
+// acknowledgment has to acknowledge an approval before it is voided.
+const DefaultAckWindow = 10 * time.Minute
+
+// Merchant is an account that takes payments.
+type Merchant struct {
+	ID         string
+	Name       string
+	Email      string
+	RequireAck bool          // approvals must be acknowledged (seed 001, step 3)
+	AckWindow  time.Duration // 0 means DefaultAckWindow
+	MCC        string        // merchant category code, DE18
+	AcquirerID string        // the merchant id at the acquirer, DE42 (15 characters)
+	TerminalID string        // DE41 (8 characters)
+	CreatedAt  time.Time
+}
+
+// EffectiveAckWindow returns the acknowledgment window in force.
+func (m *Merchant) EffectiveAckWindow() time.Duration {
+	if m.AckWindow > 0 {
+		return m.AckWindow
+	}
+	return DefaultAckWindow
+}
+
+// NewMerchant fills in a merchant's ids and network identity.
+func NewMerchant(name, email string, now time.Time) (*Merchant, error) {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return nil, ParamErrorf(EMISSING, "name", "Merchant name is required.")
+	}
+	if len(name) > 100 {
+		return nil, ParamErrorf(EINVALID, "name", "Merchant name must be at most 100 characters.")
+	}
+	return &Merchant{
+		ID:         NewID("acct", now),
+		Name:       name,
+		Email:      strings.TrimSpace(email),
+		MCC:        "5999",
+		AcquirerID: RandomDigits(15),
+		TerminalID: "PG" + RandomDigits(6),
+		CreatedAt:  now,
+	}, nil
+}
+
+// RandomDigits returns n random decimal digits.
+func RandomDigits(n int) string {
+	t := RandomToken(n)
+	b := []byte(t)
+	for i, c := range b {
+		b[i] = '0' + c%10
+	}
+	return string(b)
+}
+
+// Key kinds. Wire names.
+const (
+	KeySecret      = "secret"      // sk_..., for merchant servers
+	KeyPublishable = "publishable" // pk_..., for browsers
+)
+
+// APIKey is a merchant's key as stored: only its hash, never the key itself.
+type APIKey struct {
+	ID         string
+	MerchantID string
+	Kind       string
+	Prefix     string // the first characters, to tell keys apart in listings
+	Hash       string // hex SHA-256 of the whole key
+	CreatedAt  time.Time
+	RevokedAt  time.Time // zero while active
+}
+
+// Revoked reports whether the key has been revoked.
+func (k *APIKey) Revoked() bool { return !k.RevokedAt.IsZero() }
+
+// NewAPIKey makes a new key of the given kind. The plaintext is returned once
+// and never stored.
+func NewAPIKey(merchantID, kind string, now time.Time) (plaintext string, key *APIKey) {
+	prefix := "sk_"
+	if kind == KeyPublishable {
+		prefix = "pk_"
+	}
+	plaintext = prefix + RandomToken(32)
+	return plaintext, &APIKey{
+		ID:         NewID("key", now),
+		MerchantID: merchantID,
+		Kind:       kind,
+		Prefix:     plaintext[:7],
+		Hash:       HashAPIKey(plaintext),
+		CreatedAt:  now,
+	}
+}
+
+// HashAPIKey returns the stored form of a key. Keys carry 160 random bits,
+// so a plain SHA-256 is enough (no password stretching needed).
+func HashAPIKey(plaintext string) string {
+	sum := sha256.Sum256([]byte(plaintext))
+	return hex.EncodeToString(sum[:])
+}
+
+// MerchantStore keeps merchants and their keys.
+type MerchantStore interface {
+	CreateMerchant(ctx context.Context, m *Merchant) error
+	Merchant(ctx context.Context, id string) (*Merchant, error)
+	Merchants(ctx context.Context) ([]*Merchant, error)
+	UpdateMerchant(ctx context.Context, m *Merchant) error
+
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	APIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
+	APIKeys(ctx context.Context, merchantID string) ([]*APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+}

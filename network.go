@@ -1,0 +1,136 @@
+package paygate
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// NetworkKind says which message a NetworkRequest becomes on the wire.
+type NetworkKind int
+
+const (
+	NetworkAuthorize NetworkKind = iota + 1 // 0100: place a hold
+	NetworkSale                             // 0200 processing code 00: authorize and post
+	NetworkCapture                          // 0220 advice: turn a hold into a posting
+	NetworkReverse                          // 0400: undo an authorization or a sale
+	NetworkRefund                           // 0200 processing code 20: credit the cardholder
+)
+
+func (k NetworkKind) String() string {
+	switch k {
+	case NetworkAuthorize:
+		return "authorize"
+	case NetworkSale:
+		return "sale"
+	case NetworkCapture:
+		return "capture"
+	case NetworkReverse:
+		return "reverse"
+	case NetworkRefund:
+		return "refund"
+	}
+	return "unknown"
+}
+
+// NetworkRequest is what the gateway asks of the acquirer. The CVC travels
+// only in memory and only on authorizations and sales.
+type NetworkRequest struct {
+	Kind             NetworkKind
+	PAN              string
+	ExpMonth         int
+	ExpYear          int
+	CVC              string
+	Amount           int64
+	Currency         Currency
+	STAN             string // DE11, 6 digits
+	RRN              string // DE37, 12 characters; the reference every later message quotes
+	TransmissionTime time.Time
+	MerchantID       string // DE42, 15 characters
+	MerchantName     string // DE43
+	TerminalID       string // DE41, 8 characters
+	MCC              string // DE18
+	// For captures and reversals: the original message.
+	AuthCode       string // DE38 of the original approval
+	OriginalKind   NetworkKind
+	OriginalSTAN   string
+	OriginalTime   time.Time
+	OriginalAmount int64 // the amount of the original; Amount is the new (replacement) amount
+}
+
+// NetworkResponse is the acquirer's answer.
+type NetworkResponse struct {
+	ResponseCode string // DE39
+	AuthCode     string // DE38 on approval
+	RRN          string // DE37 as the network echoed it
+}
+
+// Approved reports whether the response code means approval.
+func (r NetworkResponse) Approved() bool { return r.ResponseCode == "00" }
+
+// ErrNetworkTimeout is returned by an Acquirer when the answer did not arrive
+// in time: the outcome is unknown and the request must be reversed.
+var ErrNetworkTimeout = errors.New("network timeout")
+
+// Acquirer carries a request to the acquiring bank and returns its answer. An
+// implementation returns ErrNetworkTimeout (wrapped) when no answer came.
+type Acquirer interface {
+	Send(ctx context.Context, req NetworkRequest) (NetworkResponse, error)
+}
+
+// Decline is one ISO 8583 response code with what we tell merchants.
+type Decline struct {
+	ResponseCode string // DE39
+	Code         string // decline_code on the wire; append-only
+	Reason       string // a plain sentence
+}
+
+// declines is the table of response codes we map. Append-only.
+var declines = map[string]Decline{}
+
+func init() {
+	for _, d := range []Decline{
+		{"01", "call_issuer", "The issuer asks to be called."},
+		{"03", "invalid_merchant", "The merchant is not accepted by the acquirer."},
+		{"04", "pickup_card", "The issuer asks to retain the card."},
+		{"05", "do_not_honor", "The issuer declined the payment (do not honor)."},
+		{"12", "invalid_transaction", "The issuer does not allow this transaction."},
+		{"13", "invalid_amount", "The issuer rejected the amount."},
+		{"14", "invalid_number", "The card number is not known to the issuer."},
+		{"15", "no_such_issuer", "No issuer is known for this card."},
+		{"30", "format_error", "The network rejected the message format."},
+		{"41", "lost_card", "The card has been reported lost."},
+		{"43", "stolen_card", "The card has been reported stolen."},
+		{"51", "insufficient_funds", "The card has insufficient funds."},
+		{"54", "expired_card", "The issuer reports the card as expired."},
+		{"55", "incorrect_pin", "The PIN is incorrect."},
+		{"57", "transaction_not_allowed", "The cardholder's account does not permit this transaction."},
+		{"58", "not_permitted_on_terminal", "The transaction is not permitted on this terminal."},
+		{"59", "suspected_fraud", "The issuer suspects fraud."},
+		{"61", "exceeds_amount_limit", "The amount exceeds the card's limit."},
+		{"62", "restricted_card", "The card is restricted."},
+		{"65", "exceeds_count_limit", "The card has exceeded its transaction count limit."},
+		{"91", "issuer_unavailable", "The issuer is unavailable. Try again later."},
+		{"92", "unable_to_route", "The network could not route the payment."},
+		{"94", "duplicate_transmission", "The network saw this transaction twice."},
+		{"96", "processing_error", "A processing error occurred in the network. Try again."},
+		{"N7", "incorrect_cvc", "The card security code is incorrect."},
+	} {
+		declines[d.ResponseCode] = d
+	}
+}
+
+// LookupDecline maps a response code to its decline; unknown codes become a
+// generic decline that still carries the code.
+func LookupDecline(responseCode string) Decline {
+	if d, ok := declines[responseCode]; ok {
+		return d
+	}
+	return Decline{ResponseCode: responseCode, Code: "generic_decline", Reason: "The issuer declined the payment."}
+}
+
+// DeclineError is the merchant-readable error of a declined response.
+func DeclineError(responseCode string) *Error {
+	d := LookupDecline(responseCode)
+	return &Error{Code: EDECLINED, Message: d.Reason, DeclineCode: d.Code, ResponseCode: d.ResponseCode}
+}

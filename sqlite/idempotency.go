@@ -1,0 +1,95 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/paygate/paygate"
+)
+
+// IdempotencyStore keeps idempotency records.
+type IdempotencyStore struct{ db *DB }
+
+var _ paygate.IdempotencyStore = (*IdempotencyStore)(nil)
+
+// NewIdempotencyStore returns a store on db.
+func NewIdempotencyStore(db *DB) *IdempotencyStore { return &IdempotencyStore{db: db} }
+
+// BeginIdempotent claims a key, or returns the record that holds it.
+func (s *IdempotencyStore) BeginIdempotent(ctx context.Context, rec *paygate.IdempotencyRecord, staleBefore time.Time) (*paygate.IdempotencyRecord, error) {
+	var existing *paygate.IdempotencyRecord
+	err := s.db.write(ctx, func(tx *sql.Tx) error {
+		existing = nil
+		res, err := tx.Exec(`INSERT INTO idempotency_keys (merchant_id, key, request_hash, done, status, created_at, locked_at)
+			VALUES (?, ?, ?, 0, 0, ?, ?) ON CONFLICT (merchant_id, key) DO NOTHING`,
+			rec.MerchantID, rec.Key, rec.RequestHash, toTime(rec.CreatedAt), toTime(rec.LockedAt))
+		if err != nil {
+			return fmt.Errorf("insert idempotency key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		// Taken: take over a stale lock of the same request, else report.
+		res, err = tx.Exec(`UPDATE idempotency_keys SET locked_at = ? WHERE merchant_id = ? AND key = ? AND done = 0
+			AND request_hash = ? AND locked_at < ?`, toTime(rec.LockedAt), rec.MerchantID, rec.Key, rec.RequestHash, staleBefore.UnixMicro())
+		if err != nil {
+			return fmt.Errorf("take over idempotency key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
+		var e paygate.IdempotencyRecord
+		var created, locked sql.NullInt64
+		err = tx.QueryRow(`SELECT merchant_id, key, request_hash, done, status, body, created_at, locked_at FROM idempotency_keys
+			WHERE merchant_id = ? AND key = ?`, rec.MerchantID, rec.Key).Scan(&e.MerchantID, &e.Key, &e.RequestHash, &e.Done, &e.Status, &e.Body, &created, &locked)
+		if err != nil {
+			return fmt.Errorf("select idempotency key: %w", err)
+		}
+		e.CreatedAt, e.LockedAt = fromTime(created), fromTime(locked)
+		existing = &e
+		return nil
+	})
+	return existing, err
+}
+
+// CompleteIdempotent stores the response of a claimed key.
+func (s *IdempotencyStore) CompleteIdempotent(ctx context.Context, rec *paygate.IdempotencyRecord) error {
+	return s.db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`UPDATE idempotency_keys SET done = 1, status = ?, body = ? WHERE merchant_id = ? AND key = ?`,
+			rec.Status, rec.Body, rec.MerchantID, rec.Key)
+		if err != nil {
+			return fmt.Errorf("complete idempotency key: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errors.New("complete idempotency key: key vanished")
+		}
+		return nil
+	})
+}
+
+// ReleaseIdempotent deletes a key still in flight.
+func (s *IdempotencyStore) ReleaseIdempotent(ctx context.Context, merchantID, key string) error {
+	return s.db.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.Exec(`DELETE FROM idempotency_keys WHERE merchant_id = ? AND key = ? AND done = 0`, merchantID, key); err != nil {
+			return fmt.Errorf("release idempotency key: %w", err)
+		}
+		return nil
+	})
+}
+
+// PurgeIdempotent deletes records created before t.
+func (s *IdempotencyStore) PurgeIdempotent(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.db.write(ctx, func(tx *sql.Tx) error {
+		res, err := tx.Exec(`DELETE FROM idempotency_keys WHERE created_at < ?`, before.UnixMicro())
+		if err != nil {
+			return fmt.Errorf("purge idempotency keys: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,213 @@
+// Package vault seals card numbers with AES-256-GCM under data keys that are
+// themselves wrapped (AES-256-GCM) by a master key kept apart from the
+// database, and computes keyed HMAC-SHA-256 fingerprints (PCI DSS 3.5.1.1).
+//
+// The master key comes from PAYGATE_MASTER_KEY or a key file (mode 0600)
+// made on first start. The wrapped data keys live in the database through a
+// paygate.KeyStore; a stolen database without the master key reveals no
+// card number.
+package vault
+
+import (
+	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paygate/paygate"
+)
+
+// KeySize is the size of master and data keys: 256 bits.
+const KeySize = 32
+
+// Vault implements paygate.Vault.
+type Vault struct {
+	master   cipher.AEAD
+	fpKey    []byte
+	mu       sync.RWMutex
+	active   string
+	dataKeys map[string]cipher.AEAD
+	keyStore paygate.KeyStore
+}
+
+var _ paygate.Vault = (*Vault)(nil)
+
+// Open loads (or, on first use, creates) the data keys from ks, unwrapping
+// them with the master key.
+func Open(ctx context.Context, master []byte, ks paygate.KeyStore) (*Vault, error) {
+	if len(master) != KeySize {
+		return nil, fmt.Errorf("master key must be %d bytes, got %d", KeySize, len(master))
+	}
+	m, err := newGCM(derive(master, "paygate key wrapping"))
+	if err != nil {
+		return nil, err
+	}
+	v := &Vault{master: m, fpKey: derive(master, "paygate card fingerprint"), dataKeys: map[string]cipher.AEAD{}, keyStore: ks}
+	keys, err := ks.DataKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load data keys: %w", err)
+	}
+	for _, k := range keys {
+		if err := v.add(k); err != nil {
+			return nil, err
+		}
+	}
+	if v.active == "" {
+		if err := v.Rotate(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
+}
+
+// derive makes a purpose-bound subkey of the master key.
+func derive(master []byte, purpose string) []byte {
+	h := hmac.New(sha256.New, master)
+	h.Write([]byte(purpose))
+	return h.Sum(nil)
+}
+
+func newGCM(key []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fmt.Errorf("new cipher: %w", err)
+	}
+	return cipher.NewGCM(block)
+}
+
+// add unwraps a stored data key. The newest key becomes active.
+func (v *Vault) add(k paygate.WrappedKey) error {
+	ns := v.master.NonceSize()
+	if len(k.Wrapped) < ns {
+		return fmt.Errorf("data key %s: too short", k.ID)
+	}
+	raw, err := v.master.Open(nil, k.Wrapped[:ns], k.Wrapped[ns:], []byte(k.ID))
+	if err != nil {
+		return fmt.Errorf("unwrap data key %s: wrong master key or damaged key", k.ID)
+	}
+	aead, err := newGCM(raw)
+	if err != nil {
+		return err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.dataKeys[k.ID] = aead
+	if k.ID > v.active { // ids sort by creation time
+		v.active = k.ID
+	}
+	return nil
+}
+
+// Rotate makes a new data key and seals new cards with it. Old keys stay
+// for opening what they sealed.
+func (v *Vault) Rotate(ctx context.Context) error {
+	raw := make([]byte, KeySize)
+	if _, err := rand.Read(raw); err != nil {
+		return err
+	}
+	now := time.Now().UTC()
+	k := paygate.WrappedKey{ID: paygate.NewID("dk", now), CreatedAt: now}
+	nonce := make([]byte, v.master.NonceSize())
+	rand.Read(nonce)
+	k.Wrapped = v.master.Seal(nonce, nonce, raw, []byte(k.ID))
+	if err := v.keyStore.CreateDataKey(ctx, k); err != nil {
+		return fmt.Errorf("store data key: %w", err)
+	}
+	return v.add(k)
+}
+
+// Seal encrypts a card number under the active data key.
+func (v *Vault) Seal(pan string) (paygate.EncryptedPAN, error) {
+	v.mu.RLock()
+	id, aead := v.active, v.dataKeys[v.active]
+	v.mu.RUnlock()
+	nonce := make([]byte, aead.NonceSize(), aead.NonceSize()+len(pan)+aead.Overhead())
+	if _, err := rand.Read(nonce); err != nil {
+		return paygate.EncryptedPAN{}, err
+	}
+	return paygate.EncryptedPAN{KeyID: id, Ciphertext: aead.Seal(nonce, nonce, []byte(pan), []byte(id))}, nil
+}
+
+// Open decrypts a sealed card number.
+func (v *Vault) Open(e paygate.EncryptedPAN) (string, error) {
+	v.mu.RLock()
+	aead, ok := v.dataKeys[e.KeyID]
+	v.mu.RUnlock()
+	if !ok {
+		return "", fmt.Errorf("open card: unknown data key %q", e.KeyID)
+	}
+	ns := aead.NonceSize()
+	if len(e.Ciphertext) < ns {
+		return "", errors.New("open card: ciphertext too short")
+	}
+	pan, err := aead.Open(nil, e.Ciphertext[:ns], e.Ciphertext[ns:], []byte(e.KeyID))
+	if err != nil {
+		return "", errors.New("open card: authentication failed")
+	}
+	return string(pan), nil
+}
+
+// Fingerprint is a keyed HMAC of the card number: equal for the same card,
+// useless without the master key.
+func (v *Vault) Fingerprint(pan string) string {
+	h := hmac.New(sha256.New, v.fpKey)
+	h.Write([]byte(pan))
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// ParseMasterKey reads a 32-byte key given as 64 hex characters or base64.
+func ParseMasterKey(s string) ([]byte, error) {
+	s = strings.TrimSpace(s)
+	if b, err := hex.DecodeString(s); err == nil && len(b) == KeySize {
+		return b, nil
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(s); err == nil && len(b) == KeySize {
+			return b, nil
+		}
+	}
+	return nil, errors.New("master key must be 32 bytes as 64 hex characters or base64")
+}
+
+// LoadOrCreateKeyFile reads the master key from path, or makes a new random
+// one there with mode 0600 if the file does not exist. created says which.
+func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		fi, serr := os.Stat(path)
+		if serr == nil && fi.Mode().Perm()&0o077 != 0 {
+			return nil, false, fmt.Errorf("master key file %s is readable by others (mode %v); chmod 600 it", path, fi.Mode().Perm())
+		}
+		key, err = ParseMasterKey(string(b))
+		return key, false, err
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, false, fmt.Errorf("read master key: %w", err)
+	}
+	key = make([]byte, KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, false, err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("create master key file: %w", err)
+	}
+	if _, err := f.WriteString(hex.EncodeToString(key) + "\n"); err != nil {
+		f.Close()
+		return nil, false, fmt.Errorf("write master key file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, false, fmt.Errorf("write master key file: %w", err)
+	}
+	return key, true, nil
+}
