@@ -407,11 +407,9 @@ func (g *Gateway) void(ctx context.Context, m *Merchant, id, reason string) (*Pa
 
 // finishVoid sends the reversal of a payment in voiding state.
 func (g *Gateway) finishVoid(ctx context.Context, m *Merchant, p *Payment) (*Payment, error) {
-	amount := p.Amount
-	if p.AmountCaptured > 0 {
-		amount = p.AmountCaptured
-	}
-	req, err := g.followUp(m, p, NetworkReverse, amount)
+	// A full reversal (Amount 0): the issuer releases the hold or undoes
+	// whatever was posted, the whole of it.
+	req, err := g.followUp(m, p, NetworkReverse, 0)
 	if err != nil {
 		return nil, err
 	}

@@ -171,7 +171,7 @@ func (a *account) authorize(req paygate.NetworkRequest, authCode func() string) 
 		} else {
 			a.held += req.Amount
 			t.held = req.Amount
-			held = true
+			held = req.Amount > 0
 		}
 	}
 	a.txns[k] = t

@@ -201,7 +201,7 @@ func decode(body []byte, v any, allowEmpty bool) error {
 			return paygate.Errorf(paygate.EMALFORMED, "Request body must be a JSON object.")
 		}
 		param := paramName(te.Field)
-		return paygate.ParamErrorf(paygate.EINVALID, param, "%s must be %s.", param, kindName(te.Type.Kind().String()))
+		return paygate.ParamErrorf(paygate.EINVALID, param, "Parameter %q must be %s.", param, kindName(te.Type.Kind().String()))
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		name = paygate.RedactPANs(sanitizePath(name))

@@ -1,0 +1,179 @@
+// Package gatewaytest runs a whole gateway for tests: SQLite in a temporary
+// directory, the vault, the simulated bank over the in-process ISO 8583
+// link, and the HTTP server on 127.0.0.1:0. It belongs to no layer.
+package gatewaytest
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paygate/paygate"
+	"github.com/paygate/paygate/bank"
+	"github.com/paygate/paygate/client"
+	pghttp "github.com/paygate/paygate/http"
+	"github.com/paygate/paygate/iso8583"
+	"github.com/paygate/paygate/sqlite"
+	"github.com/paygate/paygate/vault"
+)
+
+// Options tune a test gateway.
+type Options struct {
+	NetworkTimeout time.Duration // default 300 ms
+	RequireAck     bool
+	AckWindow      time.Duration
+	Quiet          bool // log nothing (benchmarks)
+	// Acquirer wraps the link to the bank, e.g. to inject faults.
+	Acquirer func(paygate.Acquirer) paygate.Acquirer
+}
+
+// Gateway is a running test gateway.
+type Gateway struct {
+	Dir            string
+	DBPath         string
+	DB             *sqlite.DB
+	Payments       *sqlite.PaymentStore
+	Merchants      *sqlite.MerchantStore
+	Gateway        *paygate.Gateway
+	Bank           *bank.Bank
+	Server         *pghttp.Server
+	Merchant       *paygate.Merchant
+	SecretKey      string
+	PublishableKey string
+	Logs           *SyncBuffer
+	MasterKey      []byte
+}
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// Bytes returns a copy of what was written.
+func (b *SyncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
+// MustOpen starts a gateway with one merchant and its keys; everything is
+// closed when the test ends.
+func MustOpen(tb testing.TB, o Options) *Gateway {
+	tb.Helper()
+	if o.NetworkTimeout == 0 {
+		o.NetworkTimeout = 300 * time.Millisecond
+	}
+	g := &Gateway{Dir: tb.TempDir(), Logs: &SyncBuffer{}, Bank: nil}
+	g.DBPath = filepath.Join(g.Dir, "paygate.db")
+	g.MasterKey = bytes.Repeat([]byte{7}, 32)
+	var w io.Writer = g.Logs
+	if o.Quiet {
+		w = io.Discard
+	}
+	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	g.Bank = bank.New(logger.With("component", "bank"))
+	g.open(tb, o, logger)
+
+	ctx := context.Background()
+	m, err := paygate.NewMerchant("Test Store", "store@example.com", time.Now().UTC())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	m.RequireAck, m.AckWindow = o.RequireAck, o.AckWindow
+	if err := g.Merchants.CreateMerchant(ctx, m); err != nil {
+		tb.Fatal(err)
+	}
+	g.Merchant = m
+	g.SecretKey = g.MustCreateKey(tb, m.ID, paygate.KeySecret)
+	g.PublishableKey = g.MustCreateKey(tb, m.ID, paygate.KeyPublishable)
+	return g
+}
+
+// open wires the stores, vault, gateway and server on g.DBPath.
+func (g *Gateway) open(tb testing.TB, o Options, logger *slog.Logger) {
+	tb.Helper()
+	db, err := sqlite.Open(g.DBPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	g.DB = db
+	g.Payments, g.Merchants = sqlite.NewPaymentStore(db), sqlite.NewMerchantStore(db)
+	cards := sqlite.NewCardStore(db)
+	v, err := vault.Open(context.Background(), g.MasterKey, cards)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	gw := paygate.NewGateway()
+	gw.Merchants, gw.Payments, gw.Cards, gw.Vault, gw.Logger = g.Merchants, g.Payments, cards, v, logger
+	var acq paygate.Acquirer = iso8583.NewClient(iso8583.LinkFunc(g.Bank.Handle), o.NetworkTimeout)
+	if o.Acquirer != nil {
+		acq = o.Acquirer(acq)
+	}
+	gw.Acquirer, gw.NetworkTimeout = acq, o.NetworkTimeout
+	g.Gateway = gw
+	g.Server = &pghttp.Server{
+		Addr: "127.0.0.1:0", Gateway: gw, Merchants: g.Merchants, Idempotency: sqlite.NewIdempotencyStore(db),
+		Logger: logger, IdempotencySecret: bytes.Repeat([]byte{9}, 32), IdempotencyLease: 2*o.NetworkTimeout + time.Second,
+	}
+	if err := g.Server.Open(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { g.Close() })
+}
+
+// Close stops the server and closes the database.
+func (g *Gateway) Close() {
+	if g.Server != nil {
+		g.Server.Close()
+	}
+	if g.DB != nil {
+		g.DB.Close()
+	}
+}
+
+
+// MustCreateKey makes an API key and returns its plaintext.
+func (g *Gateway) MustCreateKey(tb testing.TB, merchantID, kind string) string {
+	tb.Helper()
+	plain, k := paygate.NewAPIKey(merchantID, kind, time.Now().UTC())
+	if err := g.Merchants.CreateAPIKey(context.Background(), k); err != nil {
+		tb.Fatal(err)
+	}
+	return plain
+}
+
+// URL is the server's base URL.
+func (g *Gateway) URL() string { return g.Server.URL() }
+
+// Client returns an SDK client with the merchant's secret key and fast retries.
+func (g *Gateway) Client(opts ...client.Option) *client.Client {
+	opts = append([]client.Option{client.WithBackoff(10*time.Millisecond, 100*time.Millisecond)}, opts...)
+	return client.New(g.URL(), g.SecretKey, opts...)
+}
+
+// Reopen starts a second gateway on the same database files, vault and bank
+// while the first keeps running: a restarted process (the first one stands
+// for the crashed process, frozen mid-request) or a second node.
+func (g *Gateway) Reopen(tb testing.TB, o Options) *Gateway {
+	tb.Helper()
+	if o.NetworkTimeout == 0 {
+		o.NetworkTimeout = 300 * time.Millisecond
+	}
+	n := &Gateway{Dir: g.Dir, DBPath: g.DBPath, Bank: g.Bank, Logs: g.Logs, MasterKey: g.MasterKey,
+		Merchant: g.Merchant, SecretKey: g.SecretKey, PublishableKey: g.PublishableKey}
+	logger := slog.New(slog.NewTextHandler(g.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	n.open(tb, o, logger)
+	return n
+}
