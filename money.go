@@ -1,7 +1,7 @@
 package paygate
 
 import (
-	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -50,10 +50,11 @@ func (m Money) String() string {
 // FormatAmount renders minor units as a decimal string using the exponent.
 func FormatAmount(amount int64, c Currency) string {
 	neg := amount < 0
+	u := uint64(amount)
 	if neg {
-		amount = -amount
+		u = -u // as uint64, so that math.MinInt64 does not overflow
 	}
-	s := fmt.Sprintf("%d", amount)
+	s := strconv.FormatUint(u, 10)
 	if c.Exponent > 0 {
 		if len(s) <= c.Exponent {
 			s = strings.Repeat("0", c.Exponent-len(s)+1) + s

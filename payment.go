@@ -114,6 +114,9 @@ func (p *Payment) CheckVoid() error {
 		if p.Settled() {
 			return Errorf(ECONFLICT, "Payment %s has been settled and cannot be voided; refund it instead.", p.ID)
 		}
+		if p.AmountRefunded > 0 { // a refund is in flight: its amount is reserved before it is sent
+			return Errorf(ECONFLICT, "Payment %s has refunds and cannot be voided.", p.ID)
+		}
 		return nil
 	case StatusPartiallyRefunded, StatusRefunded:
 		return Errorf(ECONFLICT, "Payment %s has refunds and cannot be voided.", p.ID)

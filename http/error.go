@@ -65,7 +65,8 @@ func (s *Server) renderError(r *http.Request, err error, paymentID string) (int,
 			Message: "Internal error. Quote request " + rid + " to support.", RequestID: rid}}
 	}
 	status, typ := errorStatus(e.Code)
-	return status, errorBody{errorJSON{Type: typ, Code: e.Code, Message: e.Message, Param: e.Param,
+	// Messages may quote what a user sent: never let a card number through.
+	return status, errorBody{errorJSON{Type: typ, Code: e.Code, Message: paygate.RedactPANs(e.Message), Param: paygate.RedactPANs(e.Param),
 		DeclineCode: e.DeclineCode, ResponseCode: e.ResponseCode, PaymentID: paymentID, RequestID: rid}}
 }
 

@@ -113,7 +113,10 @@ func (s *Server) Handler() http.Handler {
 	return s.withRequestID(s.withRecover(s.withAccessLog(mux)))
 }
 
+// sanitizePath makes user-supplied text safe to echo or log: card numbers
+// masked, control characters dropped, length bounded.
 func sanitizePath(p string) string {
+	p = paygate.RedactPANs(p)
 	if len(p) > 100 {
 		p = p[:100] + "…"
 	}

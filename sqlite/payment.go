@@ -176,7 +176,7 @@ func (s *PaymentStore) loadRefunds(ctx context.Context, list []*paygate.Payment)
 	byID := map[string]*paygate.Payment{}
 	var ids []any
 	for _, p := range list {
-		if p.AmountRefunded > 0 || p.Status == paygate.StatusRefunded || p.Status == paygate.StatusPartiallyRefunded {
+		if p.AmountCaptured > 0 { // only captured payments can have refunds
 			byID[p.ID] = p
 			ids = append(ids, p.ID)
 		}

@@ -291,5 +291,8 @@ func fromTime(v sql.NullInt64) time.Time {
 }
 
 func notFound(what, id string) error {
-	return paygate.Errorf(paygate.ENOTFOUND, "No such %s: %s.", what, id)
+	if len(id) > 64 {
+		id = id[:64] + "…"
+	}
+	return paygate.Errorf(paygate.ENOTFOUND, "No such %s: %s.", what, paygate.RedactPANs(id))
 }

@@ -143,7 +143,6 @@ func (g *Gateway) Close() {
 	}
 }
 
-
 // MustCreateKey makes an API key and returns its plaintext.
 func (g *Gateway) MustCreateKey(tb testing.TB, merchantID, kind string) string {
 	tb.Helper()

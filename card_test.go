@@ -1,0 +1,504 @@
+package paygate_test
+
+import (
+	"bytes"
+	"fmt"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paygate/paygate"
+)
+
+// MustLuhnPAN returns a Luhn-valid number of the given length that starts
+// with prefix, padded with zeros before the check digit.
+func MustLuhnPAN(tb testing.TB, prefix string, length int) string {
+	tb.Helper()
+	if len(prefix) >= length {
+		tb.Fatalf("MustLuhnPAN(%q, %d): prefix too long", prefix, length)
+	}
+	partial := prefix + strings.Repeat("0", length-1-len(prefix))
+	pan := partial + string(paygate.LuhnCheckDigit(partial))
+	if !paygate.Luhn(pan) {
+		tb.Fatalf("MustLuhnPAN(%q, %d): %s fails Luhn", prefix, length, paygate.MaskPAN(pan))
+	}
+	return pan
+}
+
+// cardNow is the fixed "now" of the expiry tests: 15 March 2026.
+var cardNow = time.Date(2026, time.March, 15, 12, 0, 0, 0, time.UTC)
+
+func TestLuhn(t *testing.T) {
+	tests := []struct {
+		s    string
+		want bool
+	}{
+		{"", false},
+		{"0", true},
+		{"00", true},
+		{"18", true},
+		{"79927398713", true},
+		{"79927398710", false},
+		{"4242424242424242", true},
+		{"4242424242424241", false},
+		{"4111111111111111", true},
+		{"378282246310005", true},
+		{"5555555555554444", true},
+		{"5555555555554445", false},
+		{"6011111111111117", true},
+		{"4242 4242 4242 4242", false}, // not normalized
+		{"42a2", false},
+		{"/", false},
+		{":", false},
+		{"\xff", false},
+	}
+	for _, tt := range tests {
+		if got := paygate.Luhn(tt.s); got != tt.want {
+			t.Errorf("Luhn(%q): got %v, want %v", tt.s, got, tt.want)
+		}
+	}
+}
+
+func TestLuhnCheckDigit(t *testing.T) {
+	tests := []struct {
+		partial string
+		want    byte
+	}{
+		{"424242424242424", '2'},
+		{"7992739871", '3'},
+		{"37828224631000", '5'},
+		{"", '0'},
+	}
+	for _, tt := range tests {
+		if got := paygate.LuhnCheckDigit(tt.partial); got != tt.want {
+			t.Errorf("LuhnCheckDigit(%q): got %q, want %q", tt.partial, got, tt.want)
+		}
+	}
+}
+
+func TestCardBrand(t *testing.T) {
+	tests := []struct {
+		prefix string
+		want   string
+	}{
+		{"4", paygate.BrandVisa},
+		{"49", paygate.BrandVisa},
+		{"50", ""},
+		{"51", paygate.BrandMastercard},
+		{"55", paygate.BrandMastercard},
+		{"56", ""},
+		{"2220", ""},
+		{"2221", paygate.BrandMastercard},
+		{"2500", paygate.BrandMastercard},
+		{"2720", paygate.BrandMastercard},
+		{"2721", ""},
+		{"34", paygate.BrandAmex},
+		{"37", paygate.BrandAmex},
+		{"33", ""},
+		{"6011", paygate.BrandDiscover},
+		{"6010", ""},
+		{"6012", ""},
+		{"643", ""},
+		{"644", paygate.BrandDiscover},
+		{"649", paygate.BrandDiscover},
+		{"65", paygate.BrandDiscover},
+		{"3527", ""},
+		{"3528", paygate.BrandJCB},
+		{"3589", paygate.BrandJCB},
+		{"3590", ""},
+		{"62", paygate.BrandUnionPay},
+		{"299", ""},
+		{"300", paygate.BrandDiners},
+		{"305", paygate.BrandDiners},
+		{"306", ""},
+		{"36", paygate.BrandDiners},
+		{"38", paygate.BrandDiners},
+		{"1", ""},
+		{"9", ""},
+	}
+	for _, tt := range tests {
+		pan := MustLuhnPAN(t, tt.prefix, 16)
+		if got := paygate.CardBrand(pan); got != tt.want {
+			t.Errorf("CardBrand(%s…): got %q, want %q", tt.prefix, got, tt.want)
+		}
+	}
+	for _, s := range []string{"", "x", "-4", "+5", "222", "abcd"} {
+		if got := paygate.CardBrand(s); got != "" {
+			t.Errorf("CardBrand(%q): got %q, want \"\"", s, got)
+		}
+	}
+}
+
+func TestValidatePAN(t *testing.T) {
+	const param = "card[number]"
+	tests := []struct {
+		name     string
+		pan      string
+		wantCode string // "" = valid
+	}{
+		{"visa 16", "4242424242424242", ""},
+		{"visa 13", MustLuhnPAN(t, "4", 13), ""},
+		{"visa 19", MustLuhnPAN(t, "4", 19), ""},
+		{"mastercard 5", "5555555555554444", ""},
+		{"mastercard 2221", MustLuhnPAN(t, "2221", 16), ""},
+		{"mastercard 2720", MustLuhnPAN(t, "2720", 16), ""},
+		{"amex", "378282246310005", ""},
+		{"discover 6011", "6011111111111117", ""},
+		{"discover 65 19", MustLuhnPAN(t, "65", 19), ""},
+		{"jcb", MustLuhnPAN(t, "3530", 16), ""},
+		{"jcb 17", MustLuhnPAN(t, "3589", 17), ""},
+		{"unionpay", MustLuhnPAN(t, "62", 16), ""},
+		{"diners 14", MustLuhnPAN(t, "300", 14), ""},
+		{"diners 36", MustLuhnPAN(t, "36", 14), ""},
+
+		{"empty", "", paygate.EMISSING},
+		{"spaces", "4242 4242 4242 4242", paygate.ENUMBER},
+		{"dashes", "4242-4242-4242-4242", paygate.ENUMBER},
+		{"letter", "424242424242424a", paygate.ENUMBER},
+		{"unicode digit", "４242424242424242", paygate.ENUMBER},
+		{"short", MustLuhnPAN(t, "4", 11), paygate.ENUMBER},
+		{"long", MustLuhnPAN(t, "4", 20), paygate.ENUMBER},
+		{"unknown brand", MustLuhnPAN(t, "9", 16), paygate.EUNSUPPORTEDBRAND},
+		{"mastercard 2220", MustLuhnPAN(t, "2220", 16), paygate.EUNSUPPORTEDBRAND},
+		{"mastercard 2721", MustLuhnPAN(t, "2721", 16), paygate.EUNSUPPORTEDBRAND},
+		{"bad luhn", "4242424242424241", paygate.ENUMBER},
+		{"bad luhn amex", "378282246310006", paygate.ENUMBER},
+		{"visa 14", MustLuhnPAN(t, "4", 14), paygate.ENUMBER},
+		{"visa 15", MustLuhnPAN(t, "4", 15), paygate.ENUMBER},
+		{"mastercard 15", MustLuhnPAN(t, "51", 15), paygate.ENUMBER},
+		{"mastercard 19", MustLuhnPAN(t, "51", 19), paygate.ENUMBER},
+		{"amex 16", MustLuhnPAN(t, "37", 16), paygate.ENUMBER},
+		{"discover 15", MustLuhnPAN(t, "6011", 15), paygate.ENUMBER},
+		{"jcb 15", MustLuhnPAN(t, "3528", 15), paygate.ENUMBER},
+		{"diners 15", MustLuhnPAN(t, "36", 15), paygate.ENUMBER},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := paygate.ValidatePAN(tt.pan, param)
+			if tt.wantCode == "" {
+				if err != nil {
+					t.Fatalf("ValidatePAN(%s): got %v, want nil", paygate.MaskPAN(tt.pan), err)
+				}
+				return
+			}
+			e := MustPaygateError(t, err)
+			if e.Code != tt.wantCode {
+				t.Errorf("Code: got %q, want %q (%v)", e.Code, tt.wantCode, e)
+			}
+			if e.Param != param {
+				t.Errorf("Param: got %q, want %q", e.Param, param)
+			}
+			if tt.pan != "" && strings.Contains(err.Error(), tt.pan) {
+				t.Errorf("error %q contains the card number", err)
+			}
+		})
+	}
+}
+
+func TestValidatePANWrongLengthNamesBrand(t *testing.T) {
+	err := paygate.ValidatePAN(MustLuhnPAN(t, "37", 16), "number")
+	e := MustPaygateError(t, err)
+	if !strings.Contains(e.Message, paygate.BrandAmex) {
+		t.Errorf("Message: got %q, want it to name %q", e.Message, paygate.BrandAmex)
+	}
+}
+
+func TestValidateExpiry(t *testing.T) {
+	tests := []struct {
+		name      string
+		month     int
+		year      int
+		now       time.Time
+		wantCode  string // "" = valid
+		wantParam string
+	}{
+		{"this month", 3, 2026, cardNow, "", ""},
+		{"this month, last instant", 3, 2026, time.Date(2026, 3, 31, 23, 59, 59, 0, time.UTC), "", ""},
+		{"next month", 4, 2026, cardNow, "", ""},
+		{"next year", 1, 2027, cardNow, "", ""},
+		{"two-digit year", 3, 26, cardNow, "", ""},
+		{"two-digit year future", 12, 30, cardNow, "", ""},
+		{"fifty years ahead", 12, 2076, cardNow, "", ""},
+		{"last month", 2, 2026, cardNow, paygate.EEXPIRED, "card[exp_year]"},
+		{"past year", 12, 2025, cardNow, paygate.EEXPIRED, "card[exp_year]"},
+		{"two-digit past year", 12, 25, cardNow, paygate.EEXPIRED, "card[exp_year]"},
+		{"month zero", 0, 2027, cardNow, paygate.EEXPIRY, "card[exp_month]"},
+		{"month thirteen", 13, 2027, cardNow, paygate.EEXPIRY, "card[exp_month]"},
+		{"negative month", -1, 2027, cardNow, paygate.EEXPIRY, "card[exp_month]"},
+		{"year 1999", 12, 1999, cardNow, paygate.EEXPIRY, "card[exp_year]"},
+		{"year 2101", 1, 2101, cardNow, paygate.EEXPIRY, "card[exp_year]"},
+		{"more than fifty years ahead", 1, 2077, cardNow, paygate.EEXPIRY, "card[exp_year]"},
+		{"month over, in UTC", 3, 2026, time.Date(2026, 3, 31, 20, 0, 0, 0, time.FixedZone("UTC-5", -5*3600)), paygate.EEXPIRED, "card[exp_year]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := paygate.ValidateExpiry(tt.month, tt.year, tt.now)
+			if tt.wantCode == "" {
+				if err != nil {
+					t.Fatalf("ValidateExpiry(%d, %d): got %v, want nil", tt.month, tt.year, err)
+				}
+				return
+			}
+			e := MustPaygateError(t, err)
+			if e.Code != tt.wantCode || e.Param != tt.wantParam {
+				t.Errorf("got code %q param %q, want code %q param %q", e.Code, e.Param, tt.wantCode, tt.wantParam)
+			}
+		})
+	}
+}
+
+func TestCardValidate(t *testing.T) {
+	const visa, amex = "4242424242424242", "378282246310005"
+	tests := []struct {
+		name       string
+		card       paygate.Card
+		requireCVC bool
+		wantCode   string // "" = valid
+		wantParam  string
+	}{
+		{"visa", paygate.Card{Number: visa, ExpMonth: 12, ExpYear: 2030, CVC: "123"}, true, "", ""},
+		{"visa typed with spaces", paygate.Card{Number: "4242 4242 4242 4242", ExpMonth: 12, ExpYear: 2030, CVC: "123"}, true, "", ""},
+		{"visa typed with dashes", paygate.Card{Number: "4242-4242-4242-4242", ExpMonth: 12, ExpYear: 2030, CVC: "123"}, true, "", ""},
+		{"amex 4-digit cvc", paygate.Card{Number: amex, ExpMonth: 12, ExpYear: 2030, CVC: "1234"}, true, "", ""},
+		{"no cvc, not required", paygate.Card{Number: visa, ExpMonth: 12, ExpYear: 2030}, false, "", ""},
+		{"two-digit year", paygate.Card{Number: visa, ExpMonth: 12, ExpYear: 30, CVC: "123"}, true, "", ""},
+		{"cvc 0s", paygate.Card{Number: visa, ExpMonth: 12, ExpYear: 2030, CVC: "000"}, true, "", ""},
+
+		{"amex 3-digit cvc", paygate.Card{Number: amex, ExpMonth: 12, ExpYear: 2030, CVC: "123"}, true, paygate.ECVC, "card[cvc]"},
+		{"visa 4-digit cvc", paygate.Card{Number: visa, ExpMonth: 12, ExpYear: 2030, CVC: "1234"}, true, paygate.ECVC, "card[cvc]"},
+		{"visa 2-digit cvc", paygate.Card{Number: visa, ExpMonth: 12, ExpYear: 2030, CVC: "12"}, true, paygate.ECVC, "card[cvc]"},
+		{"cvc letters", paygate.Card{Number: visa, ExpMonth: 12, ExpYear: 2030, CVC: "12a"}, true, paygate.ECVC, "card[cvc]"},
+		{"cvc spaces", paygate.Card{Number: visa, ExpMonth: 12, ExpYear: 2030, CVC: " 12"}, true, paygate.ECVC, "card[cvc]"},
+		{"amex cvc letters", paygate.Card{Number: amex, ExpMonth: 12, ExpYear: 2030, CVC: "12x4"}, true, paygate.ECVC, "card[cvc]"},
+		{"bad cvc, not required", paygate.Card{Number: visa, ExpMonth: 12, ExpYear: 2030, CVC: "1"}, false, paygate.ECVC, "card[cvc]"},
+		{"missing cvc", paygate.Card{Number: visa, ExpMonth: 12, ExpYear: 2030}, true, paygate.EMISSING, "card[cvc]"},
+		{"missing number", paygate.Card{ExpMonth: 12, ExpYear: 2030, CVC: "123"}, true, paygate.EMISSING, "card[number]"},
+		{"bad number", paygate.Card{Number: "4242424242424241", ExpMonth: 12, ExpYear: 2030, CVC: "123"}, true, paygate.ENUMBER, "card[number]"},
+		{"expired", paygate.Card{Number: visa, ExpMonth: 2, ExpYear: 2026, CVC: "123"}, true, paygate.EEXPIRED, "card[exp_year]"},
+		{"bad month", paygate.Card{Number: visa, ExpMonth: 13, ExpYear: 2030, CVC: "123"}, true, paygate.EEXPIRY, "card[exp_month]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.card
+			err := c.Validate(cardNow, tt.requireCVC)
+			if tt.wantCode == "" {
+				if err != nil {
+					t.Fatalf("Validate: got %v, want nil", err)
+				}
+				if strings.ContainsAny(c.Number, " -") {
+					t.Errorf("Number after Validate: got %s, want it normalized", paygate.MaskPAN(c.Number))
+				}
+				if c.ExpYear < 2000 {
+					t.Errorf("ExpYear after Validate: got %d, want four digits", c.ExpYear)
+				}
+				return
+			}
+			e := MustPaygateError(t, err)
+			if e.Code != tt.wantCode || e.Param != tt.wantParam {
+				t.Errorf("got code %q param %q, want code %q param %q", e.Code, e.Param, tt.wantCode, tt.wantParam)
+			}
+			for _, secret := range []string{tt.card.Number, paygate.NormalizePAN(tt.card.Number)} {
+				if len(secret) >= 12 && strings.Contains(err.Error(), secret) {
+					t.Errorf("error %q contains the card number", err)
+				}
+			}
+		})
+	}
+}
+
+func TestCVCLength(t *testing.T) {
+	for brand, want := range map[string]int{
+		paygate.BrandAmex: 4, paygate.BrandVisa: 3, paygate.BrandMastercard: 3, paygate.BrandDiscover: 3,
+		paygate.BrandJCB: 3, paygate.BrandUnionPay: 3, paygate.BrandDiners: 3,
+	} {
+		if got := paygate.CVCLength(brand); got != want {
+			t.Errorf("CVCLength(%q): got %d, want %d", brand, got, want)
+		}
+	}
+}
+
+func TestMaskPAN(t *testing.T) {
+	tests := []struct{ pan, want string }{
+		{"", ""},
+		{"123", "***"},
+		{"123456789", "*********"},
+		{"4242424242424242", "424242******4242"},
+		{"378282246310005", "378282*****0005"},
+		{"4222222222222", "422222***2222"},
+		{MustLuhnPAN(t, "4", 19), "400000*********0006"},
+	}
+	for _, tt := range tests {
+		got := paygate.MaskPAN(tt.pan)
+		if got != tt.want {
+			t.Errorf("MaskPAN(%d digits): got %q, want %q", len(tt.pan), got, tt.want)
+		}
+		if len(got) != len(tt.pan) {
+			t.Errorf("MaskPAN(%d digits): got length %d, want %d", len(tt.pan), len(got), len(tt.pan))
+		}
+	}
+}
+
+func TestRedactPANs(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"no digits here", "no digits here"},
+		{"card 4242424242424242 declined", "card 424242******4242 declined"},
+		{"card 4242 4242 4242 4242.", "card 424242******4242."},
+		{"card 4242-4242-4242-4242!", "card 424242******4242!"},
+		{"amex 3782 822463 10005", "amex 378282*****0005"},
+		{"x4242424242424242x", "x424242******4242x"},
+		{"12 digits 123456789012", "12 digits 123456**9012"},
+		{"11 digits 12345678901", "11 digits 12345678901"},
+		{"19 digits 1234567890123456789", "19 digits 123456*********6789"},
+		{"phone +1 555-123-4567", "phone +1 555-123-4567"},
+		{"order 1234, amount 5000", "order 1234, amount 5000"},
+		{"date 2026-03-15", "date 2026-03-15"},
+		{"two 4242424242424242 and 5555555555554444", "two 424242******4242 and 555555******4444"},
+		{"trailing dash 4242424242424242-", "trailing dash 424242******4242-"},
+		{"double space 4242  4242", "double space 4242  4242"},
+		{"4242424242424242", "424242******4242"},
+		{"café 4242424242424242 €", "café 424242******4242 €"},
+	}
+	for _, tt := range tests {
+		if got := paygate.RedactPANs(tt.in); got != tt.want {
+			t.Errorf("RedactPANs(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestCardNeverPrintsSecrets checks every way a Card may reach a string:
+// none may show the full number or the CVC.
+func TestCardNeverPrintsSecrets(t *testing.T) {
+	const pan, cvc = "4242424242424242", "731"
+	card := paygate.Card{Number: pan, ExpMonth: 12, ExpYear: 2030, CVC: cvc, Name: "Ada Lovelace"}
+	masked := paygate.MaskPAN(pan)
+
+	var textBuf, jsonBuf bytes.Buffer
+	noTime := func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}
+	textLog := slog.New(slog.NewTextHandler(&textBuf, &slog.HandlerOptions{ReplaceAttr: noTime}))
+	jsonLog := slog.New(slog.NewJSONHandler(&jsonBuf, &slog.HandlerOptions{ReplaceAttr: noTime}))
+	logTo := func(l *slog.Logger, buf *bytes.Buffer) func() string {
+		return func() string {
+			buf.Reset()
+			l.Info("charge", "card", card, "card_ptr", &card, slog.Any("any", card))
+			l.With("card", card).Info("with")
+			l.WithGroup("g").Info("group", "card", card)
+			return buf.String()
+		}
+	}
+
+	outputs := []struct {
+		name string
+		got  func() string
+	}{
+		{"String", func() string { return card.String() }},
+		{"GoString", func() string { return card.GoString() }},
+		{"%v", func() string { return fmt.Sprintf("%v", card) }},
+		{"%+v", func() string { return fmt.Sprintf("%+v", card) }},
+		{"%#v", func() string { return fmt.Sprintf("%#v", card) }},
+		{"%s", func() string { return fmt.Sprintf("%s", card) }},
+		{"%q", func() string { return fmt.Sprintf("%q", card) }},
+		{"pointer %v", func() string { return fmt.Sprintf("%v", &card) }},
+		{"pointer %+v", func() string { return fmt.Sprintf("%+v", &card) }},
+		{"pointer %#v", func() string { return fmt.Sprintf("%#v", &card) }},
+		{"in exported field %+v", func() string { return fmt.Sprintf("%+v", struct{ Card paygate.Card }{card}) }},
+		{"in slice %v", func() string { return fmt.Sprintf("%v", []paygate.Card{card}) }},
+		{"Sprint", func() string { return fmt.Sprint(card) }},
+		{"Sprintln", func() string { return fmt.Sprintln(card) }},
+		{"slog text", logTo(textLog, &textBuf)},
+		{"slog json", logTo(jsonLog, &jsonBuf)},
+	}
+	for _, o := range outputs {
+		t.Run(o.name, func(t *testing.T) {
+			got := o.got()
+			if strings.Contains(got, pan) {
+				t.Errorf("got %q, want no full card number", got)
+			}
+			if strings.Contains(got, cvc) {
+				t.Errorf("got %q, want no CVC", got)
+			}
+			if !strings.Contains(got, masked) {
+				t.Errorf("got %q, want the masked number %q", got, masked)
+			}
+		})
+	}
+}
+
+func TestCardSummary(t *testing.T) {
+	card := paygate.Card{Number: "378282246310005", ExpMonth: 7, ExpYear: 2031, CVC: "1234"}
+	got := card.Summary()
+	want := paygate.CardSummary{Brand: paygate.BrandAmex, First6: "378282", Last4: "0005", ExpMonth: 7, ExpYear: 2031}
+	if got != want {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+}
+
+func FuzzValidatePAN(f *testing.F) {
+	for _, s := range []string{
+		"", "4242424242424242", "4242424242424241", "378282246310005", "5555555555554444",
+		"2221000000000009", "2720990000000007", "6011111111111117", "3530111333300000",
+		"4242 4242 4242 4242", "424242424242424242424", "99999999999999", "abc", "\x00\xff",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, pan string) {
+		err := paygate.ValidatePAN(pan, "card[number]")
+		digits := strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' {
+				return r
+			}
+			return -1
+		}, pan)
+		if err == nil {
+			if digits != pan || len(pan) < 12 || len(pan) > 19 {
+				t.Fatalf("ValidatePAN(%q): got nil, want an error for a non 12-19 digit input", pan)
+			}
+			if paygate.CardBrand(pan) == "" || !paygate.Luhn(pan) {
+				t.Fatalf("ValidatePAN(%q): got nil, want an error (brand %q, Luhn %v)", pan, paygate.CardBrand(pan), paygate.Luhn(pan))
+			}
+			return
+		}
+		e := MustPaygateError(t, err)
+		if e.Code == "" || e.Message == "" {
+			t.Fatalf("got %+v, want a code and a message", e)
+		}
+		if len(digits) >= 12 {
+			msg := err.Error()
+			if strings.Contains(msg, pan) || strings.Contains(msg, digits) {
+				t.Fatalf("error %q contains the input", msg)
+			}
+		}
+	})
+}
+
+func FuzzRedactPANs(f *testing.F) {
+	for _, s := range []string{
+		"", "card 4242 4242 4242 4242.", "4242-4242-4242-4242", "12345678901", "1234 -4242424242424242",
+		"a1b2c3", "4242  4242 4242 4242", "0000000000000000000000000", "\xff4242424242424242",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got := paygate.RedactPANs(s)
+		run := 0
+		for i := 0; i < len(got); i++ {
+			if got[i] >= '0' && got[i] <= '9' {
+				run++
+				if run >= 12 {
+					t.Fatalf("RedactPANs(%q): got %q, want no run of 12 digits", s, got)
+				}
+			} else {
+				run = 0
+			}
+		}
+		if again := paygate.RedactPANs(got); again != got {
+			t.Fatalf("RedactPANs not idempotent on %q: got %q, then %q", s, got, again)
+		}
+	})
+}

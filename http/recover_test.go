@@ -1,0 +1,150 @@
+package http_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paygate/paygate"
+	"github.com/paygate/paygate/client"
+	"github.com/paygate/paygate/internal/gatewaytest"
+)
+
+// freezer makes the gateway "crash" after the bank has answered a chosen
+// request: the answer never comes back, as if the process died between
+// sending and recording. Release unfreezes the stuck goroutine at test end.
+type freezer struct {
+	amount  int64
+	kind    paygate.NetworkKind
+	reached chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func newFreezer(t *testing.T, kind paygate.NetworkKind, amount int64) *freezer {
+	f := &freezer{kind: kind, amount: amount, reached: make(chan struct{}), release: make(chan struct{})}
+	return f
+}
+
+func (f *freezer) wrap(a paygate.Acquirer) paygate.Acquirer {
+	return acquirerFunc(func(ctx context.Context, r paygate.NetworkRequest) (paygate.NetworkResponse, error) {
+		resp, err := a.Send(ctx, r)
+		if r.Kind == f.kind && (r.Amount == f.amount || r.OriginalAmount == f.amount) {
+			f.once.Do(func() { close(f.reached) })
+			<-f.release
+			return resp, context.Canceled
+		}
+		return resp, err
+	})
+}
+
+func TestRecoverAfterCrash(t *testing.T) {
+	const pan = "3566002020360505"
+	tests := []struct {
+		name   string
+		kind   paygate.NetworkKind
+		setup  func(c *client.Client) string // returns the payment id, after starting the frozen call
+		status client.Status
+		posted int64 // issuer's posted debit afterwards
+	}{
+		{"sale in doubt is reversed", paygate.NetworkSale, nil, client.StatusFailed, 0},
+		{"authorization in doubt is reversed", paygate.NetworkAuthorize, nil, client.StatusFailed, 0},
+		{"capture in doubt is sent again", paygate.NetworkCapture, nil, client.StatusCaptured, 4321},
+		{"void in doubt is sent again", paygate.NetworkReverse, nil, client.StatusVoided, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFreezer(t, tt.kind, 4321)
+			g := gatewaytest.MustOpen(t, gatewaytest.Options{NetworkTimeout: 5 * time.Second, Acquirer: f.wrap})
+			t.Cleanup(func() { close(f.release) }) // before the gateway closes
+			c := g.Client(client.WithMaxRetries(0))
+			before, _ := g.Bank.Account(pan)
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			params := client.PaymentParams{Amount: 4321, Currency: "USD", Card: card(pan, "123"), Capture: new(tt.kind == paygate.NetworkSale)}
+			var id string
+			switch tt.kind {
+			case paygate.NetworkSale, paygate.NetworkAuthorize:
+				go c.CreatePayment(cctx, params)
+			case paygate.NetworkCapture:
+				p := mustPay(t, c, params)
+				id = p.ID
+				go c.Capture(cctx, p.ID, client.CaptureParams{})
+			case paygate.NetworkReverse:
+				params.Capture = new(true)
+				p := mustPay(t, c, params)
+				id = p.ID
+				go c.Void(cctx, p.ID)
+			}
+			select {
+			case <-f.reached:
+			case <-time.After(5 * time.Second):
+				t.Fatal("the frozen request never reached the bank")
+			}
+			if id == "" {
+				list, err := g.Payments.InDoubt(ctx, time.Now().Add(time.Hour), 10)
+				if err != nil || len(list) != 1 {
+					t.Fatalf("in doubt before restart: %d %v, want 1", len(list), err)
+				}
+				id = list[0].ID
+			}
+
+			// The process is frozen mid-request; a new one starts on the
+			// same database and recovers what was left in doubt.
+			n := g.Reopen(t, gatewaytest.Options{})
+			n.Gateway.InDoubtAfter = time.Millisecond
+			time.Sleep(5 * time.Millisecond)
+			got, err := n.Gateway.Recover(ctx)
+			if err != nil || got != 1 {
+				t.Fatalf("recover: %d %v, want 1", got, err)
+			}
+			p, err := n.Client().GetPayment(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Status != tt.status {
+				t.Errorf("after recovery: got %s, want %s", p.Status, tt.status)
+			}
+			acct, _ := g.Bank.Account(pan)
+			if acct.Held != 0 || before.Posted-acct.Posted != tt.posted {
+				t.Errorf("issuer: held %d posted %d, want 0 and %d", acct.Held, before.Posted-acct.Posted, tt.posted)
+			}
+			if again, _ := n.Gateway.Recover(ctx); again != 0 {
+				t.Errorf("second recovery found %d, want 0", again)
+			}
+		})
+	}
+}
+
+func TestRecoverRefundInDoubt(t *testing.T) {
+	const pan = "3566002020360505"
+	f := newFreezer(t, paygate.NetworkRefund, 1234)
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{NetworkTimeout: 5 * time.Second, Acquirer: f.wrap})
+	t.Cleanup(func() { close(f.release) })
+	c := g.Client(client.WithMaxRetries(0))
+	before, _ := g.Bank.Account(pan)
+	p := mustPay(t, c, client.PaymentParams{Amount: 5000, Currency: "USD", Card: card(pan, "123")})
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go c.Refund(cctx, p.ID, client.RefundParams{Amount: new(int64(1234))})
+	<-f.reached
+	n := g.Reopen(t, gatewaytest.Options{})
+	n.Gateway.InDoubtAfter = time.Millisecond
+	time.Sleep(5 * time.Millisecond)
+	if got, err := n.Gateway.Recover(ctx); err != nil || got != 1 {
+		t.Fatalf("recover: %d %v, want 1", got, err)
+	}
+	got, _ := n.Client().GetPayment(ctx, p.ID)
+	if got.Status != client.StatusCaptured || got.AmountRefunded != 0 || len(got.Refunds) != 1 || got.Refunds[0].Status != client.RefundFailed {
+		t.Fatalf("after recovery: %s refunded %d refunds %v", got.Status, got.AmountRefunded, got.Refunds)
+	}
+	acct, _ := g.Bank.Account(pan)
+	if before.Posted-acct.Posted != 5000 {
+		t.Errorf("issuer posted %d, want 5000 (the refund reversed)", before.Posted-acct.Posted)
+	}
+	// The whole amount can still be refunded.
+	if _, err := n.Client().Refund(ctx, p.ID, client.RefundParams{}); err != nil {
+		t.Errorf("refund after recovery: %v", err)
+	}
+}
