@@ -23,6 +23,10 @@ type IdempotencyRecord struct {
 	Body        []byte
 	CreatedAt   time.Time
 	LockedAt    time.Time
+	// Recovered is set by BeginIdempotent when it took over a stale claim:
+	// the first attempt may have done its work without recording a
+	// response, so the handler must look for that work first.
+	Recovered bool
 }
 
 // IdempotencyStore keeps idempotency records.

@@ -141,20 +141,32 @@ func (s *Server) authenticate(r *http.Request) (*paygate.Merchant, error) {
 	if !ok || token == "" {
 		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "Malformed Authorization header. Send 'Authorization: Bearer sk_...'.")
 	}
-	k, err := s.Merchants.APIKeyByHash(r.Context(), paygate.HashAPIKey(token))
-	if paygate.ErrorCode(err) == paygate.ENOTFOUND {
-		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "Invalid API key provided.")
+	hash := paygate.HashAPIKey(token)
+	now := time.Now()
+	e, ok := s.auth.get(hash, now)
+	if !ok {
+		k, err := s.Merchants.APIKeyByHash(r.Context(), hash)
+		if paygate.ErrorCode(err) == paygate.ENOTFOUND {
+			return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "Invalid API key provided.")
+		}
+		if err != nil {
+			return nil, err
+		}
+		e = authEntry{key: k, expires: now.Add(authTTL)}
+		if !k.Revoked() {
+			if e.merchant, err = s.Merchants.Merchant(r.Context(), k.MerchantID); err != nil {
+				return nil, err
+			}
+		}
+		s.auth.put(hash, e)
 	}
-	if err != nil {
-		return nil, err
+	if e.key.Revoked() {
+		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "This API key (%s…) has been revoked.", e.key.Prefix)
 	}
-	if k.Revoked() {
-		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "This API key (%s…) has been revoked.", k.Prefix)
-	}
-	if k.Kind != paygate.KeySecret {
+	if e.key.Kind != paygate.KeySecret {
 		return nil, paygate.Errorf(paygate.EFORBIDDEN, "Publishable keys cannot be used for this request; use a secret key.")
 	}
-	return s.Merchants.Merchant(r.Context(), k.MerchantID)
+	return e.merchant, nil
 }
 
 // readBody reads a request body up to MaxBodyBytes.

@@ -37,8 +37,9 @@ type Server struct {
 	IdempotencySecret []byte
 	IdempotencyLease  time.Duration
 
-	ln  net.Listener
-	srv *http.Server
+	ln   net.Listener
+	srv  *http.Server
+	auth authCache
 }
 
 // Open binds the address and starts serving in the background. The address

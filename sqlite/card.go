@@ -22,7 +22,7 @@ func NewCardStore(db *DB) *CardStore { return &CardStore{db: db} }
 
 // CreateCard inserts a stored card (its number sealed).
 func (s *CardStore) CreateCard(ctx context.Context, c *paygate.StoredCard) error {
-	return s.db.write(ctx, func(tx *sql.Tx) error {
+	return s.db.write(ctx, func(tx *Tx) error {
 		_, err := tx.Exec(`INSERT INTO cards (id, merchant_id, brand, first6, last4, exp_month, exp_year, fingerprint, name, pan_key_id, pan, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			c.ID, c.MerchantID, c.Summary.Brand, c.Summary.First6, c.Summary.Last4, c.Summary.ExpMonth, c.Summary.ExpYear,
@@ -74,7 +74,7 @@ func (s *CardStore) DataKeys(ctx context.Context) ([]paygate.WrappedKey, error) 
 
 // CreateDataKey stores a wrapped data key.
 func (s *CardStore) CreateDataKey(ctx context.Context, k paygate.WrappedKey) error {
-	return s.db.write(ctx, func(tx *sql.Tx) error {
+	return s.db.write(ctx, func(tx *Tx) error {
 		if _, err := tx.Exec(`INSERT INTO data_keys (id, wrapped, created_at) VALUES (?, ?, ?)`, k.ID, k.Wrapped, toTime(k.CreatedAt)); err != nil {
 			return fmt.Errorf("insert data key: %w", err)
 		}

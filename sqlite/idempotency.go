@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -11,6 +10,11 @@ import (
 )
 
 // IdempotencyStore keeps idempotency records.
+//
+// Its writes do not wait for the disk (writeAsync): a claim is followed by
+// the durable record of the payment it guards, which makes the claim durable
+// too; a completion lost in a crash leaves the key in flight, and whoever
+// takes it over after the lease finds the payment by its idempotency key.
 type IdempotencyStore struct{ db *DB }
 
 var _ paygate.IdempotencyStore = (*IdempotencyStore)(nil)
@@ -18,33 +22,41 @@ var _ paygate.IdempotencyStore = (*IdempotencyStore)(nil)
 // NewIdempotencyStore returns a store on db.
 func NewIdempotencyStore(db *DB) *IdempotencyStore { return &IdempotencyStore{db: db} }
 
-// BeginIdempotent claims a key, or returns the record that holds it.
+var (
+	idemInsert = prepared(`INSERT INTO idempotency_keys (merchant_id, key, request_hash, done, status, created_at, locked_at)
+		VALUES (?, ?, ?, 0, 0, ?, ?) ON CONFLICT (merchant_id, key) DO NOTHING`)
+	idemTakeOver = prepared(`UPDATE idempotency_keys SET locked_at = ? WHERE merchant_id = ? AND key = ? AND done = 0
+		AND request_hash = ? AND locked_at < ?`)
+	idemSelect = prepared(`SELECT merchant_id, key, request_hash, done, status, body, created_at, locked_at FROM idempotency_keys
+		WHERE merchant_id = ? AND key = ?`)
+	idemComplete = prepared(`UPDATE idempotency_keys SET done = 1, status = ?, body = ? WHERE merchant_id = ? AND key = ?`)
+	idemRelease  = prepared(`DELETE FROM idempotency_keys WHERE merchant_id = ? AND key = ? AND done = 0`)
+)
+
+// BeginIdempotent claims a key, or returns the record that holds it. A
+// stale claim of the same request is taken over and rec.Recovered is set.
 func (s *IdempotencyStore) BeginIdempotent(ctx context.Context, rec *paygate.IdempotencyRecord, staleBefore time.Time) (*paygate.IdempotencyRecord, error) {
 	var existing *paygate.IdempotencyRecord
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
-		existing = nil
-		res, err := tx.Exec(`INSERT INTO idempotency_keys (merchant_id, key, request_hash, done, status, created_at, locked_at)
-			VALUES (?, ?, ?, 0, 0, ?, ?) ON CONFLICT (merchant_id, key) DO NOTHING`,
-			rec.MerchantID, rec.Key, rec.RequestHash, toTime(rec.CreatedAt), toTime(rec.LockedAt))
+	err := s.db.writeAsync(ctx, func(tx *Tx) error {
+		existing, rec.Recovered = nil, false
+		res, err := tx.Exec(idemInsert, rec.MerchantID, rec.Key, rec.RequestHash, toTime(rec.CreatedAt), toTime(rec.LockedAt))
 		if err != nil {
 			return fmt.Errorf("insert idempotency key: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
 			return nil
 		}
-		// Taken: take over a stale lock of the same request, else report.
-		res, err = tx.Exec(`UPDATE idempotency_keys SET locked_at = ? WHERE merchant_id = ? AND key = ? AND done = 0
-			AND request_hash = ? AND locked_at < ?`, toTime(rec.LockedAt), rec.MerchantID, rec.Key, rec.RequestHash, staleBefore.UnixMicro())
+		res, err = tx.Exec(idemTakeOver, toTime(rec.LockedAt), rec.MerchantID, rec.Key, rec.RequestHash, staleBefore.UnixMicro())
 		if err != nil {
 			return fmt.Errorf("take over idempotency key: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
+			rec.Recovered = true
 			return nil
 		}
 		var e paygate.IdempotencyRecord
 		var created, locked sql.NullInt64
-		err = tx.QueryRow(`SELECT merchant_id, key, request_hash, done, status, body, created_at, locked_at FROM idempotency_keys
-			WHERE merchant_id = ? AND key = ?`, rec.MerchantID, rec.Key).Scan(&e.MerchantID, &e.Key, &e.RequestHash, &e.Done, &e.Status, &e.Body, &created, &locked)
+		err = tx.QueryRow(idemSelect, rec.MerchantID, rec.Key).Scan(&e.MerchantID, &e.Key, &e.RequestHash, &e.Done, &e.Status, &e.Body, &created, &locked)
 		if err != nil {
 			return fmt.Errorf("select idempotency key: %w", err)
 		}
@@ -57,14 +69,13 @@ func (s *IdempotencyStore) BeginIdempotent(ctx context.Context, rec *paygate.Ide
 
 // CompleteIdempotent stores the response of a claimed key.
 func (s *IdempotencyStore) CompleteIdempotent(ctx context.Context, rec *paygate.IdempotencyRecord) error {
-	return s.db.write(ctx, func(tx *sql.Tx) error {
-		res, err := tx.Exec(`UPDATE idempotency_keys SET done = 1, status = ?, body = ? WHERE merchant_id = ? AND key = ?`,
-			rec.Status, rec.Body, rec.MerchantID, rec.Key)
+	return s.db.writeAsync(ctx, func(tx *Tx) error {
+		res, err := tx.Exec(idemComplete, rec.Status, rec.Body, rec.MerchantID, rec.Key)
 		if err != nil {
 			return fmt.Errorf("complete idempotency key: %w", err)
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
-			return errors.New("complete idempotency key: key vanished")
+			return fmt.Errorf("complete idempotency key: key vanished")
 		}
 		return nil
 	})
@@ -72,8 +83,8 @@ func (s *IdempotencyStore) CompleteIdempotent(ctx context.Context, rec *paygate.
 
 // ReleaseIdempotent deletes a key still in flight.
 func (s *IdempotencyStore) ReleaseIdempotent(ctx context.Context, merchantID, key string) error {
-	return s.db.write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.Exec(`DELETE FROM idempotency_keys WHERE merchant_id = ? AND key = ? AND done = 0`, merchantID, key); err != nil {
+	return s.db.writeAsync(ctx, func(tx *Tx) error {
+		if _, err := tx.Exec(idemRelease, merchantID, key); err != nil {
 			return fmt.Errorf("release idempotency key: %w", err)
 		}
 		return nil
@@ -83,7 +94,7 @@ func (s *IdempotencyStore) ReleaseIdempotent(ctx context.Context, merchantID, ke
 // PurgeIdempotent deletes records created before t.
 func (s *IdempotencyStore) PurgeIdempotent(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.write(ctx, func(tx *Tx) error {
 		res, err := tx.Exec(`DELETE FROM idempotency_keys WHERE created_at < ?`, before.UnixMicro())
 		if err != nil {
 			return fmt.Errorf("purge idempotency keys: %w", err)

@@ -22,7 +22,7 @@ const merchantColumns = `id, name, email, require_ack, ack_window_ms, mcc, acqui
 
 // CreateMerchant inserts a merchant.
 func (s *MerchantStore) CreateMerchant(ctx context.Context, m *paygate.Merchant) error {
-	return s.db.write(ctx, func(tx *sql.Tx) error {
+	return s.db.write(ctx, func(tx *Tx) error {
 		_, err := tx.Exec(`INSERT INTO merchants (`+merchantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			m.ID, m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.AcquirerID, m.TerminalID, toTime(m.CreatedAt))
 		if err != nil {
@@ -34,7 +34,7 @@ func (s *MerchantStore) CreateMerchant(ctx context.Context, m *paygate.Merchant)
 
 // UpdateMerchant saves a merchant's settings.
 func (s *MerchantStore) UpdateMerchant(ctx context.Context, m *paygate.Merchant) error {
-	return s.db.write(ctx, func(tx *sql.Tx) error {
+	return s.db.write(ctx, func(tx *Tx) error {
 		res, err := tx.Exec(`UPDATE merchants SET name = ?, email = ?, require_ack = ?, ack_window_ms = ?, mcc = ? WHERE id = ?`,
 			m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.ID)
 		if err != nil {
@@ -93,7 +93,7 @@ const keyColumns = `id, merchant_id, kind, prefix, hash, created_at, revoked_at`
 
 // CreateAPIKey inserts a key (its hash).
 func (s *MerchantStore) CreateAPIKey(ctx context.Context, k *paygate.APIKey) error {
-	return s.db.write(ctx, func(tx *sql.Tx) error {
+	return s.db.write(ctx, func(tx *Tx) error {
 		_, err := tx.Exec(`INSERT INTO api_keys (`+keyColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			k.ID, k.MerchantID, k.Kind, k.Prefix, k.Hash, toTime(k.CreatedAt), toTime(k.RevokedAt))
 		if err != nil {
@@ -145,7 +145,7 @@ func (s *MerchantStore) APIKeys(ctx context.Context, merchantID string) ([]*payg
 
 // RevokeAPIKey revokes a key; revoking twice keeps the first time.
 func (s *MerchantStore) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
-	return s.db.write(ctx, func(tx *sql.Tx) error {
+	return s.db.write(ctx, func(tx *Tx) error {
 		res, err := tx.Exec(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, toTime(at), id)
 		if err != nil {
 			return fmt.Errorf("revoke api key: %w", err)

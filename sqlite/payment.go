@@ -42,7 +42,7 @@ func paymentArgs(p *paygate.Payment) ([]any, error) {
 		toTime(p.CreatedAt), toTime(p.UpdatedAt), toTime(p.CapturedAt), toTime(p.VoidedAt), toTime(p.SettledAt), p.Version}, nil
 }
 
-var paymentInsert = `INSERT INTO payments (` + paymentColumns + `) VALUES (` + strings.TrimSuffix(strings.Repeat("?, ", 40), ", ") + `)`
+var paymentInsert = prepared(`INSERT INTO payments (` + paymentColumns + `) VALUES (` + strings.TrimSuffix(strings.Repeat("?, ", 40), ", ") + `)`)
 
 // CreatePayment inserts a new payment at version 1.
 func (s *PaymentStore) CreatePayment(ctx context.Context, p *paygate.Payment) error {
@@ -51,7 +51,7 @@ func (s *PaymentStore) CreatePayment(ctx context.Context, p *paygate.Payment) er
 	if err != nil {
 		return err
 	}
-	return s.db.write(ctx, func(tx *sql.Tx) error {
+	return s.db.write(ctx, func(tx *Tx) error {
 		if _, err := tx.Exec(paymentInsert, args...); err != nil {
 			if isUnique(err) {
 				return fmt.Errorf("insert payment: %w", paygate.ErrDuplicate)
@@ -62,11 +62,11 @@ func (s *PaymentStore) CreatePayment(ctx context.Context, p *paygate.Payment) er
 	})
 }
 
-const paymentUpdate = `UPDATE payments SET status = ?, amount_captured = ?, amount_refunded = ?, auth_code = ?, response_code = ?,
+var paymentUpdate = prepared(`UPDATE payments SET status = ?, amount_captured = ?, amount_refunded = ?, auth_code = ?, response_code = ?,
 	decline_code = ?, decline_reason = ?, ack_deadline = ?, acked_at = ?, void_reason = ?, updated_at = ?, captured_at = ?,
-	voided_at = ?, settled_at = ?, version = version + 1 WHERE id = ? AND version = ?`
+	voided_at = ?, settled_at = ?, version = version + 1 WHERE id = ? AND version = ?`)
 
-func updatePayment(tx *sql.Tx, p *paygate.Payment) error {
+func updatePayment(tx *Tx, p *paygate.Payment) error {
 	res, err := tx.Exec(paymentUpdate, string(p.Status), p.AmountCaptured, p.AmountRefunded, p.AuthCode, p.ResponseCode,
 		p.DeclineCode, p.DeclineReason, toTime(p.AckDeadline), toTime(p.AckedAt), p.VoidReason, toTime(p.UpdatedAt), toTime(p.CapturedAt),
 		toTime(p.VoidedAt), toTime(p.SettledAt), p.ID, p.Version)
@@ -82,22 +82,24 @@ func updatePayment(tx *sql.Tx, p *paygate.Payment) error {
 // UpdatePayment saves the mutable fields of p if it is still at p.Version,
 // and bumps the version.
 func (s *PaymentStore) UpdatePayment(ctx context.Context, p *paygate.Payment) error {
-	err := s.db.write(ctx, func(tx *sql.Tx) error { return updatePayment(tx, p) })
+	err := s.db.write(ctx, func(tx *Tx) error { return updatePayment(tx, p) })
 	if err == nil {
 		p.Version++
 	}
 	return err
 }
 
+var refundUpsert = prepared(`INSERT INTO refunds (id, payment_id, merchant_id, amount, currency, status, reason, stan, rrn, transmitted_at, response_code, idempotency_key, created_at, updated_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	ON CONFLICT (id) DO UPDATE SET status = excluded.status, response_code = excluded.response_code, updated_at = excluded.updated_at`)
+
 // SaveRefund upserts r and updates p in one transaction.
 func (s *PaymentStore) SaveRefund(ctx context.Context, p *paygate.Payment, r *paygate.Refund) error {
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.write(ctx, func(tx *Tx) error {
 		if err := updatePayment(tx, p); err != nil {
 			return err
 		}
-		_, err := tx.Exec(`INSERT INTO refunds (id, payment_id, merchant_id, amount, currency, status, reason, stan, rrn, transmitted_at, response_code, idempotency_key, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO UPDATE SET status = excluded.status, response_code = excluded.response_code, updated_at = excluded.updated_at`,
+		_, err := tx.Exec(refundUpsert,
 			r.ID, r.PaymentID, r.MerchantID, r.Amount, r.Currency.Code, string(r.Status), r.Reason, r.STAN, r.RRN, toTime(r.TransmittedAt),
 			r.ResponseCode, r.IdempotencyKey, toTime(r.CreatedAt), toTime(r.UpdatedAt))
 		if err != nil {
@@ -255,7 +257,7 @@ func (s *PaymentStore) AckOverdue(ctx context.Context, now time.Time, limit int)
 // MarkSettled stamps a merchant's captured, unsettled payments as settled.
 func (s *PaymentStore) MarkSettled(ctx context.Context, merchantID string, at time.Time) (int64, error) {
 	var n int64
-	err := s.db.write(ctx, func(tx *sql.Tx) error {
+	err := s.db.write(ctx, func(tx *Tx) error {
 		res, err := tx.Exec(`UPDATE payments SET settled_at = ?, updated_at = ?, version = version + 1
 			WHERE merchant_id = ? AND settled_at IS NULL AND status IN ('captured', 'partially_refunded', 'refunded')`,
 			at.UnixMicro(), at.UnixMicro(), merchantID)

@@ -20,6 +20,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paygate/paygate"
@@ -38,15 +39,91 @@ type DB struct {
 	Path string
 
 	writer *sql.DB
-	reader *sql.DB
+	reader *reader
+	wstmts map[string]*sql.Stmt // prepared write statements
 	ops    chan *op
 	done   chan struct{}
 	closed chan struct{}
 }
 
 type op struct {
-	fn  func(tx *sql.Tx) error
-	err chan error
+	fn    func(tx *Tx) error
+	err   chan error
+	async bool // answer once fn has run, before the commit is durable
+}
+
+// Tx is the writer's transaction. Hot statements are prepared once and
+// reused: parsing SQL is a good part of what SQLite costs.
+type Tx struct {
+	tx *sql.Tx
+	db *DB
+}
+
+// writeStatements are the hot write statements, prepared at Open (the
+// writer's only connection is busy inside a transaction, so they cannot be
+// prepared lazily). Other statements run unprepared.
+var writeStatements []string
+
+// prepared registers a write statement to prepare at Open.
+func prepared(query string) string {
+	writeStatements = append(writeStatements, query)
+	return query
+}
+
+// Exec runs a statement in the transaction.
+func (t *Tx) Exec(query string, args ...any) (sql.Result, error) {
+	if s, ok := t.db.wstmts[query]; ok {
+		return t.tx.Stmt(s).Exec(args...)
+	}
+	return t.tx.Exec(query, args...)
+}
+
+// QueryRow runs a query that returns one row in the transaction.
+func (t *Tx) QueryRow(query string, args ...any) *sql.Row {
+	if s, ok := t.db.wstmts[query]; ok {
+		return t.tx.Stmt(s).QueryRow(args...)
+	}
+	return t.tx.QueryRow(query, args...)
+}
+
+// reader runs queries on the pool of reading connections, each statement
+// prepared once (database/sql prepares it again on each connection it meets).
+type reader struct {
+	db    *sql.DB
+	stmts sync.Map // query → *sql.Stmt
+}
+
+func (r *reader) stmt(query string) (*sql.Stmt, error) {
+	if s, ok := r.stmts.Load(query); ok {
+		return s.(*sql.Stmt), nil
+	}
+	s, err := r.db.Prepare(query)
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := r.stmts.LoadOrStore(query, s); loaded {
+		s.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return s, nil
+}
+
+// QueryContext runs a query.
+func (r *reader) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	s, err := r.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// QueryRowContext runs a query that returns one row.
+func (r *reader) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	s, err := r.stmt(query)
+	if err != nil {
+		return r.db.QueryRowContext(ctx, query, args...) // reports the error on Scan
+	}
+	return s.QueryRowContext(ctx, args...)
 }
 
 // Open opens (creating if needed) the database at path, applies migrations
@@ -73,10 +150,18 @@ func Open(path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{Path: path, writer: w, ops: make(chan *op, 4*maxBatch), done: make(chan struct{}), closed: make(chan struct{})}
+	db := &DB{Path: path, writer: w, wstmts: map[string]*sql.Stmt{}, ops: make(chan *op, 4*maxBatch), done: make(chan struct{}), closed: make(chan struct{})}
 	if err := db.migrate(context.Background()); err != nil {
 		w.Close()
 		return nil, err
+	}
+	for _, q := range append(writeStatements, "SAVEPOINT w", "ROLLBACK TO w", "RELEASE w") {
+		s, err := w.Prepare(q)
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("prepare %q: %w", q, err)
+		}
+		db.wstmts[q] = s
 	}
 	r, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -86,7 +171,7 @@ func Open(path string) (*DB, error) {
 	n := max(4, 2*runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	db.reader = r
+	db.reader = &reader{db: r}
 	go db.run()
 	return db, nil
 }
@@ -101,7 +186,7 @@ func (db *DB) Close() error {
 	}
 	close(db.done)
 	<-db.closed
-	return errors.Join(db.reader.Close(), db.writer.Close())
+	return errors.Join(db.reader.db.Close(), db.writer.Close())
 }
 
 // migrate applies the embedded migrations not yet applied, each in its own
@@ -170,19 +255,51 @@ func (db *DB) Migrations(ctx context.Context) ([]string, error) {
 // write runs fn in a transaction shared with other concurrent writes and
 // returns once that transaction is durably committed (or fn failed, in which
 // case only fn's own changes are rolled back).
-func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	o := &op{fn: fn, err: make(chan error, 1)}
+func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.enqueue(ctx, &op{fn: fn, err: make(chan error, 1)})
+}
+
+// writeAsync runs fn like write but returns as soon as fn has run, without
+// waiting for the commit to reach the disk. Writes commit in order, so any
+// later write that returns from write makes this one durable too. It suits
+// records whose loss in a crash is recovered otherwise.
+func (db *DB) writeAsync(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.enqueue(ctx, &op{fn: fn, err: make(chan error, 1), async: true})
+}
+
+func (db *DB) enqueue(ctx context.Context, o *op) error {
+	// Checked first: the queue has room after Close, and select picks
+	// among ready cases at random.
+	select {
+	case <-db.done:
+		return errClosed
+	default:
+	}
 	select {
 	case db.ops <- o:
 	case <-db.done:
-		return errors.New("sqlite: database closed")
+		return errClosed
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	// Once queued the write will happen: wait for its outcome whatever
-	// the context says, so the caller never guesses.
-	return <-o.err
+	// the context says, so the caller never guesses. Unless it was queued
+	// as Close stopped the writer: the writer answers every write it takes
+	// before it stops, so no answer by then means it never ran.
+	select {
+	case err := <-o.err:
+		return err
+	case <-db.closed:
+		select {
+		case err := <-o.err:
+			return err
+		default:
+			return errClosed
+		}
+	}
 }
+
+var errClosed = errors.New("sqlite: database closed")
 
 func (db *DB) run() {
 	defer close(db.closed)
@@ -218,33 +335,28 @@ func (db *DB) run() {
 // commit runs a batch of writes in one transaction, one savepoint each.
 func (db *DB) commit(batch []*op) {
 	errs := make([]error, len(batch))
-	tx, err := db.writer.Begin()
+	stx, err := db.writer.Begin()
 	if err != nil {
 		for _, o := range batch {
 			o.err <- fmt.Errorf("begin: %w", err)
 		}
 		return
 	}
+	tx := &Tx{tx: stx, db: db}
 	for i, o := range batch {
-		if len(batch) == 1 {
-			errs[i] = safeRun(o.fn, tx)
-			if errs[i] != nil {
-				tx.Rollback()
-				o.err <- errs[i]
-				return
-			}
-			continue
-		}
 		if _, err := tx.Exec("SAVEPOINT w"); err != nil {
 			errs[i] = err
-			continue
+		} else {
+			if errs[i] = safeRun(o.fn, tx); errs[i] != nil {
+				tx.Exec("ROLLBACK TO w")
+			}
+			tx.Exec("RELEASE w")
 		}
-		if errs[i] = safeRun(o.fn, tx); errs[i] != nil {
-			tx.Exec("ROLLBACK TO w")
+		if o.async {
+			o.err <- errs[i]
 		}
-		tx.Exec("RELEASE w")
 	}
-	if err := tx.Commit(); err != nil {
+	if err := stx.Commit(); err != nil {
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = fmt.Errorf("commit: %w", err)
@@ -252,11 +364,13 @@ func (db *DB) commit(batch []*op) {
 		}
 	}
 	for i, o := range batch {
-		o.err <- errs[i]
+		if !o.async {
+			o.err <- errs[i]
+		}
 	}
 }
 
-func safeRun(fn func(*sql.Tx) error, tx *sql.Tx) (err error) {
+func safeRun(fn func(*Tx) error, tx *Tx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic in write: %v", r)

@@ -116,7 +116,21 @@ func (v *Vault) Rotate(ctx context.Context) error {
 		return err
 	}
 	now := time.Now().UTC()
-	k := paygate.WrappedKey{ID: paygate.NewID("dk", now), CreatedAt: now}
+	v.mu.RLock()
+	active := v.active
+	v.mu.RUnlock()
+	// The newest id is the active key, here and when the keys are loaded
+	// again: the new id must sort after the active one even when both are
+	// made in the same millisecond (ids are random within it).
+	id := paygate.NewID("dk", now)
+	for i := 0; id <= active && i < 1000; i++ {
+		now = now.Add(time.Millisecond)
+		id = paygate.NewID("dk", now)
+	}
+	if id <= active {
+		return fmt.Errorf("new data key: the clock is behind active data key %s", active)
+	}
+	k := paygate.WrappedKey{ID: id, CreatedAt: now}
 	nonce := make([]byte, v.master.NonceSize())
 	rand.Read(nonce)
 	k.Wrapped = v.master.Seal(nonce, nonce, raw, []byte(k.ID))

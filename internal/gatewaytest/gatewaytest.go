@@ -27,7 +27,7 @@ type Options struct {
 	NetworkTimeout time.Duration // default 300 ms
 	RequireAck     bool
 	AckWindow      time.Duration
-	Quiet          bool // log nothing (benchmarks)
+	Quiet          bool // log only warnings, and to nowhere (benchmarks)
 	// Acquirer wraps the link to the bank, e.g. to inject faults.
 	Acquirer func(paygate.Acquirer) paygate.Acquirer
 }
@@ -79,10 +79,11 @@ func MustOpen(tb testing.TB, o Options) *Gateway {
 	g.DBPath = filepath.Join(g.Dir, "paygate.db")
 	g.MasterKey = bytes.Repeat([]byte{7}, 32)
 	var w io.Writer = g.Logs
+	level := slog.LevelDebug
 	if o.Quiet {
-		w = io.Discard
+		w, level = io.Discard, slog.LevelWarn
 	}
-	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 	g.Bank = bank.New(logger.With("component", "bank"))
 	g.open(tb, o, logger)
 

@@ -1,0 +1,173 @@
+package storetest
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/paygate/paygate"
+)
+
+var merchantTests = []test{
+	{"CreateGet", testMerchantCreateGet},
+	{"NotFound", testMerchantNotFound},
+	{"List", testMerchantList},
+	{"Update", testMerchantUpdate},
+}
+
+func testMerchantCreateGet(t *testing.T, s Stores) {
+	m := NewMerchant(t, "Acme Tickets", Base)
+	if err := s.Merchants.CreateMerchant(t.Context(), m); err != nil {
+		t.Fatalf("CreateMerchant: %v", err)
+	}
+	got, err := s.Merchants.Merchant(t.Context(), m.ID)
+	if err != nil {
+		t.Fatalf("Merchant: %v", err)
+	}
+	CheckEqual(t, "Merchant", got, m)
+}
+
+func testMerchantNotFound(t *testing.T, s Stores) {
+	MustCreateMerchant(t, s.Merchants, "Acme")
+	_, err := s.Merchants.Merchant(t.Context(), paygate.NewID("acct", Base))
+	checkCode(t, "Merchant(unknown)", err, paygate.ENOTFOUND)
+
+	m := NewMerchant(t, "Ghost", Base)
+	checkCode(t, "UpdateMerchant(unknown)", s.Merchants.UpdateMerchant(t.Context(), m), paygate.ENOTFOUND)
+	if _, err := s.Merchants.Merchant(t.Context(), m.ID); err == nil {
+		t.Errorf("Merchant after UpdateMerchant(unknown): got the merchant, want it not to exist")
+	}
+}
+
+func testMerchantList(t *testing.T, s Stores) {
+	if list, err := s.Merchants.Merchants(t.Context()); err != nil || len(list) != 0 {
+		t.Fatalf("Merchants on an empty store: got %d merchants, %v; want none", len(list), err)
+	}
+	var want []*paygate.Merchant
+	for i, name := range []string{"Alpha", "Bravo", "Charlie"} {
+		m := NewMerchant(t, name, Base.Add(time.Duration(i)*time.Minute))
+		if err := s.Merchants.CreateMerchant(t.Context(), m); err != nil {
+			t.Fatalf("CreateMerchant(%s): %v", name, err)
+		}
+		want = append(want, m)
+	}
+	got, err := s.Merchants.Merchants(t.Context())
+	if err != nil {
+		t.Fatalf("Merchants: %v", err)
+	}
+	CheckEqual(t, "Merchants", got, want)
+}
+
+func testMerchantUpdate(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	other := MustCreateMerchant(t, s.Merchants, "Other")
+
+	m.Name, m.Email, m.RequireAck, m.AckWindow, m.MCC = "Acme Events", "ops@acme.example", false, 5*time.Minute, "7922"
+	if err := s.Merchants.UpdateMerchant(t.Context(), m); err != nil {
+		t.Fatalf("UpdateMerchant: %v", err)
+	}
+	got, err := s.Merchants.Merchant(t.Context(), m.ID)
+	if err != nil {
+		t.Fatalf("Merchant: %v", err)
+	}
+	CheckEqual(t, "Merchant after update", got, m)
+
+	gotOther, err := s.Merchants.Merchant(t.Context(), other.ID)
+	if err != nil {
+		t.Fatalf("Merchant(other): %v", err)
+	}
+	CheckEqual(t, "other merchant after update", gotOther, other)
+}
+
+var apiKeyTests = []test{
+	{"CreateLookup", testAPIKeyCreateLookup},
+	{"List", testAPIKeyList},
+	{"Revoke", testAPIKeyRevoke},
+}
+
+func mustCreateAPIKey(tb testing.TB, s paygate.MerchantStore, merchantID, kind string, at time.Time) (string, *paygate.APIKey) {
+	tb.Helper()
+	plain, k := paygate.NewAPIKey(merchantID, kind, at)
+	if err := s.CreateAPIKey(tb.Context(), k); err != nil {
+		tb.Fatalf("CreateAPIKey: %v", err)
+	}
+	return plain, k
+}
+
+func testAPIKeyCreateLookup(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	plain, k := mustCreateAPIKey(t, s.Merchants, m.ID, paygate.KeySecret, Base)
+	_, pk := mustCreateAPIKey(t, s.Merchants, m.ID, paygate.KeyPublishable, Base.Add(time.Second))
+
+	got, err := s.Merchants.APIKeyByHash(t.Context(), paygate.HashAPIKey(plain))
+	if err != nil {
+		t.Fatalf("APIKeyByHash: %v", err)
+	}
+	CheckEqual(t, "APIKeyByHash", got, k)
+	if got.Revoked() {
+		t.Errorf("new key: got revoked at %s, want active", got.RevokedAt)
+	}
+
+	got, err = s.Merchants.APIKeyByHash(t.Context(), pk.Hash)
+	if err != nil {
+		t.Fatalf("APIKeyByHash(publishable): %v", err)
+	}
+	CheckEqual(t, "APIKeyByHash(publishable)", got, pk)
+
+	_, err = s.Merchants.APIKeyByHash(t.Context(), paygate.HashAPIKey("sk_unknown"))
+	checkCode(t, "APIKeyByHash(unknown)", err, paygate.ENOTFOUND)
+}
+
+func testAPIKeyList(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	other := MustCreateMerchant(t, s.Merchants, "Other")
+	_, k1 := mustCreateAPIKey(t, s.Merchants, m.ID, paygate.KeySecret, Base)
+	mustCreateAPIKey(t, s.Merchants, other.ID, paygate.KeySecret, Base.Add(time.Second))
+	_, k2 := mustCreateAPIKey(t, s.Merchants, m.ID, paygate.KeyPublishable, Base.Add(2*time.Second))
+
+	got, err := s.Merchants.APIKeys(t.Context(), m.ID)
+	if err != nil {
+		t.Fatalf("APIKeys: %v", err)
+	}
+	CheckEqual(t, "APIKeys", got, []*paygate.APIKey{k1, k2})
+
+	got, err = s.Merchants.APIKeys(t.Context(), paygate.NewID("acct", Base))
+	if err != nil || len(got) != 0 {
+		t.Errorf("APIKeys(unknown merchant): got %d keys, %v; want none, nil", len(got), err)
+	}
+}
+
+func testAPIKeyRevoke(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	_, k := mustCreateAPIKey(t, s.Merchants, m.ID, paygate.KeySecret, Base)
+	_, keep := mustCreateAPIKey(t, s.Merchants, m.ID, paygate.KeySecret, Base.Add(time.Second))
+
+	first, second := Base.Add(time.Hour), Base.Add(2*time.Hour)
+	if err := s.Merchants.RevokeAPIKey(t.Context(), k.ID, first); err != nil {
+		t.Fatalf("RevokeAPIKey: %v", err)
+	}
+	if err := s.Merchants.RevokeAPIKey(t.Context(), k.ID, second); err != nil {
+		t.Fatalf("RevokeAPIKey again: %v", err)
+	}
+	got, err := s.Merchants.APIKeyByHash(t.Context(), k.Hash)
+	if err != nil {
+		t.Fatalf("APIKeyByHash: %v", err)
+	}
+	if !got.Revoked() || !got.RevokedAt.Equal(first.Truncate(time.Microsecond)) {
+		t.Errorf("RevokedAt after revoking twice: got %s, want the first time %s", fmtTime(got.RevokedAt), fmtTime(first))
+	}
+
+	list, err := s.Merchants.APIKeys(t.Context(), m.ID)
+	if err != nil {
+		t.Fatalf("APIKeys: %v", err)
+	}
+	i := slices.IndexFunc(list, func(x *paygate.APIKey) bool { return x.ID == keep.ID })
+	if i < 0 {
+		t.Fatalf("APIKeys: got %d keys without %s, want it listed", len(list), keep.ID)
+	}
+	if list[i].Revoked() {
+		t.Errorf("untouched key: got revoked at %s, want active", fmtTime(list[i].RevokedAt))
+	}
+
+	checkCode(t, "RevokeAPIKey(unknown)", s.Merchants.RevokeAPIKey(t.Context(), paygate.NewID("key", Base), first), paygate.ENOTFOUND)
+}
