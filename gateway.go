@@ -309,6 +309,16 @@ func (g *Gateway) Payment(ctx context.Context, m *Merchant, id string) (*Payment
 	return g.Payments.Payment(ctx, m.ID, id)
 }
 
+// PaymentByIdempotencyKey returns what a request with that key created.
+func (g *Gateway) PaymentByIdempotencyKey(ctx context.Context, m *Merchant, key string) (*Payment, error) {
+	return g.Payments.PaymentByIdempotencyKey(ctx, m.ID, key)
+}
+
+// RefundByIdempotencyKey returns the refund a request with that key created.
+func (g *Gateway) RefundByIdempotencyKey(ctx context.Context, m *Merchant, key string) (*Refund, error) {
+	return g.Payments.RefundByIdempotencyKey(ctx, m.ID, key)
+}
+
 // ListPayments returns a page of the merchant's payments, newest first.
 func (g *Gateway) ListPayments(ctx context.Context, m *Merchant, f PaymentFilter) ([]*Payment, bool, error) {
 	f.MerchantID = m.ID

@@ -245,4 +245,9 @@ type PaymentStore interface {
 	// MarkSettled stamps the merchant's captured, unsettled payments as
 	// settled at the given time and returns how many.
 	MarkSettled(ctx context.Context, merchantID string, at time.Time) (int64, error)
+	// PaymentByIdempotencyKey and RefundByIdempotencyKey find what a
+	// request with that Idempotency-Key created (the newest, if several),
+	// or return an ENOTFOUND error.
+	PaymentByIdempotencyKey(ctx context.Context, merchantID, key string) (*Payment, error)
+	RefundByIdempotencyKey(ctx context.Context, merchantID, key string) (*Refund, error)
 }

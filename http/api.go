@@ -75,9 +75,19 @@ func (s *Server) api(h apiFunc) http.HandlerFunc {
 			}
 			return
 		}
+		if rec.Recovered {
+			// An earlier attempt held the key and never answered (its node
+			// died): the handler looks for what it did before acting.
+			r = r.WithContext(context.WithValue(r.Context(), recoveredKey, true))
+		}
 		status, b := s.respond(r, h, m, body)
 		// Store the outcome whatever happens to the merchant's connection.
 		ctx := context.WithoutCancel(r.Context())
+		if bytes.Contains(b, []byte(`"code":"`+paygate.EIDEMPOTENCYBUSY+`"`)) {
+			// The earlier attempt's work is still in doubt: keep the claim.
+			writeRaw(w, status, b)
+			return
+		}
 		if status < 500 && status != http.StatusPaymentRequired && status >= 400 && !declined(b) {
 			// A validation failure changed nothing: let the key be reused.
 			err = s.Idempotency.ReleaseIdempotent(ctx, m.ID, key)
@@ -245,3 +255,13 @@ func kindName(kind string) string {
 	}
 	return "of type " + kind
 }
+
+// recovered reports whether the request took over the Idempotency-Key of an
+// earlier attempt that never answered.
+func recovered(r *http.Request) bool {
+	v, _ := r.Context().Value(recoveredKey).(bool)
+	return v
+}
+
+// errStillInDoubt answers a retry whose earlier attempt is still in doubt.
+var errStillInDoubt = paygate.Errorf(paygate.EIDEMPOTENCYBUSY, "An earlier attempt with this Idempotency-Key is still being resolved; retry in a minute.")

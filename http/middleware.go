@@ -14,7 +14,7 @@ type ctxKey int
 
 const (
 	requestIDKey ctxKey = iota
-	merchantKey
+	recoveredKey
 )
 
 func requestID(ctx context.Context) string {

@@ -146,6 +146,19 @@ func (s *Server) createPayment(r *http.Request, m *paygate.Merchant, body []byte
 	if req.Amount == nil {
 		return nil, paygate.ParamErrorf(paygate.EMISSING, "amount", "Amount is required (an integer in minor units).")
 	}
+	if recovered(r) {
+		p, err := s.Gateway.PaymentByIdempotencyKey(r.Context(), m, r.Header.Get("Idempotency-Key"))
+		switch {
+		case err == nil && p.Status.InDoubt():
+			return nil, errStillInDoubt
+		case err == nil && (p.Status == paygate.StatusDeclined || p.Status == paygate.StatusFailed):
+			return nil, &paymentError{paymentID: p.ID, err: paygate.DeclineError(p.ResponseCode)}
+		case err == nil:
+			return newPaymentJSON(p), nil
+		case paygate.ErrorCode(err) != paygate.ENOTFOUND:
+			return nil, err
+		}
+	}
 	p, err := s.Gateway.CreatePayment(r.Context(), m, paygate.PaymentRequest{
 		Amount: *req.Amount, Currency: req.Currency, Card: req.Card.card(), CardID: req.CardID,
 		Capture: req.Capture == nil || *req.Capture, Description: req.Description, OrderID: req.OrderID,
@@ -268,6 +281,19 @@ func (s *Server) refundPayment(r *http.Request, m *paygate.Merchant, body []byte
 	amount, err := req.amount()
 	if err != nil {
 		return nil, err
+	}
+	if recovered(r) {
+		ref, err := s.Gateway.RefundByIdempotencyKey(r.Context(), m, r.Header.Get("Idempotency-Key"))
+		switch {
+		case err == nil && ref.Status == paygate.RefundPending:
+			return nil, errStillInDoubt
+		case err == nil && ref.Status == paygate.RefundFailed:
+			return nil, &paymentError{paymentID: ref.PaymentID, err: paygate.DeclineError(ref.ResponseCode)}
+		case err == nil:
+			return newRefundJSON(ref), nil
+		case paygate.ErrorCode(err) != paygate.ENOTFOUND:
+			return nil, err
+		}
 	}
 	ref, err := s.Gateway.Refund(r.Context(), m, r.PathValue("id"), amount, req.Reason, r.Header.Get("Idempotency-Key"))
 	if err != nil {

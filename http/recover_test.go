@@ -2,6 +2,9 @@ package http_test
 
 import (
 	"context"
+	"database/sql"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -147,4 +150,76 @@ func TestRecoverRefundInDoubt(t *testing.T) {
 	if _, err := n.Client().Refund(ctx, p.ID, client.RefundParams{}); err != nil {
 		t.Errorf("refund after recovery: %v", err)
 	}
+}
+
+// TestIdempotencyTakeover: a node dies holding an Idempotency-Key. A retry
+// on another node after the lease finds what the first attempt did instead
+// of charging again.
+func TestIdempotencyTakeover(t *testing.T) {
+	const pan = "3566002020360505"
+	f := newFreezer(t, paygate.NetworkSale, 4444)
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{NetworkTimeout: 5 * time.Second, Acquirer: f.wrap})
+	t.Cleanup(func() { close(f.release) })
+	before, _ := g.Bank.Account(pan)
+	body := `{"amount":4444,"currency":"USD","card":{"number":"` + pan + `","exp_month":12,"exp_year":2031,"cvc":"123"}}`
+	go func() {
+		req, _ := http.NewRequest("POST", g.URL()+"/v1/payments", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+g.SecretKey)
+		req.Header.Set("Idempotency-Key", "dies-1")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	<-f.reached
+
+	n := g.Reopen(t, gatewaytest.Options{IdempotencyLease: 50 * time.Millisecond})
+	// Before the lease is over, and while the payment is in doubt: 409.
+	if s, b := do(t, n, "POST", "/v1/payments", n.SecretKey, body, "Idempotency-Key", "dies-1"); s != 409 {
+		t.Fatalf("retry during the lease: got %d %v, want 409", s, b)
+	}
+	time.Sleep(60 * time.Millisecond)
+	if s, b := do(t, n, "POST", "/v1/payments", n.SecretKey, body, "Idempotency-Key", "dies-1"); s != 409 || errField(b, "code") != paygate.EIDEMPOTENCYBUSY {
+		t.Fatalf("retry while the payment is in doubt: got %d %v, want 409", s, b)
+	}
+	n.Gateway.InDoubtAfter = time.Millisecond
+	if got, err := n.Gateway.Recover(ctx); err != nil || got != 1 {
+		t.Fatalf("recover: %d %v", got, err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	s, b := do(t, n, "POST", "/v1/payments", n.SecretKey, body, "Idempotency-Key", "dies-1")
+	if s != 402 || errField(b, "decline_code") != "issuer_unavailable" || errField(b, "payment_id") == "" {
+		t.Fatalf("retry after recovery: got %d %v, want 402 issuer_unavailable naming the reversed payment", s, b)
+	}
+	if stats := g.Bank.Stats(); stats.Sales != 1 {
+		t.Errorf("bank saw %d sales, want 1", stats.Sales)
+	}
+	if acct, _ := g.Bank.Account(pan); acct.Posted != before.Posted {
+		t.Errorf("issuer posted %d, want 0", before.Posted-acct.Posted)
+	}
+
+	// A payment that completed but whose stored response was lost in a
+	// crash: the retry answers with the payment, not a second charge.
+	p := do200(t, n, body, "lost-response")
+	db, err := sql.Open("sqlite", "file:"+n.DBPath+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`UPDATE idempotency_keys SET done = 0, body = NULL, locked_at = 0 WHERE key = 'lost-response'`); err != nil {
+		t.Fatal(err)
+	}
+	sales := g.Bank.Stats().Sales
+	again := do200(t, n, body, "lost-response")
+	if again["id"] != p["id"] || g.Bank.Stats().Sales != sales {
+		t.Errorf("retry after a lost response: got %v (bank sales %d→%d), want %v and no new sale", again["id"], sales, g.Bank.Stats().Sales, p["id"])
+	}
+}
+
+func do200(t *testing.T, g *gatewaytest.Gateway, body, key string) map[string]any {
+	t.Helper()
+	s, b := do(t, g, "POST", "/v1/payments", g.SecretKey, body, "Idempotency-Key", key)
+	if s != 200 {
+		t.Fatalf("got %d %v, want 200", s, b)
+	}
+	return b
 }

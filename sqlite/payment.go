@@ -186,25 +186,18 @@ func (s *PaymentStore) loadRefunds(ctx context.Context, list []*paygate.Payment)
 	if len(ids) == 0 {
 		return nil
 	}
-	rows, err := s.db.reader.QueryContext(ctx, `SELECT id, payment_id, merchant_id, amount, currency, status, reason, stan, rrn, transmitted_at,
-		response_code, idempotency_key, created_at, updated_at FROM refunds WHERE payment_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`) ORDER BY id`, ids...)
+	rows, err := s.db.reader.QueryContext(ctx, `SELECT `+refundColumns+` FROM refunds WHERE payment_id IN (`+strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`) ORDER BY id`, ids...)
 	if err != nil {
 		return fmt.Errorf("select refunds: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var r paygate.Refund
-		var currency, status string
-		var transmitted, created, updated sql.NullInt64
-		if err := rows.Scan(&r.ID, &r.PaymentID, &r.MerchantID, &r.Amount, &currency, &status, &r.Reason, &r.STAN, &r.RRN, &transmitted,
-			&r.ResponseCode, &r.IdempotencyKey, &created, &updated); err != nil {
-			return fmt.Errorf("scan refund: %w", err)
+		r, err := scanRefund(rows)
+		if err != nil {
+			return err
 		}
-		r.Currency, _ = paygate.LookupCurrency(currency)
-		r.Status = paygate.RefundStatus(status)
-		r.TransmittedAt, r.CreatedAt, r.UpdatedAt = fromTime(transmitted), fromTime(created), fromTime(updated)
 		p := byID[r.PaymentID]
-		p.Refunds = append(p.Refunds, &r)
+		p.Refunds = append(p.Refunds, r)
 	}
 	return rows.Err()
 }
@@ -268,4 +261,53 @@ func (s *PaymentStore) MarkSettled(ctx context.Context, merchantID string, at ti
 		return nil
 	})
 	return n, err
+}
+
+const refundColumns = `id, payment_id, merchant_id, amount, currency, status, reason, stan, rrn, transmitted_at,
+	response_code, idempotency_key, created_at, updated_at`
+
+func scanRefund(row interface{ Scan(...any) error }) (*paygate.Refund, error) {
+	var r paygate.Refund
+	var currency, status string
+	var transmitted, created, updated sql.NullInt64
+	if err := row.Scan(&r.ID, &r.PaymentID, &r.MerchantID, &r.Amount, &currency, &status, &r.Reason, &r.STAN, &r.RRN, &transmitted,
+		&r.ResponseCode, &r.IdempotencyKey, &created, &updated); err != nil {
+		return nil, err
+	}
+	r.Currency, _ = paygate.LookupCurrency(currency)
+	r.Status = paygate.RefundStatus(status)
+	r.TransmittedAt, r.CreatedAt, r.UpdatedAt = fromTime(transmitted), fromTime(created), fromTime(updated)
+	return &r, nil
+}
+
+// PaymentByIdempotencyKey finds the newest payment created under a key.
+func (s *PaymentStore) PaymentByIdempotencyKey(ctx context.Context, merchantID, key string) (*paygate.Payment, error) {
+	if key == "" {
+		return nil, paygate.Errorf(paygate.ENOTFOUND, "No payment was made with this idempotency key.")
+	}
+	list, err := s.queryPayments(ctx, `SELECT `+paymentColumns+` FROM payments WHERE merchant_id = ? AND idempotency_key = ?
+		ORDER BY id DESC LIMIT 1`, merchantID, key)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, paygate.Errorf(paygate.ENOTFOUND, "No payment was made with this idempotency key.")
+	}
+	return list[0], nil
+}
+
+// RefundByIdempotencyKey finds the newest refund created under a key.
+func (s *PaymentStore) RefundByIdempotencyKey(ctx context.Context, merchantID, key string) (*paygate.Refund, error) {
+	if key == "" {
+		return nil, paygate.Errorf(paygate.ENOTFOUND, "No refund was made with this idempotency key.")
+	}
+	r, err := scanRefund(s.db.reader.QueryRowContext(ctx, `SELECT `+refundColumns+` FROM refunds WHERE merchant_id = ? AND idempotency_key = ?
+		ORDER BY id DESC LIMIT 1`, merchantID, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, paygate.Errorf(paygate.ENOTFOUND, "No refund was made with this idempotency key.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("select refund: %w", err)
+	}
+	return r, nil
 }

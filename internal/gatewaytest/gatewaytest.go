@@ -28,6 +28,9 @@ type Options struct {
 	RequireAck     bool
 	AckWindow      time.Duration
 	Quiet          bool // log only warnings, and to nowhere (benchmarks)
+	// IdempotencyLease is how long an in-flight key stays locked; default
+	// 2×NetworkTimeout+1s.
+	IdempotencyLease time.Duration
 	// Acquirer wraps the link to the bank, e.g. to inject faults.
 	Acquirer func(paygate.Acquirer) paygate.Acquirer
 }
@@ -127,6 +130,9 @@ func (g *Gateway) open(tb testing.TB, o Options, logger *slog.Logger) {
 	g.Server = &pghttp.Server{
 		Addr: "127.0.0.1:0", Gateway: gw, Merchants: g.Merchants, Idempotency: sqlite.NewIdempotencyStore(db),
 		Logger: logger, IdempotencySecret: bytes.Repeat([]byte{9}, 32), IdempotencyLease: 2*o.NetworkTimeout + time.Second,
+	}
+	if o.IdempotencyLease > 0 {
+		g.Server.IdempotencyLease = o.IdempotencyLease
 	}
 	if err := g.Server.Open(); err != nil {
 		tb.Fatal(err)

@@ -15,6 +15,7 @@ var paymentTests = []test{
 	{"Duplicate", testPaymentDuplicate},
 	{"Update", testPaymentUpdate},
 	{"UpdateStale", testPaymentUpdateStale},
+	{"ByIdempotencyKey", testPaymentByIdempotencyKey},
 }
 
 // fullPayment returns a payment with every field set, times with nanoseconds.
@@ -185,6 +186,7 @@ var refundTests = []test{
 	{"InsertUpdate", testRefundInsertUpdate},
 	{"Atomic", testRefundAtomic},
 	{"AllListed", testRefundAllListed},
+	{"ByIdempotencyKey", testRefundByIdempotencyKey},
 }
 
 // capturedPayment stores a captured payment of 100.00 USD.
@@ -308,4 +310,49 @@ func testRefundAllListed(t *testing.T, s Stores) {
 		t.Fatalf("Payments: %v", err)
 	}
 	CheckEqual(t, "Payments", list, []*paygate.Payment{want})
+}
+
+func testPaymentByIdempotencyKey(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	other := MustCreateMerchant(t, s.Merchants, "Other")
+	first := NewPayment(t, m.ID, Base)
+	first.IdempotencyKey = "order-1"
+	MustCreatePayment(t, s.Payments, first)
+	second := NewPayment(t, m.ID, Base.Add(time.Second))
+	second.IdempotencyKey = "order-1"
+	MustCreatePayment(t, s.Payments, second)
+	MustCreatePayment(t, s.Payments, NewPayment(t, m.ID, Base.Add(2*time.Second))) // no key
+
+	got, err := s.Payments.PaymentByIdempotencyKey(t.Context(), m.ID, "order-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != second.ID {
+		t.Errorf("got %s, want the newest %s", got.ID, second.ID)
+	}
+	for _, tc := range []struct{ merchant, key string }{{m.ID, "order-2"}, {other.ID, "order-1"}, {m.ID, ""}} {
+		if _, err := s.Payments.PaymentByIdempotencyKey(t.Context(), tc.merchant, tc.key); paygate.ErrorCode(err) != paygate.ENOTFOUND {
+			t.Errorf("merchant %s key %q: got %v, want %s", tc.merchant, tc.key, err, paygate.ENOTFOUND)
+		}
+	}
+}
+
+func testRefundByIdempotencyKey(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	other := MustCreateMerchant(t, s.Merchants, "Other")
+	p := capturedPayment(t, s, m.ID, Base)
+	r := newRefund(p, 500, Base.Add(time.Second))
+	r.IdempotencyKey = "refund-1"
+	MustSaveRefund(t, s.Payments, p, r)
+
+	got, err := s.Payments.RefundByIdempotencyKey(t.Context(), m.ID, "refund-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != r.ID || got.Amount != 500 || got.Status != paygate.RefundPending || got.PaymentID != p.ID {
+		t.Errorf("got %+v, want refund %s of 500 pending", got, r.ID)
+	}
+	if _, err := s.Payments.RefundByIdempotencyKey(t.Context(), other.ID, "refund-1"); paygate.ErrorCode(err) != paygate.ENOTFOUND {
+		t.Errorf("other merchant: got %v, want %s", err, paygate.ENOTFOUND)
+	}
 }

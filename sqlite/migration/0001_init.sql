@@ -88,6 +88,7 @@ CREATE TABLE payments (
 CREATE INDEX payments_merchant ON payments (merchant_id, id);
 CREATE INDEX payments_in_doubt ON payments (updated_at) WHERE status IN ('pending', 'capturing', 'voiding');
 CREATE INDEX payments_ack ON payments (ack_deadline) WHERE require_ack = 1 AND acked_at IS NULL;
+CREATE INDEX payments_idempotency ON payments (merchant_id, idempotency_key) WHERE idempotency_key <> '';
 
 CREATE TABLE refunds (
 	id              TEXT PRIMARY KEY,
@@ -107,6 +108,7 @@ CREATE TABLE refunds (
 );
 CREATE INDEX refunds_payment ON refunds (payment_id);
 CREATE INDEX refunds_pending ON refunds (updated_at) WHERE status = 'pending';
+CREATE INDEX refunds_idempotency ON refunds (merchant_id, idempotency_key) WHERE idempotency_key <> '';
 
 CREATE TABLE idempotency_keys (
 	merchant_id  TEXT NOT NULL,
