@@ -1,6 +1,8 @@
 package paygate
 
 import (
+	"fmt"
+	"io"
 	"log/slog"
 	"strconv"
 	"strings"
@@ -62,6 +64,16 @@ func (c Card) Summary() CardSummary {
 // NormalizePAN strips spaces and dashes a person may type.
 func NormalizePAN(s string) string {
 	return strings.NewReplacer(" ", "", "-", "").Replace(s)
+}
+
+// digitsOnly keeps the digits of s.
+func digitsOnly(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, s)
 }
 
 // Luhn reports whether s, all digits, passes the mod-10 check.
@@ -226,12 +238,31 @@ func (c *Card) Validate(now time.Time, requireCVC bool) error {
 	return nil
 }
 
-// MaskPAN shows at most the first six and last four digits (PCI DSS 3.4.1).
+// MaskPAN shows at most the first six and last four digits (PCI DSS 3.4.1),
+// and of a number shorter than 13 digits only the last four, so that at
+// least half of it is always hidden.
 func MaskPAN(pan string) string {
-	if len(pan) < 10 {
+	switch {
+	case len(pan) <= 8:
 		return strings.Repeat("*", len(pan))
+	case len(pan) < 13:
+		return strings.Repeat("*", len(pan)-4) + pan[len(pan)-4:]
 	}
 	return pan[:6] + strings.Repeat("*", len(pan)-10) + pan[len(pan)-4:]
+}
+
+// Format masks the card for every fmt verb (%v, %+v, %s, %d, %x, ...).
+func (c Card) Format(f fmt.State, verb rune) {
+	if verb == 'v' && f.Flag('#') {
+		io.WriteString(f, c.GoString())
+		return
+	}
+	io.WriteString(f, MaskPAN(c.Number))
+}
+
+// MarshalJSON masks the card: a card never leaves in JSON whole.
+func (c Card) MarshalJSON() ([]byte, error) {
+	return []byte(`"` + MaskPAN(c.Number) + `"`), nil
 }
 
 // RedactPANs masks every run of 12 to 19 digits (spaces or dashes between
@@ -246,14 +277,24 @@ func RedactPANs(s string) string {
 			continue
 		}
 		j, digits := i, 0
-		for j < len(s) && (s[j] >= '0' && s[j] <= '9' || (s[j] == ' ' || s[j] == '-') && j+1 < len(s) && s[j+1] >= '0' && s[j+1] <= '9') {
+		for j < len(s) {
 			if s[j] >= '0' && s[j] <= '9' {
 				digits++
+				j++
+				continue
 			}
-			j++
+			// Up to two separators between digits keep the run going.
+			k := j
+			for k < len(s) && k-j < 2 && (s[k] == ' ' || s[k] == '-' || s[k] == '.') {
+				k++
+			}
+			if k == j || k >= len(s) || s[k] < '0' || s[k] > '9' {
+				break
+			}
+			j = k
 		}
 		if digits >= 12 {
-			b.WriteString(MaskPAN(NormalizePAN(s[i:j])))
+			b.WriteString(MaskPAN(digitsOnly(s[i:j])))
 		} else {
 			b.WriteString(s[i:j])
 		}

@@ -2,6 +2,7 @@ package paygate_test
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -322,7 +323,9 @@ func TestMaskPAN(t *testing.T) {
 	tests := []struct{ pan, want string }{
 		{"", ""},
 		{"123", "***"},
-		{"123456789", "*********"},
+		{"12345678", "********"},
+		{"123456789", "*****6789"},
+		{"1234567890", "******7890"},
 		{"4242424242424242", "424242******4242"},
 		{"378282246310005", "378282*****0005"},
 		{"4222222222222", "422222***2222"},
@@ -348,7 +351,9 @@ func TestRedactPANs(t *testing.T) {
 		{"card 4242-4242-4242-4242!", "card 424242******4242!"},
 		{"amex 3782 822463 10005", "amex 378282*****0005"},
 		{"x4242424242424242x", "x424242******4242x"},
-		{"12 digits 123456789012", "12 digits 123456**9012"},
+		{"12 digits 123456789012", "12 digits ********9012"},
+		{"double space 4242  4242 4242  4242", "double space 424242******4242"},
+		{"dots 4242.4242.4242.4242", "dots 424242******4242"},
 		{"11 digits 12345678901", "11 digits 12345678901"},
 		{"19 digits 1234567890123456789", "19 digits 123456*********6789"},
 		{"phone +1 555-123-4567", "phone +1 555-123-4567"},
@@ -501,4 +506,36 @@ func FuzzRedactPANs(f *testing.F) {
 			t.Fatalf("RedactPANs not idempotent on %q: got %q, then %q", s, got, again)
 		}
 	})
+}
+
+func TestCardFormatAndJSONMasked(t *testing.T) {
+	c := paygate.Card{Number: "4242424242424242", ExpMonth: 1, ExpYear: 2030, CVC: "987"}
+	// (fmt cannot call methods of unexported fields: a Card kept in one
+	// would print whole. Keep cards in exported fields or variables.)
+	wrapped := struct{ Card paygate.Card }{c}
+	outs := []string{fmt.Sprintf("%d %x %s %q", c, c, c, c), fmt.Sprintf("%+v", wrapped)}
+	b, err := json.Marshal(wrapped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs = append(outs, string(b))
+	for _, out := range outs {
+		if strings.Contains(out, "4242424242424242") || strings.Contains(out, "987") {
+			t.Errorf("got %q, want the card masked", out)
+		}
+	}
+}
+
+func TestNetworkRequestMasked(t *testing.T) {
+	r := paygate.NetworkRequest{Kind: paygate.NetworkSale, PAN: "5555555555554444", CVC: "618", STAN: "000001"}
+	var buf strings.Builder
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("send", "req", r)
+	for _, out := range []string{fmt.Sprintf("%v|%+v|%#v|%s|%d", r, r, r, r, r), buf.String()} {
+		if strings.Contains(out, "5555555555554444") || strings.Contains(out, "618") {
+			t.Errorf("got %q, want PAN masked and CVC hidden", out)
+		}
+		if !strings.Contains(out, "555555") {
+			t.Errorf("got %q, want the BIN shown", out)
+		}
+	}
 }

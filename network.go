@@ -3,6 +3,8 @@ package paygate
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"time"
 )
 
@@ -56,6 +58,37 @@ type NetworkRequest struct {
 	OriginalSTAN   string
 	OriginalTime   time.Time
 	OriginalAmount int64 // the amount of the original; Amount is the new (replacement) amount
+}
+
+// maskedRequest is NetworkRequest without its methods, for printing.
+type maskedRequest NetworkRequest
+
+func (r NetworkRequest) masked() maskedRequest {
+	m := maskedRequest(r)
+	m.PAN = MaskPAN(r.PAN)
+	if m.CVC != "" {
+		m.CVC = "***"
+	}
+	return m
+}
+
+// Format prints the request with the card number masked and the CVC hidden,
+// for every fmt verb.
+func (r NetworkRequest) Format(f fmt.State, verb rune) {
+	format := "%v"
+	switch {
+	case f.Flag('+'):
+		format = "%+v"
+	case f.Flag('#'):
+		format = "%#v"
+	}
+	fmt.Fprintf(f, format, r.masked())
+}
+
+// LogValue keeps slog from printing the card number or the CVC.
+func (r NetworkRequest) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("kind", r.Kind.String()), slog.String("pan", MaskPAN(r.PAN)),
+		slog.String("stan", r.STAN), slog.String("rrn", r.RRN), slog.Int64("amount", r.Amount))
 }
 
 // NetworkResponse is the acquirer's answer.
