@@ -51,7 +51,7 @@ func (s *PaymentStore) CreatePayment(ctx context.Context, p *paygate.Payment) er
 	if err != nil {
 		return err
 	}
-	return s.db.write(ctx, func(tx *Tx) error {
+	return s.db.writeSingle(ctx, func(tx *Tx) error {
 		if _, err := tx.Exec(paymentInsert, args...); err != nil {
 			if isUnique(err) {
 				return fmt.Errorf("insert payment: %w", paygate.ErrDuplicate)
@@ -82,7 +82,7 @@ func updatePayment(tx *Tx, p *paygate.Payment) error {
 // UpdatePayment saves the mutable fields of p if it is still at p.Version,
 // and bumps the version.
 func (s *PaymentStore) UpdatePayment(ctx context.Context, p *paygate.Payment) error {
-	err := s.db.write(ctx, func(tx *Tx) error { return updatePayment(tx, p) })
+	err := s.db.writeSingle(ctx, func(tx *Tx) error { return updatePayment(tx, p) })
 	if err == nil {
 		p.Version++
 	}
