@@ -569,3 +569,21 @@ func TestListPayments(t *testing.T) {
 		t.Errorf("created in the future: got %d, want 0", len(page.Data))
 	}
 }
+
+func TestInternalErrorsDoNotLeak(t *testing.T) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
+	g.DB.Close() // every store call now fails
+	status, body := do(t, g, "GET", "/v1/payments", g.SecretKey, "")
+	rid := errField(body, "request_id")
+	if status != 500 || errField(body, "code") != paygate.EINTERNAL || errField(body, "type") != "api_error" || rid == "" {
+		t.Fatalf("got %d %v, want 500 internal_error with a request id", status, body)
+	}
+	msg := errField(body, "message")
+	if !strings.HasPrefix(msg, "Internal error.") || strings.Contains(strings.ToLower(msg), "sql") || strings.Contains(msg, "closed") {
+		t.Errorf("got message %q, want a generic one", msg)
+	}
+	logs := string(g.Logs.Bytes())
+	if !strings.Contains(logs, rid) || !strings.Contains(logs, "closed") {
+		t.Errorf("the log does not hold the full error under request id %s", rid)
+	}
+}
