@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/moov-io/iso8583 v0.26.1
+	github.com/rogpeppe/go-internal v1.14.1
 	modernc.org/sqlite v1.61.1
 )
 
@@ -13,10 +14,10 @@ require (
 	github.com/mattn/go-isatty v0.0.24 // indirect
 	github.com/ncruces/go-strftime v1.1.0 // indirect
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
-	github.com/rogpeppe/go-internal v1.14.1 // indirect
 	github.com/yerden/go-util v1.1.4 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.41.0 // indirect
+	golang.org/x/tools v0.52.0 // indirect
 	modernc.org/libc v1.79.0 // indirect
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect

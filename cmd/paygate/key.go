@@ -52,7 +52,7 @@ func keyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	merchant := fs.String("merchant", "", "merchant id (required)")
 	kind := fs.String("kind", paygate.KeySecret, "secret or publishable")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *merchant == "" {
@@ -87,7 +87,7 @@ func keyList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	db := dbFlag(fs)
 	merchant := fs.String("merchant", "", "merchant id (required)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *merchant == "" {
@@ -122,7 +122,7 @@ func keyRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("key revoke", stderr)
 	db := dbFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {

@@ -77,7 +77,7 @@ func usage(w io.Writer) {
 
 // env returns the PAYGATE_ environment variable name, or def if unset.
 func env(name, def string) string {
-	if v, ok := os.LookupEnv("PAYGATE_" + name); ok {
+	if v := os.Getenv("PAYGATE_" + name); v != "" {
 		return v
 	}
 	return def
@@ -92,4 +92,15 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("paygate "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	return fs
+}
+
+// parseFlags parses args. The flag package has already printed a bad
+// command line's error and the flags, so such an error is errUsage (status
+// 2, not printed again).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	return err
 }

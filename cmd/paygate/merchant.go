@@ -56,7 +56,7 @@ func merchantCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	requireAck := fs.Bool("require-ack", false, "approvals must be acknowledged or they are voided")
 	ackWindow := fs.Duration("ack-window", paygate.DefaultAckWindow, "how long an approval waits for acknowledgment")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *ackWindow <= 0 {
@@ -89,7 +89,7 @@ func merchantList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := newFlagSet("merchant list", stderr)
 	db := dbFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	st, err := openStores(*db)

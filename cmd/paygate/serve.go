@@ -54,8 +54,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", durationEnv("SWEEP_INTERVAL", time.Second), "how often to recover work in doubt and void unacknowledged approvals (env PAYGATE_SWEEP_INTERVAL)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env PAYGATE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", "text"), "text or json (env PAYGATE_LOG_FORMAT)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if len(badEnv) > 0 {
+		return errors.New(strings.Join(badEnv, "; "))
+	}
+	switch {
+	case c.NetworkTimeout <= 0:
+		return errors.New("--network-timeout must be positive")
+	case c.SweepInterval <= 0:
+		return errors.New("--sweep-interval must be positive")
+	case c.InDoubtAfter < 0:
+		return errors.New("--in-doubt-after must not be negative")
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -71,11 +82,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return serve(ctx, c, stdout, logger)
 }
 
+// badEnv lists environment variables whose values could not be read; serve
+// refuses to start with any.
+var badEnv []string
+
 func durationEnv(name string, def time.Duration) time.Duration {
 	if v := env(name, ""); v != "" {
-		if d, err := time.ParseDuration(v); err == nil {
+		d, err := time.ParseDuration(v)
+		if err == nil && d > 0 {
 			return d
 		}
+		badEnv = append(badEnv, fmt.Sprintf("PAYGATE_%s=%q is not a positive duration such as 10s", name, v))
 	}
 	return def
 }
@@ -96,6 +113,12 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 }
 
 func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Logger) error {
+	// Check the TLS settings before anything is created: a failed start
+	// must not make the demo merchant (and print its keys) or the key file.
+	tlsConf, err := tlsConfig(c)
+	if err != nil {
+		return err
+	}
 	st, err := openStores(c.DB)
 	if err != nil {
 		return err
@@ -116,10 +139,6 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 	g.Logger = logger
 	g.NetworkTimeout, g.InDoubtAfter = c.NetworkTimeout, c.InDoubtAfter
 
-	if err := ensureDemoMerchant(ctx, st, stdout); err != nil {
-		return err
-	}
-
 	srv := &pghttp.Server{
 		Addr:              c.Addr,
 		Gateway:           g,
@@ -128,11 +147,15 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 		Logger:            logger,
 		IdempotencySecret: derive(master, "paygate idempotency"),
 		IdempotencyLease:  2*c.NetworkTimeout + 30*time.Second,
-	}
-	if srv.TLSConfig, err = tlsConfig(c); err != nil {
-		return err
+		TLSConfig:         tlsConf,
 	}
 	if err := srv.Open(); err != nil {
+		return err
+	}
+	// Only once the address is ours: a failed start must not spend the
+	// one showing of the demo keys.
+	if err := ensureDemoMerchant(ctx, st, stdout); err != nil {
+		srv.Close()
 		return err
 	}
 	logger.Info("paygate listening", "url", srv.URL(), "db", c.DB)

@@ -17,7 +17,7 @@ func runSettle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	db := dbFlag(fs)
 	merchant := fs.String("merchant", "", "merchant id (required)")
 	asJSON := fs.Bool("json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *merchant == "" {
