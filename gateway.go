@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -29,14 +30,31 @@ type Gateway struct {
 	NetworkTimeout time.Duration
 	InDoubtAfter   time.Duration
 
-	stan atomic.Uint32
+	// AuthorizationLifetime is how long an uncaptured authorization lives
+	// before it is reversed and marked expired (default 7 days).
+	AuthorizationLifetime time.Duration
+	// Sequences hands out blocks of reference numbers; nil keeps them in
+	// memory (tests only: numbers would repeat after a restart).
+	Sequences SequenceStore
+
+	numbers numberBlock
 }
+
+// numberBlock is this process's reserved block of reference numbers.
+type numberBlock struct {
+	mu        sync.Mutex
+	next, end int64
+	local     atomic.Int64
+}
+
+// numberBlockSize is how many reference numbers a process reserves at once.
+const numberBlockSize = 1000
 
 // NewGateway returns a gateway with sane defaults; the stores, vault and
 // acquirer must be set by the caller.
 func NewGateway() *Gateway {
 	g := &Gateway{Clock: SystemClock{}, Logger: slog.Default(), NetworkTimeout: 10 * time.Second}
-	g.stan.Store(rand.Uint32N(999_999))
+	g.numbers.local.Store(rand.Int64N(1e9) * 1000)
 	return g
 }
 
@@ -49,15 +67,42 @@ func (g *Gateway) inDoubtAfter() time.Duration {
 	return 2*g.NetworkTimeout + 5*time.Second
 }
 
-// nextSTAN returns the next system trace audit number, 000001..999999.
-func (g *Gateway) nextSTAN() string {
-	n := g.stan.Add(1)%999_999 + 1
-	return fmt.Sprintf("%06d", n)
+// nextNumber returns the next reference number: unique across restarts and
+// across gateway nodes, because blocks of them are reserved in the database.
+func (g *Gateway) nextNumber(ctx context.Context) (int64, error) {
+	b := &g.numbers
+	if g.Sequences == nil {
+		return b.local.Add(1), nil
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.next == b.end {
+		first, err := g.Sequences.Reserve(ctx, "rrn", numberBlockSize)
+		if err != nil {
+			return 0, fmt.Errorf("reserve reference numbers: %w", err)
+		}
+		b.next, b.end = first, first+numberBlockSize
+	}
+	n := b.next
+	b.next++
+	return n, nil
 }
 
-// rrn builds a retrieval reference number: YDDD HH and the STAN (12 characters).
-func rrn(t time.Time, stan string) string {
-	return fmt.Sprintf("%d%03d%02d%s", t.Year()%10, t.YearDay(), t.Hour(), stan)
+// references returns a fresh STAN (DE11, 6 digits, never 000000) and RRN
+// (DE37, 12 digits). The RRN is unique for 10^12 messages; the STAN, its
+// last six digits, for a million.
+func (g *Gateway) references(ctx context.Context) (stan, rrn string, err error) {
+	for {
+		n, err := g.nextNumber(ctx)
+		if err != nil {
+			return "", "", err
+		}
+		if n%1_000_000 == 0 {
+			continue
+		}
+		rrn = fmt.Sprintf("%012d", n%1_000_000_000_000)
+		return rrn[6:], rrn, nil
+	}
 }
 
 // PaymentRequest is a merchant's request for a payment.
@@ -151,7 +196,10 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 	if req.RequireAck != nil {
 		requireAck = *req.RequireAck
 	}
-	stan := g.nextSTAN()
+	stan, ref, err := g.references(ctx)
+	if err != nil {
+		return nil, err
+	}
 	p := &Payment{
 		ID:               NewID("pay", now),
 		MerchantID:       m.ID,
@@ -163,7 +211,7 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 		PAN:              sealed,
 		CardID:           req.CardID,
 		STAN:             stan,
-		RRN:              rrn(now, stan),
+		RRN:              ref,
 		TransmittedAt:    now,
 		Description:      req.Description,
 		OrderID:          req.OrderID,
@@ -264,15 +312,19 @@ func (g *Gateway) openPAN(p *Payment) (string, error) {
 }
 
 // followUp builds a capture or reversal quoting the payment's original.
-func (g *Gateway) followUp(m *Merchant, p *Payment, kind NetworkKind, amount int64) (NetworkRequest, error) {
+func (g *Gateway) followUp(ctx context.Context, m *Merchant, p *Payment, kind NetworkKind, amount int64) (NetworkRequest, error) {
 	pan, err := g.openPAN(p)
+	if err != nil {
+		return NetworkRequest{}, err
+	}
+	stan, _, err := g.references(ctx)
 	if err != nil {
 		return NetworkRequest{}, err
 	}
 	req := g.networkRequest(m, p, kind)
 	req.PAN = pan
 	req.Amount = amount
-	req.STAN = g.nextSTAN()
+	req.STAN = stan
 	req.TransmissionTime = g.now()
 	req.AuthCode = p.AuthCode
 	req.OriginalKind = NetworkAuthorize
@@ -285,14 +337,31 @@ func (g *Gateway) followUp(m *Merchant, p *Payment, kind NetworkKind, amount int
 	return req, nil
 }
 
-// reverseOriginal sends a full reversal of the payment's original request
-// and, on success, marks the payment failed.
-func (g *Gateway) reverseOriginal(ctx context.Context, m *Merchant, p *Payment) error {
-	req, err := g.followUp(m, p, NetworkReverse, p.Amount)
+// errNotAccepted means the network answered a reversal or an advice with
+// something other than 00: it has not been applied and must be sent again.
+var errNotAccepted = errors.New("not accepted by the network")
+
+// sendAccepted sends a reversal or a capture advice and succeeds only if the
+// network answered 00.
+func (g *Gateway) sendAccepted(ctx context.Context, req NetworkRequest) error {
+	resp, err := g.Acquirer.Send(ctx, req)
 	if err != nil {
 		return err
 	}
-	if _, err := g.Acquirer.Send(ctx, req); err != nil {
+	if !resp.Approved() {
+		return fmt.Errorf("%s answered %s: %w", req.Kind, resp.ResponseCode, errNotAccepted)
+	}
+	return nil
+}
+
+// reverseOriginal sends a full reversal of the payment's original request
+// and, on success, marks the payment failed.
+func (g *Gateway) reverseOriginal(ctx context.Context, m *Merchant, p *Payment) error {
+	req, err := g.followUp(ctx, m, p, NetworkReverse, p.Amount)
+	if err != nil {
+		return err
+	}
+	if err := g.sendAccepted(ctx, req); err != nil {
 		return fmt.Errorf("reverse payment %s: %w", p.ID, err)
 	}
 	d := LookupDecline("91")
@@ -368,20 +437,31 @@ func (g *Gateway) Capture(ctx context.Context, m *Merchant, id string, amount in
 	if err != nil {
 		return nil, err
 	}
-	return g.finishCapture(context.WithoutCancel(ctx), m, p)
+	return inDoubtOK(g.finishCapture(context.WithoutCancel(ctx), m, p))
+}
+
+// inDoubtOK turns "sent but not acknowledged yet" into success: the change
+// is recorded and recovery will deliver it; the merchant sees the payment
+// as capturing or voiding meanwhile.
+func inDoubtOK(p *Payment, err error) (*Payment, error) {
+	if err != nil && p != nil && p.Status.InDoubt() {
+		return p, nil
+	}
+	return p, err
 }
 
 // finishCapture sends the capture advice of a payment in capturing state.
 // An advice cannot be declined; if it is not acknowledged the payment stays
-// capturing and recovery sends it again.
+// capturing and recovery sends it again (errNotAccepted or the network
+// error is returned for recovery to count; Capture shows the payment).
 func (g *Gateway) finishCapture(ctx context.Context, m *Merchant, p *Payment) (*Payment, error) {
-	req, err := g.followUp(m, p, NetworkCapture, p.AmountCaptured)
+	req, err := g.followUp(ctx, m, p, NetworkCapture, p.AmountCaptured)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := g.Acquirer.Send(ctx, req); err != nil {
+	if err := g.sendAccepted(ctx, req); err != nil {
 		g.Logger.Warn("capture advice not acknowledged, left for recovery", LogPaymentID, p.ID, LogError, err)
-		return p, nil
+		return p, fmt.Errorf("capture of %s: %w", p.ID, errNotAccepted)
 	}
 	return g.transition(ctx, p.MerchantID, p.ID, func(p *Payment) error {
 		if p.Status != StatusCapturing {
@@ -403,6 +483,9 @@ func (g *Gateway) void(ctx context.Context, m *Merchant, id, reason string) (*Pa
 		if reason == VoidAckTimeout && !p.AckedAt.IsZero() {
 			return Errorf(ECONFLICT, "Payment %s was acknowledged.", p.ID)
 		}
+		if reason == VoidExpired && p.Status != StatusAuthorized {
+			return Errorf(ECONFLICT, "Payment %s is no longer an open authorization.", p.ID)
+		}
 		if err := p.CheckVoid(); err != nil {
 			return err
 		}
@@ -412,26 +495,31 @@ func (g *Gateway) void(ctx context.Context, m *Merchant, id, reason string) (*Pa
 	if err != nil {
 		return nil, err
 	}
-	return g.finishVoid(context.WithoutCancel(ctx), m, p)
+	return inDoubtOK(g.finishVoid(context.WithoutCancel(ctx), m, p))
 }
 
-// finishVoid sends the reversal of a payment in voiding state.
+// finishVoid sends the reversal of a payment in voiding state. If the
+// network does not accept it, the payment stays voiding and recovery sends
+// it again.
 func (g *Gateway) finishVoid(ctx context.Context, m *Merchant, p *Payment) (*Payment, error) {
 	// A full reversal (Amount 0): the issuer releases the hold or undoes
 	// whatever was posted, the whole of it.
-	req, err := g.followUp(m, p, NetworkReverse, 0)
+	req, err := g.followUp(ctx, m, p, NetworkReverse, 0)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := g.Acquirer.Send(ctx, req); err != nil {
-		g.Logger.Warn("reversal not acknowledged, left for recovery", LogPaymentID, p.ID, LogError, err)
-		return p, nil
+	if err := g.sendAccepted(ctx, req); err != nil {
+		g.Logger.Warn("reversal not accepted, left for recovery", LogPaymentID, p.ID, LogError, err)
+		return p, fmt.Errorf("void of %s: %w", p.ID, errNotAccepted)
 	}
 	return g.transition(ctx, p.MerchantID, p.ID, func(p *Payment) error {
 		if p.Status != StatusVoiding {
 			return nil
 		}
 		p.Status, p.VoidedAt = StatusVoided, g.now()
+		if p.VoidReason == VoidExpired {
+			p.Status = StatusExpired
+		}
 		return nil
 	})
 }
@@ -452,10 +540,13 @@ func (g *Gateway) Refund(ctx context.Context, m *Merchant, id string, amount int
 			return nil, err
 		}
 		now := g.now()
-		stan := g.nextSTAN()
+		stan, ref, err := g.references(ctx)
+		if err != nil {
+			return nil, err
+		}
 		r = &Refund{
 			ID: NewID("re", now), PaymentID: p.ID, MerchantID: m.ID, Amount: amt, Currency: p.Currency,
-			Status: RefundPending, Reason: reason, STAN: stan, RRN: rrn(now, stan), TransmittedAt: now,
+			Status: RefundPending, Reason: reason, STAN: stan, RRN: ref, TransmittedAt: now,
 			IdempotencyKey: idempotencyKey, CreatedAt: now, UpdatedAt: now,
 		}
 		p.AmountRefunded += amt // reserved while in flight
@@ -497,11 +588,18 @@ func (g *Gateway) reverseRefund(ctx context.Context, m *Merchant, p *Payment, r 
 	if err != nil {
 		return err
 	}
+	stan, _, err := g.references(ctx)
+	if err != nil {
+		return err
+	}
 	req := g.networkRequest(m, p, NetworkReverse)
-	req.PAN, req.Amount, req.STAN, req.RRN, req.TransmissionTime = pan, r.Amount, g.nextSTAN(), r.RRN, g.now()
+	req.PAN, req.Amount, req.STAN, req.RRN, req.TransmissionTime = pan, r.Amount, stan, r.RRN, g.now()
 	req.OriginalKind, req.OriginalSTAN, req.OriginalTime, req.OriginalAmount = NetworkRefund, r.STAN, r.TransmittedAt, r.Amount
-	if _, err := g.Acquirer.Send(ctx, req); err != nil {
+	if err := g.sendAccepted(ctx, req); err != nil {
 		g.Logger.Warn("refund reversal failed, left for recovery", LogRefundID, r.ID, LogError, err)
+		if result == nil {
+			return fmt.Errorf("reverse refund %s: %w", r.ID, err)
+		}
 		return result
 	}
 	r.ResponseCode = "91"
@@ -509,6 +607,8 @@ func (g *Gateway) reverseRefund(ctx context.Context, m *Merchant, p *Payment, r 
 }
 
 // settleRefund records a refund's final status on it and on its payment.
+// A refund that is no longer pending (recovery settled it meanwhile) is
+// left as it is.
 func (g *Gateway) settleRefund(ctx context.Context, p *Payment, r *Refund, status RefundStatus, result error) error {
 	for try := 0; ; try++ {
 		r.Status, r.UpdatedAt = status, g.now()
@@ -520,6 +620,12 @@ func (g *Gateway) settleRefund(ctx context.Context, p *Payment, r *Refund, statu
 		if errors.Is(err, ErrVersionConflict) && try < 5 {
 			if p, err = g.Payments.Payment(ctx, p.MerchantID, p.ID); err != nil {
 				return err
+			}
+			for _, cur := range p.Refunds {
+				if cur.ID == r.ID && cur.Status != RefundPending {
+					*r = *cur
+					return fmt.Errorf("refund %s was settled meanwhile as %s: %w", r.ID, cur.Status, ErrVersionConflict)
+				}
 			}
 			continue
 		}
@@ -550,19 +656,42 @@ func (g *Gateway) ExpireUnacknowledged(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("list overdue acknowledgments: %w", err)
 	}
+	return g.voidAll(ctx, list, VoidAckTimeout, "payment voided: not acknowledged in time")
+}
+
+// DefaultAuthorizationLifetime is how long an authorization may wait for
+// its capture.
+const DefaultAuthorizationLifetime = 7 * 24 * time.Hour
+
+// ExpireAuthorizations reverses authorizations left uncaptured past their
+// lifetime: the issuer releases the hold and the payment becomes expired.
+func (g *Gateway) ExpireAuthorizations(ctx context.Context) (int, error) {
+	life := g.AuthorizationLifetime
+	if life <= 0 {
+		life = DefaultAuthorizationLifetime
+	}
+	list, err := g.Payments.StaleAuthorizations(ctx, g.now().Add(-life), 100)
+	if err != nil {
+		return 0, fmt.Errorf("list stale authorizations: %w", err)
+	}
+	return g.voidAll(ctx, list, VoidExpired, "authorization expired")
+}
+
+// voidAll voids payments for the system, skipping those that moved on.
+func (g *Gateway) voidAll(ctx context.Context, list []*Payment, reason, msg string) (int, error) {
 	n := 0
 	for _, p := range list {
 		m, err := g.Merchants.Merchant(ctx, p.MerchantID)
 		if err != nil {
 			return n, fmt.Errorf("merchant of payment %s: %w", p.ID, err)
 		}
-		if _, err := g.void(ctx, m, p.ID, VoidAckTimeout); err != nil {
+		if _, err := g.void(ctx, m, p.ID, reason); err != nil {
 			if ErrorCode(err) == ECONFLICT {
-				continue // acknowledged or changed meanwhile
+				continue // acknowledged, captured or changed meanwhile
 			}
 			return n, err
 		}
-		g.Logger.Info("payment voided: not acknowledged in time", LogPaymentID, p.ID, LogMerchantID, p.MerchantID)
+		g.Logger.Info(msg, LogPaymentID, p.ID, LogMerchantID, p.MerchantID)
 		n++
 	}
 	return n, nil
@@ -571,8 +700,12 @@ func (g *Gateway) ExpireUnacknowledged(ctx context.Context) (int, error) {
 // Recover finishes or undoes every network exchange left in doubt by a
 // crash or a timeout: pending authorizations are reversed (never charged
 // twice), captures and voids are sent again, pending refunds are reversed.
+// It returns how many payments it settled; those still in doubt (the
+// network did not accept) are moved to the back of the queue for the next
+// round.
 func (g *Gateway) Recover(ctx context.Context) (int, error) {
-	list, err := g.Payments.InDoubt(ctx, g.now().Add(-g.inDoubtAfter()), 100)
+	cutoff := g.now().Add(-g.inDoubtAfter())
+	list, err := g.Payments.InDoubt(ctx, cutoff, 100)
 	if err != nil {
 		return 0, fmt.Errorf("list payments in doubt: %w", err)
 	}
@@ -583,29 +716,45 @@ func (g *Gateway) Recover(ctx context.Context) (int, error) {
 			return n, fmt.Errorf("merchant of payment %s: %w", p.ID, err)
 		}
 		log := g.Logger.With(LogPaymentID, p.ID, LogMerchantID, p.MerchantID)
+		var errs []error
 		switch p.Status {
 		case StatusPending:
 			err = g.reverseOriginal(ctx, m, p)
-			log.Info("recovered payment in doubt: reversed", LogError, err)
+			errs = append(errs, err)
+			log.Info("payment in doubt: reversal", "done", err == nil, LogError, err)
 		case StatusCapturing:
 			_, err = g.finishCapture(ctx, m, p)
-			log.Info("recovered capture in doubt: resent", LogError, err)
+			errs = append(errs, err)
+			log.Info("capture in doubt: advice sent again", "done", err == nil, LogError, err)
 		case StatusVoiding:
 			_, err = g.finishVoid(ctx, m, p)
-			log.Info("recovered void in doubt: resent", LogError, err)
+			errs = append(errs, err)
+			log.Info("void in doubt: reversal sent again", "done", err == nil, LogError, err)
 		}
 		for _, r := range p.Refunds {
-			if r.Status == RefundPending {
+			// Only refunds themselves older than the cutoff: a younger
+			// one may still be on the network.
+			if r.Status == RefundPending && r.UpdatedAt.Before(cutoff) {
+				if cur, err := g.Payments.Payment(ctx, p.MerchantID, p.ID); err == nil {
+					p = cur
+				}
 				rerr := g.reverseRefund(ctx, m, p, r, nil)
-				log.Info("recovered refund in doubt: reversed", LogRefundID, r.ID, LogError, rerr)
+				errs = append(errs, rerr)
+				log.Info("refund in doubt: reversal", LogRefundID, r.ID, "done", rerr == nil, LogError, rerr)
 			}
 		}
-		if err != nil {
-			continue // still in doubt: the next round tries again
+		if err := errors.Join(errs...); err != nil {
+			g.touch(ctx, p.MerchantID, p.ID)
+			continue
 		}
 		n++
 	}
 	return n, nil
+}
+
+// touch moves a payment still in doubt to the back of the recovery queue.
+func (g *Gateway) touch(ctx context.Context, merchantID, id string) {
+	g.transition(ctx, merchantID, id, func(*Payment) error { return nil })
 }
 
 // CreateCard vaults a card for later merchant-initiated charges. The CVC is

@@ -305,3 +305,40 @@ func TestRacingTransitions(t *testing.T) {
 		t.Errorf("got %s, want %s", got.Status, want)
 	}
 }
+
+func TestAuthorizationsExpire(t *testing.T) {
+	f := newFixture(t)
+	f.g.Payments.(*mock.PaymentStore).StaleAuthorizationsFn = func(_ context.Context, before time.Time, _ int) ([]*paygate.Payment, error) {
+		f.mem.mu.Lock()
+		defer f.mem.mu.Unlock()
+		var out []*paygate.Payment
+		for _, p := range f.mem.payments {
+			if p.Status == paygate.StatusAuthorized && p.CreatedAt.Before(before) {
+				out = append(out, &p)
+			}
+		}
+		return out, nil
+	}
+	p, err := f.pay(t, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := f.g.ExpireAuthorizations(context.Background()); n != 0 {
+		t.Fatalf("expired %d at once, want 0", n)
+	}
+	f.clock.Add(paygate.DefaultAuthorizationLifetime + time.Minute)
+	if n, err := f.g.ExpireAuthorizations(context.Background()); n != 1 || err != nil {
+		t.Fatalf("expire: %d %v, want 1", n, err)
+	}
+	got := f.mem.get(p.ID)
+	if got.Status != paygate.StatusExpired || got.VoidReason != paygate.VoidExpired {
+		t.Errorf("got %s %q, want expired", got.Status, got.VoidReason)
+	}
+	reqs := f.requests()
+	if last := reqs[len(reqs)-1]; last.Kind != paygate.NetworkReverse || last.RRN != p.RRN {
+		t.Errorf("last request %v, want the reversal of the authorization", last.Kind)
+	}
+	if _, err := f.g.Capture(context.Background(), f.merchant, p.ID, 0); paygate.ErrorCode(err) != paygate.ECONFLICT {
+		t.Errorf("capture of expired: got %v, want state_conflict", err)
+	}
+}

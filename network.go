@@ -91,6 +91,15 @@ func (r NetworkRequest) LogValue() slog.Value {
 		slog.String("stan", r.STAN), slog.String("rrn", r.RRN), slog.Int64("amount", r.Amount))
 }
 
+// SequenceStore hands out blocks of numbers that are never handed out
+// twice, whatever restarts or how many gateway nodes: the source of RRNs and
+// STANs.
+type SequenceStore interface {
+	// Reserve returns the first of n consecutive numbers of the named
+	// sequence, reserved durably for the caller. Sequences start at 1.
+	Reserve(ctx context.Context, name string, n int64) (first int64, err error)
+}
+
 // NetworkResponse is the acquirer's answer.
 type NetworkResponse struct {
 	ResponseCode string // DE39

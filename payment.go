@@ -20,6 +20,7 @@ const (
 	StatusFailed            PaymentStatus = "failed"             // no answer; reversed so nobody is charged
 	StatusCapturing         PaymentStatus = "capturing"          // a capture advice is on its way
 	StatusVoiding           PaymentStatus = "voiding"            // a reversal is on its way
+	StatusExpired           PaymentStatus = "expired"            // authorization not captured in time; reversed
 )
 
 // InDoubt reports whether a network exchange is in progress or was cut off.
@@ -86,8 +87,10 @@ func (p *Payment) Refundable() int64 {
 func (p *Payment) CheckCapture(amount int64) (int64, error) {
 	switch p.Status {
 	case StatusAuthorized:
-	case StatusCaptured, StatusPartiallyRefunded, StatusRefunded, StatusCapturing:
+	case StatusCaptured, StatusPartiallyRefunded, StatusRefunded:
 		return 0, Errorf(ECONFLICT, "Payment %s has already been captured.", p.ID)
+	case StatusCapturing:
+		return 0, Errorf(ECONFLICT, "Payment %s is already being captured.", p.ID)
 	default:
 		return 0, Errorf(ECONFLICT, "Payment %s is %s and cannot be captured.", p.ID, p.Status)
 	}
@@ -120,8 +123,12 @@ func (p *Payment) CheckVoid() error {
 		return nil
 	case StatusPartiallyRefunded, StatusRefunded:
 		return Errorf(ECONFLICT, "Payment %s has refunds and cannot be voided.", p.ID)
-	case StatusVoided, StatusVoiding:
+	case StatusVoided:
 		return Errorf(ECONFLICT, "Payment %s has already been voided.", p.ID)
+	case StatusVoiding:
+		return Errorf(ECONFLICT, "Payment %s is already being voided.", p.ID)
+	case StatusExpired:
+		return Errorf(ECONFLICT, "Payment %s has expired: its authorization was released.", p.ID)
 	}
 	return Errorf(ECONFLICT, "Payment %s is %s and cannot be voided.", p.ID, p.Status)
 }
@@ -155,7 +162,7 @@ func (p *Payment) CheckRefund(amount int64) (int64, error) {
 // CheckAck validates a receipt acknowledgment.
 func (p *Payment) CheckAck() error {
 	switch p.Status {
-	case StatusAuthorized, StatusCaptured, StatusPartiallyRefunded, StatusRefunded:
+	case StatusAuthorized, StatusCaptured, StatusPartiallyRefunded, StatusRefunded, StatusCapturing:
 		return nil
 	case StatusVoided:
 		if p.VoidReason == VoidAckTimeout {
@@ -180,6 +187,7 @@ func (p *Payment) refundStatus() PaymentStatus {
 const (
 	VoidRequested  = "requested"   // the merchant asked
 	VoidAckTimeout = "ack_timeout" // not acknowledged within the window
+	VoidExpired    = "authorization_expired"
 )
 
 // RefundStatus is where a refund stands. Wire names.
@@ -245,6 +253,9 @@ type PaymentStore interface {
 	// MarkSettled stamps the merchant's captured, unsettled payments as
 	// settled at the given time and returns how many.
 	MarkSettled(ctx context.Context, merchantID string, at time.Time) (int64, error)
+	// StaleAuthorizations returns authorized (uncaptured) payments created
+	// before the given time.
+	StaleAuthorizations(ctx context.Context, createdBefore time.Time, limit int) ([]*Payment, error)
 	// PaymentByIdempotencyKey and RefundByIdempotencyKey find what a
 	// request with that Idempotency-Key created (the newest, if several),
 	// or return an ENOTFOUND error.

@@ -27,7 +27,7 @@ func testPayment(tb testing.TB, status paygate.PaymentStatus) *paygate.Payment {
 var allStatuses = []paygate.PaymentStatus{
 	paygate.StatusPending, paygate.StatusAuthorized, paygate.StatusCaptured, paygate.StatusPartiallyRefunded,
 	paygate.StatusRefunded, paygate.StatusVoided, paygate.StatusDeclined, paygate.StatusFailed,
-	paygate.StatusCapturing, paygate.StatusVoiding,
+	paygate.StatusCapturing, paygate.StatusVoiding, paygate.StatusExpired,
 }
 
 // outcome is what a check returns: the code of its error ("" for none) and,
@@ -93,7 +93,8 @@ func TestPaymentStateMachine(t *testing.T) {
 		}, outcome{conflict, 0}, conflict, outcome{conflict, 0}, conflict, 0},
 		{"declined", status(paygate.StatusDeclined), outcome{conflict, 0}, conflict, outcome{conflict, 0}, conflict, 0},
 		{"failed", status(paygate.StatusFailed), outcome{conflict, 0}, conflict, outcome{conflict, 0}, conflict, 0},
-		{"capturing", status(paygate.StatusCapturing), outcome{conflict, 0}, conflict, outcome{conflict, 0}, conflict, 0},
+		{"capturing", status(paygate.StatusCapturing), outcome{conflict, 0}, conflict, outcome{conflict, 0}, "", 0},
+		{"expired", status(paygate.StatusExpired), outcome{conflict, 0}, conflict, outcome{conflict, 0}, conflict, 0},
 		{"voiding", status(paygate.StatusVoiding), outcome{conflict, 0}, conflict, outcome{conflict, 0}, conflict, 0},
 	}
 	seen := map[paygate.PaymentStatus]bool{}

@@ -223,3 +223,72 @@ func do200(t *testing.T, g *gatewaytest.Gateway, body, key string) map[string]an
 	}
 	return b
 }
+
+// TestReversalRefusedStaysInDoubt: a reversal the network does not accept
+// (here the issuer is down: 91) leaves the payment in doubt, and recovery
+// finishes it once the issuer is back. Nothing is recorded as undone while
+// the issuer still holds the money.
+func TestReversalRefusedStaysInDoubt(t *testing.T) {
+	const pan = "5555555555554444"
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
+	c := g.Client()
+	auth := mustPay(t, c, client.PaymentParams{Amount: 5000, Currency: "USD", Card: card(pan, "123"), Capture: new(false)})
+	sale := mustPay(t, c, client.PaymentParams{Amount: 7000, Currency: "USD", Card: card(pan, "123")})
+	before, _ := g.Bank.Account(pan)
+
+	g.Bank.SetIssuerDown("555555", true)
+	for _, id := range []string{auth.ID, sale.ID} {
+		p, err := c.Void(ctx, id)
+		if err != nil || p.Status != "voiding" {
+			t.Fatalf("void while the issuer is down: %+v %v, want status voiding", p, err)
+		}
+	}
+	g.Gateway.InDoubtAfter = time.Millisecond
+	time.Sleep(5 * time.Millisecond)
+	if n, _ := g.Gateway.Recover(ctx); n != 0 {
+		t.Errorf("recovered %d while the issuer is down, want 0", n)
+	}
+	if acct, _ := g.Bank.Account(pan); acct.Held != before.Held || acct.Posted != before.Posted {
+		t.Fatalf("the issuer changed while down")
+	}
+	for _, id := range []string{auth.ID, sale.ID} {
+		if p, _ := c.GetPayment(ctx, id); p.Status != "voiding" {
+			t.Errorf("%s: got %s while the issuer is down, want voiding", id, p.Status)
+		}
+	}
+
+	g.Bank.SetIssuerDown("555555", false)
+	time.Sleep(5 * time.Millisecond)
+	if n, err := g.Gateway.Recover(ctx); n != 2 || err != nil {
+		t.Fatalf("recover: %d %v, want 2", n, err)
+	}
+	for _, id := range []string{auth.ID, sale.ID} {
+		if p, _ := c.GetPayment(ctx, id); p.Status != client.StatusVoided {
+			t.Errorf("%s: got %s, want voided", id, p.Status)
+		}
+	}
+	acct, _ := g.Bank.Account(pan)
+	if acct.Held != before.Held-5000 || acct.Posted != before.Posted+7000 {
+		t.Errorf("issuer: held %d posted %d, want the hold released and the sale undone", before.Held-acct.Held, acct.Posted-before.Posted)
+	}
+}
+
+// TestReferenceNumbersNeverRepeat: RRNs come from a sequence in the
+// database, so a restarted or second gateway never reuses one (the bank
+// keys holds by RRN).
+func TestReferenceNumbersNeverRepeat(t *testing.T) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
+	n := g.Reopen(t, gatewaytest.Options{})
+	seen := map[string]bool{}
+	for i := range 20 {
+		gw := g
+		if i%2 == 1 {
+			gw = n
+		}
+		p := mustPay(t, gw.Client(), client.PaymentParams{Amount: 100, Currency: "USD", Card: card("4242424242424242", "123")})
+		if seen[p.RRN] || len(p.RRN) != 12 {
+			t.Fatalf("RRN %q repeated or malformed", p.RRN)
+		}
+		seen[p.RRN] = true
+	}
+}

@@ -32,6 +32,7 @@ type PaymentStore struct {
 	InDoubtFn                 func(ctx context.Context, before time.Time, limit int) ([]*paygate.Payment, error)
 	AckOverdueFn              func(ctx context.Context, now time.Time, limit int) ([]*paygate.Payment, error)
 	MarkSettledFn             func(ctx context.Context, merchantID string, at time.Time) (int64, error)
+	StaleAuthorizationsFn     func(ctx context.Context, createdBefore time.Time, limit int) ([]*paygate.Payment, error)
 	PaymentByIdempotencyKeyFn func(ctx context.Context, merchantID, key string) (*paygate.Payment, error)
 	RefundByIdempotencyKeyFn  func(ctx context.Context, merchantID, key string) (*paygate.Refund, error)
 }
@@ -68,6 +69,10 @@ func (s *PaymentStore) AckOverdue(ctx context.Context, now time.Time, limit int)
 
 func (s *PaymentStore) MarkSettled(ctx context.Context, merchantID string, at time.Time) (int64, error) {
 	return s.MarkSettledFn(ctx, merchantID, at)
+}
+
+func (s *PaymentStore) StaleAuthorizations(ctx context.Context, createdBefore time.Time, limit int) ([]*paygate.Payment, error) {
+	return s.StaleAuthorizationsFn(ctx, createdBefore, limit)
 }
 
 func (s *PaymentStore) PaymentByIdempotencyKey(ctx context.Context, merchantID, key string) (*paygate.Payment, error) {
@@ -109,4 +114,15 @@ func ReversibleVault() *Vault {
 		OpenFn:        func(e paygate.EncryptedPAN) (string, error) { return rev(string(e.Ciphertext)), nil },
 		FingerprintFn: func(pan string) string { return "fp-" + pan[len(pan)-4:] },
 	}
+}
+
+// SequenceStore mocks paygate.SequenceStore.
+type SequenceStore struct {
+	ReserveFn func(ctx context.Context, name string, n int64) (int64, error)
+}
+
+var _ paygate.SequenceStore = (*SequenceStore)(nil)
+
+func (s *SequenceStore) Reserve(ctx context.Context, name string, n int64) (int64, error) {
+	return s.ReserveFn(ctx, name, n)
 }

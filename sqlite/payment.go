@@ -91,7 +91,8 @@ func (s *PaymentStore) UpdatePayment(ctx context.Context, p *paygate.Payment) er
 
 var refundUpsert = prepared(`INSERT INTO refunds (id, payment_id, merchant_id, amount, currency, status, reason, stan, rrn, transmitted_at, response_code, idempotency_key, created_at, updated_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-	ON CONFLICT (id) DO UPDATE SET status = excluded.status, response_code = excluded.response_code, updated_at = excluded.updated_at`)
+	ON CONFLICT (id) DO UPDATE SET status = excluded.status, response_code = excluded.response_code, updated_at = excluded.updated_at
+	WHERE refunds.status = 'pending'`)
 
 // SaveRefund upserts r and updates p in one transaction.
 func (s *PaymentStore) SaveRefund(ctx context.Context, p *paygate.Payment, r *paygate.Refund) error {
@@ -99,11 +100,14 @@ func (s *PaymentStore) SaveRefund(ctx context.Context, p *paygate.Payment, r *pa
 		if err := updatePayment(tx, p); err != nil {
 			return err
 		}
-		_, err := tx.Exec(refundUpsert,
+		res, err := tx.Exec(refundUpsert,
 			r.ID, r.PaymentID, r.MerchantID, r.Amount, r.Currency.Code, string(r.Status), r.Reason, r.STAN, r.RRN, toTime(r.TransmittedAt),
 			r.ResponseCode, r.IdempotencyKey, toTime(r.CreatedAt), toTime(r.UpdatedAt))
 		if err != nil {
 			return fmt.Errorf("save refund: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return paygate.ErrVersionConflict // the refund was already settled
 		}
 		return nil
 	})
@@ -310,4 +314,10 @@ func (s *PaymentStore) RefundByIdempotencyKey(ctx context.Context, merchantID, k
 		return nil, fmt.Errorf("select refund: %w", err)
 	}
 	return r, nil
+}
+
+// StaleAuthorizations returns open authorizations created before a time.
+func (s *PaymentStore) StaleAuthorizations(ctx context.Context, createdBefore time.Time, limit int) ([]*paygate.Payment, error) {
+	return s.queryPayments(ctx, `SELECT `+paymentColumns+` FROM payments WHERE status = 'authorized' AND created_at < ?
+		ORDER BY created_at LIMIT ?`, createdBefore.UnixMicro(), limit)
 }

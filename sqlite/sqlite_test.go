@@ -35,6 +35,7 @@ func Stores(db *sqlite.DB) storetest.Stores {
 		Payments:    sqlite.NewPaymentStore(db),
 		Cards:       sqlite.NewCardStore(db),
 		Idempotency: sqlite.NewIdempotencyStore(db),
+		Sequences:   sqlite.NewSequenceStore(db),
 	}
 }
 

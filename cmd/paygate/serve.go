@@ -134,7 +134,7 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 
 	b := bank.New(logger.With("component", "bank"))
 	g := paygate.NewGateway()
-	g.Merchants, g.Payments, g.Cards, g.Vault = st.merchants, st.payments, st.cards, v
+	g.Merchants, g.Payments, g.Cards, g.Vault, g.Sequences = st.merchants, st.payments, st.cards, v, st.sequences
 	g.Acquirer = iso8583.NewClient(iso8583.LinkFunc(b.Handle), c.NetworkTimeout)
 	g.Logger = logger
 	g.NetworkTimeout, g.InDoubtAfter = c.NetworkTimeout, c.InDoubtAfter
@@ -186,6 +186,9 @@ func sweep(ctx context.Context, g *paygate.Gateway, st *stores, every time.Durat
 		}
 		if _, err := g.ExpireUnacknowledged(ctx); err != nil && ctx.Err() == nil {
 			logger.Error("void unacknowledged payments", paygate.LogError, err)
+		}
+		if _, err := g.ExpireAuthorizations(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("expire authorizations", paygate.LogError, err)
 		}
 		if time.Since(lastPurge) > time.Hour {
 			if n, err := st.idempotency.PurgeIdempotent(ctx, time.Now().Add(-paygate.IdempotencyTTL)); err != nil {

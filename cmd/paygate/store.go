@@ -19,6 +19,7 @@ type stores struct {
 	payments    *sqlite.PaymentStore
 	cards       *sqlite.CardStore
 	idempotency *sqlite.IdempotencyStore
+	sequences   *sqlite.SequenceStore
 }
 
 func openStores(path string) (*stores, error) {
@@ -33,6 +34,7 @@ func openStores(path string) (*stores, error) {
 		payments:    sqlite.NewPaymentStore(db),
 		cards:       sqlite.NewCardStore(db),
 		idempotency: sqlite.NewIdempotencyStore(db),
+		sequences:   sqlite.NewSequenceStore(db),
 	}, nil
 }
 

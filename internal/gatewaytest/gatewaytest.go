@@ -121,6 +121,7 @@ func (g *Gateway) open(tb testing.TB, o Options, logger *slog.Logger) {
 	}
 	gw := paygate.NewGateway()
 	gw.Merchants, gw.Payments, gw.Cards, gw.Vault, gw.Logger = g.Merchants, g.Payments, cards, v, logger
+	gw.Sequences = sqlite.NewSequenceStore(db)
 	var acq paygate.Acquirer = iso8583.NewClient(iso8583.LinkFunc(g.Bank.Handle), o.NetworkTimeout)
 	if o.Acquirer != nil {
 		acq = o.Acquirer(acq)

@@ -46,6 +46,7 @@ type Stores struct {
 		paygate.KeyStore
 	}
 	Idempotency paygate.IdempotencyStore
+	Sequences   paygate.SequenceStore
 }
 
 // Run runs the contract suite. open must return stores on a fresh, empty
@@ -66,6 +67,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Payments", listTests},
 		{"Idempotency", idempotencyTests},
 		{"Concurrent", concurrentTests},
+		{"Sequence", sequenceTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {

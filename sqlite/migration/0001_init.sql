@@ -86,6 +86,8 @@ CREATE TABLE payments (
 	version             INTEGER NOT NULL DEFAULT 1
 );
 CREATE INDEX payments_merchant ON payments (merchant_id, id);
+CREATE UNIQUE INDEX payments_rrn ON payments (rrn);
+CREATE INDEX payments_authorized ON payments (created_at) WHERE status = 'authorized';
 CREATE INDEX payments_in_doubt ON payments (updated_at) WHERE status IN ('pending', 'capturing', 'voiding');
 CREATE INDEX payments_ack ON payments (ack_deadline) WHERE require_ack = 1 AND acked_at IS NULL;
 CREATE INDEX payments_idempotency ON payments (merchant_id, idempotency_key) WHERE idempotency_key <> '';
@@ -107,6 +109,7 @@ CREATE TABLE refunds (
 	updated_at      INTEGER NOT NULL
 );
 CREATE INDEX refunds_payment ON refunds (payment_id);
+CREATE UNIQUE INDEX refunds_rrn ON refunds (rrn);
 CREATE INDEX refunds_pending ON refunds (updated_at) WHERE status = 'pending';
 CREATE INDEX refunds_idempotency ON refunds (merchant_id, idempotency_key) WHERE idempotency_key <> '';
 
@@ -122,3 +125,9 @@ CREATE TABLE idempotency_keys (
 	PRIMARY KEY (merchant_id, key)
 );
 CREATE INDEX idempotency_keys_created ON idempotency_keys (created_at);
+
+-- Numbers handed out in blocks (RRNs and STANs), never twice.
+CREATE TABLE sequences (
+	name TEXT PRIMARY KEY,
+	next INTEGER NOT NULL
+);
