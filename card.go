@@ -302,3 +302,45 @@ func RedactPANs(s string) string {
 	}
 	return b.String()
 }
+
+// CheckFreeText refuses free text (descriptions, order ids, metadata, keys)
+// that holds what looks like a card number: a run of 13 to 19 digits,
+// possibly split by spaces, dashes or dots, of a known brand's length that
+// passes the Luhn check. Such text would be stored and shown in clear.
+func CheckFreeText(param, s string) error {
+	for i := 0; i < len(s); {
+		if s[i] < '0' || s[i] > '9' {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == ' ' || s[j] == '-' || s[j] == '.') {
+			j++
+		}
+		if looksLikePAN(digitsOnly(s[i:j])) {
+			return ParamErrorf(EINVALID, param, "Parameter %q seems to hold a card number; card numbers belong only in card[number].", param)
+		}
+		i = j
+	}
+	return nil
+}
+
+// looksLikePAN reports whether some 13-19 digit window of digits is a
+// Luhn-valid number of a known brand and length.
+func looksLikePAN(digits string) bool {
+	for start := 0; start+13 <= len(digits); start++ {
+		for end := start + 13; end <= len(digits) && end-start <= 19; end++ {
+			pan := digits[start:end]
+			brand := CardBrand(pan)
+			if brand == "" || !Luhn(pan) {
+				continue
+			}
+			for _, n := range validLengths[brand] {
+				if n == len(pan) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}

@@ -35,7 +35,10 @@ func init() {
 
 // LookupCurrency finds a currency by its alphabetic code, case-insensitively.
 func LookupCurrency(code string) (Currency, bool) {
-	c, ok := currencies[strings.ToUpper(code)]
+	if len(code) != 3 {
+		return Currency{}, false
+	}
+	c, ok := currencies[strings.ToUpper(code)] // ASCII only: three bytes
 	return c, ok
 }
 

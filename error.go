@@ -28,6 +28,7 @@ const (
 	EUNSUPPORTEDBRAND = "card_brand_unsupported" // a number we cannot route
 	ERATELIMIT        = "rate_limited"           // too many requests
 	EFORBIDDEN        = "forbidden"              // the key may not do this (publishable key on a secret route)
+	EMETHOD           = "method_not_allowed"     // the path exists, the method does not
 )
 
 // Error is an error that a merchant or a cardholder may read. Message is a

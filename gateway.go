@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/mail"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -128,8 +129,8 @@ func (r *PaymentRequest) validate() error {
 		return ParamErrorf(EINVALID, "order_id", "Order id must be at most 100 characters.")
 	case len(r.Metadata) > 50:
 		return ParamErrorf(EINVALID, "metadata", "Metadata may have at most 50 keys.")
-	case len(r.ReceiptEmail) > 254 || (r.ReceiptEmail != "" && !strings.Contains(r.ReceiptEmail, "@")):
-		return ParamErrorf(EINVALID, "receipt_email", "Receipt e-mail must be an e-mail address.")
+	case len(r.ReceiptEmail) > 254 || (r.ReceiptEmail != "" && !validEmail(r.ReceiptEmail)):
+		return ParamErrorf(EINVALID, "receipt_email", "Receipt e-mail must be an e-mail address such as name@example.com.")
 	}
 	for k, v := range r.Metadata {
 		if k == "" || len(k) > 40 {
@@ -137,6 +138,16 @@ func (r *PaymentRequest) validate() error {
 		}
 		if len(v) > 500 {
 			return ParamErrorf(EINVALID, "metadata["+sanitize(k, 40)+"]", "Metadata values must be at most 500 characters.")
+		}
+		if err := CheckFreeText("metadata", k+" "+v); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct{ param, value string }{
+		{"description", r.Description}, {"order_id", r.OrderID}, {"receipt_email", r.ReceiptEmail},
+	} {
+		if err := CheckFreeText(f.param, f.value); err != nil {
+			return err
 		}
 	}
 	if r.Card == nil && r.CardID == "" {
@@ -146,6 +157,16 @@ func (r *PaymentRequest) validate() error {
 		return ParamErrorf(EINVALID, "card_id", "Give either card or card_id, not both.")
 	}
 	return nil
+}
+
+// validEmail accepts a bare address (no display name) with a dotted domain.
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && strings.Contains(s[at+1:], ".")
 }
 
 // CreatePayment authorizes (and, for a sale, captures) a payment. A decline
@@ -529,6 +550,9 @@ func (g *Gateway) Refund(ctx context.Context, m *Merchant, id string, amount int
 	if len(reason) > 500 {
 		return nil, ParamErrorf(EINVALID, "reason", "Reason must be at most 500 characters.")
 	}
+	if err := CheckFreeText("reason", reason); err != nil {
+		return nil, err
+	}
 	var r *Refund
 	for try := 0; ; try++ {
 		p, err := g.Payments.Payment(ctx, m.ID, id)
@@ -766,6 +790,9 @@ func (g *Gateway) CreateCard(ctx context.Context, m *Merchant, card Card) (*Stor
 	}
 	if len(card.Name) > 100 {
 		return nil, ParamErrorf(EINVALID, "name", "Cardholder name must be at most 100 characters.")
+	}
+	if err := CheckFreeText("name", card.Name); err != nil {
+		return nil, err
 	}
 	sealed, err := g.Vault.Seal(card.Number)
 	if err != nil {

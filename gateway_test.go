@@ -2,6 +2,8 @@ package paygate_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"errors"
 	"fmt"
 	"strings"
@@ -96,6 +98,7 @@ func newFixture(t *testing.T) *fixture {
 		return paygate.NetworkResponse{ResponseCode: "00", AuthCode: "A1B2C3"}, nil
 	}
 	f.g = paygate.NewGateway()
+	f.g.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	f.g.Clock = f.clock
 	f.g.Payments = f.mem.store()
 	f.g.Vault = mock.ReversibleVault()

@@ -23,7 +23,10 @@ func ParseMoney(amount int64, currency string) (Money, error) {
 	}
 	c, ok := LookupCurrency(currency)
 	if !ok {
-		return Money{}, ParamErrorf(ECURRENCY, "currency", "Currency %q is not a supported ISO 4217 code.", sanitize(currency, 8))
+		if len(currency) > 8 {
+			currency = currency[:8] + "…"
+		}
+		return Money{}, ParamErrorf(ECURRENCY, "currency", "Currency %q is not a supported ISO 4217 code.", currency)
 	}
 	if err := ValidateAmount(amount, "amount"); err != nil {
 		return Money{}, err

@@ -95,7 +95,7 @@ func TestParseMoneyEchoIsSanitized(t *testing.T) {
 		wantNotIn string
 	}{
 		{"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "ABCDEFGH…", "ABCDEFGHI"},
-		{"U\nSD\x00\x7f", "USD", "\n"},
+		{"U\nSD\x00\x7f", `"U\nSD\x00\x7f"`, "\n"}, // escaped, not silently cleaned
 	}
 	for _, tt := range tests {
 		_, err := paygate.ParseMoney(100, tt.currency)

@@ -23,6 +23,10 @@ const (
 	StatusExpired           PaymentStatus = "expired"            // authorization not captured in time; reversed
 )
 
+// PaymentStatuses lists every status, in the order they were added.
+var PaymentStatuses = []PaymentStatus{StatusPending, StatusAuthorized, StatusCaptured, StatusPartiallyRefunded,
+	StatusRefunded, StatusVoided, StatusDeclined, StatusFailed, StatusCapturing, StatusVoiding, StatusExpired}
+
 // InDoubt reports whether a network exchange is in progress or was cut off.
 func (s PaymentStatus) InDoubt() bool {
 	return s == StatusPending || s == StatusCapturing || s == StatusVoiding

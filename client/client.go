@@ -195,7 +195,10 @@ func (c *Client) once(ctx context.Context, method, u string, payload []byte, key
 		return false, 0, nil
 	}
 	e := decodeError(resp, data)
-	return e.retryable(), retryAfter(resp.Header.Get("Retry-After")), e
+	// A replayed answer is the stored outcome of this very request: asking
+	// again would only replay it again.
+	replayed := resp.Header.Get("Idempotent-Replayed") == "true"
+	return e.retryable() && !replayed, retryAfter(resp.Header.Get("Retry-After")), e
 }
 
 // transient reports whether err from http.Client.Do is a network failure

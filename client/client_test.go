@@ -722,3 +722,19 @@ func TestClientHidesKey(t *testing.T) {
 		}
 	}
 }
+
+func TestNoRetryOfReplayedError(t *testing.T) {
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls++
+		w.Header().Set("Idempotent-Replayed", "true")
+		w.WriteHeader(500)
+		w.Write([]byte(`{"error":{"type":"api_error","code":"internal_error","message":"Internal error."}}`))
+	}))
+	defer srv.Close()
+	c := client.New(srv.URL, "sk_test", client.WithBackoff(time.Millisecond, time.Millisecond))
+	_, err := c.CreatePayment(context.Background(), client.PaymentParams{Amount: 1, Currency: "USD", CardID: "card_x"})
+	if err == nil || calls != 1 {
+		t.Errorf("got %v after %d calls, want the stored 500 once", err, calls)
+	}
+}

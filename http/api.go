@@ -55,6 +55,10 @@ func (s *Server) api(h apiFunc) http.HandlerFunc {
 			s.writeError(w, r, paygate.ParamErrorf(paygate.EINVALID, "Idempotency-Key", "Idempotency-Key must be at most %d characters.", paygate.MaxIdempotencyKey))
 			return
 		}
+		if err := paygate.CheckFreeText("Idempotency-Key", key); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
 		now := time.Now().UTC()
 		rec := &paygate.IdempotencyRecord{MerchantID: m.ID, Key: key, RequestHash: s.requestHash(r, body), CreatedAt: now, LockedAt: now}
 		existing, err := s.Idempotency.BeginIdempotent(r.Context(), rec, now.Add(-s.IdempotencyLease))
@@ -88,7 +92,7 @@ func (s *Server) api(h apiFunc) http.HandlerFunc {
 			writeRaw(w, status, b)
 			return
 		}
-		if status < 500 && status != http.StatusPaymentRequired && status >= 400 && !declined(b) {
+		if status >= 400 && status < 500 && !recorded(b) {
 			// A validation failure changed nothing: let the key be reused.
 			err = s.Idempotency.ReleaseIdempotent(ctx, m.ID, key)
 		} else {
@@ -102,8 +106,10 @@ func (s *Server) api(h apiFunc) http.HandlerFunc {
 	}
 }
 
-// declined reports whether a rendered error body is a recorded decline.
-func declined(b []byte) bool { return bytes.Contains(b, []byte(`"code":"card_declined"`)) }
+// recorded reports whether an error body names a payment that was recorded
+// (a decline): such an outcome is kept for replay; other 4xx errors changed
+// nothing and free the key.
+func recorded(b []byte) bool { return bytes.Contains(b, []byte(`"payment_id":"`)) }
 
 // respond runs the handler and renders its result.
 func (s *Server) respond(r *http.Request, h apiFunc, m *paygate.Merchant, body []byte) (int, []byte) {
@@ -202,6 +208,9 @@ func decode(body []byte, v any, allowEmpty bool) error {
 		}
 		return paygate.Errorf(paygate.EMALFORMED, "Request body must be a JSON object.")
 	}
+	if err := checkDuplicateKeys(body); err != nil {
+		return err
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
@@ -223,7 +232,14 @@ func decode(body []byte, v any, allowEmpty bool) error {
 			return paygate.Errorf(paygate.EMALFORMED, "Request body must be a JSON object.")
 		}
 		param := paramName(te.Field)
-		return paygate.ParamErrorf(paygate.EINVALID, param, "Parameter %q must be %s.", param, kindName(te.Type.Kind().String()))
+		if strings.HasPrefix(param, "metadata") {
+			return paygate.ParamErrorf(paygate.EINVALID, "metadata", "Metadata must be an object whose values are strings.")
+		}
+		what := kindName(te.Type.Kind().String())
+		if param == "amount" {
+			what += " of minor units (1050 for 10.50)"
+		}
+		return paygate.ParamErrorf(paygate.EINVALID, param, "Parameter %q must be %s.", param, what)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		name = paygate.RedactPANs(sanitizePath(name))
@@ -245,7 +261,7 @@ func paramName(field string) string {
 func kindName(kind string) string {
 	switch kind {
 	case "int", "int64", "int32", "uint", "uint64":
-		return "an integer (amounts are in minor units, e.g. 1050 for 10.50)"
+		return "an integer"
 	case "string":
 		return "a string"
 	case "bool":
@@ -265,3 +281,54 @@ func recovered(r *http.Request) bool {
 
 // errStillInDoubt answers a retry whose earlier attempt is still in doubt.
 var errStillInDoubt = paygate.Errorf(paygate.EIDEMPOTENCYBUSY, "An earlier attempt with this Idempotency-Key is still being resolved; retry in a minute.")
+
+// checkDuplicateKeys refuses an object that names a key twice: which one
+// wins would be a guess (encoding/json takes the last), and an amount is no
+// place for guesses.
+func checkDuplicateKeys(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type frame struct {
+		keys  map[string]bool
+		isObj bool
+		want  bool // next token in an object is a key
+	}
+	var stack []*frame
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil // syntax errors are reported by the real decode
+		}
+		top := (*frame)(nil)
+		if len(stack) > 0 {
+			top = stack[len(stack)-1]
+		}
+		if top != nil && top.isObj && top.want {
+			if key, ok := tok.(string); ok {
+				if top.keys[key] {
+					name := paygate.RedactPANs(sanitizePath(key))
+					return paygate.ParamErrorf(paygate.EMALFORMED, name, "Parameter %q appears more than once.", name)
+				}
+				top.keys[key] = true
+				top.want = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, &frame{keys: map[string]bool{}, isObj: true, want: true})
+			continue
+		case json.Delim('['):
+			stack = append(stack, &frame{})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		// A value ended: in an object the next token is a key again.
+		if len(stack) > 0 && stack[len(stack)-1].isObj {
+			stack[len(stack)-1].want = true
+		}
+		if len(stack) == 0 {
+			return nil
+		}
+	}
+}

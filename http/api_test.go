@@ -357,12 +357,26 @@ func TestBadInput(t *testing.T) {
 		{"unknown route", "GET", "/v1/nothing", sk, "", 404, paygate.ENOTFOUND, ""},
 		{"bad limit", "GET", "/v1/payments?limit=1000", sk, "", 422, paygate.EINVALID, "limit"},
 		{"idempotency key too long", "POST", "/v1/payments", sk, good(), 422, paygate.EINVALID, "Idempotency-Key"},
+		{"duplicate key", "POST", "/v1/payments", sk, good(`"amount":1000`, `"amount":1000,"amount":9000`), 400, paygate.EMALFORMED, "amount"},
+		{"duplicate nested key", "POST", "/v1/payments", sk, good(`"cvc":"123"`, `"cvc":"123","cvc":"456"`), 400, paygate.EMALFORMED, "cvc"},
+		{"card number in description", "POST", "/v1/payments", sk, good(`"USD"`, `"USD","description":"card 5555 5555 5555 4444"`), 422, paygate.EINVALID, "description"},
+		{"card number in order id", "POST", "/v1/payments", sk, good(`"USD"`, `"USD","order_id":"5555555555554444"`), 422, paygate.EINVALID, "order_id"},
+		{"card number in metadata", "POST", "/v1/payments", sk, good(`"USD"`, `"USD","metadata":{"note":"4242424242424242"}`), 422, paygate.EINVALID, "metadata"},
+		{"metadata not strings", "POST", "/v1/payments", sk, good(`"USD"`, `"USD","metadata":{"a":1}`), 422, paygate.EINVALID, "metadata"},
+		{"bad receipt e-mail", "POST", "/v1/payments", sk, good(`"USD"`, `"USD","receipt_email":"@"`), 422, paygate.EINVALID, "receipt_email"},
+		{"card number in idempotency key", "POST", "/v1/payments", sk, good(), 422, paygate.EINVALID, "Idempotency-Key"},
+		{"bad status filter", "GET", "/v1/payments?status=bogus", sk, "", 422, paygate.EINVALID, "status"},
+		{"wrong method", "PUT", "/v1/payments", sk, good(), 405, paygate.EMETHOD, ""},
+		{"wrong method on a payment", "DELETE", "/v1/payments/" + sale.ID, sk, "", 405, paygate.EMETHOD, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var hdr []string
-			if tt.name == "idempotency key too long" {
+			switch tt.name {
+			case "idempotency key too long":
 				hdr = []string{"Idempotency-Key", strings.Repeat("k", 256)}
+			case "card number in idempotency key":
+				hdr = []string{"Idempotency-Key", "order-4242424242424242"}
 			}
 			status, body := do(t, g, tt.method, tt.path, tt.key, tt.body, hdr...)
 			if status != tt.status || errField(body, "code") != tt.code || errField(body, "param") != tt.param {
@@ -416,6 +430,12 @@ func TestIdempotency(t *testing.T) {
 	s5, _ := do(t, g, "POST", "/v1/payments", g.SecretKey, body, "Idempotency-Key", "retry-me")
 	if s4 != 422 || s5 != 200 {
 		t.Errorf("key after validation failure: got %d then %d, want 422 then 200", s4, s5)
+	}
+	// A card refused before the network (bad Luhn) is not stored either.
+	s7, _ := do(t, g, "POST", "/v1/payments", g.SecretKey, strings.Replace(body, "4242424242424242", "4242424242424241", 1), "Idempotency-Key", "typo-1")
+	s8, _ := do(t, g, "POST", "/v1/payments", g.SecretKey, body, "Idempotency-Key", "typo-1")
+	if s7 != 402 || s8 != 200 {
+		t.Errorf("key after a mistyped card: got %d then %d, want 402 then 200", s7, s8)
 	}
 	// A decline is stored and replayed, not sent to the issuer again.
 	declined := strings.Replace(body, "4242424242424242", "4000000000000002", 1)

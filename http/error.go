@@ -33,6 +33,8 @@ func errorStatus(code string) (int, string) {
 		return http.StatusConflict, "idempotency_error"
 	case paygate.ERATELIMIT:
 		return http.StatusTooManyRequests, "rate_limit_error"
+	case paygate.EMETHOD:
+		return http.StatusMethodNotAllowed, "invalid_request_error"
 	}
 	return http.StatusInternalServerError, "api_error"
 }

@@ -2,8 +2,10 @@ package http
 
 import (
 	"errors"
+	"slices"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paygate/paygate"
@@ -191,6 +193,9 @@ type listJSON struct {
 func (s *Server) listPayments(r *http.Request, m *paygate.Merchant, _ []byte) (any, error) {
 	q := r.URL.Query()
 	f := paygate.PaymentFilter{Status: paygate.PaymentStatus(q.Get("status")), OrderID: q.Get("order_id"), StartingAfter: q.Get("starting_after")}
+	if f.Status != "" && !slices.Contains(paygate.PaymentStatuses, f.Status) {
+		return nil, paygate.ParamErrorf(paygate.EINVALID, "status", "Status must be one of %s.", strings.Join(statusNames(), ", "))
+	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
@@ -254,6 +259,9 @@ func (s *Server) capturePayment(r *http.Request, m *paygate.Merchant, body []byt
 	if err != nil {
 		return nil, err
 	}
+	if p := s.alreadyDone(r, m, paygate.StatusCapturing, paygate.StatusCaptured, paygate.StatusPartiallyRefunded, paygate.StatusRefunded); p != nil {
+		return newPaymentJSON(p), nil
+	}
 	p, err := s.Gateway.Capture(r.Context(), m, r.PathValue("id"), amount)
 	if err != nil {
 		return nil, err
@@ -265,6 +273,9 @@ func (s *Server) voidPayment(r *http.Request, m *paygate.Merchant, body []byte) 
 	var req struct{}
 	if err := decode(body, &req, true); err != nil {
 		return nil, err
+	}
+	if p := s.alreadyDone(r, m, paygate.StatusVoiding, paygate.StatusVoided); p != nil {
+		return newPaymentJSON(p), nil
 	}
 	p, err := s.Gateway.Void(r.Context(), m, r.PathValue("id"))
 	if err != nil {
@@ -316,4 +327,26 @@ func (s *Server) ackPayment(r *http.Request, m *paygate.Merchant, body []byte) (
 		return nil, err
 	}
 	return newPaymentJSON(p), nil
+}
+
+// alreadyDone serves the retry of a capture or void whose first attempt
+// held the Idempotency-Key and died before storing its response: if the
+// payment is already where that attempt took it, that is the answer.
+func (s *Server) alreadyDone(r *http.Request, m *paygate.Merchant, done ...paygate.PaymentStatus) *paygate.Payment {
+	if !recovered(r) {
+		return nil
+	}
+	p, err := s.Gateway.Payment(r.Context(), m, r.PathValue("id"))
+	if err != nil || !slices.Contains(done, p.Status) {
+		return nil
+	}
+	return p
+}
+
+func statusNames() []string {
+	out := make([]string, len(paygate.PaymentStatuses))
+	for i, st := range paygate.PaymentStatuses {
+		out[i] = string(st)
+	}
+	return out
 }

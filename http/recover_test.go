@@ -213,6 +213,20 @@ func TestIdempotencyTakeover(t *testing.T) {
 	if again["id"] != p["id"] || g.Bank.Stats().Sales != sales {
 		t.Errorf("retry after a lost response: got %v (bank sales %d→%d), want %v and no new sale", again["id"], sales, g.Bank.Stats().Sales, p["id"])
 	}
+
+	// The same for a capture: the retry reports the capture that happened.
+	auth := do200(t, n, strings.Replace(body, `"amount":4444,`, `"amount":4500,"capture":false,`, 1), "auth-1")
+	path := "/v1/payments/" + auth["id"].(string) + "/capture"
+	if s, b := do(t, n, "POST", path, n.SecretKey, "{}", "Idempotency-Key", "cap-lost"); s != 200 {
+		t.Fatalf("capture: %d %v", s, b)
+	}
+	if _, err := db.Exec(`UPDATE idempotency_keys SET done = 0, body = NULL, locked_at = 0 WHERE key = 'cap-lost'`); err != nil {
+		t.Fatal(err)
+	}
+	captures := g.Bank.Stats().Captures
+	if s, b := do(t, n, "POST", path, n.SecretKey, "{}", "Idempotency-Key", "cap-lost"); s != 200 || b["status"] != "captured" || g.Bank.Stats().Captures != captures {
+		t.Errorf("capture retry after a lost response: got %d %v, want 200 captured and no second advice", s, b["status"])
+	}
 }
 
 func do200(t *testing.T, g *gatewaytest.Gateway, body, key string) map[string]any {

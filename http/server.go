@@ -107,6 +107,18 @@ func (s *Server) Handler() http.Handler {
 	})
 	s.routePayments(mux)
 	s.routeCards(mux)
+	// Known paths asked with another method: 405 with Allow, in JSON.
+	for path, allow := range map[string]string{
+		"/v1/payments": "GET, POST", "/v1/payments/{id}": "GET", "/v1/payments/{id}/capture": "POST",
+		"/v1/payments/{id}/void": "POST", "/v1/payments/{id}/refunds": "POST", "/v1/payments/{id}/ack": "POST",
+		"/v1/cards": "POST", "/v1/cards/{id}": "GET",
+	} {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			s.writeError(w, r, &paygate.Error{Code: paygate.EMETHOD,
+				Message: fmt.Sprintf("%s is not allowed on %s; use %s.", r.Method, sanitizePath(r.URL.Path), allow)})
+		})
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &paygate.Error{Code: paygate.ENOTFOUND,
 			Message: fmt.Sprintf("Unrecognized request URL (%s %s).", r.Method, sanitizePath(r.URL.Path))})

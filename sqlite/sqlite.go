@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"runtime"
 	"sort"
 	"strings"
@@ -134,6 +135,13 @@ func (r *reader) QueryRowContext(ctx context.Context, query string, args ...any)
 func Open(path string) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty path")
+	}
+	// A new database is readable by its owner only (its WAL and shared
+	// memory files follow the database file's mode).
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
 	q := url.Values{}
 	q.Add("_pragma", "journal_mode(WAL)")
