@@ -2,8 +2,8 @@ package http
 
 import (
 	"errors"
-	"slices"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
