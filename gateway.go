@@ -735,6 +735,16 @@ func (g *Gateway) Recover(ctx context.Context) (int, error) {
 	}
 	n := 0
 	for _, p := range list {
+		// Claim the payment first: the claim bumps its version and its
+		// updated time, so of several nodes sweeping at once only one wins
+		// it, and it will not be in doubt again for another InDoubtAfter —
+		// the lease after which another node takes over if this one dies.
+		p.UpdatedAt = g.now()
+		if err := g.Payments.UpdatePayment(ctx, p); errors.Is(err, ErrVersionConflict) {
+			continue // another node has it, or its own request finished
+		} else if err != nil {
+			return n, fmt.Errorf("claim payment %s: %w", p.ID, err)
+		}
 		m, err := g.Merchants.Merchant(ctx, p.MerchantID)
 		if err != nil {
 			return n, fmt.Errorf("merchant of payment %s: %w", p.ID, err)
@@ -767,18 +777,12 @@ func (g *Gateway) Recover(ctx context.Context) (int, error) {
 				log.Info("refund in doubt: reversal", LogRefundID, r.ID, "done", rerr == nil, LogError, rerr)
 			}
 		}
-		if err := errors.Join(errs...); err != nil {
-			g.touch(ctx, p.MerchantID, p.ID)
-			continue
+		if errors.Join(errs...) != nil {
+			continue // still in doubt; the claim put it at the back of the queue
 		}
 		n++
 	}
 	return n, nil
-}
-
-// touch moves a payment still in doubt to the back of the recovery queue.
-func (g *Gateway) touch(ctx context.Context, merchantID, id string) {
-	g.transition(ctx, merchantID, id, func(*Payment) error { return nil })
 }
 
 // CreateCard vaults a card for later merchant-initiated charges. The CVC is

@@ -55,12 +55,12 @@ func (s *Server) api(h apiFunc) http.HandlerFunc {
 			s.writeError(w, r, paygate.ParamErrorf(paygate.EINVALID, "Idempotency-Key", "Idempotency-Key must be at most %d characters.", paygate.MaxIdempotencyKey))
 			return
 		}
-		if err := paygate.CheckFreeText("Idempotency-Key", key); err != nil {
-			s.writeError(w, r, err)
-			return
-		}
+		// Only a keyed hash of the key is stored: merchants put all sorts
+		// of things in keys, card numbers included.
+		hashed := s.keyHash(key)
+		r = r.WithContext(context.WithValue(r.Context(), idempotencyKey, hashed))
 		now := time.Now().UTC()
-		rec := &paygate.IdempotencyRecord{MerchantID: m.ID, Key: key, RequestHash: s.requestHash(r, body), CreatedAt: now, LockedAt: now}
+		rec := &paygate.IdempotencyRecord{MerchantID: m.ID, Key: hashed, RequestHash: s.requestHash(r, body), CreatedAt: now, LockedAt: now}
 		existing, err := s.Idempotency.BeginIdempotent(r.Context(), rec, now.Add(-s.IdempotencyLease))
 		if err != nil {
 			s.writeError(w, r, fmt.Errorf("begin idempotent request: %w", err))
@@ -94,7 +94,7 @@ func (s *Server) api(h apiFunc) http.HandlerFunc {
 		}
 		if status >= 400 && status < 500 && !recorded(b) {
 			// A validation failure changed nothing: let the key be reused.
-			err = s.Idempotency.ReleaseIdempotent(ctx, m.ID, key)
+			err = s.Idempotency.ReleaseIdempotent(ctx, m.ID, rec.Key)
 		} else {
 			rec.Status, rec.Body = status, b
 			err = s.Idempotency.CompleteIdempotent(ctx, rec)
@@ -129,6 +129,19 @@ func (s *Server) respond(r *http.Request, h apiFunc, m *paygate.Merchant, body [
 		b, _ = json.Marshal(v)
 	}
 	return status, append(b, '\n')
+}
+
+// keyHash is how an Idempotency-Key is stored and looked up.
+func (s *Server) keyHash(key string) string {
+	h := hmac.New(sha256.New, s.IdempotencySecret)
+	h.Write([]byte("Idempotency-Key\n" + key))
+	return "ik_" + hex.EncodeToString(h.Sum(nil)[:20])
+}
+
+// hashedKey returns the stored form of the request's Idempotency-Key, or "".
+func hashedKey(r *http.Request) string {
+	v, _ := r.Context().Value(idempotencyKey).(string)
+	return v
 }
 
 // requestHash is a keyed hash of the request: it may contain a card number,

@@ -364,7 +364,6 @@ func TestBadInput(t *testing.T) {
 		{"card number in metadata", "POST", "/v1/payments", sk, good(`"USD"`, `"USD","metadata":{"note":"4242424242424242"}`), 422, paygate.EINVALID, "metadata"},
 		{"metadata not strings", "POST", "/v1/payments", sk, good(`"USD"`, `"USD","metadata":{"a":1}`), 422, paygate.EINVALID, "metadata"},
 		{"bad receipt e-mail", "POST", "/v1/payments", sk, good(`"USD"`, `"USD","receipt_email":"@"`), 422, paygate.EINVALID, "receipt_email"},
-		{"card number in idempotency key", "POST", "/v1/payments", sk, good(), 422, paygate.EINVALID, "Idempotency-Key"},
 		{"bad status filter", "GET", "/v1/payments?status=bogus", sk, "", 422, paygate.EINVALID, "status"},
 		{"wrong method", "PUT", "/v1/payments", sk, good(), 405, paygate.EMETHOD, ""},
 		{"wrong method on a payment", "DELETE", "/v1/payments/" + sale.ID, sk, "", 405, paygate.EMETHOD, ""},
@@ -375,8 +374,6 @@ func TestBadInput(t *testing.T) {
 			switch tt.name {
 			case "idempotency key too long":
 				hdr = []string{"Idempotency-Key", strings.Repeat("k", 256)}
-			case "card number in idempotency key":
-				hdr = []string{"Idempotency-Key", "order-4242424242424242"}
 			}
 			status, body := do(t, g, tt.method, tt.path, tt.key, tt.body, hdr...)
 			if status != tt.status || errField(body, "code") != tt.code || errField(body, "param") != tt.param {

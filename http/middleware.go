@@ -15,6 +15,7 @@ type ctxKey int
 const (
 	requestIDKey ctxKey = iota
 	recoveredKey
+	idempotencyKey
 )
 
 func requestID(ctx context.Context) string {

@@ -149,7 +149,7 @@ func (s *Server) createPayment(r *http.Request, m *paygate.Merchant, body []byte
 		return nil, paygate.ParamErrorf(paygate.EMISSING, "amount", "Amount is required (an integer in minor units).")
 	}
 	if recovered(r) {
-		p, err := s.Gateway.PaymentByIdempotencyKey(r.Context(), m, r.Header.Get("Idempotency-Key"))
+		p, err := s.Gateway.PaymentByIdempotencyKey(r.Context(), m, hashedKey(r))
 		switch {
 		case err == nil && p.Status.InDoubt():
 			return nil, errStillInDoubt
@@ -165,7 +165,7 @@ func (s *Server) createPayment(r *http.Request, m *paygate.Merchant, body []byte
 		Amount: *req.Amount, Currency: req.Currency, Card: req.Card.card(), CardID: req.CardID,
 		Capture: req.Capture == nil || *req.Capture, Description: req.Description, OrderID: req.OrderID,
 		Metadata: req.Metadata, ReceiptEmail: req.ReceiptEmail, RequireAck: req.RequireAck,
-		IdempotencyKey: r.Header.Get("Idempotency-Key"),
+		IdempotencyKey: hashedKey(r),
 	})
 	if err != nil {
 		if p != nil {
@@ -294,7 +294,7 @@ func (s *Server) refundPayment(r *http.Request, m *paygate.Merchant, body []byte
 		return nil, err
 	}
 	if recovered(r) {
-		ref, err := s.Gateway.RefundByIdempotencyKey(r.Context(), m, r.Header.Get("Idempotency-Key"))
+		ref, err := s.Gateway.RefundByIdempotencyKey(r.Context(), m, hashedKey(r))
 		switch {
 		case err == nil && ref.Status == paygate.RefundPending:
 			return nil, errStillInDoubt
@@ -306,7 +306,7 @@ func (s *Server) refundPayment(r *http.Request, m *paygate.Merchant, body []byte
 			return nil, err
 		}
 	}
-	ref, err := s.Gateway.Refund(r.Context(), m, r.PathValue("id"), amount, req.Reason, r.Header.Get("Idempotency-Key"))
+	ref, err := s.Gateway.Refund(r.Context(), m, r.PathValue("id"), amount, req.Reason, hashedKey(r))
 	if err != nil {
 		var e *paygate.Error
 		if ref != nil && errors.As(err, &e) {

@@ -205,7 +205,7 @@ func TestIdempotencyTakeover(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.Exec(`UPDATE idempotency_keys SET done = 0, body = NULL, locked_at = 0 WHERE key = 'lost-response'`); err != nil {
+	if _, err := db.Exec(`UPDATE idempotency_keys SET done = 0, body = NULL, locked_at = 0 WHERE key = (SELECT key FROM idempotency_keys WHERE done = 1 ORDER BY created_at DESC LIMIT 1)`); err != nil {
 		t.Fatal(err)
 	}
 	sales := g.Bank.Stats().Sales
@@ -220,7 +220,7 @@ func TestIdempotencyTakeover(t *testing.T) {
 	if s, b := do(t, n, "POST", path, n.SecretKey, "{}", "Idempotency-Key", "cap-lost"); s != 200 {
 		t.Fatalf("capture: %d %v", s, b)
 	}
-	if _, err := db.Exec(`UPDATE idempotency_keys SET done = 0, body = NULL, locked_at = 0 WHERE key = 'cap-lost'`); err != nil {
+	if _, err := db.Exec(`UPDATE idempotency_keys SET done = 0, body = NULL, locked_at = 0 WHERE key = (SELECT key FROM idempotency_keys WHERE done = 1 ORDER BY created_at DESC LIMIT 1)`); err != nil {
 		t.Fatal(err)
 	}
 	captures := g.Bank.Stats().Captures
