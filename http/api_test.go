@@ -44,8 +44,10 @@ func asError(t *testing.T, err error) *client.Error {
 
 var confirmation = regexp.MustCompile(`^PG-[0-9A-HJKMNP-TV-Z]{4}-[0-9A-HJKMNP-TV-Z]{4}$`)
 
-func TestSaleAndRefunds(t *testing.T) {
-	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
+func TestSaleAndRefunds(t *testing.T) { gatewaytest.Engines(t, testSaleAndRefunds) }
+
+func testSaleAndRefunds(t *testing.T, pg string) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg})
 	c := g.Client()
 	const pan = "4242424242424242"
 	before, _ := g.Bank.Account(pan)
@@ -105,8 +107,10 @@ func TestSaleAndRefunds(t *testing.T) {
 	}
 }
 
-func TestAuthorizeCaptureVoid(t *testing.T) {
-	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
+func TestAuthorizeCaptureVoid(t *testing.T) { gatewaytest.Engines(t, testAuthorizeCaptureVoid) }
+
+func testAuthorizeCaptureVoid(t *testing.T, pg string) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg})
 	c := g.Client()
 	const pan = "5555555555554444"
 	before, _ := g.Bank.Account(pan)
@@ -181,8 +185,10 @@ func TestAuthorizeCaptureVoid(t *testing.T) {
 	}
 }
 
-func TestDeclines(t *testing.T) {
-	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
+func TestDeclines(t *testing.T) { gatewaytest.Engines(t, testDeclines) }
+
+func testDeclines(t *testing.T, pg string) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg})
 	c := g.Client(client.WithMaxRetries(0))
 	tests := []struct {
 		pan, cvc     string
@@ -229,8 +235,10 @@ func TestDeclines(t *testing.T) {
 	}
 }
 
-func TestIssuerNeverAnswers(t *testing.T) {
-	g := gatewaytest.MustOpen(t, gatewaytest.Options{NetworkTimeout: 200 * time.Millisecond})
+func TestIssuerNeverAnswers(t *testing.T) { gatewaytest.Engines(t, testIssuerNeverAnswers) }
+
+func testIssuerNeverAnswers(t *testing.T, pg string) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg, NetworkTimeout: 200 * time.Millisecond})
 	c := g.Client(client.WithMaxRetries(0))
 	const pan = "4000110000000009"
 	_, err := c.CreatePayment(ctx, client.PaymentParams{Amount: 4200, Currency: "USD", Card: card(pan, "123")})
@@ -289,12 +297,12 @@ func errField(body map[string]any, name string) string {
 	return s
 }
 
-func TestBadInput(t *testing.T) {
-	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
+func TestBadInput(t *testing.T) { gatewaytest.Engines(t, testBadInput) }
+
+func testBadInput(t *testing.T, pg string) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg})
 	c := g.Client()
 	sale := mustPay(t, c, client.PaymentParams{Amount: 1000, Currency: "USD", Card: card("4242424242424242", "123")})
-	other := gatewaytest.MustOpen(t, gatewaytest.Options{}) // another merchant's gateway with its own keys
-	_ = other
 	m2, _ := paygate.NewMerchant("Other Store", "", time.Now())
 	if err := g.Merchants.CreateMerchant(ctx, m2); err != nil {
 		t.Fatal(err)
@@ -397,11 +405,13 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
-func TestIdempotency(t *testing.T) {
+func TestIdempotency(t *testing.T) { gatewaytest.Engines(t, testIdempotency) }
+
+func testIdempotency(t *testing.T, pg string) {
 	release := make(chan struct{})
 	var slow sync.Once
 	var entered = make(chan struct{})
-	g := gatewaytest.MustOpen(t, gatewaytest.Options{NetworkTimeout: 5 * time.Second, Acquirer: func(a paygate.Acquirer) paygate.Acquirer {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg, NetworkTimeout: 5 * time.Second, Acquirer: func(a paygate.Acquirer) paygate.Acquirer {
 		return acquirerFunc(func(c context.Context, r paygate.NetworkRequest) (paygate.NetworkResponse, error) {
 			if r.Amount == 777 {
 				slow.Do(func() { close(entered); <-release })
@@ -490,8 +500,10 @@ func (f acquirerFunc) Send(c context.Context, r paygate.NetworkRequest) (paygate
 	return f(c, r)
 }
 
-func TestAcknowledgment(t *testing.T) {
-	g := gatewaytest.MustOpen(t, gatewaytest.Options{RequireAck: true, AckWindow: 150 * time.Millisecond})
+func TestAcknowledgment(t *testing.T) { gatewaytest.Engines(t, testAcknowledgment) }
+
+func testAcknowledgment(t *testing.T, pg string) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg, RequireAck: true, AckWindow: 150 * time.Millisecond})
 	c := g.Client()
 	const pan = "6011111111111117"
 	acked := mustPay(t, c, client.PaymentParams{Amount: 1000, Currency: "USD", Card: card(pan, "123"), Capture: new(false)})
@@ -528,8 +540,10 @@ func TestAcknowledgment(t *testing.T) {
 	}
 }
 
-func TestStoredCard(t *testing.T) {
-	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
+func TestStoredCard(t *testing.T) { gatewaytest.Engines(t, testStoredCard) }
+
+func testStoredCard(t *testing.T, pg string) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg})
 	c := g.Client()
 	sc, err := c.CreateCard(ctx, client.CardParams{Number: "3782 822463 10005", ExpMonth: 4, ExpYear: time.Now().Year() + 2, CVC: "1234", Name: "A Cardholder"})
 	if err != nil {
@@ -548,8 +562,10 @@ func TestStoredCard(t *testing.T) {
 	}
 }
 
-func TestListPayments(t *testing.T) {
-	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
+func TestListPayments(t *testing.T) { gatewaytest.Engines(t, testListPayments) }
+
+func testListPayments(t *testing.T, pg string) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg})
 	c := g.Client()
 	want := map[string]bool{}
 	for i := range 23 {
@@ -589,7 +605,7 @@ func TestListPayments(t *testing.T) {
 
 func TestInternalErrorsDoNotLeak(t *testing.T) {
 	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
-	g.DB.Close() // every store call now fails
+	g.CloseDB() // every store call now fails
 	status, body := do(t, g, "GET", "/v1/payments", g.SecretKey, "")
 	rid := errField(body, "request_id")
 	if status != 500 || errField(body, "code") != paygate.EINTERNAL || errField(body, "type") != "api_error" || rid == "" {

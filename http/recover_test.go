@@ -42,7 +42,9 @@ func (f *freezer) wrap(a paygate.Acquirer) paygate.Acquirer {
 	})
 }
 
-func TestRecoverAfterCrash(t *testing.T) {
+func TestRecoverAfterCrash(t *testing.T) { gatewaytest.Engines(t, testRecoverAfterCrash) }
+
+func testRecoverAfterCrash(t *testing.T, pg string) {
 	const pan = "3566002020360505"
 	tests := []struct {
 		name   string
@@ -59,7 +61,7 @@ func TestRecoverAfterCrash(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFreezer(t, tt.kind, 4321)
-			g := gatewaytest.MustOpen(t, gatewaytest.Options{NetworkTimeout: 5 * time.Second, Acquirer: f.wrap})
+			g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg, NetworkTimeout: 5 * time.Second, Acquirer: f.wrap})
 			t.Cleanup(func() { close(f.release) }) // before the gateway closes
 			c := g.Client(client.WithMaxRetries(0))
 			before, _ := g.Bank.Account(pan)
@@ -95,7 +97,7 @@ func TestRecoverAfterCrash(t *testing.T) {
 
 			// The process is frozen mid-request; a new one starts on the
 			// same database and recovers what was left in doubt.
-			n := g.Reopen(t, gatewaytest.Options{})
+			n := g.Reopen(t, gatewaytest.Options{Postgres: pg})
 			n.Gateway.InDoubtAfter = time.Millisecond
 			time.Sleep(5 * time.Millisecond)
 			got, err := n.Gateway.Recover(ctx)
@@ -120,10 +122,12 @@ func TestRecoverAfterCrash(t *testing.T) {
 	}
 }
 
-func TestRecoverRefundInDoubt(t *testing.T) {
+func TestRecoverRefundInDoubt(t *testing.T) { gatewaytest.Engines(t, testRecoverRefundInDoubt) }
+
+func testRecoverRefundInDoubt(t *testing.T, pg string) {
 	const pan = "3566002020360505"
 	f := newFreezer(t, paygate.NetworkRefund, 1234)
-	g := gatewaytest.MustOpen(t, gatewaytest.Options{NetworkTimeout: 5 * time.Second, Acquirer: f.wrap})
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg, NetworkTimeout: 5 * time.Second, Acquirer: f.wrap})
 	t.Cleanup(func() { close(f.release) })
 	c := g.Client(client.WithMaxRetries(0))
 	before, _ := g.Bank.Account(pan)
@@ -132,7 +136,7 @@ func TestRecoverRefundInDoubt(t *testing.T) {
 	defer cancel()
 	go c.Refund(cctx, p.ID, client.RefundParams{Amount: new(int64(1234))})
 	<-f.reached
-	n := g.Reopen(t, gatewaytest.Options{})
+	n := g.Reopen(t, gatewaytest.Options{Postgres: pg})
 	n.Gateway.InDoubtAfter = time.Millisecond
 	time.Sleep(5 * time.Millisecond)
 	if got, err := n.Gateway.Recover(ctx); err != nil || got != 1 {
@@ -243,8 +247,12 @@ func do200(t *testing.T, g *gatewaytest.Gateway, body, key string) map[string]an
 // finishes it once the issuer is back. Nothing is recorded as undone while
 // the issuer still holds the money.
 func TestReversalRefusedStaysInDoubt(t *testing.T) {
+	gatewaytest.Engines(t, testReversalRefusedStaysInDoubt)
+}
+
+func testReversalRefusedStaysInDoubt(t *testing.T, pg string) {
 	const pan = "5555555555554444"
-	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg})
 	c := g.Client()
 	auth := mustPay(t, c, client.PaymentParams{Amount: 5000, Currency: "USD", Card: card(pan, "123"), Capture: new(false)})
 	sale := mustPay(t, c, client.PaymentParams{Amount: 7000, Currency: "USD", Card: card(pan, "123")})
@@ -291,8 +299,12 @@ func TestReversalRefusedStaysInDoubt(t *testing.T) {
 // database, so a restarted or second gateway never reuses one (the bank
 // keys holds by RRN).
 func TestReferenceNumbersNeverRepeat(t *testing.T) {
-	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
-	n := g.Reopen(t, gatewaytest.Options{})
+	gatewaytest.Engines(t, testReferenceNumbersNeverRepeat)
+}
+
+func testReferenceNumbersNeverRepeat(t *testing.T, pg string) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg})
+	n := g.Reopen(t, gatewaytest.Options{Postgres: pg})
 	seen := map[string]bool{}
 	for i := range 20 {
 		gw := g

@@ -61,7 +61,7 @@ func keyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *kind != paygate.KeySecret && *kind != paygate.KeyPublishable {
 		return fmt.Errorf("--kind must be secret or publishable")
 	}
-	st, err := openStores(*db)
+	st, err := openStores(ctx, *db, poolConfig{})
 	if err != nil {
 		return err
 	}
@@ -93,7 +93,7 @@ func keyList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *merchant == "" {
 		return fmt.Errorf("--merchant is required")
 	}
-	st, err := openStores(*db)
+	st, err := openStores(ctx, *db, poolConfig{})
 	if err != nil {
 		return err
 	}
@@ -129,7 +129,7 @@ func keyRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "usage: paygate key revoke [--db file] KEY_ID")
 		return errUsage
 	}
-	st, err := openStores(*db)
+	st, err := openStores(ctx, *db, poolConfig{})
 	if err != nil {
 		return err
 	}

@@ -85,7 +85,7 @@ func env(name, def string) string {
 
 // dbFlag adds the --db flag shared by every command.
 func dbFlag(fs *flag.FlagSet) *string {
-	return fs.String("db", env("DB", "paygate.db"), "SQLite database file (env PAYGATE_DB)")
+	return fs.String("db", env("DB", "paygate.db"), "database: a SQLite file (or sqlite:path), or a postgres://user@host/dbname URL (env PAYGATE_DB)")
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {

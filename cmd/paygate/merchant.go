@@ -67,7 +67,7 @@ func merchantCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("%s", paygate.ErrorMessage(err))
 	}
 	m.RequireAck, m.AckWindow = *requireAck, *ackWindow
-	st, err := openStores(*db)
+	st, err := openStores(ctx, *db, poolConfig{})
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func merchantList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := openStores(*db)
+	st, err := openStores(ctx, *db, poolConfig{})
 	if err != nil {
 		return err
 	}

@@ -12,12 +12,12 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := openStores(*db) // opening applies what is missing
+	st, err := openStores(ctx, *db, poolConfig{}) // opening applies what is missing
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	names, err := st.db.Migrations(ctx)
+	names, err := st.migrations(ctx)
 	if err != nil {
 		return err
 	}

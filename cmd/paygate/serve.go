@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"math/big"
 	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -38,6 +39,7 @@ type serveConfig struct {
 	SweepInterval  time.Duration
 	LogLevel       string
 	LogFormat      string
+	Pool           poolConfig
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -52,6 +54,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.NetworkTimeout, "network-timeout", durationEnv("NETWORK_TIMEOUT", 10*time.Second), "how long to wait for the acquirer's answer (env PAYGATE_NETWORK_TIMEOUT)")
 	fs.DurationVar(&c.InDoubtAfter, "in-doubt-after", durationEnv("IN_DOUBT_AFTER", 0), "age after which an unfinished network exchange is recovered; default 2×network-timeout+5s (env PAYGATE_IN_DOUBT_AFTER)")
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", durationEnv("SWEEP_INTERVAL", time.Second), "how often to recover work in doubt and void unacknowledged approvals (env PAYGATE_SWEEP_INTERVAL)")
+	fs.IntVar(&c.Pool.MaxConns, "db-max-conns", intEnv("DB_MAX_CONNS", 16), "PostgreSQL: reading connections in the pool (env PAYGATE_DB_MAX_CONNS)")
+	fs.IntVar(&c.Pool.MinConns, "db-min-conns", intEnv("DB_MIN_CONNS", 2), "PostgreSQL: connections kept open when idle (env PAYGATE_DB_MIN_CONNS)")
+	fs.IntVar(&c.Pool.Writers, "db-writers", intEnv("DB_WRITERS", 4), "PostgreSQL: connections that write, each committing batches of writes (env PAYGATE_DB_WRITERS)")
+	fs.DurationVar(&c.Pool.MaxConnLifetime, "db-conn-lifetime", durationEnv("DB_CONN_LIFETIME", time.Hour), "PostgreSQL: close connections older than this (env PAYGATE_DB_CONN_LIFETIME)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env PAYGATE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", "text"), "text or json (env PAYGATE_LOG_FORMAT)")
 	if err := parseFlags(fs, args); err != nil {
@@ -80,6 +86,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	return serve(ctx, c, stdout, logger)
+}
+
+func intEnv(name string, def int) int {
+	if v := env(name, ""); v != "" {
+		n, err := strconv.Atoi(v)
+		if err == nil && n > 0 {
+			return n
+		}
+		badEnv = append(badEnv, fmt.Sprintf("PAYGATE_%s=%q is not a positive integer", name, v))
+	}
+	return def
 }
 
 // badEnv lists environment variables whose values could not be read; serve
@@ -119,7 +136,7 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 	if err != nil {
 		return err
 	}
-	st, err := openStores(c.DB)
+	st, err := openStores(ctx, c.DB, c.Pool)
 	if err != nil {
 		return err
 	}

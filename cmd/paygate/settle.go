@@ -23,7 +23,7 @@ func runSettle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *merchant == "" {
 		return fmt.Errorf("--merchant is required")
 	}
-	st, err := openStores(*db)
+	st, err := openStores(ctx, *db, poolConfig{})
 	if err != nil {
 		return err
 	}

@@ -6,39 +6,83 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/paygate/paygate"
+	"github.com/paygate/paygate/postgres"
 	"github.com/paygate/paygate/sqlite"
 	"github.com/paygate/paygate/vault"
 )
 
-// stores is an open database with its stores.
+// stores is an open database, SQLite or PostgreSQL, with its stores.
 type stores struct {
-	db          *sqlite.DB
-	merchants   *sqlite.MerchantStore
-	payments    *sqlite.PaymentStore
-	cards       *sqlite.CardStore
-	idempotency *sqlite.IdempotencyStore
-	sequences   *sqlite.SequenceStore
+	engine      string // "sqlite" or "postgres"
+	merchants   paygate.MerchantStore
+	payments    paygate.PaymentStore
+	cards       cardStore
+	idempotency paygate.IdempotencyStore
+	sequences   paygate.SequenceStore
+	migrations  func(context.Context) ([]string, error)
+	close       func() error
 }
 
-func openStores(path string) (*stores, error) {
-	path = strings.TrimPrefix(path, "sqlite:")
-	db, err := sqlite.Open(path)
+type cardStore interface {
+	paygate.CardStore
+	paygate.KeyStore
+}
+
+// poolConfig is the PostgreSQL connection pool, from flags.
+type poolConfig struct {
+	MaxConns        int
+	MinConns        int
+	Writers         int
+	MaxConnLifetime time.Duration
+}
+
+// isPostgres reports whether a --db value names a PostgreSQL database.
+func isPostgres(db string) bool {
+	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
+}
+
+// openStores opens the database named by --db: a postgres:// URL selects
+// PostgreSQL, anything else (a path, or sqlite:path) SQLite. Opening applies
+// the migrations that are missing.
+func openStores(ctx context.Context, db string, pool poolConfig) (*stores, error) {
+	if isPostgres(db) {
+		pg, err := postgres.Open(ctx, db, postgres.Options{MaxConns: pool.MaxConns, MinConns: pool.MinConns,
+			Writers: pool.Writers, MaxConnLifetime: pool.MaxConnLifetime})
+		if err != nil {
+			return nil, err
+		}
+		return &stores{
+			engine:      "postgres",
+			merchants:   postgres.NewMerchantStore(pg),
+			payments:    postgres.NewPaymentStore(pg),
+			cards:       postgres.NewCardStore(pg),
+			idempotency: postgres.NewIdempotencyStore(pg),
+			sequences:   postgres.NewSequenceStore(pg),
+			migrations:  pg.Migrations,
+			close:       pg.Close,
+		}, nil
+	}
+	path := strings.TrimPrefix(db, "sqlite:")
+	lite, err := sqlite.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	return &stores{
-		db:          db,
-		merchants:   sqlite.NewMerchantStore(db),
-		payments:    sqlite.NewPaymentStore(db),
-		cards:       sqlite.NewCardStore(db),
-		idempotency: sqlite.NewIdempotencyStore(db),
-		sequences:   sqlite.NewSequenceStore(db),
+		engine:      "sqlite",
+		merchants:   sqlite.NewMerchantStore(lite),
+		payments:    sqlite.NewPaymentStore(lite),
+		cards:       sqlite.NewCardStore(lite),
+		idempotency: sqlite.NewIdempotencyStore(lite),
+		sequences:   sqlite.NewSequenceStore(lite),
+		migrations:  lite.Migrations,
+		close:       lite.Close,
 	}, nil
 }
 
-func (s *stores) Close() error { return s.db.Close() }
+func (s *stores) Close() error { return s.close() }
 
 // masterKey reads the master key from PAYGATE_MASTER_KEY, or from the key
 // file (made with mode 0600 on first start).
@@ -61,8 +105,13 @@ func masterKey(keyFile string) ([]byte, string, error) {
 	return k, note, nil
 }
 
-// defaultKeyFile puts the key file next to the database.
+// defaultKeyFile puts the key file next to a SQLite database, or in the
+// working directory for PostgreSQL (where every node needs the same key:
+// set PAYGATE_MASTER_KEY on each instead).
 func defaultKeyFile(db string) string {
+	if isPostgres(db) {
+		return "paygate.key"
+	}
 	db = strings.TrimPrefix(db, "sqlite:")
 	return filepath.Join(filepath.Dir(db), "paygate.key")
 }

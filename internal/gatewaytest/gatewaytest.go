@@ -8,16 +8,20 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/bank"
 	"github.com/paygate/paygate/client"
 	pghttp "github.com/paygate/paygate/http"
 	"github.com/paygate/paygate/iso8583"
+	"github.com/paygate/paygate/postgres"
 	"github.com/paygate/paygate/sqlite"
 	"github.com/paygate/paygate/vault"
 )
@@ -33,15 +37,19 @@ type Options struct {
 	IdempotencyLease time.Duration
 	// Acquirer wraps the link to the bank, e.g. to inject faults.
 	Acquirer func(paygate.Acquirer) paygate.Acquirer
+	// Postgres, a DSN (see PostgresDSN), puts the gateway on PostgreSQL
+	// instead of SQLite.
+	Postgres string
 }
 
 // Gateway is a running test gateway.
 type Gateway struct {
 	Dir            string
 	DBPath         string
-	DB             *sqlite.DB
-	Payments       *sqlite.PaymentStore
-	Merchants      *sqlite.MerchantStore
+	Postgres       string // the DSN, when on PostgreSQL
+	Payments       paygate.PaymentStore
+	Merchants      paygate.MerchantStore
+	closeDB        func()
 	Gateway        *paygate.Gateway
 	Bank           *bank.Bank
 	Server         *pghttp.Server
@@ -105,23 +113,40 @@ func MustOpen(tb testing.TB, o Options) *Gateway {
 	return g
 }
 
-// open wires the stores, vault, gateway and server on g.DBPath.
+// open wires the stores, vault, gateway and server on g.DBPath (or on
+// PostgreSQL).
 func (g *Gateway) open(tb testing.TB, o Options, logger *slog.Logger) {
 	tb.Helper()
-	db, err := sqlite.Open(g.DBPath)
-	if err != nil {
-		tb.Fatal(err)
+	var cards interface {
+		paygate.CardStore
+		paygate.KeyStore
 	}
-	g.DB = db
-	g.Payments, g.Merchants = sqlite.NewPaymentStore(db), sqlite.NewMerchantStore(db)
-	cards := sqlite.NewCardStore(db)
+	var idem paygate.IdempotencyStore
+	var seqs paygate.SequenceStore
+	if g.Postgres = o.Postgres; g.Postgres != "" {
+		db, err := postgres.Open(context.Background(), g.Postgres, postgres.Options{MaxConns: 8, Writers: 2})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		g.closeDB = func() { db.Close() }
+		g.Payments, g.Merchants = postgres.NewPaymentStore(db), postgres.NewMerchantStore(db)
+		cards, idem, seqs = postgres.NewCardStore(db), postgres.NewIdempotencyStore(db), postgres.NewSequenceStore(db)
+	} else {
+		db, err := sqlite.Open(g.DBPath)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		g.closeDB = func() { db.Close() }
+		g.Payments, g.Merchants = sqlite.NewPaymentStore(db), sqlite.NewMerchantStore(db)
+		cards, idem, seqs = sqlite.NewCardStore(db), sqlite.NewIdempotencyStore(db), sqlite.NewSequenceStore(db)
+	}
 	v, err := vault.Open(context.Background(), g.MasterKey, cards)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	gw := paygate.NewGateway()
 	gw.Merchants, gw.Payments, gw.Cards, gw.Vault, gw.Logger = g.Merchants, g.Payments, cards, v, logger
-	gw.Sequences = sqlite.NewSequenceStore(db)
+	gw.Sequences = seqs
 	var acq paygate.Acquirer = iso8583.NewClient(iso8583.LinkFunc(g.Bank.Handle), o.NetworkTimeout)
 	if o.Acquirer != nil {
 		acq = o.Acquirer(acq)
@@ -129,7 +154,7 @@ func (g *Gateway) open(tb testing.TB, o Options, logger *slog.Logger) {
 	gw.Acquirer, gw.NetworkTimeout = acq, o.NetworkTimeout
 	g.Gateway = gw
 	g.Server = &pghttp.Server{
-		Addr: "127.0.0.1:0", Gateway: gw, Merchants: g.Merchants, Idempotency: sqlite.NewIdempotencyStore(db),
+		Addr: "127.0.0.1:0", Gateway: gw, Merchants: g.Merchants, Idempotency: idem,
 		Logger: logger, IdempotencySecret: bytes.Repeat([]byte{9}, 32), IdempotencyLease: 2*o.NetworkTimeout + time.Second,
 	}
 	if o.IdempotencyLease > 0 {
@@ -146,9 +171,49 @@ func (g *Gateway) Close() {
 	if g.Server != nil {
 		g.Server.Close()
 	}
-	if g.DB != nil {
-		g.DB.Close()
+	g.CloseDB()
+}
+
+// CloseDB closes the database under the running server.
+func (g *Gateway) CloseDB() {
+	if g.closeDB != nil {
+		g.closeDB()
+		g.closeDB = nil
 	}
+}
+
+// PostgresDSN returns a DSN for a fresh schema in the PostgreSQL database
+// named by PAYGATE_TEST_POSTGRES, dropped when the test ends; without that
+// variable the test is skipped.
+func PostgresDSN(tb testing.TB) string {
+	tb.Helper()
+	base := os.Getenv("PAYGATE_TEST_POSTGRES")
+	if base == "" {
+		tb.Skip("PAYGATE_TEST_POSTGRES is not set")
+	}
+	ctx := context.Background()
+	admin, err := pgx.Connect(ctx, base)
+	if err != nil {
+		tb.Fatalf("connect to PAYGATE_TEST_POSTGRES: %v", err)
+	}
+	defer admin.Close(ctx)
+	schema := "gwtest_" + paygate.RandomToken(12)
+	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		c, err := pgx.Connect(context.Background(), base)
+		if err != nil {
+			return
+		}
+		defer c.Close(context.Background())
+		c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
+	})
+	sep := "?"
+	if strings.Contains(base, "?") {
+		sep = "&"
+	}
+	return base + sep + "search_path=" + schema
 }
 
 // MustCreateKey makes an API key and returns its plaintext.
@@ -178,9 +243,19 @@ func (g *Gateway) Reopen(tb testing.TB, o Options) *Gateway {
 	if o.NetworkTimeout == 0 {
 		o.NetworkTimeout = 300 * time.Millisecond
 	}
+	if o.Postgres == "" {
+		o.Postgres = g.Postgres
+	}
 	n := &Gateway{Dir: g.Dir, DBPath: g.DBPath, Bank: g.Bank, Logs: g.Logs, MasterKey: g.MasterKey,
 		Merchant: g.Merchant, SecretKey: g.SecretKey, PublishableKey: g.PublishableKey}
 	logger := slog.New(slog.NewTextHandler(g.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	n.open(tb, o, logger)
 	return n
+}
+
+// Engines runs fn on SQLite, then on PostgreSQL when PAYGATE_TEST_POSTGRES
+// is set; fn passes pg as Options.Postgres ("" means SQLite).
+func Engines(t *testing.T, fn func(t *testing.T, pg string)) {
+	t.Run("sqlite", func(t *testing.T) { fn(t, "") })
+	t.Run("postgres", func(t *testing.T) { fn(t, PostgresDSN(t)) })
 }

@@ -1,0 +1,87 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/paygate/paygate"
+)
+
+// CardStore keeps stored cards and the vault's wrapped data keys.
+type CardStore struct{ db *DB }
+
+var (
+	_ paygate.CardStore = (*CardStore)(nil)
+	_ paygate.KeyStore  = (*CardStore)(nil)
+)
+
+// NewCardStore returns a store on db.
+func NewCardStore(db *DB) *CardStore { return &CardStore{db: db} }
+
+// CreateCard inserts a stored card (its number sealed).
+func (s *CardStore) CreateCard(ctx context.Context, c *paygate.StoredCard) error {
+	return s.db.write(ctx, func(tx *Tx) error {
+		_, err := tx.Exec(`INSERT INTO cards (id, merchant_id, brand, first6, last4, exp_month, exp_year, fingerprint, name, pan_key_id, pan, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			c.ID, c.MerchantID, c.Summary.Brand, c.Summary.First6, c.Summary.Last4, c.Summary.ExpMonth, c.Summary.ExpYear,
+			c.Summary.Fingerprint, c.Name, c.PAN.KeyID, c.PAN.Ciphertext, toTime(c.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("insert card: %w", err)
+		}
+		return nil
+	})
+}
+
+// Card returns one of a merchant's stored cards.
+func (s *CardStore) Card(ctx context.Context, merchantID, id string) (*paygate.StoredCard, error) {
+	var c paygate.StoredCard
+	var created pgtype.Int8
+	err := s.db.pool.QueryRow(ctx, `SELECT id, merchant_id, brand, first6, last4, exp_month, exp_year, fingerprint, name, pan_key_id, pan, created_at
+		FROM cards WHERE id = $1 AND merchant_id = $2`, id, merchantID).Scan(
+		&c.ID, &c.MerchantID, &c.Summary.Brand, &c.Summary.First6, &c.Summary.Last4, &c.Summary.ExpMonth, &c.Summary.ExpYear,
+		&c.Summary.Fingerprint, &c.Name, &c.PAN.KeyID, &c.PAN.Ciphertext, &created)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("card", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("select card: %w", err)
+	}
+	c.CreatedAt = fromTime(created)
+	return &c, nil
+}
+
+// DataKeys returns every wrapped data key.
+func (s *CardStore) DataKeys(ctx context.Context) ([]paygate.WrappedKey, error) {
+	rows, err := s.db.pool.Query(ctx, `SELECT id, wrapped, created_at FROM data_keys ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("select data keys: %w", err)
+	}
+	defer rows.Close()
+	var out []paygate.WrappedKey
+	for rows.Next() {
+		var k paygate.WrappedKey
+		var created pgtype.Int8
+		if err := rows.Scan(&k.ID, &k.Wrapped, &created); err != nil {
+			return nil, fmt.Errorf("scan data key: %w", err)
+		}
+		k.CreatedAt = fromTime(created)
+		out = append(out, k)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("select data keys: %w", err)
+	}
+	return out, nil
+}
+
+// CreateDataKey stores a wrapped data key.
+func (s *CardStore) CreateDataKey(ctx context.Context, k paygate.WrappedKey) error {
+	return s.db.write(ctx, func(tx *Tx) error {
+		if _, err := tx.Exec(`INSERT INTO data_keys (id, wrapped, created_at) VALUES ($1, $2, $3)`, k.ID, k.Wrapped, toTime(k.CreatedAt)); err != nil {
+			return fmt.Errorf("insert data key: %w", err)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,111 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/paygate/paygate"
+)
+
+// IdempotencyStore keeps idempotency records.
+//
+// Unlike sqlite's, its writes wait for their commit like every other write:
+// with several writers committing side by side, a later durable write does
+// not make an earlier one durable.
+type IdempotencyStore struct{ db *DB }
+
+var _ paygate.IdempotencyStore = (*IdempotencyStore)(nil)
+
+// NewIdempotencyStore returns a store on db.
+func NewIdempotencyStore(db *DB) *IdempotencyStore { return &IdempotencyStore{db: db} }
+
+const (
+	idemInsert = `INSERT INTO idempotency_keys (merchant_id, key, request_hash, done, status, created_at, locked_at)
+		VALUES ($1, $2, $3, FALSE, 0, $4, $5) ON CONFLICT (merchant_id, key) DO NOTHING`
+	idemTakeOver = `UPDATE idempotency_keys SET locked_at = $1 WHERE merchant_id = $2 AND key = $3 AND NOT done
+		AND request_hash = $4 AND locked_at < $5`
+	idemSelect = `SELECT merchant_id, key, request_hash, done, status, body, created_at, locked_at FROM idempotency_keys
+		WHERE merchant_id = $1 AND key = $2`
+	idemComplete = `UPDATE idempotency_keys SET done = TRUE, status = $1, body = $2 WHERE merchant_id = $3 AND key = $4`
+	idemRelease  = `DELETE FROM idempotency_keys WHERE merchant_id = $1 AND key = $2 AND NOT done`
+)
+
+// BeginIdempotent claims a key, or returns the record that holds it. A
+// stale claim of the same request is taken over and rec.Recovered is set.
+func (s *IdempotencyStore) BeginIdempotent(ctx context.Context, rec *paygate.IdempotencyRecord, staleBefore time.Time) (*paygate.IdempotencyRecord, error) {
+	var existing *paygate.IdempotencyRecord
+	err := s.db.write(ctx, func(tx *Tx) error {
+		existing, rec.Recovered = nil, false
+		tag, err := tx.Exec(idemInsert, rec.MerchantID, rec.Key, rec.RequestHash, toTime(rec.CreatedAt), toTime(rec.LockedAt))
+		if err != nil {
+			return fmt.Errorf("insert idempotency key: %w", err)
+		}
+		if tag.RowsAffected() == 1 {
+			return nil
+		}
+		tag, err = tx.Exec(idemTakeOver, toTime(rec.LockedAt), rec.MerchantID, rec.Key, rec.RequestHash, staleBefore.UnixMicro())
+		if err != nil {
+			return fmt.Errorf("take over idempotency key: %w", err)
+		}
+		if tag.RowsAffected() == 1 {
+			rec.Recovered = true
+			return nil
+		}
+		var e paygate.IdempotencyRecord
+		var created, locked pgtype.Int8
+		err = tx.QueryRow(idemSelect, rec.MerchantID, rec.Key).Scan(&e.MerchantID, &e.Key, &e.RequestHash, &e.Done, &e.Status, &e.Body, &created, &locked)
+		if err != nil {
+			return fmt.Errorf("select idempotency key: %w", err)
+		}
+		e.CreatedAt, e.LockedAt = fromTime(created), fromTime(locked)
+		existing = &e
+		return nil
+	})
+	if err != nil {
+		rec.Recovered = false
+		return nil, err
+	}
+	return existing, nil
+}
+
+// CompleteIdempotent stores the response of a claimed key.
+func (s *IdempotencyStore) CompleteIdempotent(ctx context.Context, rec *paygate.IdempotencyRecord) error {
+	return s.db.write(ctx, func(tx *Tx) error {
+		tag, err := tx.Exec(idemComplete, rec.Status, rec.Body, rec.MerchantID, rec.Key)
+		if err != nil {
+			return fmt.Errorf("complete idempotency key: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return errors.New("complete idempotency key: key vanished")
+		}
+		return nil
+	})
+}
+
+// ReleaseIdempotent deletes a key still in flight.
+func (s *IdempotencyStore) ReleaseIdempotent(ctx context.Context, merchantID, key string) error {
+	return s.db.write(ctx, func(tx *Tx) error {
+		if _, err := tx.Exec(idemRelease, merchantID, key); err != nil {
+			return fmt.Errorf("release idempotency key: %w", err)
+		}
+		return nil
+	})
+}
+
+// PurgeIdempotent deletes records created before t.
+func (s *IdempotencyStore) PurgeIdempotent(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := s.db.write(ctx, func(tx *Tx) error {
+		n = 0
+		tag, err := tx.Exec(`DELETE FROM idempotency_keys WHERE created_at < $1`, before.UnixMicro())
+		if err != nil {
+			return fmt.Errorf("purge idempotency keys: %w", err)
+		}
+		n = tag.RowsAffected()
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,439 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/paygate/paygate"
+	"github.com/paygate/paygate/internal/storetest"
+	"github.com/paygate/paygate/postgres"
+)
+
+// adminDSN returns the database the tests may use, or skips the test.
+func adminDSN(tb testing.TB) string {
+	tb.Helper()
+	dsn := os.Getenv("PAYGATE_TEST_POSTGRES")
+	if dsn == "" {
+		tb.Skip("PAYGATE_TEST_POSTGRES is not set (a DSN of a database the tests may use)")
+	}
+	return dsn
+}
+
+// admin runs a statement on a connection of its own.
+func admin(tb testing.TB, dsn, stmt string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, stmt)
+	return err
+}
+
+// MustSchema creates an empty schema, dropped when the test ends, and
+// returns a DSN whose search_path is that schema.
+func MustSchema(tb testing.TB) string {
+	tb.Helper()
+	dsn := adminDSN(tb)
+	b := make([]byte, 8)
+	rand.Read(b)
+	schema := "paygate_test_" + hex.EncodeToString(b)
+	if err := admin(tb, dsn, "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := admin(tb, dsn, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	return withSearchPath(tb, dsn, schema)
+}
+
+func withSearchPath(tb testing.TB, dsn, schema string) string {
+	tb.Helper()
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		return dsn + " search_path=" + schema // key=value form
+	}
+	u, err := url.Parse(dsn)
+	if err != nil {
+		tb.Fatalf("PAYGATE_TEST_POSTGRES: %v", err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// MustOpen opens the store at dsn and closes it when the test ends.
+func MustOpen(tb testing.TB, dsn string, o postgres.Options) *postgres.DB {
+	tb.Helper()
+	db, err := postgres.Open(tb.Context(), dsn, o)
+	if err != nil {
+		tb.Fatalf("Open: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			tb.Errorf("Close: %v", err)
+		}
+	})
+	return db
+}
+
+// Stores returns every store on db.
+func Stores(db *postgres.DB) storetest.Stores {
+	return storetest.Stores{
+		Merchants:   postgres.NewMerchantStore(db),
+		Payments:    postgres.NewPaymentStore(db),
+		Cards:       postgres.NewCardStore(db),
+		Idempotency: postgres.NewIdempotencyStore(db),
+		Sequences:   postgres.NewSequenceStore(db),
+	}
+}
+
+// small keeps the connections of the many parallel subtests in check.
+var small = postgres.Options{MaxConns: 4, Writers: 2}
+
+func TestStores(t *testing.T) {
+	adminDSN(t)
+	storetest.Run(t, func(t *testing.T) storetest.Stores {
+		return Stores(MustOpen(t, MustSchema(t), small))
+	})
+}
+
+func migrationFiles(tb testing.TB) []string {
+	tb.Helper()
+	files, err := fs.Glob(os.DirFS("."), "migration/*.sql")
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("migration files: got %v, %v", files, err)
+	}
+	var want []string
+	for _, f := range files {
+		want = append(want, filepath.Base(f))
+	}
+	slices.Sort(want)
+	return want
+}
+
+// Four processes starting at once on a fresh schema: each migration is
+// applied once, and everyone opens.
+func TestMigrateConcurrent(t *testing.T) {
+	dsn := MustSchema(t)
+	want := migrationFiles(t)
+
+	const n = 4
+	dbs := make([]*postgres.DB, n)
+	errs := make([]error, n)
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			dbs[i], errs[i] = postgres.Open(t.Context(), dsn, postgres.Options{MaxConns: 2, Writers: 1})
+		})
+	}
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("Open #%d: %v", i, err)
+			continue
+		}
+		t.Cleanup(func() { dbs[i].Close() })
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	for i, db := range dbs {
+		got, err := db.Migrations(t.Context())
+		if err != nil || !slices.Equal(got, want) {
+			t.Errorf("Migrations on #%d: got %v, %v; want %v", i, got, err, want)
+		}
+	}
+
+	// Writes through one, reads through another: the same tables.
+	m := storetest.MustCreateMerchant(t, Stores(dbs[0]).Merchants, "Acme")
+	if _, err := Stores(dbs[3]).Merchants.Merchant(t.Context(), m.ID); err != nil {
+		t.Errorf("Merchant through another pool: %v", err)
+	}
+
+	// Migrating again changes nothing, and so does opening again.
+	if err := dbs[1].Migrate(t.Context()); err != nil {
+		t.Errorf("Migrate again: %v", err)
+	}
+	db := MustOpen(t, dsn, postgres.Options{MaxConns: 2, Writers: 1})
+	got, err := db.Migrations(t.Context())
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("Migrations after reopening: got %v, %v; want %v", got, err, want)
+	}
+	if _, err := Stores(db).Merchants.Merchant(t.Context(), m.ID); err != nil {
+		t.Errorf("Merchant after reopening: %v", err)
+	}
+}
+
+// The tables go into the schema of the search_path, not public.
+func TestSearchPath(t *testing.T) {
+	dsn := MustSchema(t)
+	MustOpen(t, dsn, small)
+	u, err := url.Parse(dsn)
+	schema := u.Query().Get("search_path")
+	if err != nil || schema == "" {
+		t.Skip("key=value DSN")
+	}
+	var n int
+	err = connect(t, adminDSN(t)).QueryRow(t.Context(), `SELECT count(*) FROM information_schema.tables WHERE table_schema = $1
+		AND table_name IN ('payments', 'schema_migrations')`, schema).Scan(&n)
+	if err != nil || n != 2 {
+		t.Errorf("tables in %s: got %d, %v; want 2", schema, n, err)
+	}
+}
+
+func connect(tb testing.TB, dsn string) *pgx.Conn {
+	tb.Helper()
+	conn, err := pgx.Connect(tb.Context(), dsn)
+	if err != nil {
+		tb.Fatalf("connect: %v", err)
+	}
+	tb.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// One write of a batch fails; its neighbours in the same commit do not.
+func TestGroupCommitPartialFailure(t *testing.T) {
+	db := MustOpen(t, MustSchema(t), postgres.Options{MaxConns: 4, Writers: 1})
+	s := Stores(db)
+	m := storetest.MustCreateMerchant(t, s.Merchants, "Acme")
+	p0 := storetest.NewPayment(t, m.ID, storetest.Base)
+	storetest.MustCreatePayment(t, s.Payments, p0)
+	before := storetest.MustPayment(t, s.Payments, m.ID, p0.ID)
+
+	const n = 10
+	good := make([]*paygate.Payment, n)
+	for i := range good {
+		good[i] = storetest.NewPayment(t, m.ID, storetest.Base.Add(time.Duration(i+1)*time.Second))
+	}
+	dup := storetest.NewPayment(t, m.ID, storetest.Base.Add(time.Hour))
+	dup.ConfirmationNumber = p0.ConfirmationNumber
+
+	// A SaveRefund whose payment update succeeds and whose refund insert
+	// then fails (no such payment): the payment update must be undone too.
+	half := storetest.MustPayment(t, s.Payments, m.ID, p0.ID)
+	half.Status, half.AmountCaptured, half.AmountRefunded = paygate.StatusPartiallyRefunded, half.Amount, 100
+	orphan := &paygate.Refund{
+		ID: paygate.NewID("re", storetest.Base), PaymentID: paygate.NewID("pay", storetest.Base), MerchantID: m.ID,
+		Amount: 100, Currency: half.Currency, Status: paygate.RefundPending, STAN: "000001", RRN: "000000000001",
+		TransmittedAt: storetest.Base, CreatedAt: storetest.Base, UpdatedAt: storetest.Base,
+	}
+
+	release := postgres.HoldWriter(t, db)
+	var wg sync.WaitGroup
+	goodErrs := make([]error, n)
+	for i, p := range good[:n/2] {
+		wg.Go(func() { goodErrs[i] = s.Payments.CreatePayment(t.Context(), p) })
+	}
+	var dupErr, refundErr error
+	wg.Go(func() { dupErr = s.Payments.CreatePayment(t.Context(), dup) })
+	wg.Go(func() { refundErr = s.Payments.SaveRefund(t.Context(), half, orphan) })
+	for i, p := range good[n/2:] {
+		wg.Go(func() { goodErrs[n/2+i] = s.Payments.CreatePayment(t.Context(), p) })
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for postgres.QueuedWrites(db) < n+2 {
+		if time.Now().After(deadline) {
+			release()
+			t.Fatalf("queued writes: got %d, want %d", postgres.QueuedWrites(db), n+2)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	commits := postgres.Commits(db)
+	release() // all n+2 writes now go into one batch
+	wg.Wait()
+	// The held write's, then one for the n good writes; the two failing
+	// writes, run again alone, commit nothing.
+	if got := postgres.Commits(db) - commits; got != 2 {
+		t.Errorf("commits: got %d, want 2 (the held write, then the batch)", got)
+	}
+
+	for i, err := range goodErrs {
+		if err != nil {
+			t.Errorf("CreatePayment #%d beside a failing write: %v", i, err)
+		}
+	}
+	if !errors.Is(dupErr, paygate.ErrDuplicate) {
+		t.Errorf("CreatePayment of a duplicate in a batch: got %v, want ErrDuplicate", dupErr)
+	}
+	if refundErr == nil || errors.Is(refundErr, paygate.ErrVersionConflict) {
+		t.Errorf("SaveRefund of a refund of no payment: got %v, want a foreign key error", refundErr)
+	}
+	if half.Version != before.Version {
+		t.Errorf("Version after a failed SaveRefund: got %d, want %d", half.Version, before.Version)
+	}
+
+	for _, p := range good {
+		storetest.CheckEqual(t, "payment written beside a failing write", storetest.MustPayment(t, s.Payments, m.ID, p.ID), p)
+	}
+	if _, err := s.Payments.Payment(t.Context(), m.ID, dup.ID); err == nil {
+		t.Errorf("Payment(duplicate): got it stored, want it rolled back")
+	}
+	storetest.CheckEqual(t, "payment of the failed SaveRefund", storetest.MustPayment(t, s.Payments, m.ID, p0.ID), before)
+}
+
+// A batch's writes are answered only once it has committed: what a write
+// returned is visible to every other connection.
+func TestWriteVisibleOnReturn(t *testing.T) {
+	db := MustOpen(t, MustSchema(t), postgres.Options{MaxConns: 8, Writers: 4})
+	s := Stores(db)
+	m := storetest.MustCreateMerchant(t, s.Merchants, "Acme")
+	var wg sync.WaitGroup
+	for i := range 32 {
+		wg.Go(func() {
+			for j := range 10 {
+				p := storetest.NewPayment(t, m.ID, storetest.Base.Add(time.Duration(i*10+j)*time.Millisecond))
+				if err := s.Payments.CreatePayment(t.Context(), p); err != nil {
+					t.Errorf("CreatePayment: %v", err)
+					return
+				}
+				if _, err := s.Payments.Payment(t.Context(), m.ID, p.ID); err != nil {
+					t.Errorf("Payment right after CreatePayment returned: %v", err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if c := postgres.Commits(db); c >= 321 {
+		t.Errorf("commits for 321 writes from 32 goroutines: got %d, want fewer (shared)", c)
+	}
+	t.Logf("321 writes, %d commits", postgres.Commits(db))
+}
+
+// wait returns the error fn returns, or fails the test if fn hangs.
+func wait(tb testing.TB, what string, fn func() error) error {
+	tb.Helper()
+	errc := make(chan error, 1)
+	go func() { errc <- fn() }()
+	select {
+	case err := <-errc:
+		return err
+	case <-time.After(5 * time.Second):
+		tb.Fatalf("%s: still waiting after 5s", what)
+		return nil
+	}
+}
+
+func TestWriteAfterClose(t *testing.T) {
+	db, err := postgres.Open(t.Context(), MustSchema(t), small)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	s := Stores(db)
+	m := storetest.MustCreateMerchant(t, s.Merchants, "Acme")
+	if err := wait(t, "Close", db.Close); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	// The writers' queue has room: a write must not slip into it and wait
+	// forever for writers that are gone.
+	for i := range 50 {
+		p := storetest.NewPayment(t, m.ID, storetest.Base)
+		if err := wait(t, "CreatePayment after Close", func() error { return s.Payments.CreatePayment(t.Context(), p) }); err == nil {
+			t.Fatalf("CreatePayment #%d after Close: got nil error, want one", i)
+		}
+	}
+	if _, err := s.Sequences.Reserve(t.Context(), "rrn", 10); err == nil {
+		t.Errorf("Reserve after Close: got nil error, want one")
+	}
+	if _, err := s.Merchants.Merchant(t.Context(), m.ID); err == nil {
+		t.Errorf("Merchant after Close: got nil error, want one")
+	}
+	if err := db.Close(); err != nil {
+		t.Errorf("second Close: got %v, want nil", err)
+	}
+}
+
+// Writes racing Close either succeed, and are then durable, or fail; none hangs.
+func TestCloseWhileWriting(t *testing.T) {
+	dsn := MustSchema(t)
+	db, err := postgres.Open(t.Context(), dsn, small)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	s := Stores(db)
+	m := storetest.MustCreateMerchant(t, s.Merchants, "Acme")
+
+	const writers = 8
+	var mu sync.Mutex
+	var written []*paygate.Payment
+	var wg sync.WaitGroup
+	for range writers {
+		wg.Go(func() {
+			for {
+				p := storetest.NewPayment(t, m.ID, storetest.Base)
+				if err := s.Payments.CreatePayment(t.Context(), p); err != nil {
+					return
+				}
+				mu.Lock()
+				written = append(written, p)
+				mu.Unlock()
+			}
+		})
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := wait(t, "Close while writing", db.Close); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	wait(t, "writers after Close", func() error { wg.Wait(); return nil })
+
+	s = Stores(MustOpen(t, dsn, small))
+	for _, p := range written {
+		if _, err := s.Payments.Payment(t.Context(), m.ID, p.ID); err != nil {
+			t.Errorf("Payment acknowledged before Close: %v", err)
+		}
+	}
+	t.Logf("%d payments written before Close", len(written))
+}
+
+// BenchmarkCreateUpdatePayment creates a payment and updates it, as a sale
+// does, from 16 goroutines per CPU.
+func BenchmarkCreateUpdatePayment(b *testing.B) {
+	for _, writers := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("writers=%d", writers), func(b *testing.B) {
+			db := MustOpen(b, MustSchema(b), postgres.Options{Writers: writers})
+			s := Stores(db)
+			m := storetest.MustCreateMerchant(b, s.Merchants, "Acme")
+			commits := postgres.Commits(db)
+			b.SetParallelism(16)
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					p := storetest.NewPayment(b, m.ID, time.Now())
+					p.Status = paygate.StatusPending
+					if err := s.Payments.CreatePayment(context.Background(), p); err != nil {
+						b.Error(err)
+						return
+					}
+					p.Status = paygate.StatusCaptured
+					if err := s.Payments.UpdatePayment(context.Background(), p); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "sales/s")
+			b.ReportMetric(float64(2*b.N)/float64(postgres.Commits(db)-commits), "writes/commit")
+		})
+	}
+}
