@@ -99,6 +99,15 @@ func (s *Server) Close() error {
 	return s.srv.Shutdown(ctx)
 }
 
+// Abort stops the server at once, dropping the connections in flight, as a
+// crash would (tests use it to kill a node).
+func (s *Server) Abort() error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Close()
+}
+
 // Handler returns the whole HTTP handler.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()

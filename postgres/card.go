@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/paygate/paygate"
 )
@@ -23,16 +24,15 @@ func NewCardStore(db *DB) *CardStore { return &CardStore{db: db} }
 
 // CreateCard inserts a stored card (its number sealed).
 func (s *CardStore) CreateCard(ctx context.Context, c *paygate.StoredCard) error {
-	return s.db.write(ctx, func(tx *Tx) error {
-		_, err := tx.Exec(`INSERT INTO cards (id, merchant_id, brand, first6, last4, exp_month, exp_year, fingerprint, name, pan_key_id, pan, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			c.ID, c.MerchantID, c.Summary.Brand, c.Summary.First6, c.Summary.Last4, c.Summary.ExpMonth, c.Summary.ExpYear,
-			c.Summary.Fingerprint, c.Name, c.PAN.KeyID, c.PAN.Ciphertext, toTime(c.CreatedAt))
+	return s.db.exec(ctx, "cards/"+c.ID, func(_ pgconn.CommandTag, err error) error {
 		if err != nil {
 			return fmt.Errorf("insert card: %w", err)
 		}
 		return nil
-	})
+	}, `INSERT INTO cards (id, merchant_id, brand, first6, last4, exp_month, exp_year, fingerprint, name, pan_key_id, pan, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		c.ID, c.MerchantID, c.Summary.Brand, c.Summary.First6, c.Summary.Last4, c.Summary.ExpMonth, c.Summary.ExpYear,
+		c.Summary.Fingerprint, c.Name, c.PAN.KeyID, c.PAN.Ciphertext, toTime(c.CreatedAt))
 }
 
 // Card returns one of a merchant's stored cards.
@@ -78,10 +78,10 @@ func (s *CardStore) DataKeys(ctx context.Context) ([]paygate.WrappedKey, error) 
 
 // CreateDataKey stores a wrapped data key.
 func (s *CardStore) CreateDataKey(ctx context.Context, k paygate.WrappedKey) error {
-	return s.db.write(ctx, func(tx *Tx) error {
-		if _, err := tx.Exec(`INSERT INTO data_keys (id, wrapped, created_at) VALUES ($1, $2, $3)`, k.ID, k.Wrapped, toTime(k.CreatedAt)); err != nil {
+	return s.db.exec(ctx, "data_keys/"+k.ID, func(_ pgconn.CommandTag, err error) error {
+		if err != nil {
 			return fmt.Errorf("insert data key: %w", err)
 		}
 		return nil
-	})
+	}, `INSERT INTO data_keys (id, wrapped, created_at) VALUES ($1, $2, $3)`, k.ID, k.Wrapped, toTime(k.CreatedAt))
 }

@@ -13,7 +13,7 @@ func HoldWriter(tb testing.TB, db *DB) (release func()) {
 	tb.Helper()
 	started, unblock, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
-		done <- db.write(context.Background(), func(tx *Tx) error {
+		done <- db.write(context.Background(), "", nil, func(*Tx, []result) error {
 			select {
 			case <-started: // run again after a failure beside it: do not block twice
 			default:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/paygate/paygate"
 )
@@ -33,20 +34,27 @@ const (
 	idemRelease  = `DELETE FROM idempotency_keys WHERE merchant_id = $1 AND key = $2 AND NOT done`
 )
 
+// idemKey is the lock key of an idempotency record (see DB.write).
+func idemKey(merchantID, key string) string {
+	return "idempotency_keys/" + merchantID + "/" + key
+}
+
 // BeginIdempotent claims a key, or returns the record that holds it. A
 // stale claim of the same request is taken over and rec.Recovered is set.
 func (s *IdempotencyStore) BeginIdempotent(ctx context.Context, rec *paygate.IdempotencyRecord, staleBefore time.Time) (*paygate.IdempotencyRecord, error) {
 	var existing *paygate.IdempotencyRecord
-	err := s.db.write(ctx, func(tx *Tx) error {
+	// The insert goes with the batch; only when the key is taken do the
+	// next steps cost round trips of their own.
+	insert := stmt{idemInsert, []any{rec.MerchantID, rec.Key, rec.RequestHash, toTime(rec.CreatedAt), toTime(rec.LockedAt)}}
+	err := s.db.write(ctx, idemKey(rec.MerchantID, rec.Key), []stmt{insert}, func(tx *Tx, res []result) error {
 		existing, rec.Recovered = nil, false
-		tag, err := tx.Exec(idemInsert, rec.MerchantID, rec.Key, rec.RequestHash, toTime(rec.CreatedAt), toTime(rec.LockedAt))
-		if err != nil {
+		if err := res[0].err; err != nil {
 			return fmt.Errorf("insert idempotency key: %w", err)
 		}
-		if tag.RowsAffected() == 1 {
+		if res[0].tag.RowsAffected() == 1 {
 			return nil
 		}
-		tag, err = tx.Exec(idemTakeOver, toTime(rec.LockedAt), rec.MerchantID, rec.Key, rec.RequestHash, staleBefore.UnixMicro())
+		tag, err := tx.Exec(idemTakeOver, toTime(rec.LockedAt), rec.MerchantID, rec.Key, rec.RequestHash, staleBefore.UnixMicro())
 		if err != nil {
 			return fmt.Errorf("take over idempotency key: %w", err)
 		}
@@ -73,8 +81,7 @@ func (s *IdempotencyStore) BeginIdempotent(ctx context.Context, rec *paygate.Ide
 
 // CompleteIdempotent stores the response of a claimed key.
 func (s *IdempotencyStore) CompleteIdempotent(ctx context.Context, rec *paygate.IdempotencyRecord) error {
-	return s.db.write(ctx, func(tx *Tx) error {
-		tag, err := tx.Exec(idemComplete, rec.Status, rec.Body, rec.MerchantID, rec.Key)
+	return s.db.exec(ctx, idemKey(rec.MerchantID, rec.Key), func(tag pgconn.CommandTag, err error) error {
 		if err != nil {
 			return fmt.Errorf("complete idempotency key: %w", err)
 		}
@@ -82,30 +89,29 @@ func (s *IdempotencyStore) CompleteIdempotent(ctx context.Context, rec *paygate.
 			return errors.New("complete idempotency key: key vanished")
 		}
 		return nil
-	})
+	}, idemComplete, rec.Status, rec.Body, rec.MerchantID, rec.Key)
 }
 
 // ReleaseIdempotent deletes a key still in flight.
 func (s *IdempotencyStore) ReleaseIdempotent(ctx context.Context, merchantID, key string) error {
-	return s.db.write(ctx, func(tx *Tx) error {
-		if _, err := tx.Exec(idemRelease, merchantID, key); err != nil {
+	return s.db.exec(ctx, idemKey(merchantID, key), func(_ pgconn.CommandTag, err error) error {
+		if err != nil {
 			return fmt.Errorf("release idempotency key: %w", err)
 		}
 		return nil
-	})
+	}, idemRelease, merchantID, key)
 }
 
 // PurgeIdempotent deletes records created before t.
 func (s *IdempotencyStore) PurgeIdempotent(ctx context.Context, before time.Time) (int64, error) {
 	var n int64
-	err := s.db.write(ctx, func(tx *Tx) error {
+	err := s.db.exec(ctx, "idempotency_keys/", func(tag pgconn.CommandTag, err error) error {
 		n = 0
-		tag, err := tx.Exec(`DELETE FROM idempotency_keys WHERE created_at < $1`, before.UnixMicro())
 		if err != nil {
 			return fmt.Errorf("purge idempotency keys: %w", err)
 		}
 		n = tag.RowsAffected()
 		return nil
-	})
+	}, `DELETE FROM idempotency_keys WHERE created_at < $1`, before.UnixMicro())
 	return n, err
 }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/paygate/paygate"
 )
@@ -23,21 +24,18 @@ const merchantColumns = `id, name, email, require_ack, ack_window_ms, mcc, acqui
 
 // CreateMerchant inserts a merchant.
 func (s *MerchantStore) CreateMerchant(ctx context.Context, m *paygate.Merchant) error {
-	return s.db.write(ctx, func(tx *Tx) error {
-		_, err := tx.Exec(`INSERT INTO merchants (`+merchantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			m.ID, m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.AcquirerID, m.TerminalID, toTime(m.CreatedAt))
+	return s.db.exec(ctx, "merchants/"+m.ID, func(_ pgconn.CommandTag, err error) error {
 		if err != nil {
 			return fmt.Errorf("insert merchant: %w", err)
 		}
 		return nil
-	})
+	}, `INSERT INTO merchants (`+merchantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		m.ID, m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.AcquirerID, m.TerminalID, toTime(m.CreatedAt))
 }
 
 // UpdateMerchant saves a merchant's settings.
 func (s *MerchantStore) UpdateMerchant(ctx context.Context, m *paygate.Merchant) error {
-	return s.db.write(ctx, func(tx *Tx) error {
-		tag, err := tx.Exec(`UPDATE merchants SET name = $1, email = $2, require_ack = $3, ack_window_ms = $4, mcc = $5 WHERE id = $6`,
-			m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.ID)
+	return s.db.exec(ctx, "merchants/"+m.ID, func(tag pgconn.CommandTag, err error) error {
 		if err != nil {
 			return fmt.Errorf("update merchant: %w", err)
 		}
@@ -45,7 +43,8 @@ func (s *MerchantStore) UpdateMerchant(ctx context.Context, m *paygate.Merchant)
 			return notFound("merchant", m.ID)
 		}
 		return nil
-	})
+	}, `UPDATE merchants SET name = $1, email = $2, require_ack = $3, ack_window_ms = $4, mcc = $5 WHERE id = $6`,
+		m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.ID)
 }
 
 func scanMerchant(row pgx.Row) (*paygate.Merchant, error) {
@@ -97,14 +96,13 @@ const keyColumns = `id, merchant_id, kind, prefix, hash, created_at, revoked_at`
 
 // CreateAPIKey inserts a key (its hash).
 func (s *MerchantStore) CreateAPIKey(ctx context.Context, k *paygate.APIKey) error {
-	return s.db.write(ctx, func(tx *Tx) error {
-		_, err := tx.Exec(`INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			k.ID, k.MerchantID, k.Kind, k.Prefix, k.Hash, toTime(k.CreatedAt), toTime(k.RevokedAt))
+	return s.db.exec(ctx, "api_keys/"+k.ID, func(_ pgconn.CommandTag, err error) error {
 		if err != nil {
 			return fmt.Errorf("insert api key: %w", err)
 		}
 		return nil
-	})
+	}, `INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		k.ID, k.MerchantID, k.Kind, k.Prefix, k.Hash, toTime(k.CreatedAt), toTime(k.RevokedAt))
 }
 
 func scanKey(row pgx.Row) (*paygate.APIKey, error) {
@@ -152,8 +150,7 @@ func (s *MerchantStore) APIKeys(ctx context.Context, merchantID string) ([]*payg
 
 // RevokeAPIKey revokes a key; revoking twice keeps the first time.
 func (s *MerchantStore) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
-	return s.db.write(ctx, func(tx *Tx) error {
-		tag, err := tx.Exec(`UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, toTime(at), id)
+	return s.db.exec(ctx, "api_keys/"+id, func(tag pgconn.CommandTag, err error) error {
 		if err != nil {
 			return fmt.Errorf("revoke api key: %w", err)
 		}
@@ -161,5 +158,5 @@ func (s *MerchantStore) RevokeAPIKey(ctx context.Context, id string, at time.Tim
 			return notFound("API key", id)
 		}
 		return nil
-	})
+	}, `UPDATE api_keys SET revoked_at = coalesce(revoked_at, $1) WHERE id = $2`, toTime(at), id)
 }

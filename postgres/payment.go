@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/paygate/paygate"
 )
@@ -65,25 +66,28 @@ func (s *PaymentStore) CreatePayment(ctx context.Context, p *paygate.Payment) er
 	if err != nil {
 		return err
 	}
-	return s.db.write(ctx, func(tx *Tx) error {
-		if _, err := tx.Exec(paymentInsert, args...); err != nil {
-			if isUnique(err) {
-				return fmt.Errorf("insert payment: %w", paygate.ErrDuplicate)
-			}
+	return s.db.exec(ctx, "payments/"+p.ID, func(_ pgconn.CommandTag, err error) error {
+		if isUnique(err) {
+			return fmt.Errorf("insert payment: %w", paygate.ErrDuplicate)
+		}
+		if err != nil {
 			return fmt.Errorf("insert payment: %w", err)
 		}
 		return nil
-	})
+	}, paymentInsert, args...)
 }
 
 const paymentUpdate = `UPDATE payments SET status = $1, amount_captured = $2, amount_refunded = $3, auth_code = $4, response_code = $5,
 	decline_code = $6, decline_reason = $7, ack_deadline = $8, acked_at = $9, void_reason = $10, updated_at = $11, captured_at = $12,
 	voided_at = $13, settled_at = $14, version = version + 1 WHERE id = $15 AND version = $16`
 
-func updatePayment(tx *Tx, p *paygate.Payment) error {
-	tag, err := tx.Exec(paymentUpdate, string(p.Status), p.AmountCaptured, p.AmountRefunded, p.AuthCode, p.ResponseCode,
+func updateArgs(p *paygate.Payment) []any {
+	return []any{string(p.Status), p.AmountCaptured, p.AmountRefunded, p.AuthCode, p.ResponseCode,
 		p.DeclineCode, p.DeclineReason, toTime(p.AckDeadline), toTime(p.AckedAt), p.VoidReason, toTime(p.UpdatedAt), toTime(p.CapturedAt),
-		toTime(p.VoidedAt), toTime(p.SettledAt), p.ID, p.Version)
+		toTime(p.VoidedAt), toTime(p.SettledAt), p.ID, p.Version}
+}
+
+func checkUpdate(tag pgconn.CommandTag, err error) error {
 	if err != nil {
 		return fmt.Errorf("update payment: %w", err)
 	}
@@ -96,7 +100,7 @@ func updatePayment(tx *Tx, p *paygate.Payment) error {
 // UpdatePayment saves the mutable fields of p if it is still at p.Version,
 // and bumps the version.
 func (s *PaymentStore) UpdatePayment(ctx context.Context, p *paygate.Payment) error {
-	err := s.db.write(ctx, func(tx *Tx) error { return updatePayment(tx, p) })
+	err := s.db.exec(ctx, "payments/"+p.ID, checkUpdate, paymentUpdate, updateArgs(p)...)
 	if err == nil {
 		p.Version++
 	}
@@ -110,17 +114,19 @@ const refundUpsert = `INSERT INTO refunds (id, payment_id, merchant_id, amount, 
 
 // SaveRefund upserts r and updates p in one transaction.
 func (s *PaymentStore) SaveRefund(ctx context.Context, p *paygate.Payment, r *paygate.Refund) error {
-	err := s.db.write(ctx, func(tx *Tx) error {
-		if err := updatePayment(tx, p); err != nil {
+	// Both statements are sent at once; if the payment has moved on, the
+	// write fails and its transaction is rolled back, refund included.
+	stmts := []stmt{{paymentUpdate, updateArgs(p)}, {refundUpsert, []any{
+		r.ID, r.PaymentID, r.MerchantID, r.Amount, r.Currency.Code, string(r.Status), r.Reason, r.STAN, r.RRN, toTime(r.TransmittedAt),
+		r.ResponseCode, r.IdempotencyKey, toTime(r.CreatedAt), toTime(r.UpdatedAt)}}}
+	err := s.db.write(ctx, "payments/"+p.ID, stmts, func(_ *Tx, res []result) error {
+		if err := checkUpdate(res[0].tag, res[0].err); err != nil {
 			return err
 		}
-		tag, err := tx.Exec(refundUpsert,
-			r.ID, r.PaymentID, r.MerchantID, r.Amount, r.Currency.Code, string(r.Status), r.Reason, r.STAN, r.RRN, toTime(r.TransmittedAt),
-			r.ResponseCode, r.IdempotencyKey, toTime(r.CreatedAt), toTime(r.UpdatedAt))
-		if err != nil {
-			return fmt.Errorf("save refund: %w", err)
+		if res[1].err != nil {
+			return fmt.Errorf("save refund: %w", res[1].err)
 		}
-		if tag.RowsAffected() == 0 {
+		if res[1].tag.RowsAffected() == 0 {
 			return paygate.ErrVersionConflict // the refund was already settled
 		}
 		return nil
@@ -278,17 +284,16 @@ func (s *PaymentStore) AckOverdue(ctx context.Context, now time.Time, limit int)
 // MarkSettled stamps a merchant's captured, unsettled payments as settled.
 func (s *PaymentStore) MarkSettled(ctx context.Context, merchantID string, at time.Time) (int64, error) {
 	var n int64
-	err := s.db.write(ctx, func(tx *Tx) error {
+	err := s.db.exec(ctx, "payments/", func(tag pgconn.CommandTag, err error) error {
 		n = 0
-		tag, err := tx.Exec(`UPDATE payments SET settled_at = $1, updated_at = $1, version = version + 1
-			WHERE merchant_id = $2 AND settled_at IS NULL AND status IN ('captured', 'partially_refunded', 'refunded')`,
-			at.UnixMicro(), merchantID)
 		if err != nil {
 			return fmt.Errorf("mark settled: %w", err)
 		}
 		n = tag.RowsAffected()
 		return nil
-	})
+	}, `UPDATE payments SET settled_at = $1, updated_at = $1, version = version + 1
+		WHERE merchant_id = $2 AND settled_at IS NULL AND status IN ('captured', 'partially_refunded', 'refunded')`,
+		at.UnixMicro(), merchantID)
 	return n, err
 }
 

@@ -239,8 +239,24 @@ func TestGroupCommitPartialFailure(t *testing.T) {
 		TransmittedAt: storetest.Base, CreatedAt: storetest.Base, UpdatedAt: storetest.Base,
 	}
 
+	// A write that loses a race without a database error (no row matched)
+	// and one that needs a second round trip (a taken idempotency key).
+	stale := storetest.MustPayment(t, s.Payments, m.ID, p0.ID)
+	stale.Version--
+	first := &paygate.IdempotencyRecord{MerchantID: m.ID, Key: "k", RequestHash: "h", CreatedAt: storetest.Base, LockedAt: storetest.Base}
+	if _, err := s.Idempotency.BeginIdempotent(t.Context(), first, storetest.Base.Add(-time.Hour)); err != nil {
+		t.Fatalf("BeginIdempotent: %v", err)
+	}
+	again := *first
+
 	release := postgres.HoldWriter(t, db)
 	var wg sync.WaitGroup
+	var staleErr, againErr error
+	var existing *paygate.IdempotencyRecord
+	wg.Go(func() { staleErr = s.Payments.UpdatePayment(t.Context(), stale) })
+	wg.Go(func() {
+		existing, againErr = s.Idempotency.BeginIdempotent(t.Context(), &again, storetest.Base.Add(-time.Hour))
+	})
 	goodErrs := make([]error, n)
 	for i, p := range good[:n/2] {
 		wg.Go(func() { goodErrs[i] = s.Payments.CreatePayment(t.Context(), p) })
@@ -252,18 +268,18 @@ func TestGroupCommitPartialFailure(t *testing.T) {
 		wg.Go(func() { goodErrs[n/2+i] = s.Payments.CreatePayment(t.Context(), p) })
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for postgres.QueuedWrites(db) < n+2 {
+	for postgres.QueuedWrites(db) < n+4 {
 		if time.Now().After(deadline) {
 			release()
-			t.Fatalf("queued writes: got %d, want %d", postgres.QueuedWrites(db), n+2)
+			t.Fatalf("queued writes: got %d, want %d", postgres.QueuedWrites(db), n+4)
 		}
 		time.Sleep(time.Millisecond)
 	}
 	commits := postgres.Commits(db)
-	release() // all n+2 writes now go into one batch
+	release() // all n+4 writes now go into one batch
 	wg.Wait()
-	// The held write's, then one for the n good writes; the two failing
-	// writes, run again alone, commit nothing.
+	// The held write's, then one for the n+1 good writes; the three
+	// failing writes, run again alone, commit nothing.
 	if got := postgres.Commits(db) - commits; got != 2 {
 		t.Errorf("commits: got %d, want 2 (the held write, then the batch)", got)
 	}
@@ -278,6 +294,12 @@ func TestGroupCommitPartialFailure(t *testing.T) {
 	}
 	if refundErr == nil || errors.Is(refundErr, paygate.ErrVersionConflict) {
 		t.Errorf("SaveRefund of a refund of no payment: got %v, want a foreign key error", refundErr)
+	}
+	if !errors.Is(staleErr, paygate.ErrVersionConflict) {
+		t.Errorf("UpdatePayment of a stale copy in a batch: got %v, want ErrVersionConflict", staleErr)
+	}
+	if againErr != nil || existing == nil || existing.RequestHash != "h" {
+		t.Errorf("BeginIdempotent of a taken key in a batch: got %+v, %v; want the first record", existing, againErr)
 	}
 	if half.Version != before.Version {
 		t.Errorf("Version after a failed SaveRefund: got %d, want %d", half.Version, before.Version)
@@ -319,6 +341,56 @@ func TestWriteVisibleOnReturn(t *testing.T) {
 		t.Errorf("commits for 321 writes from 32 goroutines: got %d, want fewer (shared)", c)
 	}
 	t.Logf("321 writes, %d commits", postgres.Commits(db))
+}
+
+// Writers whose batches lock the same rows in different orders deadlock
+// now and then; PostgreSQL aborts one batch, and its writes run again, so
+// callers see only the answers the contract allows.
+func TestWritersContend(t *testing.T) {
+	db := MustOpen(t, MustSchema(t), postgres.Options{MaxConns: 8, Writers: 4})
+	s := Stores(db)
+	m := storetest.MustCreateMerchant(t, s.Merchants, "Acme")
+	hot := make([]*paygate.Payment, 4)
+	for i := range hot {
+		hot[i] = storetest.NewPayment(t, m.ID, storetest.Base.Add(time.Duration(i)*time.Second))
+		storetest.MustCreatePayment(t, s.Payments, hot[i])
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var wins, conflicts int
+	for g := range 32 {
+		wg.Go(func() {
+			for j := range 20 {
+				p := storetest.MustPayment(t, s.Payments, m.ID, hot[(g+j)%len(hot)].ID)
+				p.UpdatedAt = p.UpdatedAt.Add(time.Second)
+				err := s.Payments.UpdatePayment(t.Context(), p)
+				mu.Lock()
+				switch {
+				case err == nil:
+					wins++
+				case errors.Is(err, paygate.ErrVersionConflict):
+					conflicts++
+				default:
+					t.Errorf("UpdatePayment: %v", err)
+				}
+				mu.Unlock()
+				rec := &paygate.IdempotencyRecord{MerchantID: m.ID, Key: fmt.Sprint("k", (g*7+j)%5), RequestHash: "h",
+					CreatedAt: storetest.Base, LockedAt: storetest.Base}
+				if _, err := s.Idempotency.BeginIdempotent(t.Context(), rec, storetest.Base.Add(-time.Hour)); err != nil {
+					t.Errorf("BeginIdempotent: %v", err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	var versions int
+	for _, p := range hot {
+		versions += storetest.MustPayment(t, s.Payments, m.ID, p.ID).Version - 1
+	}
+	if versions != wins {
+		t.Errorf("versions bumped: got %d, want one per successful update (%d)", versions, wins)
+	}
+	t.Logf("%d updates, %d conflicts, %d commits", wins, conflicts, postgres.Commits(db))
 }
 
 // wait returns the error fn returns, or fails the test if fn hangs.
