@@ -72,6 +72,8 @@ type Options struct {
 	// database is short of CPU rather than of disk, fewer is faster (on
 	// two cores, 2 beat 4 by about a fifth in BenchmarkCreateUpdatePayment).
 	Writers int
+	// NoMigrate leaves the schema as it is (see Pending).
+	NoMigrate bool
 }
 
 // DB is an open PostgreSQL database.
@@ -159,7 +161,15 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 		done:     make(chan struct{}),
 		closed:   make(chan struct{}),
 	}
-	if err := db.Migrate(ctx); err != nil {
+	if o.NoMigrate {
+		if p, err := db.Pending(ctx); err != nil || len(p) > 0 {
+			db.Close()
+			if err != nil {
+				return nil, fmt.Errorf("check migrations: %w", err)
+			}
+			return nil, fmt.Errorf("the database schema is not current (%s not applied): run paygate migrate", strings.Join(p, ", "))
+		}
+	} else if err := db.Migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
 	}
@@ -545,4 +555,31 @@ func notFound(what, id string) error {
 		id = id[:64] + "…"
 	}
 	return paygate.Errorf(paygate.ENOTFOUND, "No such %s: %s.", what, paygate.RedactPANs(id))
+}
+
+// Pending lists the embedded migrations the database has not applied.
+func (db *DB) Pending(ctx context.Context) ([]string, error) {
+	var ok bool
+	if err := db.pool.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&ok); err != nil {
+		return nil, fmt.Errorf("look for schema_migrations: %w", err)
+	}
+	var applied []string
+	if ok {
+		var err error
+		if applied, err = db.Migrations(ctx); err != nil {
+			return nil, err
+		}
+	}
+	names, err := fs.Glob(migrations, "migration/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, n := range names {
+		n = strings.TrimPrefix(n, "migration/")
+		if !slices.Contains(applied, n) {
+			out = append(out, n)
+		}
+	}
+	return out, nil
 }

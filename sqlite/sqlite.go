@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -132,7 +133,15 @@ func (r *reader) QueryRowContext(ctx context.Context, query string, args ...any)
 
 // Open opens (creating if needed) the database at path, applies migrations
 // and starts the writer.
-func Open(path string) (*DB, error) {
+func Open(path string) (*DB, error) { return OpenWith(path, Options{}) }
+
+// Options tune Open.
+type Options struct {
+	NoMigrate bool // leave the schema as it is (see Pending)
+}
+
+// OpenWith is Open with options.
+func OpenWith(path string, o Options) (*DB, error) {
 	if path == "" {
 		return nil, errors.New("sqlite: empty path")
 	}
@@ -162,7 +171,15 @@ func Open(path string) (*DB, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	db := &DB{Path: path, writer: w, wstmts: map[string]*sql.Stmt{}, ops: make(chan *op, 4*maxBatch), done: make(chan struct{}), closed: make(chan struct{})}
-	if err := db.migrate(context.Background()); err != nil {
+	if o.NoMigrate {
+		if p, err := pending(context.Background(), w); err != nil || len(p) > 0 {
+			w.Close()
+			if err != nil {
+				return nil, fmt.Errorf("check migrations: %w", err)
+			}
+			return nil, fmt.Errorf("the database schema is not current (%s not applied): run paygate migrate", strings.Join(p, ", "))
+		}
+	} else if err := db.migrate(context.Background()); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -428,4 +445,36 @@ func notFound(what, id string) error {
 		id = id[:64] + "…"
 	}
 	return paygate.Errorf(paygate.ENOTFOUND, "No such %s: %s.", what, paygate.RedactPANs(id))
+}
+
+// Pending lists the embedded migrations the database has not applied.
+func (db *DB) Pending(ctx context.Context) ([]string, error) { return pending(ctx, db.reader.db) }
+
+func pending(ctx context.Context, db *sql.DB) ([]string, error) {
+	var applied []string
+	rows, err := db.QueryContext(ctx, `SELECT name FROM schema_migrations`)
+	if err == nil {
+		defer rows.Close()
+		for rows.Next() {
+			var name string
+			if err := rows.Scan(&name); err != nil {
+				return nil, err
+			}
+			applied = append(applied, strings.TrimPrefix(name, "migration/"))
+		}
+	} else if !strings.Contains(err.Error(), "no such table") {
+		return nil, err
+	}
+	names, err := fs.Glob(migrations, "migration/*.sql")
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, name := range names {
+		name = strings.TrimPrefix(name, "migration/")
+		if !slices.Contains(applied, name) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }

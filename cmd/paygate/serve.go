@@ -56,7 +56,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", durationEnv("SWEEP_INTERVAL", time.Second), "how often to recover work in doubt and void unacknowledged approvals (env PAYGATE_SWEEP_INTERVAL)")
 	fs.IntVar(&c.Pool.MaxConns, "db-max-conns", intEnv("DB_MAX_CONNS", 16), "PostgreSQL: reading connections in the pool (env PAYGATE_DB_MAX_CONNS)")
 	fs.IntVar(&c.Pool.MinConns, "db-min-conns", intEnv("DB_MIN_CONNS", 2), "PostgreSQL: connections kept open when idle (env PAYGATE_DB_MIN_CONNS)")
-	fs.IntVar(&c.Pool.Writers, "db-writers", intEnv("DB_WRITERS", 4), "PostgreSQL: connections that write, each committing batches of writes (env PAYGATE_DB_WRITERS)")
+	migrate := fs.Bool("migrate", env("MIGRATE", "true") == "true", "apply missing database migrations on start; with false, refuse to start on a schema that is not current (env PAYGATE_MIGRATE)")
+	fs.IntVar(&c.Pool.Writers, "db-writers", intEnv("DB_WRITERS", 2), "PostgreSQL: connections that write, each committing batches of writes (env PAYGATE_DB_WRITERS)")
 	fs.DurationVar(&c.Pool.MaxConnLifetime, "db-conn-lifetime", durationEnv("DB_CONN_LIFETIME", time.Hour), "PostgreSQL: close connections older than this (env PAYGATE_DB_CONN_LIFETIME)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env PAYGATE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", "text"), "text or json (env PAYGATE_LOG_FORMAT)")
@@ -66,6 +67,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(badEnv) > 0 {
 		return errors.New(strings.Join(badEnv, "; "))
 	}
+	c.Pool.NoMigrate = !*migrate
 	switch {
 	case c.NetworkTimeout <= 0:
 		return errors.New("--network-timeout must be positive")
@@ -237,8 +239,14 @@ func ensureDemoMerchant(ctx context.Context, st *stores, stdout io.Writer) error
 	if err != nil {
 		return err
 	}
+	// One id for the demo merchant: of several nodes starting together on an
+	// empty database, one creates it and the others find it taken.
+	m.ID = "acct_demo"
 	secret, publishable, err := newMerchantWithKeys(ctx, st, m)
 	if err != nil {
+		if list, lerr := st.merchants.Merchants(ctx); lerr == nil && len(list) > 0 {
+			return nil // another node made it
+		}
 		return err
 	}
 	fmt.Fprintf(stdout, "First start: created demo merchant %s.\n  secret key:      %s\n  publishable key: %s\nThe keys are shown only this once; store them now.\n", m.ID, secret, publishable)

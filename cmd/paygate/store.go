@@ -37,6 +37,7 @@ type poolConfig struct {
 	MinConns        int
 	Writers         int
 	MaxConnLifetime time.Duration
+	NoMigrate       bool // refuse a schema that is not current instead of migrating it
 }
 
 // isPostgres reports whether a --db value names a PostgreSQL database.
@@ -50,7 +51,7 @@ func isPostgres(db string) bool {
 func openStores(ctx context.Context, db string, pool poolConfig) (*stores, error) {
 	if isPostgres(db) {
 		pg, err := postgres.Open(ctx, db, postgres.Options{MaxConns: pool.MaxConns, MinConns: pool.MinConns,
-			Writers: pool.Writers, MaxConnLifetime: pool.MaxConnLifetime})
+			Writers: pool.Writers, MaxConnLifetime: pool.MaxConnLifetime, NoMigrate: pool.NoMigrate})
 		if err != nil {
 			return nil, err
 		}
@@ -66,7 +67,7 @@ func openStores(ctx context.Context, db string, pool poolConfig) (*stores, error
 		}, nil
 	}
 	path := strings.TrimPrefix(db, "sqlite:")
-	lite, err := sqlite.Open(path)
+	lite, err := sqlite.OpenWith(path, sqlite.Options{NoMigrate: pool.NoMigrate})
 	if err != nil {
 		return nil, err
 	}
