@@ -263,7 +263,7 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 	nreq.PAN, nreq.ExpMonth, nreq.ExpYear, nreq.CVC = card.Number, card.ExpMonth, card.ExpYear, card.CVC
 	// The exchange must finish even if the merchant hangs up.
 	nctx := context.WithoutCancel(ctx)
-	resp, nerr := g.Acquirer.Send(nctx, nreq)
+	resp, nerr := g.send(nctx, nreq, &p.Trace)
 	card.CVC, nreq.CVC = "", "" // the CVC is not kept past the authorization (PCI DSS 3.3.1)
 
 	log := g.Logger.With(LogPaymentID, p.ID, LogMerchantID, m.ID, LogSTAN, p.STAN)
@@ -273,6 +273,7 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 		log.Warn("authorization in doubt, reversing", LogError, nerr)
 		if rerr := g.reverseOriginal(nctx, m, p); rerr != nil {
 			log.Warn("reversal failed, left for recovery", LogError, rerr)
+			g.saveTrace(nctx, p)
 			return p, DeclineError("91")
 		}
 		return p, DeclineError("91")
@@ -364,8 +365,8 @@ var errNotAccepted = errors.New("not accepted by the network")
 
 // sendAccepted sends a reversal or a capture advice and succeeds only if the
 // network answered 00.
-func (g *Gateway) sendAccepted(ctx context.Context, req NetworkRequest) error {
-	resp, err := g.Acquirer.Send(ctx, req)
+func (g *Gateway) sendAccepted(ctx context.Context, req NetworkRequest, trace *[]TraceEntry) error {
+	resp, err := g.send(ctx, req, trace)
 	if err != nil {
 		return err
 	}
@@ -382,7 +383,7 @@ func (g *Gateway) reverseOriginal(ctx context.Context, m *Merchant, p *Payment) 
 	if err != nil {
 		return err
 	}
-	if err := g.sendAccepted(ctx, req); err != nil {
+	if err := g.sendAccepted(ctx, req, &p.Trace); err != nil {
 		return fmt.Errorf("reverse payment %s: %w", p.ID, err)
 	}
 	d := LookupDecline("91")
@@ -461,6 +462,26 @@ func (g *Gateway) Capture(ctx context.Context, m *Merchant, id string, amount in
 	return inDoubtOK(g.finishCapture(context.WithoutCancel(ctx), m, p))
 }
 
+// appendTrace saves trace entries on the payment, whatever its state.
+func (g *Gateway) appendTrace(ctx context.Context, p *Payment, trace []TraceEntry) (*Payment, error) {
+	if len(trace) == 0 {
+		return p, nil
+	}
+	return g.transition(ctx, p.MerchantID, p.ID, func(cur *Payment) error {
+		cur.Trace = append(cur.Trace, trace...)
+		return nil
+	})
+}
+
+// saveTrace saves p (with its trace) as it is; a lost race only loses
+// footprints, never money.
+func (g *Gateway) saveTrace(ctx context.Context, p *Payment) {
+	p.UpdatedAt = g.now()
+	if err := g.Payments.UpdatePayment(ctx, p); err != nil {
+		g.Logger.Warn("save trace", LogPaymentID, p.ID, LogError, err)
+	}
+}
+
 // inDoubtOK turns "sent but not acknowledged yet" into success: the change
 // is recorded and recovery will deliver it; the merchant sees the payment
 // as capturing or voiding meanwhile.
@@ -480,11 +501,16 @@ func (g *Gateway) finishCapture(ctx context.Context, m *Merchant, p *Payment) (*
 	if err != nil {
 		return nil, err
 	}
-	if err := g.sendAccepted(ctx, req); err != nil {
+	var trace []TraceEntry
+	if err := g.sendAccepted(ctx, req, &trace); err != nil {
 		g.Logger.Warn("capture advice not acknowledged, left for recovery", LogPaymentID, p.ID, LogError, err)
+		if cur, terr := g.appendTrace(ctx, p, trace); terr == nil {
+			p = cur
+		}
 		return p, fmt.Errorf("capture of %s: %w", p.ID, errNotAccepted)
 	}
 	return g.transition(ctx, p.MerchantID, p.ID, func(p *Payment) error {
+		p.Trace = append(p.Trace, trace...)
 		if p.Status != StatusCapturing {
 			return nil
 		}
@@ -529,11 +555,16 @@ func (g *Gateway) finishVoid(ctx context.Context, m *Merchant, p *Payment) (*Pay
 	if err != nil {
 		return nil, err
 	}
-	if err := g.sendAccepted(ctx, req); err != nil {
+	var trace []TraceEntry
+	if err := g.sendAccepted(ctx, req, &trace); err != nil {
 		g.Logger.Warn("reversal not accepted, left for recovery", LogPaymentID, p.ID, LogError, err)
+		if cur, terr := g.appendTrace(ctx, p, trace); terr == nil {
+			p = cur
+		}
 		return p, fmt.Errorf("void of %s: %w", p.ID, errNotAccepted)
 	}
 	return g.transition(ctx, p.MerchantID, p.ID, func(p *Payment) error {
+		p.Trace = append(p.Trace, trace...)
 		if p.Status != StatusVoiding {
 			return nil
 		}
@@ -594,20 +625,21 @@ func (g *Gateway) finishRefund(ctx context.Context, m *Merchant, p *Payment, r *
 	}
 	req := g.networkRequest(m, p, NetworkRefund)
 	req.PAN, req.Amount, req.STAN, req.RRN, req.TransmissionTime = pan, r.Amount, r.STAN, r.RRN, r.TransmittedAt
-	resp, err := g.Acquirer.Send(ctx, req)
+	var trace []TraceEntry
+	resp, err := g.send(ctx, req, &trace)
 	if err != nil {
 		g.Logger.Warn("refund in doubt, reversing", LogRefundID, r.ID, LogError, err)
-		return r, g.reverseRefund(ctx, m, p, r, DeclineError("91"))
+		return r, g.reverseRefund(ctx, m, p, r, DeclineError("91"), trace)
 	}
 	r.ResponseCode = resp.ResponseCode
 	if !resp.Approved() {
-		return r, g.settleRefund(ctx, p, r, RefundFailed, DeclineError(resp.ResponseCode))
+		return r, g.settleRefund(ctx, p, r, RefundFailed, DeclineError(resp.ResponseCode), trace)
 	}
-	return r, g.settleRefund(ctx, p, r, RefundSucceeded, nil)
+	return r, g.settleRefund(ctx, p, r, RefundSucceeded, nil, trace)
 }
 
 // reverseRefund undoes a refund whose answer never came.
-func (g *Gateway) reverseRefund(ctx context.Context, m *Merchant, p *Payment, r *Refund, result error) error {
+func (g *Gateway) reverseRefund(ctx context.Context, m *Merchant, p *Payment, r *Refund, result error, trace []TraceEntry) error {
 	pan, err := g.openPAN(p)
 	if err != nil {
 		return err
@@ -619,22 +651,24 @@ func (g *Gateway) reverseRefund(ctx context.Context, m *Merchant, p *Payment, r 
 	req := g.networkRequest(m, p, NetworkReverse)
 	req.PAN, req.Amount, req.STAN, req.RRN, req.TransmissionTime = pan, r.Amount, stan, r.RRN, g.now()
 	req.OriginalKind, req.OriginalSTAN, req.OriginalTime, req.OriginalAmount = NetworkRefund, r.STAN, r.TransmittedAt, r.Amount
-	if err := g.sendAccepted(ctx, req); err != nil {
+	if err := g.sendAccepted(ctx, req, &trace); err != nil {
 		g.Logger.Warn("refund reversal failed, left for recovery", LogRefundID, r.ID, LogError, err)
+		g.appendTrace(ctx, p, trace)
 		if result == nil {
 			return fmt.Errorf("reverse refund %s: %w", r.ID, err)
 		}
 		return result
 	}
 	r.ResponseCode = "91"
-	return g.settleRefund(ctx, p, r, RefundFailed, result)
+	return g.settleRefund(ctx, p, r, RefundFailed, result, trace)
 }
 
 // settleRefund records a refund's final status on it and on its payment.
 // A refund that is no longer pending (recovery settled it meanwhile) is
 // left as it is.
-func (g *Gateway) settleRefund(ctx context.Context, p *Payment, r *Refund, status RefundStatus, result error) error {
+func (g *Gateway) settleRefund(ctx context.Context, p *Payment, r *Refund, status RefundStatus, result error, trace []TraceEntry) error {
 	for try := 0; ; try++ {
+		p.Trace = append(p.Trace, trace...)
 		r.Status, r.UpdatedAt = status, g.now()
 		if status == RefundFailed {
 			p.AmountRefunded -= r.Amount
@@ -753,7 +787,9 @@ func (g *Gateway) Recover(ctx context.Context) (int, error) {
 		var errs []error
 		switch p.Status {
 		case StatusPending:
-			err = g.reverseOriginal(ctx, m, p)
+			if err = g.reverseOriginal(ctx, m, p); err != nil {
+				g.saveTrace(ctx, p)
+			}
 			errs = append(errs, err)
 			log.Info("payment in doubt: reversal", "done", err == nil, LogError, err)
 		case StatusCapturing:
@@ -772,7 +808,7 @@ func (g *Gateway) Recover(ctx context.Context) (int, error) {
 				if cur, err := g.Payments.Payment(ctx, p.MerchantID, p.ID); err == nil {
 					p = cur
 				}
-				rerr := g.reverseRefund(ctx, m, p, r, nil)
+				rerr := g.reverseRefund(ctx, m, p, r, nil, nil)
 				errs = append(errs, rerr)
 				log.Info("refund in doubt: reversal", LogRefundID, r.ID, "done", rerr == nil, LogError, rerr)
 			}

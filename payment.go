@@ -70,6 +70,9 @@ type Payment struct {
 	Version            int // optimistic lock: every update bumps it
 
 	Refunds []*Refund
+	// Trace is every message the payment sent to the network and every
+	// answer, oldest first.
+	Trace []TraceEntry
 }
 
 // Approved reports whether the issuer approved the payment (whatever happened after).

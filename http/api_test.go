@@ -620,3 +620,62 @@ func TestInternalErrorsDoNotLeak(t *testing.T) {
 		t.Errorf("the log does not hold the full error under request id %s", rid)
 	}
 }
+
+func TestPaymentTrace(t *testing.T) { gatewaytest.Engines(t, testPaymentTrace) }
+
+func testPaymentTrace(t *testing.T, pg string) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg, NetworkTimeout: 200 * time.Millisecond})
+	c := g.Client(client.WithMaxRetries(0))
+	auth := mustPay(t, c, client.PaymentParams{Amount: 3000, Currency: "USD", Card: card("5555555555554444", "321"), Capture: new(false)})
+	if _, err := c.Capture(ctx, auth.ID, client.CaptureParams{Amount: new(int64(2000))}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Refund(ctx, auth.ID, client.RefundParams{Amount: new(int64(500))}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.CreatePayment(ctx, client.PaymentParams{Amount: 100, Currency: "USD", Card: card("4000110000000009", "987")})
+	silent := asError(t, err).PaymentID
+
+	type entry struct {
+		Event, Kind, MTI, STAN, RRN, Card, ResponseCode string
+	}
+	trace := func(id string) []entry {
+		status, body := do(t, g, "GET", "/v1/payments/"+id+"/trace", g.SecretKey, "")
+		if status != 200 {
+			t.Fatalf("trace: %d %v", status, body)
+		}
+		b, _ := json.Marshal(body["data"])
+		if strings.Contains(string(b), "5555555555554444") || strings.Contains(string(b), "4000110000000009") || strings.Contains(string(b), "987") {
+			t.Errorf("trace shows card data: %s", b)
+		}
+		var out []entry
+		var raw []map[string]any
+		json.Unmarshal(b, &raw)
+		for _, r := range raw {
+			s := func(k string) string { v, _ := r[k].(string); return v }
+			out = append(out, entry{s("event"), s("kind"), s("mti"), s("stan"), s("rrn"), s("card"), s("response_code")})
+		}
+		return out
+	}
+	got := trace(auth.ID)
+	want := []struct{ event, kind, mti, code string }{
+		{"sent", "authorize", "0100", ""}, {"received", "authorize", "0110", "00"},
+		{"sent", "capture", "0220", ""}, {"received", "capture", "0230", "00"},
+		{"sent", "refund", "0200", ""}, {"received", "refund", "0210", "00"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d trace entries %v, want %d", len(got), got, len(want))
+	}
+	for i, w := range want {
+		if got[i].Event != w.event || got[i].Kind != w.kind || got[i].MTI != w.mti || got[i].ResponseCode != w.code || got[i].RRN == "" {
+			t.Errorf("entry %d: got %+v, want %v", i, got[i], w)
+		}
+	}
+	if got[0].Card != "555555******4444" || got[0].STAN == got[2].STAN {
+		t.Errorf("got card %q and STANs %s %s, want masked card and a new STAN per message", got[0].Card, got[0].STAN, got[2].STAN)
+	}
+	st := trace(silent)
+	if len(st) != 4 || st[1].Event != "no_answer" || st[2].Kind != "reverse" || st[2].MTI != "0400" || st[3].ResponseCode != "00" {
+		t.Errorf("timed-out payment trace: got %+v, want sent, no answer, reversal sent, reversal received", st)
+	}
+}

@@ -19,6 +19,21 @@ func (s *Server) routePayments(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/payments/{id}/void", s.api(s.voidPayment))
 	mux.HandleFunc("POST /v1/payments/{id}/refunds", s.api(s.refundPayment))
 	mux.HandleFunc("POST /v1/payments/{id}/ack", s.api(s.ackPayment))
+	mux.HandleFunc("GET /v1/payments/{id}/trace", s.api(s.paymentTrace))
+}
+
+// paymentTrace lists every message the payment exchanged with the card
+// network (card numbers masked), for support.
+func (s *Server) paymentTrace(r *http.Request, m *paygate.Merchant, _ []byte) (any, error) {
+	p, err := s.Gateway.Payment(r.Context(), m, r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	data := p.Trace
+	if data == nil {
+		data = []paygate.TraceEntry{}
+	}
+	return listJSON{Object: "list", Data: data}, nil
 }
 
 // cardRequest is a card as a merchant sends it.

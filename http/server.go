@@ -119,7 +119,7 @@ func (s *Server) Handler() http.Handler {
 	// Known paths asked with another method: 405 with Allow, in JSON.
 	for path, allow := range map[string]string{
 		"/v1/payments": "GET, POST", "/v1/payments/{id}": "GET", "/v1/payments/{id}/capture": "POST",
-		"/v1/payments/{id}/void": "POST", "/v1/payments/{id}/refunds": "POST", "/v1/payments/{id}/ack": "POST",
+		"/v1/payments/{id}/void": "POST", "/v1/payments/{id}/refunds": "POST", "/v1/payments/{id}/ack": "POST", "/v1/payments/{id}/trace": "GET",
 		"/v1/cards": "POST", "/v1/cards/{id}": "GET",
 	} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {

@@ -27,7 +27,7 @@ const paymentColumns = `id, merchant_id, status, amount, currency, amount_captur
 	brand, first6, last4, exp_month, exp_year, fingerprint, pan_key_id, pan, card_id, confirmation_number,
 	stan, rrn, transmitted_at, auth_code, response_code, decline_code, decline_reason, description, order_id,
 	metadata, receipt_email, require_ack, ack_deadline, acked_at, void_reason, idempotency_key,
-	created_at, updated_at, captured_at, voided_at, settled_at, version`
+	created_at, updated_at, captured_at, voided_at, settled_at, version, trace`
 
 func paymentArgs(p *paygate.Payment) ([]any, error) {
 	meta := ""
@@ -42,7 +42,19 @@ func paymentArgs(p *paygate.Payment) ([]any, error) {
 		p.Card.Brand, p.Card.First6, p.Card.Last4, p.Card.ExpMonth, p.Card.ExpYear, p.Card.Fingerprint, p.PAN.KeyID, p.PAN.Ciphertext, p.CardID, p.ConfirmationNumber,
 		p.STAN, p.RRN, toTime(p.TransmittedAt), p.AuthCode, p.ResponseCode, p.DeclineCode, p.DeclineReason, p.Description, p.OrderID,
 		meta, p.ReceiptEmail, p.RequireAck, toTime(p.AckDeadline), toTime(p.AckedAt), p.VoidReason, p.IdempotencyKey,
-		toTime(p.CreatedAt), toTime(p.UpdatedAt), toTime(p.CapturedAt), toTime(p.VoidedAt), toTime(p.SettledAt), p.Version}, nil
+		toTime(p.CreatedAt), toTime(p.UpdatedAt), toTime(p.CapturedAt), toTime(p.VoidedAt), toTime(p.SettledAt), p.Version, encodeTrace(p.Trace)}, nil
+}
+
+// encodeTrace stores a payment's trace as JSON ("" when empty).
+func encodeTrace(t []paygate.TraceEntry) string {
+	if len(t) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // placeholders returns "$1, $2, ..., $n".
@@ -57,7 +69,7 @@ func placeholders(n int) string {
 	return b.String()
 }
 
-var paymentInsert = `INSERT INTO payments (` + paymentColumns + `) VALUES (` + placeholders(40) + `)`
+var paymentInsert = `INSERT INTO payments (` + paymentColumns + `) VALUES (` + placeholders(41) + `)`
 
 // CreatePayment inserts a new payment at version 1.
 func (s *PaymentStore) CreatePayment(ctx context.Context, p *paygate.Payment) error {
@@ -79,12 +91,12 @@ func (s *PaymentStore) CreatePayment(ctx context.Context, p *paygate.Payment) er
 
 const paymentUpdate = `UPDATE payments SET status = $1, amount_captured = $2, amount_refunded = $3, auth_code = $4, response_code = $5,
 	decline_code = $6, decline_reason = $7, ack_deadline = $8, acked_at = $9, void_reason = $10, updated_at = $11, captured_at = $12,
-	voided_at = $13, settled_at = $14, version = version + 1 WHERE id = $15 AND version = $16`
+	voided_at = $13, settled_at = $14, trace = $17, version = version + 1 WHERE id = $15 AND version = $16`
 
 func updateArgs(p *paygate.Payment) []any {
 	return []any{string(p.Status), p.AmountCaptured, p.AmountRefunded, p.AuthCode, p.ResponseCode,
 		p.DeclineCode, p.DeclineReason, toTime(p.AckDeadline), toTime(p.AckedAt), p.VoidReason, toTime(p.UpdatedAt), toTime(p.CapturedAt),
-		toTime(p.VoidedAt), toTime(p.SettledAt), p.ID, p.Version}
+		toTime(p.VoidedAt), toTime(p.SettledAt), p.ID, p.Version, encodeTrace(p.Trace)}
 }
 
 func checkUpdate(tag pgconn.CommandTag, err error) error {
@@ -139,13 +151,13 @@ func (s *PaymentStore) SaveRefund(ctx context.Context, p *paygate.Payment, r *pa
 
 func scanPayment(row pgx.Row) (*paygate.Payment, error) {
 	var p paygate.Payment
-	var status, currency, meta string
+	var status, currency, meta, trace string
 	var transmitted, ackDeadline, ackedAt, created, updated, captured, voided, settled pgtype.Int8
 	err := row.Scan(&p.ID, &p.MerchantID, &status, &p.Amount, &currency, &p.AmountCaptured, &p.AmountRefunded, &p.CaptureRequested,
 		&p.Card.Brand, &p.Card.First6, &p.Card.Last4, &p.Card.ExpMonth, &p.Card.ExpYear, &p.Card.Fingerprint, &p.PAN.KeyID, &p.PAN.Ciphertext, &p.CardID, &p.ConfirmationNumber,
 		&p.STAN, &p.RRN, &transmitted, &p.AuthCode, &p.ResponseCode, &p.DeclineCode, &p.DeclineReason, &p.Description, &p.OrderID,
 		&meta, &p.ReceiptEmail, &p.RequireAck, &ackDeadline, &ackedAt, &p.VoidReason, &p.IdempotencyKey,
-		&created, &updated, &captured, &voided, &settled, &p.Version)
+		&created, &updated, &captured, &voided, &settled, &p.Version, &trace)
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +171,11 @@ func scanPayment(row pgx.Row) (*paygate.Payment, error) {
 	p.TransmittedAt, p.AckDeadline, p.AckedAt = fromTime(transmitted), fromTime(ackDeadline), fromTime(ackedAt)
 	p.CreatedAt, p.UpdatedAt, p.CapturedAt = fromTime(created), fromTime(updated), fromTime(captured)
 	p.VoidedAt, p.SettledAt = fromTime(voided), fromTime(settled)
+	if trace != "" {
+		if err := json.Unmarshal([]byte(trace), &p.Trace); err != nil {
+			return nil, fmt.Errorf("decode trace of %s: %w", p.ID, err)
+		}
+	}
 	return &p, nil
 }
 

@@ -24,7 +24,7 @@ const paymentColumns = `id, merchant_id, status, amount, currency, amount_captur
 	brand, first6, last4, exp_month, exp_year, fingerprint, pan_key_id, pan, card_id, confirmation_number,
 	stan, rrn, transmitted_at, auth_code, response_code, decline_code, decline_reason, description, order_id,
 	metadata, receipt_email, require_ack, ack_deadline, acked_at, void_reason, idempotency_key,
-	created_at, updated_at, captured_at, voided_at, settled_at, version`
+	created_at, updated_at, captured_at, voided_at, settled_at, version, trace`
 
 func paymentArgs(p *paygate.Payment) ([]any, error) {
 	meta := ""
@@ -39,10 +39,22 @@ func paymentArgs(p *paygate.Payment) ([]any, error) {
 		p.Card.Brand, p.Card.First6, p.Card.Last4, p.Card.ExpMonth, p.Card.ExpYear, p.Card.Fingerprint, p.PAN.KeyID, p.PAN.Ciphertext, p.CardID, p.ConfirmationNumber,
 		p.STAN, p.RRN, toTime(p.TransmittedAt), p.AuthCode, p.ResponseCode, p.DeclineCode, p.DeclineReason, p.Description, p.OrderID,
 		meta, p.ReceiptEmail, p.RequireAck, toTime(p.AckDeadline), toTime(p.AckedAt), p.VoidReason, p.IdempotencyKey,
-		toTime(p.CreatedAt), toTime(p.UpdatedAt), toTime(p.CapturedAt), toTime(p.VoidedAt), toTime(p.SettledAt), p.Version}, nil
+		toTime(p.CreatedAt), toTime(p.UpdatedAt), toTime(p.CapturedAt), toTime(p.VoidedAt), toTime(p.SettledAt), p.Version, encodeTrace(p.Trace)}, nil
 }
 
-var paymentInsert = prepared(`INSERT INTO payments (` + paymentColumns + `) VALUES (` + strings.TrimSuffix(strings.Repeat("?, ", 40), ", ") + `)`)
+// encodeTrace stores a payment's trace as JSON ("" when empty).
+func encodeTrace(t []paygate.TraceEntry) string {
+	if len(t) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+var paymentInsert = prepared(`INSERT INTO payments (` + paymentColumns + `) VALUES (` + strings.TrimSuffix(strings.Repeat("?, ", 41), ", ") + `)`)
 
 // CreatePayment inserts a new payment at version 1.
 func (s *PaymentStore) CreatePayment(ctx context.Context, p *paygate.Payment) error {
@@ -64,12 +76,12 @@ func (s *PaymentStore) CreatePayment(ctx context.Context, p *paygate.Payment) er
 
 var paymentUpdate = prepared(`UPDATE payments SET status = ?, amount_captured = ?, amount_refunded = ?, auth_code = ?, response_code = ?,
 	decline_code = ?, decline_reason = ?, ack_deadline = ?, acked_at = ?, void_reason = ?, updated_at = ?, captured_at = ?,
-	voided_at = ?, settled_at = ?, version = version + 1 WHERE id = ? AND version = ?`)
+	voided_at = ?, settled_at = ?, trace = ?, version = version + 1 WHERE id = ? AND version = ?`)
 
 func updatePayment(tx *Tx, p *paygate.Payment) error {
 	res, err := tx.Exec(paymentUpdate, string(p.Status), p.AmountCaptured, p.AmountRefunded, p.AuthCode, p.ResponseCode,
 		p.DeclineCode, p.DeclineReason, toTime(p.AckDeadline), toTime(p.AckedAt), p.VoidReason, toTime(p.UpdatedAt), toTime(p.CapturedAt),
-		toTime(p.VoidedAt), toTime(p.SettledAt), p.ID, p.Version)
+		toTime(p.VoidedAt), toTime(p.SettledAt), encodeTrace(p.Trace), p.ID, p.Version)
 	if err != nil {
 		return fmt.Errorf("update payment: %w", err)
 	}
@@ -119,13 +131,13 @@ func (s *PaymentStore) SaveRefund(ctx context.Context, p *paygate.Payment, r *pa
 
 func scanPayment(row interface{ Scan(...any) error }) (*paygate.Payment, error) {
 	var p paygate.Payment
-	var status, currency, meta string
+	var status, currency, meta, trace string
 	var transmitted, ackDeadline, ackedAt, created, updated, captured, voided, settled sql.NullInt64
 	err := row.Scan(&p.ID, &p.MerchantID, &status, &p.Amount, &currency, &p.AmountCaptured, &p.AmountRefunded, &p.CaptureRequested,
 		&p.Card.Brand, &p.Card.First6, &p.Card.Last4, &p.Card.ExpMonth, &p.Card.ExpYear, &p.Card.Fingerprint, &p.PAN.KeyID, &p.PAN.Ciphertext, &p.CardID, &p.ConfirmationNumber,
 		&p.STAN, &p.RRN, &transmitted, &p.AuthCode, &p.ResponseCode, &p.DeclineCode, &p.DeclineReason, &p.Description, &p.OrderID,
 		&meta, &p.ReceiptEmail, &p.RequireAck, &ackDeadline, &ackedAt, &p.VoidReason, &p.IdempotencyKey,
-		&created, &updated, &captured, &voided, &settled, &p.Version)
+		&created, &updated, &captured, &voided, &settled, &p.Version, &trace)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +151,11 @@ func scanPayment(row interface{ Scan(...any) error }) (*paygate.Payment, error) 
 	p.TransmittedAt, p.AckDeadline, p.AckedAt = fromTime(transmitted), fromTime(ackDeadline), fromTime(ackedAt)
 	p.CreatedAt, p.UpdatedAt, p.CapturedAt = fromTime(created), fromTime(updated), fromTime(captured)
 	p.VoidedAt, p.SettledAt = fromTime(voided), fromTime(settled)
+	if trace != "" {
+		if err := json.Unmarshal([]byte(trace), &p.Trace); err != nil {
+			return nil, fmt.Errorf("decode trace of %s: %w", p.ID, err)
+		}
+	}
 	return &p, nil
 }
 

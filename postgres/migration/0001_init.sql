@@ -88,7 +88,8 @@ CREATE TABLE payments (
 	captured_at         BIGINT,
 	voided_at           BIGINT,
 	settled_at          BIGINT,
-	version             INTEGER NOT NULL DEFAULT 1
+	version             INTEGER NOT NULL DEFAULT 1,
+	trace               TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX payments_merchant ON payments (merchant_id, id);
 CREATE UNIQUE INDEX payments_rrn ON payments (rrn);

@@ -83,7 +83,8 @@ CREATE TABLE payments (
 	captured_at         INTEGER,
 	voided_at           INTEGER,
 	settled_at          INTEGER,
-	version             INTEGER NOT NULL DEFAULT 1
+	version             INTEGER NOT NULL DEFAULT 1,
+	trace               TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX payments_merchant ON payments (merchant_id, id);
 CREATE UNIQUE INDEX payments_rrn ON payments (rrn);
