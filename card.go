@@ -61,9 +61,15 @@ func (c Card) Summary() CardSummary {
 	return s
 }
 
+// panSeparators are what a person may type between digits.
+var panSeparators = strings.NewReplacer(" ", "", "-", "")
+
 // NormalizePAN strips spaces and dashes a person may type.
 func NormalizePAN(s string) string {
-	return strings.NewReplacer(" ", "", "-", "").Replace(s)
+	if !strings.ContainsAny(s, " -") {
+		return s
+	}
+	return panSeparators.Replace(s)
 }
 
 // digitsOnly keeps the digits of s.
