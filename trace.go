@@ -13,11 +13,11 @@ type TraceEntry struct {
 	At           time.Time `json:"at"`
 	Event        string    `json:"event"` // TraceSent, TraceReceived, TraceNoAnswer
 	Kind         string    `json:"kind"`  // authorize, sale, capture, reverse, refund
-	MTI          string    `json:"mti"`
+	MTI          string    `json:"mti,omitempty"`
 	STAN         string    `json:"stan"`
 	RRN          string    `json:"rrn"`
 	Card         string    `json:"card,omitempty"` // masked
-	Amount       int64     `json:"amount"`
+	Amount       int64     `json:"amount,omitempty"`
 	Currency     string    `json:"currency,omitempty"`
 	ResponseCode string    `json:"response_code,omitempty"`
 	AuthCode     string    `json:"auth_code,omitempty"`

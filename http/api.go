@@ -255,7 +255,7 @@ func decode(body []byte, v any, allowEmpty bool) error {
 		return paygate.ParamErrorf(paygate.EINVALID, param, "Parameter %q must be %s.", param, what)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		name = paygate.RedactPANs(sanitizePath(name))
+		name = paygate.RedactPANs(sanitizePath(keyPath(body, name)))
 		return paygate.ParamErrorf(paygate.EMALFORMED, name, "Unknown parameter %q.", name)
 	}
 	return paygate.Errorf(paygate.EMALFORMED, "Request body is not valid JSON.")
@@ -342,6 +342,48 @@ func checkDuplicateKeys(body []byte) error {
 		}
 		if len(stack) == 0 {
 			return nil
+		}
+	}
+}
+
+// keyPath finds where key first appears in a JSON body and names it the way
+// errors name parameters: "card[cvv]" for a key inside "card".
+func keyPath(body []byte, key string) string {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	type frame struct {
+		name  string // the key this container is the value of
+		isObj bool
+		want  bool
+	}
+	var stack []*frame
+	pending := "" // the last key read, naming the next value
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return key
+		}
+		if n := len(stack); n > 0 && stack[n-1].isObj && stack[n-1].want {
+			if k, ok := tok.(string); ok {
+				if k == key {
+					var parts []string
+					for _, f := range stack[1:] {
+						parts = append(parts, f.name)
+					}
+					return paramName(strings.Join(append(parts, k), "."))
+				}
+				stack[n-1].want, pending = false, k
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'), json.Delim('['):
+			stack = append(stack, &frame{name: pending, isObj: tok == json.Delim('{'), want: tok == json.Delim('{')})
+			continue
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+		}
+		if n := len(stack); n > 0 && stack[n-1].isObj {
+			stack[n-1].want = true
 		}
 	}
 }

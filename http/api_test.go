@@ -365,6 +365,7 @@ func testBadInput(t *testing.T, pg string) {
 		{"unknown route", "GET", "/v1/nothing", sk, "", 404, paygate.ENOTFOUND, ""},
 		{"bad limit", "GET", "/v1/payments?limit=1000", sk, "", 422, paygate.EINVALID, "limit"},
 		{"idempotency key too long", "POST", "/v1/payments", sk, good(), 422, paygate.EINVALID, "Idempotency-Key"},
+		{"unknown nested field", "POST", "/v1/payments", sk, good(`"cvc"`, `"cvv"`), 400, paygate.EMALFORMED, "card[cvv]"},
 		{"duplicate key", "POST", "/v1/payments", sk, good(`"amount":1000`, `"amount":1000,"amount":9000`), 400, paygate.EMALFORMED, "amount"},
 		{"duplicate nested key", "POST", "/v1/payments", sk, good(`"cvc":"123"`, `"cvc":"123","cvc":"456"`), 400, paygate.EMALFORMED, "cvc"},
 		{"card number in description", "POST", "/v1/payments", sk, good(`"USD"`, `"USD","description":"card 5555 5555 5555 4444"`), 422, paygate.EINVALID, "description"},
