@@ -73,6 +73,17 @@
 //
 // Network management (0800) is answered 0810 with 00.
 //
+// # Over TCP
+//
+// Server puts a Bank on a TCP (or TLS) port, for "paygate bank" and for
+// tests: messages are framed by a 2-byte big-endian length, many are
+// handled at once per connection, and a connection must sign on (0800, DE70
+// 001) before its financial messages reach the bank; until then, and after
+// a sign-off, they are answered 91. Faults (SetFaults) slow answers down,
+// drop them, close a connection after a number of messages or refuse
+// sign-ons, so that tests can drive every failure of the link;
+// SetIssuerDown takes an issuer down by BIN prefix as before.
+//
 // # Concurrency and logs
 //
 // Handle is safe from many goroutines: the accounts are fixed in New and

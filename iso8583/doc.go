@@ -55,4 +55,26 @@
 // authorizations and sales and read only from them, and exists only in the
 // packed bytes in memory. Describe never shows DE48, DE14, DE35, DE52 or
 // DE55, and shows DE2 as first six and last four. Errors never quote them.
+//
+// # Links
+//
+// A Client sends over a Link. LinkFunc(bank.Handle) is the simulated bank
+// in process; a TCPLink (Dial) reaches a bank in another process ("paygate
+// bank") over TCP or TLS, each message framed by a 2-byte big-endian length
+// (WriteFrame, ReadFrame). A TCPLink is a pool of connections that sign on
+// before they carry requests, echo when idle, sign off on Close and are
+// made again with backoff when lost; answers are matched to requests by
+// answer MTI, STAN and DE7, and a late answer is dropped, never delivered
+// to another caller. See TCPLink.
+//
+// The link is our own code over net.Conn rather than
+// github.com/moov-io/iso8583-connection (v0.9.0): that library passes
+// *iso8583.Message values, so a Link, which carries packed bytes, would
+// unpack and pack every message twice more; its Send takes no context (a
+// caller's deadline or cancellation would have to be emulated with a
+// goroutine per request); it can block without bound handing a request to
+// a connection whose writer is stuck; it silently replaces a request in
+// flight by another with the same id; and its reader unpacks without
+// recovering from a panic of the unpacker. The behaviour we took from it is
+// the same: sign-on hook, idle echo, sign-off on close, a reconnecting pool.
 package iso8583

@@ -1,5 +1,5 @@
 // Command paygate is the payment gateway: one binary, one subcommand per
-// file (serve, merchant, key, migrate, settle). Flags and PAYGATE_*
+// file (serve, bank, merchant, key, migrate, settle). Flags and PAYGATE_*
 // environment variables are read here only and passed down as plain values.
 package main
 
@@ -24,6 +24,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the gateway (HTTP API, simulated card network)", runServe},
+		{"bank", "run the simulated acquirer and issuers on a TCP port (ISO 8583)", runBank},
 		{"merchant", "create and list merchants", runMerchant},
 		{"key", "create, list and revoke API keys", runKey},
 		{"migrate", "apply database migrations", runMigrate},

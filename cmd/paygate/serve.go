@@ -40,6 +40,7 @@ type serveConfig struct {
 	LogLevel       string
 	LogFormat      string
 	Pool           poolConfig
+	Acquirer       acquirerConfig
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -61,6 +62,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.Pool.MaxConnLifetime, "db-conn-lifetime", durationEnv("DB_CONN_LIFETIME", time.Hour), "PostgreSQL: close connections older than this (env PAYGATE_DB_CONN_LIFETIME)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env PAYGATE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", "text"), "text or json (env PAYGATE_LOG_FORMAT)")
+	acquirerFlags(fs, &c.Acquirer)
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -138,6 +140,11 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 	if err != nil {
 		return err
 	}
+	link, closeLink, err := openAcquirer(ctx, c.Acquirer, logger)
+	if err != nil {
+		return err
+	}
+	defer closeLink() // signs off, after the HTTP server has drained
 	st, err := openStores(ctx, c.DB, c.Pool)
 	if err != nil {
 		return err
@@ -154,7 +161,10 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 	b := bank.New(logger.With("component", "bank"))
 	g := paygate.NewGateway()
 	g.Merchants, g.Payments, g.Cards, g.Vault, g.Sequences = st.merchants, st.payments, st.cards, v, st.sequences
-	g.Acquirer = iso8583.NewClient(iso8583.LinkFunc(b.Handle), c.NetworkTimeout)
+	if link == nil {
+		link = iso8583.LinkFunc(b.Handle)
+	}
+	g.Acquirer = iso8583.NewClient(link, c.NetworkTimeout)
 	g.Logger = logger
 	g.NetworkTimeout, g.InDoubtAfter = c.NetworkTimeout, c.InDoubtAfter
 

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/paygate/paygate"
+	"github.com/paygate/paygate/bank"
+	"github.com/paygate/paygate/iso8583"
+)
+
+const bankHelp = `Usage: paygate bank [flags]
+
+Runs the simulated acquirer and its issuers as a separate process: ISO 8583
+(1987, ASCII) over TCP, each message framed by a 2-byte big-endian length,
+optionally over TLS. Point the gateway at it with
+"paygate serve --acquirer ADDR". Connections must sign on (0800, DE70 001)
+before financial messages are processed; those sent before get 91.
+
+The ledger (accounts, holds, postings) is kept in memory for now and starts
+afresh on each run; a later version keeps it in a SQLite file of its own.
+The test cards are listed in the documentation of package bank.
+
+Flags (each also read from the PAYGATE_BANK_* variable named):
+`
+
+func runBank(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("bank", stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), bankHelp)
+		fs.PrintDefaults()
+	}
+	addr := fs.String("addr", env("BANK_ADDR", "127.0.0.1:8583"), "listen address (env PAYGATE_BANK_ADDR)")
+	cert := fs.String("tls-cert", env("BANK_TLS_CERT", ""), "TLS certificate file; with --tls-key, the link runs over TLS (env PAYGATE_BANK_TLS_CERT)")
+	key := fs.String("tls-key", env("BANK_TLS_KEY", ""), "TLS private key file (env PAYGATE_BANK_TLS_KEY)")
+	down := fs.String("issuer-down", env("BANK_ISSUER_DOWN", bank.OfflineBIN), "comma-separated BIN prefixes whose issuer is down: the acquirer answers 91 for them; \"\" for none (env PAYGATE_BANK_ISSUER_DOWN)")
+	delayDefault, delayErr := time.ParseDuration(env("BANK_DELAY", "0s"))
+	delay := fs.Duration("delay", delayDefault, "hold every financial answer this long, to simulate a slow network (env PAYGATE_BANK_DELAY)")
+	level := fs.String("log-level", env("BANK_LOG_LEVEL", "info"), "debug, info, warn or error (env PAYGATE_BANK_LOG_LEVEL)")
+	format := fs.String("log-format", env("BANK_LOG_FORMAT", "text"), "text or json (env PAYGATE_BANK_LOG_FORMAT)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if delayErr != nil {
+		return fmt.Errorf("PAYGATE_BANK_DELAY=%q is not a duration such as 200ms", env("BANK_DELAY", ""))
+	}
+	if *delay < 0 {
+		return errors.New("--delay must not be negative")
+	}
+	var prefixes []string
+	for p := range strings.SplitSeq(*down, ",") {
+		if p = strings.TrimSpace(p); p == "" {
+			continue
+		}
+		if len(p) > 11 || strings.Trim(p, "0123456789") != "" {
+			return fmt.Errorf("--issuer-down: %q is not a BIN prefix (1 to 11 digits)", p)
+		}
+		prefixes = append(prefixes, p)
+	}
+	var tlsConf *tls.Config
+	if *cert != "" || *key != "" {
+		if *cert == "" || *key == "" {
+			return errors.New("--tls-cert and --tls-key go together")
+		}
+		pair, err := tls.LoadX509KeyPair(*cert, *key)
+		if err != nil {
+			return fmt.Errorf("load TLS key pair: %w", err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{pair}, MinVersion: tls.VersionTLS12}
+	}
+	logger, err := newLogger(stderr, *level, *format)
+	if err != nil {
+		return err
+	}
+
+	b := bank.New(logger.With("component", "bank"))
+	b.SetIssuerDown(bank.OfflineBIN, false)
+	for _, p := range prefixes {
+		b.SetIssuerDown(p, true)
+	}
+	s := &bank.Server{Addr: *addr, TLS: tlsConf, Bank: b, Logger: logger}
+	s.SetFaults(bank.Faults{Delay: *delay})
+	if err := s.Open(); err != nil {
+		return err
+	}
+	logger.Info("bank listening", "addr", s.ListenAddr(), "tls", tlsConf != nil, "issuers_down", strings.Join(prefixes, ","), "delay", *delay)
+	fmt.Fprintf(stdout, "bank listening on %s\n", s.ListenAddr())
+	<-ctx.Done()
+	logger.Info("bank shutting down")
+	return s.Close()
+}
+
+// acquirerConfig is serve's link to a bank run apart ("paygate bank").
+type acquirerConfig struct {
+	Addr  string // host:port; "" for the bank in process
+	TLS   bool   // verify against the system roots
+	CA    string // PEM file of the CAs to trust; implies TLS
+	Conns int
+}
+
+// acquirerFlags adds serve's --acquirer flags.
+func acquirerFlags(fs *flag.FlagSet, c *acquirerConfig) {
+	fs.StringVar(&c.Addr, "acquirer", env("ACQUIRER", ""), "host:port of the acquirer (paygate bank) to reach over TCP; default: the simulated bank in process (env PAYGATE_ACQUIRER)")
+	fs.BoolVar(&c.TLS, "acquirer-tls", env("ACQUIRER_TLS", "") == "true", "reach the acquirer over TLS, verified against the system roots (env PAYGATE_ACQUIRER_TLS)")
+	fs.StringVar(&c.CA, "acquirer-ca", env("ACQUIRER_CA", ""), "PEM file of the CA certificates that sign the acquirer's; implies --acquirer-tls (env PAYGATE_ACQUIRER_CA)")
+	fs.IntVar(&c.Conns, "acquirer-conns", intEnv("ACQUIRER_CONNS", 2), "connections to the acquirer (env PAYGATE_ACQUIRER_CONNS)")
+}
+
+// openAcquirer starts the link to the acquirer c names, or returns a nil
+// link for the bank in process. It does not fail when the acquirer cannot
+// be reached: it says so in the log and the link keeps trying, so that the
+// gateway serves (payments get 91) until the bank is back. closeLink signs
+// off.
+func openAcquirer(ctx context.Context, c acquirerConfig, logger *slog.Logger) (link iso8583.Link, closeLink func(), err error) {
+	none := func() {}
+	if c.Addr == "" {
+		if c.TLS || c.CA != "" {
+			return nil, none, errors.New("--acquirer-tls and --acquirer-ca need --acquirer")
+		}
+		return nil, none, nil
+	}
+	if c.Conns <= 0 {
+		return nil, none, errors.New("--acquirer-conns must be positive")
+	}
+	var tlsConf *tls.Config
+	if c.TLS || c.CA != "" {
+		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	if c.CA != "" {
+		pem, err := os.ReadFile(c.CA)
+		if err != nil {
+			return nil, none, fmt.Errorf("--acquirer-ca: %w", err)
+		}
+		tlsConf.RootCAs = x509.NewCertPool()
+		if !tlsConf.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, none, fmt.Errorf("--acquirer-ca: no PEM certificate in %s", c.CA)
+		}
+	}
+	l, err := iso8583.NewLink(c.Addr, iso8583.DialOptions{TLS: tlsConf, Conns: c.Conns, Logger: logger.With("component", "acquirer")})
+	if err != nil {
+		return nil, none, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := l.WaitUp(wctx); err != nil {
+		logger.Warn("acquirer not reachable at start; serving anyway, payments are declined with 91 until it is; reconnecting in the background",
+			"acquirer", c.Addr, paygate.LogError, err)
+	} else {
+		logger.Info("acquirer link up", "acquirer", c.Addr, "tls", tlsConf != nil, "conns", c.Conns)
+	}
+	return l, func() { l.Close() }, nil
+}

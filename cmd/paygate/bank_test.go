@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+var bankListeningRE = regexp.MustCompile(`bank listening on (127\.0\.0\.1:\d+)\n`)
+
+// startBank runs "paygate bank" with args in a goroutine and waits (at most
+// 10 s) until it listens; it returns the address. It stops the bank at the
+// end of the test if the test has not.
+func startBank(t *testing.T, args ...string) (*server, string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &server{t: t, stdout: new(syncBuffer), stderr: new(syncBuffer), cancel: cancel, done: make(chan int, 1)}
+	go func() { s.done <- run(ctx, append([]string{"bank"}, args...), s.stdout, s.stderr) }()
+	t.Cleanup(func() {
+		if !s.stopped {
+			s.stop()
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := bankListeningRE.FindStringSubmatch(s.stdout.String()); m != nil {
+			return s, m[1]
+		}
+		select {
+		case code := <-s.done:
+			s.stopped = true
+			t.Fatalf("bank exited with %d before listening\nstderr:\n%s", code, s.stderr)
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("bank not listening after 10s\nstderr:\n%s", s.stderr)
+		}
+	}
+}
+
+func TestBankAndServeOverTCP(t *testing.T) {
+	clearPaygateEnv(t)
+	bk, addr := startBank(t, "--addr", "127.0.0.1:0", "--log-format", "json", "--issuer-down", "400009,5555")
+	dir := t.TempDir()
+	s := startServe(t, serveArgs(dir, "--acquirer", addr, "--acquirer-conns", "2")...)
+	if !strings.Contains(s.stderr.String(), "acquirer link up") {
+		t.Errorf("no log of the acquirer link:\n%s", s.stderr)
+	}
+	secret := secretKeyRE.FindStringSubmatch(s.stdout.String())[1]
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+
+	r := call(t, client, "POST", s.url+"/v1/payments", secret, sale(testPAN))
+	if r.status != 200 || r.body["status"] != "captured" {
+		t.Fatalf("sale over TCP: %d %s", r.status, r.raw)
+	}
+	if r := call(t, client, "POST", s.url+"/v1/payments", secret, sale(declinedPAN)); r.status != 402 {
+		t.Errorf("declined sale: %d %s", r.status, r.raw)
+	}
+	// --issuer-down took 5555 down.
+	r = call(t, client, "POST", s.url+"/v1/payments", secret, sale("5555555555554444"))
+	if e, _ := r.body["error"].(map[string]any); r.status != 402 || e["decline_code"] != "issuer_unavailable" {
+		t.Errorf("sale with the issuer down: %d %s", r.status, r.raw)
+	}
+	client.CloseIdleConnections()
+	if code := s.stop(); code != 0 {
+		t.Fatalf("serve exited %d\nstderr:\n%s", code, s.stderr)
+	}
+	checkLogs(t, s.stderr.String())
+	// serve signed both connections off as it stopped.
+	if n := strings.Count(bk.stderr.String(), "bank: signed off"); n != 2 {
+		t.Errorf("%d sign-offs in the bank's log, want 2:\n%s", n, bk.stderr)
+	}
+	if code := bk.stop(); code != 0 {
+		t.Fatalf("bank exited %d\nstderr:\n%s", code, bk.stderr)
+	}
+	checkLogs(t, bk.stderr.String())
+}
+
+func TestServeAcquirerUnreachable(t *testing.T) {
+	clearPaygateEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nobody listens there now
+	s := startServe(t, serveArgs(t.TempDir(), "--acquirer", addr)...)
+	if !strings.Contains(s.stderr.String(), "acquirer not reachable at start") {
+		t.Errorf("no warning about the acquirer:\n%s", s.stderr)
+	}
+	secret := secretKeyRE.FindStringSubmatch(s.stdout.String())[1]
+	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
+	defer client.CloseIdleConnections()
+	r := call(t, client, "POST", s.url+"/v1/payments", secret, sale(testPAN))
+	if e, _ := r.body["error"].(map[string]any); r.status != 402 || e["decline_code"] != "issuer_unavailable" {
+		t.Errorf("sale with no acquirer: %d %s", r.status, r.raw)
+	}
+	client.CloseIdleConnections()
+	if code := s.stop(); code != 0 {
+		t.Fatalf("serve exited %d\nstderr:\n%s", code, s.stderr)
+	}
+}
+
+func TestBankBadFlags(t *testing.T) {
+	clearPaygateEnv(t)
+	for _, tc := range []struct {
+		name     string
+		cmd      string
+		args     []string
+		code     int
+		stderrRE string
+	}{
+		{"issuer-down", "bank", []string{"--issuer-down", "4000,abc"}, 1, `paygate bank: --issuer-down: "abc" is not a BIN prefix`},
+		{"cert without key", "bank", []string{"--tls-cert", "c.pem"}, 1, `paygate bank: --tls-cert and --tls-key go together`},
+		{"negative delay", "bank", []string{"--delay", "-1s"}, 1, `paygate bank: --delay must not be negative`},
+		{"help", "bank", []string{"-h"}, 2, `(?s)Usage: paygate bank.*in memory.*-issuer-down`},
+		{"addr in use", "bank", nil, 1, `paygate bank: bank: listen on 127\.0\.0\.1:\d+`},
+		{"acquirer-ca file", "serve", []string{"--acquirer", "127.0.0.1:1", "--acquirer-ca", "nope.pem"}, 1, `paygate serve: --acquirer-ca: `},
+		{"acquirer-tls alone", "serve", []string{"--acquirer-tls"}, 1, `paygate serve: --acquirer-tls and --acquirer-ca need --acquirer`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			args := tc.args
+			switch tc.cmd {
+			case "serve":
+				args = append([]string{"--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "p.db")}, args...)
+			case "bank":
+				if tc.name == "addr in use" {
+					ln, err := net.Listen("tcp", "127.0.0.1:0")
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer ln.Close()
+					args = []string{"--addr", ln.Addr().String()}
+				} else {
+					args = append([]string{"--addr", "127.0.0.1:0"}, args...)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			var stdout, stderr syncBuffer
+			code := run(ctx, append([]string{tc.cmd}, args...), &stdout, &stderr)
+			if ctx.Err() != nil {
+				t.Fatalf("%s did not fail within 10s", tc.cmd)
+			}
+			if code != tc.code {
+				t.Errorf("exit %d, want %d; stderr:\n%s", code, tc.code, stderr.String())
+			}
+			if !regexp.MustCompile(tc.stderrRE).MatchString(stderr.String()) {
+				t.Errorf("stderr does not match %q:\n%s", tc.stderrRE, stderr.String())
+			}
+			if strings.Contains(stdout.String(), "listening") {
+				t.Errorf("started although it failed:\n%s", stdout.String())
+			}
+		})
+	}
+}

@@ -1,0 +1,656 @@
+package iso8583
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/paygate/paygate"
+)
+
+// Errors of a TCPLink.
+var (
+	// ErrLinkDown: no connection was signed on when the request had to
+	// go; it was not sent.
+	ErrLinkDown = errors.New("iso8583: no connection to the acquirer is up")
+	// ErrLinkClosed: the link was closed.
+	ErrLinkClosed = errors.New("iso8583: link closed")
+	// ErrInFlight: a request with the same MTI, STAN and DE7 is already
+	// waiting for its answer on the link; the second was not sent.
+	ErrInFlight = errors.New("iso8583: a request with this STAN is already in flight")
+)
+
+// Log keys of the link.
+const (
+	keyAcquirer = "acquirer"
+	keyConn     = "conn"
+	keyMTI      = "mti"
+	keyBytes    = "bytes"
+	keyRetryIn  = "retry_in"
+)
+
+// DialOptions configures a TCPLink. The zero value is usable.
+type DialOptions struct {
+	// TLS, when not nil, runs every connection over TLS with this
+	// configuration (the server name defaults to the host of addr).
+	TLS *tls.Config
+	// Conns is the number of connections in the pool; default 2.
+	Conns int
+	// EchoInterval is how long a connection may stay silent (nothing
+	// sent) before it sends an echo (0800, DE70 301); default 30 s,
+	// negative for never. An echo without an answer closes the connection.
+	EchoInterval time.Duration
+	// ConnectTimeout bounds the dial, the TLS handshake and the sign-on
+	// answer; also the wait for echo and sign-off answers and for a write
+	// to a peer that does not read. Default 10 s.
+	ConnectTimeout time.Duration
+	// ReconnectWait is the first wait before a connection that failed or
+	// was lost is made again; it doubles on each failure up to
+	// MaxReconnectWait. Defaults 100 ms and 10 s.
+	ReconnectWait    time.Duration
+	MaxReconnectWait time.Duration
+	// Logger gets connection events and dropped answers; nil discards.
+	// Nothing logged carries card data: messages are named by MTI and STAN.
+	Logger *slog.Logger
+}
+
+func (o *DialOptions) defaults() {
+	if o.Conns <= 0 {
+		o.Conns = 2
+	}
+	if o.EchoInterval == 0 {
+		o.EchoInterval = 30 * time.Second
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 10 * time.Second
+	}
+	if o.ReconnectWait <= 0 {
+		o.ReconnectWait = 100 * time.Millisecond
+	}
+	if o.MaxReconnectWait <= 0 {
+		o.MaxReconnectWait = 10 * time.Second
+	}
+	if o.MaxReconnectWait < o.ReconnectWait {
+		o.MaxReconnectWait = o.ReconnectWait
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+// TCPLink is a Link to the acquirer over TCP (or TLS): a pool of
+// connections, each carrying messages framed by a 2-byte big-endian length
+// (see WriteFrame), with many requests in flight at once.
+//
+// A connection counts as up only once the acquirer has answered its
+// sign-on (0800, DE70 001) with 0810 and DE39 00; requests go round-robin
+// over the connections that are up. A connection that has sent nothing for
+// EchoInterval sends an echo (DE70 301). A connection that fails, is closed
+// by the acquirer or misses an echo is made again after a backoff. Close
+// signs each connection off (DE70 002) once its requests are answered.
+//
+// # Matching answers
+//
+// An answer goes to the request whose answer MTI, STAN (DE11) and
+// transmission time (DE7) it carries, and only if it came back on the
+// connection the request went out on; the acquirer must echo DE7 and DE11.
+// A second request with the same three while the first waits is refused
+// with ErrInFlight, not sent. When a request's context ends, it is
+// forgotten: its answer, should it come later, is logged ("late or
+// unmatched answer dropped", with MTI and STAN) and dropped, never given
+// to another caller.
+//
+// Network management messages take their STANs from the link's own
+// counter. They cannot be confused with the gateway's requests, whose STANs
+// come from the database: their answers carry MTI 0810, which no financial
+// answer does.
+//
+// # Errors
+//
+// RoundTrip's errors wrap paygate.ErrNetworkTimeout whenever the request
+// may have reached the acquirer without its answer coming back: the
+// context ended while waiting, the connection was lost after the request
+// was written, or the write failed. When no connection is up, RoundTrip
+// waits for one until the context ends and then returns ErrLinkDown
+// (together with the context's error: the request was not sent).
+type TCPLink struct {
+	addr string
+	o    DialOptions
+	log  *slog.Logger
+
+	ctx    context.Context // ends with Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu        sync.Mutex
+	up        []*conn          // signed on, in service
+	changed   chan struct{}    // closed and replaced whenever up or failures change
+	pending   map[string]*call // by traceKey
+	failures  int              // connections whose first attempt failed
+	lastErr   error
+	closed    bool
+	nextConn  uint32
+	signedOff atomic.Int64 // connections signed off, for tests
+
+	stan atomic.Uint32 // STANs of network management messages
+}
+
+var _ Link = (*TCPLink)(nil)
+
+type call struct {
+	c  *conn
+	ch chan result // buffered: the reader never waits
+}
+
+type result struct {
+	msg []byte
+	err error
+}
+
+// conn is one TCP connection of a link.
+type conn struct {
+	l        *TCPLink
+	nc       net.Conn
+	id       int
+	wmu      sync.Mutex   // one frame at a time
+	lastSend atomic.Int64 // unix nanoseconds
+	inflight sync.WaitGroup
+	done     chan struct{}
+	once     sync.Once
+	err      error // why it closed, set before done closes
+}
+
+// NewLink starts a link to addr and returns at once: its connections come
+// up in the background. See WaitUp and Dial.
+func NewLink(addr string, o DialOptions) (*TCPLink, error) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, fmt.Errorf("iso8583: acquirer address %q: %w", addr, err)
+	}
+	o.defaults()
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &TCPLink{
+		addr: addr, o: o, log: o.Logger.With(keyAcquirer, addr),
+		ctx: ctx, cancel: cancel,
+		changed: make(chan struct{}),
+		pending: map[string]*call{},
+	}
+	l.wg.Add(o.Conns)
+	for i := range o.Conns {
+		go l.keep(i + 1)
+	}
+	return l, nil
+}
+
+// Dial starts a link to addr and waits until one of its connections has
+// signed on. It fails, closing the link, when ctx ends first or when every
+// connection failed its first attempt (the acquirer is not there).
+func Dial(ctx context.Context, addr string, o DialOptions) (*TCPLink, error) {
+	l, err := NewLink(addr, o)
+	if err != nil {
+		return nil, err
+	}
+	if err := l.WaitUp(ctx); err != nil {
+		l.Close()
+		return nil, err
+	}
+	return l, nil
+}
+
+// WaitUp waits until a connection is signed on. It returns an error when
+// ctx ends first, when the link is closed, or when every connection failed
+// its first attempt and none has come up since.
+func (l *TCPLink) WaitUp(ctx context.Context) error {
+	for {
+		l.mu.Lock()
+		up, closed, failures, lastErr, ch := len(l.up), l.closed, l.failures, l.lastErr, l.changed
+		l.mu.Unlock()
+		switch {
+		case up > 0:
+			return nil
+		case closed:
+			return ErrLinkClosed
+		case failures >= l.o.Conns:
+			return fmt.Errorf("iso8583: acquirer %s: %w", l.addr, lastErr)
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("iso8583: acquirer %s: %w: %w", l.addr, ErrLinkDown, ctx.Err())
+		}
+	}
+}
+
+// Up returns the number of connections signed on.
+func (l *TCPLink) Up() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.up)
+}
+
+// Addr returns the acquirer's address.
+func (l *TCPLink) Addr() string { return l.addr }
+
+// Close signs off and closes every connection, each once its requests in
+// flight are answered (at most ConnectTimeout), and waits for that.
+// Requests after Close fail with ErrLinkClosed.
+func (l *TCPLink) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.signal()
+	l.mu.Unlock()
+	l.cancel()
+	l.wg.Wait()
+	return nil
+}
+
+// signal wakes whoever waits on a change; l.mu is held.
+func (l *TCPLink) signal() {
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// RoundTrip sends a packed request over a connection that is up and
+// returns its packed answer. See TCPLink for how answers are matched and
+// which errors mean what.
+func (l *TCPLink) RoundTrip(ctx context.Context, msg []byte) ([]byte, error) {
+	key, ok := traceKey(msg)
+	if !ok {
+		return nil, errors.New("iso8583: cannot read the MTI and STAN of the request")
+	}
+	var c *conn
+	var cl *call
+	for {
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return nil, ErrLinkClosed
+		}
+		if n := len(l.up); n > 0 {
+			l.nextConn++
+			c = l.up[int(l.nextConn%uint32(n))]
+			var err error
+			if cl, err = l.register(key, c); err != nil {
+				l.mu.Unlock()
+				return nil, err
+			}
+			l.mu.Unlock()
+			break
+		}
+		ch := l.changed
+		l.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("iso8583: acquirer %s: %w: %w", l.addr, ErrLinkDown, ctx.Err())
+		}
+	}
+	return l.exchange(ctx, c, key, cl, msg)
+}
+
+// register records a call waiting for the answer keyed key on c; l.mu is
+// held. c.inflight counts it until exchange returns.
+func (l *TCPLink) register(key string, c *conn) (*call, error) {
+	if _, dup := l.pending[key]; dup {
+		return nil, fmt.Errorf("%w: %s stan %s", ErrInFlight, key[:4], key[4:10])
+	}
+	cl := &call{c: c, ch: make(chan result, 1)}
+	l.pending[key] = cl
+	c.inflight.Add(1)
+	return cl, nil
+}
+
+// forget removes cl unless the reader or a closing connection took it
+// first; it reports whether it did.
+func (l *TCPLink) forget(key string, cl *call) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.pending[key] == cl {
+		delete(l.pending, key)
+		return true
+	}
+	return false
+}
+
+// exchange writes msg on c and waits for the answer registered as cl.
+func (l *TCPLink) exchange(ctx context.Context, c *conn, key string, cl *call, msg []byte) ([]byte, error) {
+	defer c.inflight.Done()
+	if err := c.send(msg); err != nil {
+		if l.forget(key, cl) {
+			c.close(err)
+			return nil, fmt.Errorf("iso8583: send %s stan %s to %s: %w: %w", msg[:4], key[4:10], l.addr, paygate.ErrNetworkTimeout, err)
+		}
+		r := <-cl.ch // the connection closed under us and answered for it
+		return r.msg, r.err
+	}
+	select {
+	case r := <-cl.ch:
+		return r.msg, r.err
+	case <-ctx.Done():
+		if l.forget(key, cl) {
+			return nil, fmt.Errorf("iso8583: no answer to %s stan %s from %s: %w: %w", msg[:4], key[4:10], l.addr, paygate.ErrNetworkTimeout, ctx.Err())
+		}
+		r := <-cl.ch // it came just now
+		return r.msg, r.err
+	}
+}
+
+// keep keeps connection id of the pool up until the link closes.
+func (l *TCPLink) keep(id int) {
+	defer l.wg.Done()
+	wait, first := l.o.ReconnectWait, true
+	log := l.log.With(keyConn, id)
+	for l.ctx.Err() == nil {
+		c, err := l.connect(id)
+		if err != nil {
+			if l.ctx.Err() != nil {
+				return
+			}
+			l.mu.Lock()
+			if first {
+				l.failures++
+			}
+			l.lastErr = err
+			l.signal()
+			l.mu.Unlock()
+			first = false
+			log.Warn("iso8583: acquirer connection failed", paygate.LogError, err, keyRetryIn, wait)
+			if !l.sleep(wait) {
+				return
+			}
+			wait = min(2*wait, l.o.MaxReconnectWait)
+			continue
+		}
+		first = false
+		start := time.Now()
+		l.mu.Lock()
+		l.up = append(l.up, c)
+		l.signal()
+		l.mu.Unlock()
+		log.Info("iso8583: acquirer connection signed on")
+
+		l.serve(c, log)
+		if l.ctx.Err() != nil {
+			return
+		}
+		if time.Since(start) > time.Second {
+			wait = l.o.ReconnectWait // it had been up a while: start backing off afresh
+		}
+		log.Warn("iso8583: acquirer connection lost", paygate.LogError, c.err, keyRetryIn, wait)
+		if !l.sleep(wait) {
+			return
+		}
+		wait = min(2*wait, l.o.MaxReconnectWait)
+	}
+}
+
+// sleep waits d; false if the link closed meanwhile.
+func (l *TCPLink) sleep(d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-l.ctx.Done():
+		return false
+	}
+}
+
+// connect dials, starts reading and signs on.
+func (l *TCPLink) connect(id int) (*conn, error) {
+	ctx, cancel := context.WithTimeout(l.ctx, l.o.ConnectTimeout)
+	defer cancel()
+	var nc net.Conn
+	var err error
+	d := &net.Dialer{}
+	if l.o.TLS != nil {
+		nc, err = (&tls.Dialer{NetDialer: d, Config: l.o.TLS}).DialContext(ctx, "tcp", l.addr)
+	} else {
+		nc, err = d.DialContext(ctx, "tcp", l.addr)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := &conn{l: l, nc: nc, id: id, done: make(chan struct{})}
+	go c.read()
+	mg, err := l.manage(ctx, c, SignOn)
+	if err == nil && mg.ResponseCode != "00" {
+		err = fmt.Errorf("sign-on refused with response code %q", mg.ResponseCode)
+	}
+	if err != nil {
+		c.close(err)
+		return nil, fmt.Errorf("sign on: %w", err)
+	}
+	return c, nil
+}
+
+// serve keeps c until it closes or the link does: it echoes when c has
+// been idle, and signs off when the link closes.
+func (l *TCPLink) serve(c *conn, log *slog.Logger) {
+	var tick <-chan time.Time
+	var t *time.Timer
+	if l.o.EchoInterval > 0 {
+		t = time.NewTimer(l.o.EchoInterval)
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-l.ctx.Done():
+			l.signOff(c, log)
+			return
+		case <-tick:
+			idle := time.Since(time.Unix(0, c.lastSend.Load()))
+			if idle >= l.o.EchoInterval {
+				ctx, cancel := context.WithTimeout(l.ctx, l.o.ConnectTimeout)
+				mg, err := l.manage(ctx, c, Echo)
+				cancel()
+				if err == nil && mg.ResponseCode != "00" {
+					err = fmt.Errorf("echo answered with response code %q", mg.ResponseCode)
+				}
+				if err != nil {
+					if l.ctx.Err() != nil {
+						continue // closing: sign off instead
+					}
+					log.Warn("iso8583: acquirer echo failed, closing the connection", paygate.LogError, err)
+					c.close(fmt.Errorf("echo: %w", err))
+					return
+				}
+				log.Debug("iso8583: echo answered")
+				idle = 0
+			}
+			t.Reset(l.o.EchoInterval - idle)
+		}
+	}
+}
+
+// signOff takes c out of service, waits for its requests, signs off and
+// closes it.
+func (l *TCPLink) signOff(c *conn, log *slog.Logger) {
+	l.mu.Lock()
+	l.remove(c)
+	l.mu.Unlock()
+	drained := make(chan struct{})
+	go func() { c.inflight.Wait(); close(drained) }()
+	t := time.NewTimer(l.o.ConnectTimeout)
+	defer t.Stop()
+	select {
+	case <-drained:
+	case <-c.done:
+	case <-t.C:
+		log.Warn("iso8583: requests still in flight at sign-off")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), l.o.ConnectTimeout)
+	defer cancel()
+	mg, err := l.manage(ctx, c, SignOff)
+	switch {
+	case err != nil:
+		log.Warn("iso8583: sign-off failed", paygate.LogError, err)
+	case mg.ResponseCode != "00":
+		log.Warn("iso8583: sign-off answered with response code " + strconv.Quote(mg.ResponseCode))
+	default:
+		l.signedOff.Add(1)
+		log.Info("iso8583: acquirer connection signed off")
+	}
+	c.close(ErrLinkClosed)
+}
+
+// SignedOff returns how many connections signed off with an approved
+// answer (for tests).
+func (l *TCPLink) SignedOff() int { return int(l.signedOff.Load()) }
+
+// manage sends a network management request on c and returns its answer.
+func (l *TCPLink) manage(ctx context.Context, c *conn, code string) (Management, error) {
+	n := l.stan.Add(1)%999_999 + 1 // 000001 to 999999
+	stan := strconv.Itoa(int(n))
+	msg, err := PackManagement(Management{MTI: MTINetwork, Code: code, STAN: stan, Time: time.Now()})
+	if err != nil {
+		return Management{}, err
+	}
+	key, _ := traceKey(msg)
+	l.mu.Lock()
+	cl, err := l.register(key, c)
+	l.mu.Unlock()
+	if err != nil {
+		return Management{}, err
+	}
+	ans, err := l.exchange(ctx, c, key, cl, msg)
+	if err != nil {
+		return Management{}, err
+	}
+	mg, err := UnpackManagement(ans)
+	if err != nil {
+		return Management{}, err
+	}
+	if mg.Code != code {
+		return mg, fmt.Errorf("answer to network management code %s carries %q", code, mg.Code)
+	}
+	return mg, nil
+}
+
+// remove takes c out of l.up; l.mu is held.
+func (l *TCPLink) remove(c *conn) {
+	for i, u := range l.up {
+		if u == c {
+			l.up = append(l.up[:i], l.up[i+1:]...)
+			l.signal()
+			return
+		}
+	}
+}
+
+// send writes one frame on c.
+func (c *conn) send(msg []byte) error {
+	frame, err := AppendFrame(make([]byte, 0, 2+len(msg)), msg)
+	if err != nil {
+		return err
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	select {
+	case <-c.done:
+		return c.err
+	default:
+	}
+	// A write cut short leaves half a frame on the wire: it closes c.
+	c.nc.SetWriteDeadline(time.Now().Add(c.l.o.ConnectTimeout))
+	_, err = c.nc.Write(frame)
+	c.lastSend.Store(time.Now().UnixNano())
+	return err
+}
+
+// read delivers the answers that come on c until it closes.
+func (c *conn) read() {
+	l := c.l
+	r := bufio.NewReader(c.nc)
+	for {
+		msg, err := ReadFrame(r)
+		if err != nil {
+			c.close(err)
+			return
+		}
+		key, ok := traceKey(msg)
+		if !ok {
+			l.log.Warn("iso8583: unreadable message from the acquirer dropped", keyConn, c.id, keyBytes, len(msg))
+			continue
+		}
+		if msg[2]%2 == 0 { // a request from the acquirer
+			if string(msg[:4]) == MTINetwork {
+				go c.answer(msg)
+			} else {
+				l.log.Warn("iso8583: request from the acquirer dropped", keyConn, c.id, keyMTI, string(msg[:4]), paygate.LogSTAN, key[4:10])
+			}
+			continue
+		}
+		l.mu.Lock()
+		cl := l.pending[key]
+		if cl != nil && cl.c == c {
+			delete(l.pending, key)
+		} else {
+			cl = nil
+		}
+		l.mu.Unlock()
+		if cl == nil {
+			l.log.Warn("iso8583: late or unmatched answer dropped", keyConn, c.id, keyMTI, key[:4], paygate.LogSTAN, key[4:10])
+			continue
+		}
+		cl.ch <- result{msg: msg}
+	}
+}
+
+// answer approves a network management request from the acquirer (its
+// echo, say).
+func (c *conn) answer(msg []byte) {
+	mg, err := UnpackManagement(msg)
+	if err != nil {
+		c.l.log.Warn("iso8583: malformed network management request dropped", keyConn, c.id, paygate.LogError, err)
+		return
+	}
+	mg.MTI, mg.ResponseCode = ResponseMTI(mg.MTI), "00"
+	out, err := PackManagement(mg)
+	if err == nil {
+		err = c.send(out)
+	}
+	if err != nil {
+		c.close(err)
+	}
+}
+
+// close closes c once, takes it out of service and fails the requests
+// waiting on it: they may have reached the acquirer, so their errors wrap
+// paygate.ErrNetworkTimeout.
+func (c *conn) close(why error) {
+	c.once.Do(func() {
+		c.err = why
+		close(c.done)
+		c.nc.Close()
+		l := c.l
+		lost := fmt.Errorf("iso8583: connection to %s lost awaiting the answer: %w: %w", l.addr, paygate.ErrNetworkTimeout, why)
+		var calls []*call
+		l.mu.Lock()
+		l.remove(c)
+		for k, cl := range l.pending {
+			if cl.c == c {
+				delete(l.pending, k)
+				calls = append(calls, cl)
+			}
+		}
+		l.mu.Unlock()
+		for _, cl := range calls {
+			cl.ch <- result{err: lost}
+		}
+	})
+}
