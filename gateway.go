@@ -383,6 +383,9 @@ func (g *Gateway) reverseOriginal(ctx context.Context, m *Merchant, p *Payment) 
 	if err != nil {
 		return err
 	}
+	// A reversal advice (0420): stored (the payment stays pending) and
+	// forwarded until the network takes it; again as 0421.
+	req.Advice, req.Repeat = true, sentBefore(p.Trace, NetworkReverse, p.RRN)
 	if err := g.sendAccepted(ctx, req, &p.Trace); err != nil {
 		return fmt.Errorf("reverse payment %s: %w", p.ID, err)
 	}
@@ -459,7 +462,7 @@ func (g *Gateway) Capture(ctx context.Context, m *Merchant, id string, amount in
 	if err != nil {
 		return nil, err
 	}
-	return inDoubtOK(g.finishCapture(context.WithoutCancel(ctx), m, p))
+	return inDoubtOK(g.finishCapture(context.WithoutCancel(ctx), m, p, false))
 }
 
 // appendTrace saves trace entries on the payment, whatever its state.
@@ -496,11 +499,12 @@ func inDoubtOK(p *Payment, err error) (*Payment, error) {
 // An advice cannot be declined; if it is not acknowledged the payment stays
 // capturing and recovery sends it again (errNotAccepted or the network
 // error is returned for recovery to count; Capture shows the payment).
-func (g *Gateway) finishCapture(ctx context.Context, m *Merchant, p *Payment) (*Payment, error) {
+func (g *Gateway) finishCapture(ctx context.Context, m *Merchant, p *Payment, repeat bool) (*Payment, error) {
 	req, err := g.followUp(ctx, m, p, NetworkCapture, p.AmountCaptured)
 	if err != nil {
 		return nil, err
 	}
+	req.Repeat = repeat || sentBefore(p.Trace, NetworkCapture, p.RRN) // 0221
 	var trace []TraceEntry
 	if err := g.sendAccepted(ctx, req, &trace); err != nil {
 		g.Logger.Warn("capture advice not acknowledged, left for recovery", LogPaymentID, p.ID, LogError, err)
@@ -542,19 +546,20 @@ func (g *Gateway) void(ctx context.Context, m *Merchant, id, reason string) (*Pa
 	if err != nil {
 		return nil, err
 	}
-	return inDoubtOK(g.finishVoid(context.WithoutCancel(ctx), m, p))
+	return inDoubtOK(g.finishVoid(context.WithoutCancel(ctx), m, p, false))
 }
 
 // finishVoid sends the reversal of a payment in voiding state. If the
 // network does not accept it, the payment stays voiding and recovery sends
 // it again.
-func (g *Gateway) finishVoid(ctx context.Context, m *Merchant, p *Payment) (*Payment, error) {
+func (g *Gateway) finishVoid(ctx context.Context, m *Merchant, p *Payment, repeat bool) (*Payment, error) {
 	// A full reversal (Amount 0): the issuer releases the hold or undoes
 	// whatever was posted, the whole of it.
 	req, err := g.followUp(ctx, m, p, NetworkReverse, 0)
 	if err != nil {
 		return nil, err
 	}
+	req.Repeat = repeat || sentBefore(p.Trace, NetworkReverse, p.RRN) // 0401
 	var trace []TraceEntry
 	if err := g.sendAccepted(ctx, req, &trace); err != nil {
 		g.Logger.Warn("reversal not accepted, left for recovery", LogPaymentID, p.ID, LogError, err)
@@ -651,6 +656,7 @@ func (g *Gateway) reverseRefund(ctx context.Context, m *Merchant, p *Payment, r 
 	req := g.networkRequest(m, p, NetworkReverse)
 	req.PAN, req.Amount, req.STAN, req.RRN, req.TransmissionTime = pan, r.Amount, stan, r.RRN, g.now()
 	req.OriginalKind, req.OriginalSTAN, req.OriginalTime, req.OriginalAmount = NetworkRefund, r.STAN, r.TransmittedAt, r.Amount
+	req.Advice, req.Repeat = true, sentBefore(append(p.Trace, trace...), NetworkReverse, r.RRN)
 	if err := g.sendAccepted(ctx, req, &trace); err != nil {
 		g.Logger.Warn("refund reversal failed, left for recovery", LogRefundID, r.ID, LogError, err)
 		g.appendTrace(ctx, p, trace)
@@ -793,11 +799,12 @@ func (g *Gateway) Recover(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 			log.Info("payment in doubt: reversal", "done", err == nil, LogError, err)
 		case StatusCapturing:
-			_, err = g.finishCapture(ctx, m, p)
+			// It may have gone out before: a repeat (0221).
+			_, err = g.finishCapture(ctx, m, p, true)
 			errs = append(errs, err)
 			log.Info("capture in doubt: advice sent again", "done", err == nil, LogError, err)
 		case StatusVoiding:
-			_, err = g.finishVoid(ctx, m, p)
+			_, err = g.finishVoid(ctx, m, p, true)
 			errs = append(errs, err)
 			log.Info("void in doubt: reversal sent again", "done", err == nil, LogError, err)
 		}

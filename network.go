@@ -58,6 +58,25 @@ type NetworkRequest struct {
 	OriginalSTAN   string
 	OriginalTime   time.Time
 	OriginalAmount int64 // the amount of the original; Amount is the new (replacement) amount
+	// Advice sends a reversal as an advice (0420) — the network must take
+	// it, and the gateway stores and forwards it until it does — rather
+	// than as a request (0400). Captures are always advices (0220).
+	Advice bool
+	// Repeat marks a message sent again because its first sending was not
+	// answered (0221, 0401, 0421).
+	Repeat bool
+}
+
+// MTI is the ISO 8583 (1987) message type of the request.
+func (r NetworkRequest) MTI() string {
+	mti := r.Kind.MTI()
+	if r.Kind == NetworkReverse && r.Advice {
+		mti = "0420"
+	}
+	if r.Repeat && (r.Kind == NetworkReverse || r.Kind == NetworkCapture) {
+		mti = mti[:3] + "1"
+	}
+	return mti
 }
 
 // maskedRequest is NetworkRequest without its methods, for printing.

@@ -52,13 +52,24 @@ func responseMTI(mti string) string {
 	if len(mti) != 4 {
 		return ""
 	}
-	return mti[:2] + string(mti[2]+1) + mti[3:]
+	return mti[:2] + string(mti[2]+1) + "0"
+}
+
+// sentBefore reports whether the trace shows a message of this kind already
+// sent for the payment: sending it again is a repeat.
+func sentBefore(trace []TraceEntry, kind NetworkKind, rrn string) bool {
+	for _, e := range trace {
+		if e.Event == TraceSent && e.Kind == kind.String() && e.RRN == rrn {
+			return true
+		}
+	}
+	return false
 }
 
 // send carries a request to the acquirer and records both legs on trace.
 func (g *Gateway) send(ctx context.Context, req NetworkRequest, trace *[]TraceEntry) (NetworkResponse, error) {
 	start := g.now()
-	e := TraceEntry{At: start, Event: TraceSent, Kind: req.Kind.String(), MTI: req.Kind.MTI(), STAN: req.STAN, RRN: req.RRN,
+	e := TraceEntry{At: start, Event: TraceSent, Kind: req.Kind.String(), MTI: req.MTI(), STAN: req.STAN, RRN: req.RRN,
 		Card: MaskPAN(req.PAN), Amount: req.Amount, Currency: req.Currency.Code}
 	if req.Kind == NetworkReverse {
 		e.Amount = req.OriginalAmount

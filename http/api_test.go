@@ -676,7 +676,7 @@ func testPaymentTrace(t *testing.T, pg string) {
 		t.Errorf("got card %q and STANs %s %s, want masked card and a new STAN per message", got[0].Card, got[0].STAN, got[2].STAN)
 	}
 	st := trace(silent)
-	if len(st) != 4 || st[1].Event != "no_answer" || st[2].Kind != "reverse" || st[2].MTI != "0400" || st[3].ResponseCode != "00" {
+	if len(st) != 4 || st[1].Event != "no_answer" || st[2].Kind != "reverse" || st[2].MTI != "0420" || st[3].MTI != "0430" || st[3].ResponseCode != "00" {
 		t.Errorf("timed-out payment trace: got %+v, want sent, no answer, reversal sent, reversal received", st)
 	}
 }

@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"encoding/json"
 	"context"
 	"database/sql"
 	"net/http"
@@ -114,6 +115,16 @@ func testRecoverAfterCrash(t *testing.T, pg string) {
 			acct, _ := g.Bank.Account(pan)
 			if acct.Held != 0 || before.Posted-acct.Posted != tt.posted {
 				t.Errorf("issuer: held %d posted %d, want 0 and %d", acct.Held, before.Posted-acct.Posted, tt.posted)
+			}
+			if tt.kind == paygate.NetworkCapture || tt.kind == paygate.NetworkReverse {
+				// Sent again after the crash: a repeat (0221, 0401), as
+				// the payment's trace shows.
+				status, body := do(t, n, "GET", "/v1/payments/"+id+"/trace", n.SecretKey, "")
+				b, _ := json.Marshal(body["data"])
+				want := map[paygate.NetworkKind]string{paygate.NetworkCapture: `"mti":"0221"`, paygate.NetworkReverse: `"mti":"0401"`}[tt.kind]
+				if status != 200 || !strings.Contains(string(b), want) {
+					t.Errorf("trace after recovery: %s, want a repeat %s", b, want)
+				}
 			}
 			if again, _ := n.Gateway.Recover(ctx); again != 0 {
 				t.Errorf("second recovery found %d, want 0", again)

@@ -500,3 +500,47 @@ func BenchmarkUnpackResponse(b *testing.B) {
 		}
 	}
 }
+
+func TestAdviceAndRepeatMTIs(t *testing.T) {
+	base := paygate.NetworkRequest{PAN: "4242424242424242", Amount: 1000, STAN: "000123", RRN: "000000000123",
+		TransmissionTime: time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC), MerchantID: "123456789012345", TerminalID: "PG000001",
+		OriginalKind: paygate.NetworkAuthorize, OriginalSTAN: "000122", OriginalTime: time.Date(2026, 11, 23, 11, 59, 0, 0, time.UTC), OriginalAmount: 1000}
+	base.Currency, _ = paygate.LookupCurrency("USD")
+	tests := []struct {
+		kind           paygate.NetworkKind
+		advice, repeat bool
+		mti, answer    string
+	}{
+		{paygate.NetworkReverse, false, false, "0400", "0410"},
+		{paygate.NetworkReverse, false, true, "0401", "0410"},
+		{paygate.NetworkReverse, true, false, "0420", "0430"},
+		{paygate.NetworkReverse, true, true, "0421", "0430"},
+		{paygate.NetworkCapture, false, false, "0220", "0230"},
+		{paygate.NetworkCapture, false, true, "0221", "0230"},
+	}
+	for _, tt := range tests {
+		req := base
+		req.Kind, req.Advice, req.Repeat = tt.kind, tt.advice, tt.repeat
+		if got := req.MTI(); got != tt.mti {
+			t.Errorf("NetworkRequest.MTI: got %s, want %s", got, tt.mti)
+		}
+		b, err := iso8583.PackRequest(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(b[:4]); got != tt.mti {
+			t.Errorf("packed MTI: got %s, want %s", got, tt.mti)
+		}
+		back, mti, err := iso8583.UnpackRequest(b)
+		if err != nil || mti != tt.mti || back.Advice != tt.advice || back.Repeat != tt.repeat {
+			t.Errorf("unpacked %s: advice %v repeat %v err %v", mti, back.Advice, back.Repeat, err)
+		}
+		resp, err := iso8583.PackResponse(back, paygate.NetworkResponse{ResponseCode: "00"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := string(resp[:4]); got != tt.answer {
+			t.Errorf("answer MTI to %s: got %s, want %s", tt.mti, got, tt.answer)
+		}
+	}
+}

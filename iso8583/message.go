@@ -15,11 +15,12 @@ import (
 
 // Message type indicators of the requests we send.
 const (
-	MTIAuthorization = "0100"
-	MTIFinancial     = "0200"
-	MTIAdvice        = "0220"
-	MTIReversal      = "0400"
-	MTINetwork       = "0800"
+	MTIAuthorization  = "0100"
+	MTIFinancial      = "0200"
+	MTIAdvice         = "0220"
+	MTIReversal       = "0400"
+	MTIReversalAdvice = "0420"
+	MTINetwork        = "0800"
 )
 
 // Processing codes (DE3).
@@ -93,6 +94,9 @@ func (f *fieldSet) request(req paygate.NetworkRequest) error {
 		f.mti = MTIAdvice
 	case paygate.NetworkReverse:
 		f.mti = MTIReversal
+		if req.Advice {
+			f.mti = MTIReversalAdvice
+		}
 		switch req.OriginalKind {
 		case paygate.NetworkAuthorize, paygate.NetworkSale, paygate.NetworkCapture:
 		case paygate.NetworkRefund:
@@ -102,6 +106,9 @@ func (f *fieldSet) request(req paygate.NetworkRequest) error {
 		}
 	default:
 		return fmt.Errorf("iso8583: unknown request kind %d", req.Kind)
+	}
+	if req.Repeat && (req.Kind == paygate.NetworkReverse || req.Kind == paygate.NetworkCapture) {
+		f.mti = f.mti[:3] + "1" // 0221, 0401, 0421: sent again
 	}
 	if !isDigits(req.PAN) || len(req.PAN) > 19 {
 		return errors.New("iso8583: card number must be 1 to 19 digits")
@@ -278,9 +285,11 @@ func UnpackRequest(b []byte) (req paygate.NetworkRequest, mti string, err error)
 		req.Kind = paygate.NetworkCapture
 	case "0400", "0401", "0420", "0421":
 		req.Kind = paygate.NetworkReverse
+		req.Advice = mti[2] == '2'
 	default:
 		return req, mti, fmt.Errorf("iso8583: unsupported request MTI %q", mti)
 	}
+	req.Repeat = mti[3] == '1'
 	for _, id := range [...]int{2, 3, 4, 7, 11, 37, 49} {
 		if get(m, id) == "" {
 			return req, mti, fmt.Errorf("iso8583: %s without field %d", mti, id)
