@@ -1,0 +1,210 @@
+package http_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paygate/paygate"
+	"github.com/paygate/paygate/bank"
+	"github.com/paygate/paygate/client"
+	"github.com/paygate/paygate/internal/gatewaytest"
+	"github.com/paygate/paygate/iso8583"
+)
+
+// tcpNetwork is a bank on its own TCP server and a gateway that reaches it
+// over a pooled ISO 8583 link, as `paygate bank` and `serve --acquirer` run.
+type tcpNetwork struct {
+	bank   *bank.Bank
+	server *bank.Server
+	link   *iso8583.TCPLink
+	g      *gatewaytest.Gateway
+}
+
+func newTCPNetwork(t *testing.T, timeout time.Duration, wrap func(paygate.Acquirer) paygate.Acquirer) *tcpNetwork {
+	t.Helper()
+	n := &tcpNetwork{bank: bank.New(nil)}
+	n.server = &bank.Server{Addr: "127.0.0.1:0", Bank: n.bank}
+	if err := n.server.Open(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.server.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	link, err := iso8583.Dial(ctx, n.server.ListenAddr(), iso8583.DialOptions{Conns: 2, EchoInterval: 200 * time.Millisecond,
+		ReconnectWait: 20 * time.Millisecond, MaxReconnectWait: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.link = link
+	t.Cleanup(func() { link.Close() })
+	n.g = gatewaytest.MustOpen(t, gatewaytest.Options{NetworkTimeout: timeout, Acquirer: func(paygate.Acquirer) paygate.Acquirer {
+		var a paygate.Acquirer = iso8583.NewClient(link, timeout)
+		if wrap != nil {
+			a = wrap(a)
+		}
+		return a
+	}})
+	return n
+}
+
+// settle recovers until nothing is in doubt, then returns every payment.
+func settle(t *testing.T, g *gatewaytest.Gateway, within time.Duration) []*paygate.Payment {
+	t.Helper()
+	g.Gateway.InDoubtAfter = time.Millisecond
+	deadline := time.Now().Add(within)
+	for {
+		g.Gateway.Recover(ctx)
+		var all []*paygate.Payment
+		after := ""
+		for {
+			page, more, err := g.Payments.Payments(ctx, paygate.PaymentFilter{MerchantID: g.Merchant.ID, Limit: 100, StartingAfter: after})
+			if err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, page...)
+			if !more {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+		stuck := 0
+		for _, p := range all {
+			if p.Status.InDoubt() {
+				stuck++
+			}
+			for _, r := range p.Refunds {
+				if r.Status == paygate.RefundPending {
+					stuck++
+				}
+			}
+		}
+		if stuck == 0 {
+			return all
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d payments or refunds still in doubt", stuck)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// checkLedger compares the bank's accounts with the gateway's records:
+// every authorization the gateway holds is held once, under its RRN, for
+// its amount; every capture and sale is posted once; nothing else.
+func checkLedger(t *testing.T, b *bank.Bank, all []*paygate.Payment, cards []string, before map[string]int64) {
+	t.Helper()
+	posted, holds := map[string]int64{}, map[string]map[string]int64{}
+	for _, pan := range cards {
+		holds[pan] = map[string]int64{}
+	}
+	for _, p := range all {
+		pan := ""
+		for _, c := range cards {
+			if c[:6] == p.Card.First6 && c[len(c)-4:] == p.Card.Last4 {
+				pan = c
+			}
+		}
+		switch p.Status {
+		case paygate.StatusCaptured, paygate.StatusPartiallyRefunded, paygate.StatusRefunded:
+			posted[pan] += p.AmountCaptured - p.AmountRefunded
+		case paygate.StatusAuthorized:
+			holds[pan][p.RRN] = p.Amount
+		}
+	}
+	for _, pan := range cards {
+		a, _ := b.Account(pan)
+		if got := before[pan] - a.Posted; got != posted[pan] {
+			t.Errorf("card %s…: the bank posted %d, the gateway recorded %d", pan[:6], got, posted[pan])
+		}
+		if len(a.Holds) != len(holds[pan]) {
+			t.Errorf("card %s…: the bank has %d holds, the gateway %d open authorizations", pan[:6], len(a.Holds), len(holds[pan]))
+		}
+		for rrn, amount := range holds[pan] {
+			if a.Holds[rrn] != amount {
+				t.Errorf("card %s…: RRN %s held %d at the bank, want %d", pan[:6], rrn, a.Holds[rrn], amount)
+			}
+		}
+	}
+}
+
+// TestFaultyLink drives the gateway through every failure of the TCP link
+// — answers late past the timeout, answers dropped, the connection closed
+// mid-flight, every message delivered twice — and then compares the bank's
+// ledger with the gateway's records.
+func TestFaultyLink(t *testing.T) {
+	var dupMu sync.Mutex
+	duplicate := false
+	n := newTCPNetwork(t, 150*time.Millisecond, func(a paygate.Acquirer) paygate.Acquirer {
+		return acquirerFunc(func(ctx context.Context, r paygate.NetworkRequest) (paygate.NetworkResponse, error) {
+			resp, err := a.Send(ctx, r)
+			dupMu.Lock()
+			dup := duplicate
+			dupMu.Unlock()
+			if dup {
+				a.Send(ctx, r) // the network delivers it again; the answer is ignored
+			}
+			return resp, err
+		})
+	})
+	c := n.g.Client(client.WithMaxRetries(0))
+	cards := []string{"4242424242424242", "5555555555554444", "6011111111111117"}
+	before := map[string]int64{}
+	for _, pan := range cards {
+		a, _ := n.bank.Account(pan)
+		before[pan] = a.Posted
+	}
+	approvals := map[string]bool{}
+	var mu sync.Mutex
+	burst := func(phase string, count int) {
+		var wg sync.WaitGroup
+		for i := range count {
+			wg.Go(func() {
+				pan := cards[i%len(cards)]
+				p, err := c.CreatePayment(ctx, client.PaymentParams{Amount: int64(100 + i), Currency: "USD", Card: card(pan, "123"),
+					Capture: new(i%2 == 0), OrderID: fmt.Sprintf("%s-%d", phase, i)})
+				if err == nil {
+					mu.Lock()
+					approvals[p.ID] = true
+					mu.Unlock()
+					if i%4 == 1 { // capture some authorizations through the same faults
+						c.Capture(ctx, p.ID, client.CaptureParams{})
+					}
+				}
+			})
+		}
+		wg.Wait()
+	}
+
+	burst("clean", 6)
+	n.server.SetFaults(bank.Faults{Delay: 400 * time.Millisecond})
+	burst("late", 6)
+	n.server.SetFaults(bank.Faults{DropAnswers: true})
+	burst("dropped", 6)
+	n.server.SetFaults(bank.Faults{CloseAfter: 3})
+	burst("closed", 8)
+	n.server.SetFaults(bank.Faults{})
+	dupMu.Lock()
+	duplicate = true
+	dupMu.Unlock()
+	burst("twice", 6)
+	dupMu.Lock()
+	duplicate = false
+	dupMu.Unlock()
+
+	all := settle(t, n.g, 10*time.Second)
+	statuses := map[paygate.PaymentStatus]int{}
+	for _, p := range all {
+		statuses[p.Status]++
+		if approvals[p.ID] && !p.Approved() {
+			t.Errorf("payment %s was approved to the merchant but is %s", p.ID, p.Status)
+		}
+	}
+	t.Logf("%d payments: %v; %d approvals seen by the merchant", len(all), statuses, len(approvals))
+	if statuses[paygate.StatusFailed] == 0 {
+		t.Errorf("no payment failed: the faults did not bite")
+	}
+	checkLedger(t, n.bank, all, cards, before)
+}
