@@ -95,8 +95,17 @@ type txn struct {
 
 // account is a cardholder account. Every field below mu is guarded by it;
 // the rest is fixed when the bank is built.
+//
+// With a journal, every change is queued to it while mu is held, so the
+// journal sees an account's changes in the order they were made; the
+// caller waits for the returned entry (after unlocking) before it answers.
+// A method that changes nothing returns the account's last entry, so that
+// an answer drawn from a change not yet on disk (a duplicate's) waits for
+// it too.
 type account struct {
+	pan        string
 	issuer     *issuer
+	journal    *journal // nil: in memory only
 	limit      int64
 	txnLimit   int64
 	expMonth   int
@@ -110,6 +119,25 @@ type account struct {
 	posted    int64
 	held      int64
 	txns      map[rrn]txn
+	last      *entry // the last change queued to the journal
+}
+
+// record queues the account's state and t (under k) to the journal; a.mu
+// is held. Without a journal it returns nil.
+func (a *account) record(k rrn, t txn) *entry {
+	if a.journal == nil {
+		return nil
+	}
+	e := &entry{
+		pan:  a.pan,
+		row:  accountRow{status: a.status, limit: a.limit, available: a.available, posted: a.posted, held: a.held},
+		rrn:  k,
+		txn:  t,
+		done: make(chan struct{}),
+	}
+	a.journal.enqueue(e) // on failure e is done with the error
+	a.last = e
+	return e
 }
 
 // check applies the issuer's rules to an authorization or a sale.
@@ -151,15 +179,15 @@ func (a *account) check(req paygate.NetworkRequest) string {
 // RRN the account has seen gets the original answer and changes nothing; an
 // RRN seen on another kind of message gets 94. held reports whether a hold
 // was placed.
-func (a *account) authorize(req paygate.NetworkRequest, authCode func() string) (resp paygate.NetworkResponse, held, dup bool) {
+func (a *account) authorize(req paygate.NetworkRequest, authCode func() string) (resp paygate.NetworkResponse, held, dup bool, w *entry) {
 	k := rrnKey(req.RRN)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if t, ok := a.txns[k]; ok {
 		if t.kind != req.Kind {
-			return paygate.NetworkResponse{ResponseCode: rcDuplicate}, false, true
+			return paygate.NetworkResponse{ResponseCode: rcDuplicate}, false, true, a.last
 		}
-		return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, false, true
+		return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, false, true, a.last
 	}
 	t := txn{kind: req.Kind, rc: a.check(req)}
 	if t.rc == rcApproved {
@@ -175,19 +203,19 @@ func (a *account) authorize(req paygate.NetworkRequest, authCode func() string) 
 		}
 	}
 	a.txns[k] = t
-	return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, held, false
+	return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, held, false, a.record(k, t)
 }
 
 // capture turns the hold of an authorization into a posting of the final
 // amount and releases the rest. It is an advice: always accepted. Without a
 // hold it posts anyway (force post); a repeat changes nothing.
-func (a *account) capture(req paygate.NetworkRequest) {
+func (a *account) capture(req paygate.NetworkRequest) *entry {
 	k := rrnKey(req.RRN)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	t, ok := a.txns[k]
 	if ok && (t.captured || t.kind != paygate.NetworkAuthorize) {
-		return
+		return a.last
 	}
 	if !ok {
 		t = txn{kind: paygate.NetworkCapture, rc: rcApproved}
@@ -200,18 +228,20 @@ func (a *account) capture(req paygate.NetworkRequest) {
 	t.posted += req.Amount
 	t.captured = true
 	a.txns[k] = t
+	return a.record(k, t)
 }
 
 // reverse brings what an RRN holds, posted or credited down to remaining
 // (0 for a full reversal). Nothing to reverse, or a repeat, changes nothing.
-func (a *account) reverse(req paygate.NetworkRequest, remaining int64) {
+func (a *account) reverse(req paygate.NetworkRequest, remaining int64) *entry {
 	k := rrnKey(req.RRN)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	t, ok := a.txns[k]
 	if !ok {
-		return
+		return a.last
 	}
+	before := t
 	if d := t.held - remaining; d > 0 {
 		a.held -= d
 		a.available += d
@@ -227,28 +257,32 @@ func (a *account) reverse(req paygate.NetworkRequest, remaining int64) {
 		a.available -= d
 		t.credited = remaining
 	}
+	if t == before {
+		return a.last
+	}
 	a.txns[k] = t
+	return a.record(k, t)
 }
 
 // refund credits the account. A repeat of the RRN gets the original answer.
-func (a *account) refund(req paygate.NetworkRequest, authCode func() string) (resp paygate.NetworkResponse, dup bool) {
+func (a *account) refund(req paygate.NetworkRequest, authCode func() string) (resp paygate.NetworkResponse, dup bool, w *entry) {
 	if req.Amount <= 0 {
-		return paygate.NetworkResponse{ResponseCode: rcInvalidAmt}, false
+		return paygate.NetworkResponse{ResponseCode: rcInvalidAmt}, false, nil
 	}
 	k := rrnKey(req.RRN)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if t, ok := a.txns[k]; ok {
 		if t.kind != req.Kind {
-			return paygate.NetworkResponse{ResponseCode: rcDuplicate}, true
+			return paygate.NetworkResponse{ResponseCode: rcDuplicate}, true, a.last
 		}
-		return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, true
+		return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, true, a.last
 	}
 	t := txn{kind: req.Kind, rc: rcApproved, authCode: authCode(), credited: req.Amount}
 	a.available += req.Amount
 	a.posted += req.Amount
 	a.txns[k] = t
-	return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, false
+	return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, false, a.record(k, t)
 }
 
 // snapshot copies the account.

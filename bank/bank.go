@@ -2,6 +2,7 @@ package bank
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -41,9 +42,11 @@ type issuer struct {
 
 // Bank is the simulated acquirer with its issuing banks. It is safe for
 // concurrent use: the accounts are fixed when it is built and each has its
-// own lock.
+// own lock. New keeps the ledger in memory; Open keeps it in a SQLite file
+// as well.
 type Bank struct {
 	log      *slog.Logger
+	journal  *journal           // nil: in memory only
 	brands   map[string]*issuer // by paygate card brand
 	special  map[string]*issuer // by BIN prefix, checked first
 	accounts map[string]*account
@@ -86,6 +89,7 @@ func New(logger *slog.Logger) *Bank {
 
 	for _, c := range testCards {
 		a := &account{
+			pan:        c.pan,
 			limit:      c.limit,
 			txnLimit:   c.txnLimit,
 			expMonth:   12,
@@ -194,15 +198,56 @@ func (b *Bank) Holds(pan string) int64 {
 	return a.held
 }
 
+// Close closes the ledger file of a bank from Open, once the changes
+// already made are written; Handle then answers no financial message
+// (ErrClosed). For a bank from New it does nothing.
+func (b *Bank) Close() error {
+	if b.journal == nil {
+		return nil
+	}
+	return b.journal.close()
+}
+
+// Done is closed when a bank from Open stops answering financial
+// messages: it was closed, or a change could not be written to its file
+// (Err says which). It is nil, never closed, for a bank from New.
+func (b *Bank) Done() <-chan struct{} {
+	if b.journal == nil {
+		return nil
+	}
+	return b.journal.failed
+}
+
+// Err returns why the bank stopped answering (ErrClosed, or the write
+// failure), or nil while it answers.
+func (b *Bank) Err() error {
+	if b.journal == nil {
+		return nil
+	}
+	select {
+	case <-b.journal.failed: // cheap while open: Handle asks on every message
+		return b.journal.state()
+	default:
+		return nil
+	}
+}
+
 // Handle answers one packed ISO 8583 request with a packed response. It is
 // the bank end of a link: iso8583.NewClient(iso8583.LinkFunc(b.Handle), t).
 // For a card of the unresponsive issuer it applies authorizations, sales and
 // refunds, then waits for ctx to end and returns ctx.Err(). An unparseable
 // request gets an error and no answer.
+//
+// With a ledger file (Open), the answer is returned only once the change it
+// reports is written; when it cannot be, or the bank is closed, Handle
+// returns an error and no answer.
 func (b *Bank) Handle(ctx context.Context, msg []byte) ([]byte, error) {
 	b.stats.messages.Add(1)
 	if len(msg) >= 4 && string(msg[:4]) == iso8583.MTINetwork {
 		return b.network(msg)
+	}
+	if err := b.Err(); err != nil {
+		return nil, err
 	}
 	req, mti, err := iso8583.UnpackRequest(msg)
 	if err != nil {
@@ -218,7 +263,14 @@ func (b *Bank) Handle(ctx context.Context, msg []byte) ([]byte, error) {
 		req.OriginalKind = paygate.NetworkAuthorize
 		resp.ResponseCode = rcFormatError
 	} else {
-		resp, iss = b.process(req, mti)
+		var w *entry
+		resp, iss, w = b.process(req, mti)
+		if err := w.wait(); err != nil {
+			if !errors.Is(err, ErrClosed) {
+				err = fmt.Errorf("bank: %s stan %s not answered: %w", mti, req.STAN, err)
+			}
+			return nil, err
+		}
 	}
 	out, err := iso8583.PackResponse(req, resp)
 	if err != nil {
@@ -251,55 +303,54 @@ func (b *Bank) Handle(ctx context.Context, msg []byte) ([]byte, error) {
 }
 
 // process routes a request to its issuer and applies the issuer's rules. It
-// returns the issuer that answered, nil when the acquirer answered itself.
-func (b *Bank) process(req paygate.NetworkRequest, mti string) (paygate.NetworkResponse, *issuer) {
+// returns the issuer that answered, nil when the acquirer answered itself,
+// and the ledger entry to wait for before answering (nil for none).
+func (b *Bank) process(req paygate.NetworkRequest, mti string) (paygate.NetworkResponse, *issuer, *entry) {
 	b.stats.kinds[req.Kind].Add(1)
 	answer := func(rc string) paygate.NetworkResponse { return paygate.NetworkResponse{ResponseCode: rc} }
 	iss := b.route(req.PAN)
 	if iss == nil {
-		return answer(rcNoIssuer), nil
+		return answer(rcNoIssuer), nil, nil
 	}
 	// Advices are stored and forwarded by the acquirer: accepted even when
 	// the issuer is down.
 	advice := mti[2] == '2'
 	if !advice && b.isDown(req.PAN) {
-		return answer(rcIssuerDown), nil // the acquirer answers
+		return answer(rcIssuerDown), nil, nil // the acquirer answers
 	}
 	a := b.accounts[req.PAN]
 	if a == nil {
 		if req.Kind == paygate.NetworkReverse {
-			return answer(rcApproved), iss // nothing to reverse
+			return answer(rcApproved), iss, nil // nothing to reverse
 		}
-		return answer(rcInvalidCard), iss
+		return answer(rcInvalidCard), iss, nil
 	}
 	switch req.Kind {
 	case paygate.NetworkAuthorize, paygate.NetworkSale:
-		resp, held, dup := a.authorize(req, b.authCode)
+		resp, held, dup, w := a.authorize(req, b.authCode)
 		if held {
 			b.stats.holds.Add(1)
 		}
 		if dup {
 			b.stats.duplicates.Add(1)
 		}
-		return resp, iss
+		return resp, iss, w
 	case paygate.NetworkRefund:
-		resp, dup := a.refund(req, b.authCode)
+		resp, dup, w := a.refund(req, b.authCode)
 		if dup {
 			b.stats.duplicates.Add(1)
 		}
-		return resp, iss
+		return resp, iss, w
 	case paygate.NetworkCapture:
-		a.capture(req)
-		return answer(rcApproved), iss
+		return answer(rcApproved), iss, a.capture(req)
 	case paygate.NetworkReverse:
 		remaining := int64(0)
 		if req.Amount < req.OriginalAmount {
 			remaining = req.Amount
 		}
-		a.reverse(req, remaining)
-		return answer(rcApproved), iss
+		return answer(rcApproved), iss, a.reverse(req, remaining)
 	}
-	return answer(rcFormatError), iss
+	return answer(rcFormatError), iss, nil
 }
 
 // network answers an 0800 with an 0810 approving it.

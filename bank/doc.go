@@ -84,9 +84,49 @@
 // sign-ons, so that tests can drive every failure of the link;
 // SetIssuerDown takes an issuer down by BIN prefix as before.
 //
+// # Ledger file
+//
+// New keeps the ledger in memory: it starts afresh each time (the bank in
+// process, and tests). Open keeps it in a SQLite file of its own as well
+// (modernc.org/sqlite, WAL, synchronous=FULL), so that it outlives a crash
+// or restart of the bank's process ("paygate bank --db"): the accounts'
+// status, limit and balances (available, posted, held), and for every RRN
+// an account has seen what it remembers of it (kind, answer and auth code
+// for duplicates; what it holds, posted or credited for captures and
+// reversals). The first Open of a file creates the test accounts; later
+// ones load the state saved and check that each account's holds add up to
+// its Held. Auth codes go on from where they were, so they stay unique
+// across restarts. What the file does not keep: Stats, the issuers taken
+// down (SetIssuerDown; "paygate bank --issuer-down" sets them on each run),
+// the server's faults and sign-ons.
+//
+// Every change is written before Handle returns the answer that reports
+// it, and an answer that repeats an earlier one (a duplicate) waits for that
+// one to be written too: no answer is ever sent for a change the file may
+// not have. The converse does not hold: a process killed after a change is
+// written but before its answer is sent keeps the change with no answer
+// sent, just as an answer lost on the network would (the gateway reverses
+// or repeats it). Changes are made in memory first, under the account's
+// lock, and queued to one writer, which writes all the changes queued since
+// its last commit in one transaction (group commit, one fsync for many
+// messages). Account and Holds may show a change a moment before it is on
+// disk. Close writes the changes already made and closes the file; Handle
+// then returns ErrClosed for financial messages, with no answer. If a
+// write fails, the bank stops answering financial messages for good (Done
+// is closed, Err says why; "paygate bank" exits): a restart goes on from
+// what the file holds.
+//
+// One bank at a time: Open locks the file until Close (or the process
+// ends), and a second Open of it fails ("in use by another bank").
+//
+// The file holds the test card numbers in clear: it is the simulated
+// issuer's own ledger, not the gateway's. It is created readable by its
+// owner only.
+//
 // # Concurrency and logs
 //
-// Handle is safe from many goroutines: the accounts are fixed in New and
-// each has its own mutex; counters are atomic. It logs each message at debug
-// level with the card number masked (paygate.MaskPAN), never the CVC.
+// Handle is safe from many goroutines: the accounts are fixed in New (Open
+// loads their state before it returns) and each has its own mutex;
+// counters are atomic. It logs each message at debug level with the card
+// number masked (paygate.MaskPAN), never the CVC.
 package bank

@@ -129,8 +129,8 @@ func (s *Server) Close() error {
 	if s.ln == nil {
 		return nil
 	}
+	s.cancel() // first, so that accept knows its error is the close
 	err := s.ln.Close()
-	s.cancel()
 	s.CloseConnections()
 	s.wg.Wait()
 	if errors.Is(err, net.ErrClosed) {

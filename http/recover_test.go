@@ -1,9 +1,9 @@
 package http_test
 
 import (
-	"encoding/json"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"sync"

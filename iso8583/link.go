@@ -162,7 +162,7 @@ type conn struct {
 	id       int
 	wmu      sync.Mutex   // one frame at a time
 	lastSend atomic.Int64 // unix nanoseconds
-	inflight sync.WaitGroup
+	inflight flight
 	done     chan struct{}
 	once     sync.Once
 	err      error // why it closed, set before done closes
@@ -483,12 +483,10 @@ func (l *TCPLink) signOff(c *conn, log *slog.Logger) {
 	l.mu.Lock()
 	l.remove(c)
 	l.mu.Unlock()
-	drained := make(chan struct{})
-	go func() { c.inflight.Wait(); close(drained) }()
 	t := time.NewTimer(l.o.ConnectTimeout)
 	defer t.Stop()
 	select {
-	case <-drained:
+	case <-c.inflight.idle():
 	case <-c.done:
 	case <-t.C:
 		log.Warn("iso8583: requests still in flight at sign-off")
@@ -653,4 +651,45 @@ func (c *conn) close(why error) {
 			cl.ch <- result{err: lost}
 		}
 	})
+}
+
+// flight counts requests in flight on a connection. Unlike a WaitGroup it
+// may be added to while someone waits for it to drain (the sign-off itself
+// is a request).
+type flight struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed when n drops to 0
+}
+
+// Add counts one more request.
+func (f *flight) Add(int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		f.zero = make(chan struct{})
+	}
+	f.n++
+}
+
+// Done counts one request less.
+func (f *flight) Done() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.n--
+	if f.n == 0 {
+		close(f.zero)
+	}
+}
+
+// idle returns a channel closed once nothing is in flight.
+func (f *flight) idle() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.n == 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return f.zero
 }

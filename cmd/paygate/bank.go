@@ -26,8 +26,13 @@ optionally over TLS. Point the gateway at it with
 "paygate serve --acquirer ADDR". Connections must sign on (0800, DE70 001)
 before financial messages are processed; those sent before get 91.
 
-The ledger (accounts, holds, postings) is kept in memory for now and starts
-afresh on each run; a later version keeps it in a SQLite file of its own.
+The ledger (account balances, holds, postings, and every RRN each account
+has seen, for duplicates, captures and reversals) is kept in a SQLite file
+of its own, paygate-bank.db by default, so that it outlives a crash or a
+restart of the bank or of the gateway: each change is on disk before its
+answer is sent. The file and its test accounts are created on the first
+run; later runs go on with the balances saved. --memory (or --db "")
+keeps the ledger in memory only: it starts afresh on each run.
 The test cards are listed in the documentation of package bank.
 
 Flags (each also read from the PAYGATE_BANK_* variable named):
@@ -45,6 +50,8 @@ func runBank(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	down := fs.String("issuer-down", env("BANK_ISSUER_DOWN", bank.OfflineBIN), "comma-separated BIN prefixes whose issuer is down: the acquirer answers 91 for them; \"\" for none (env PAYGATE_BANK_ISSUER_DOWN)")
 	delayDefault, delayErr := time.ParseDuration(env("BANK_DELAY", "0s"))
 	delay := fs.Duration("delay", delayDefault, "hold every financial answer this long, to simulate a slow network (env PAYGATE_BANK_DELAY)")
+	db := fs.String("db", env("BANK_DB", "paygate-bank.db"), "SQLite file of the ledger, created if missing; \"\" keeps it in memory (env PAYGATE_BANK_DB)")
+	memory := fs.Bool("memory", env("BANK_MEMORY", "") == "true", "keep the ledger in memory only, ignoring --db: it starts afresh on each run (env PAYGATE_BANK_MEMORY=true)")
 	level := fs.String("log-level", env("BANK_LOG_LEVEL", "info"), "debug, info, warn or error (env PAYGATE_BANK_LOG_LEVEL)")
 	format := fs.String("log-format", env("BANK_LOG_FORMAT", "text"), "text or json (env PAYGATE_BANK_LOG_FORMAT)")
 	if err := parseFlags(fs, args); err != nil {
@@ -85,7 +92,18 @@ func runBank(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 
-	b := bank.New(logger.With("component", "bank"))
+	blog := logger.With("component", "bank")
+	ledger := "memory"
+	var b *bank.Bank
+	if *memory || *db == "" {
+		b = bank.New(blog)
+	} else {
+		if b, err = bank.Open(*db, blog); err != nil {
+			return err
+		}
+		ledger = *db
+	}
+	defer b.Close()
 	b.SetIssuerDown(bank.OfflineBIN, false)
 	for _, p := range prefixes {
 		b.SetIssuerDown(p, true)
@@ -95,11 +113,21 @@ func runBank(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := s.Open(); err != nil {
 		return err
 	}
-	logger.Info("bank listening", "addr", s.ListenAddr(), "tls", tlsConf != nil, "issuers_down", strings.Join(prefixes, ","), "delay", *delay)
+	logger.Info("bank listening", "addr", s.ListenAddr(), "tls", tlsConf != nil, "issuers_down", strings.Join(prefixes, ","), "delay", *delay, "ledger", ledger)
 	fmt.Fprintf(stdout, "bank listening on %s\n", s.ListenAddr())
-	<-ctx.Done()
-	logger.Info("bank shutting down")
-	return s.Close()
+	select {
+	case <-ctx.Done():
+		logger.Info("bank shutting down")
+	case <-b.Done():
+		// The ledger could not be written (logged by the bank): stop, so
+		// that a restart goes on from what the file holds.
+		err := b.Err()
+		s.Close()
+		return err
+	}
+	// The server first: it waits for the answers in progress, whose
+	// changes the bank then writes before it closes the file.
+	return errors.Join(s.Close(), b.Close())
 }
 
 // acquirerConfig is serve's link to a bank run apart ("paygate bank").

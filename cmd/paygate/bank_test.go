@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paygate/paygate"
+	"github.com/paygate/paygate/bank"
+	"github.com/paygate/paygate/iso8583"
 )
 
 var bankListeningRE = regexp.MustCompile(`bank listening on (127\.0\.0\.1:\d+)\n`)
@@ -45,8 +51,8 @@ func startBank(t *testing.T, args ...string) (*server, string) {
 
 func TestBankAndServeOverTCP(t *testing.T) {
 	clearPaygateEnv(t)
-	bk, addr := startBank(t, "--addr", "127.0.0.1:0", "--log-format", "json", "--issuer-down", "400009,5555")
 	dir := t.TempDir()
+	bk, addr := startBank(t, "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "bank.db"), "--log-format", "json", "--issuer-down", "400009,5555")
 	s := startServe(t, serveArgs(dir, "--acquirer", addr, "--acquirer-conns", "2")...)
 	if !strings.Contains(s.stderr.String(), "acquirer link up") {
 		t.Errorf("no log of the acquirer link:\n%s", s.stderr)
@@ -119,7 +125,8 @@ func TestBankBadFlags(t *testing.T) {
 		{"issuer-down", "bank", []string{"--issuer-down", "4000,abc"}, 1, `paygate bank: --issuer-down: "abc" is not a BIN prefix`},
 		{"cert without key", "bank", []string{"--tls-cert", "c.pem"}, 1, `paygate bank: --tls-cert and --tls-key go together`},
 		{"negative delay", "bank", []string{"--delay", "-1s"}, 1, `paygate bank: --delay must not be negative`},
-		{"help", "bank", []string{"-h"}, 2, `(?s)Usage: paygate bank.*in memory.*-issuer-down`},
+		{"help", "bank", []string{"-h"}, 2, `(?s)Usage: paygate bank.*SQLite file.*-db.*PAYGATE_BANK_DB.*-issuer-down.*-memory`},
+		{"ledger not a database", "bank", []string{"--db", "junk.db"}, 1, `paygate bank: bank: open .*junk\.db: `},
 		{"addr in use", "bank", nil, 1, `paygate bank: bank: listen on 127\.0\.0\.1:\d+`},
 		{"acquirer-ca file", "serve", []string{"--acquirer", "127.0.0.1:1", "--acquirer-ca", "nope.pem"}, 1, `paygate serve: --acquirer-ca: `},
 		{"acquirer-tls alone", "serve", []string{"--acquirer-tls"}, 1, `paygate serve: --acquirer-tls and --acquirer-ca need --acquirer`},
@@ -137,9 +144,15 @@ func TestBankBadFlags(t *testing.T) {
 						t.Fatal(err)
 					}
 					defer ln.Close()
-					args = []string{"--addr", ln.Addr().String()}
+					args = []string{"--addr", ln.Addr().String(), "--db", filepath.Join(dir, "bank.db")}
 				} else {
-					args = append([]string{"--addr", "127.0.0.1:0"}, args...)
+					args = append([]string{"--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "bank.db")}, args...)
+				}
+				if tc.name == "ledger not a database" {
+					args = []string{"--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "junk.db")}
+					if err := os.WriteFile(filepath.Join(dir, "junk.db"), []byte(strings.Repeat("junk ", 200)), 0o600); err != nil {
+						t.Fatal(err)
+					}
 				}
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -159,5 +172,106 @@ func TestBankBadFlags(t *testing.T) {
 				t.Errorf("started although it failed:\n%s", stdout.String())
 			}
 		})
+	}
+}
+
+// bankLink signs on to the bank at addr. Close the link before stopping
+// the bank: a link closing while the bank drops its connections trips the
+// race detector in iso8583.TCPLink.signOff.
+func bankLink(t *testing.T, addr string) (*iso8583.Client, *iso8583.TCPLink) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l, err := iso8583.Dial(ctx, addr, iso8583.DialOptions{Conns: 1, EchoInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return iso8583.NewClient(l, 5*time.Second), l
+}
+
+func bankRequest(kind paygate.NetworkKind, rrn string, amount int64) paygate.NetworkRequest {
+	now := time.Now().UTC()
+	return paygate.NetworkRequest{
+		Kind: kind, PAN: testPAN, ExpMonth: 12, ExpYear: now.Year() + 2, Amount: amount,
+		Currency: paygate.Currency{Code: "USD", Numeric: "840", Exponent: 2},
+		STAN:     rrn[6:], RRN: rrn, TransmissionTime: now,
+		MerchantID: "MERCHANT0000001", MerchantName: "Paygate Test Shop", TerminalID: "WEB00001", MCC: "5999",
+	}
+}
+
+// TestBankLedgerSurvivesRestart stops "paygate bank" and starts it again
+// on the same file and address: the hold placed before is captured after,
+// and a repeat of the authorization gets the first answer.
+func TestBankLedgerSurvivesRestart(t *testing.T) {
+	clearPaygateEnv(t)
+	dir := t.TempDir()
+	t.Setenv("PAYGATE_BANK_DB", filepath.Join(dir, "ledger.db"))
+	bk, addr := startBank(t, "--addr", "127.0.0.1:0", "--log-format", "json")
+	if !strings.Contains(bk.stderr.String(), "ledger.db") {
+		t.Errorf("the log does not name the ledger file:\n%s", bk.stderr)
+	}
+	c, link := bankLink(t, addr)
+	auth := bankRequest(paygate.NetworkAuthorize, "000000000001", 1500)
+	first, err := c.Send(context.Background(), auth)
+	if err != nil || !first.Approved() {
+		t.Fatalf("authorization: %+v %v", first, err)
+	}
+	link.Close()
+	if code := bk.stop(); code != 0 {
+		t.Fatalf("bank exited %d\nstderr:\n%s", code, bk.stderr)
+	}
+
+	bk, _ = startBank(t, "--addr", addr, "--log-format", "json")
+	c, link = bankLink(t, addr)
+	again := auth
+	again.STAN = "999999"
+	if got, err := c.Send(context.Background(), again); err != nil || got != first {
+		t.Errorf("repeat after the restart: %+v %v, first %+v", got, err, first)
+	}
+	capture := bankRequest(paygate.NetworkCapture, auth.RRN, 1500)
+	capture.AuthCode, capture.OriginalKind, capture.OriginalSTAN, capture.OriginalTime, capture.OriginalAmount = first.AuthCode, auth.Kind, auth.STAN, auth.TransmissionTime, auth.Amount
+	capture.STAN = "000002"
+	if got, err := c.Send(context.Background(), capture); err != nil || got.ResponseCode != "00" {
+		t.Errorf("capture after the restart: %+v %v", got, err)
+	}
+	link.Close()
+	if code := bk.stop(); code != 0 {
+		t.Fatalf("bank exited %d\nstderr:\n%s", code, bk.stderr)
+	}
+	checkLogs(t, bk.stderr.String())
+	if strings.Contains(bk.stderr.String(), `"level":"WARN"`) {
+		t.Errorf("warnings in the bank's log:\n%s", bk.stderr)
+	}
+
+	b, err := bank.Open(filepath.Join(dir, "ledger.db"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if a, _ := b.Account(testPAN); a.Held != 0 || a.Posted != bank.StandardLimit-1500 {
+		t.Errorf("ledger after the capture: %+v", a)
+	}
+}
+
+// TestBankLedgerDefault checks where the ledger goes: paygate-bank.db in
+// the working directory by default, nowhere with --memory.
+func TestBankLedgerDefault(t *testing.T) {
+	clearPaygateEnv(t)
+	dir := t.TempDir()
+	t.Chdir(dir)
+	bk, _ := startBank(t, "--addr", "127.0.0.1:0", "--memory")
+	if code := bk.stop(); code != 0 {
+		t.Fatalf("bank exited %d\nstderr:\n%s", code, bk.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "paygate-bank.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("--memory: %v, want no paygate-bank.db", err)
+	}
+	bk, _ = startBank(t, "--addr", "127.0.0.1:0")
+	if code := bk.stop(); code != 0 {
+		t.Fatalf("bank exited %d\nstderr:\n%s", code, bk.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "paygate-bank.db")); err != nil {
+		t.Errorf("default ledger: %v", err)
 	}
 }

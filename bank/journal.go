@@ -1,0 +1,444 @@
+package bank
+
+import (
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+
+	"github.com/paygate/paygate"
+	_ "modernc.org/sqlite" // the "sqlite" driver
+)
+
+// The ledger's file. An account's row is its state after its latest change;
+// a txn's row is what the account remembers of one RRN. Both are written
+// whole (upserts), never appended to, so the file grows with the RRNs seen,
+// not with the messages. The card numbers are the package's test cards and
+// are stored in clear: this is the simulated issuer's own ledger.
+const schema = `
+CREATE TABLE IF NOT EXISTS meta (
+	key   TEXT PRIMARY KEY,
+	value INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS accounts (
+	pan          TEXT PRIMARY KEY,
+	status       INTEGER NOT NULL,
+	credit_limit INTEGER NOT NULL,
+	available    INTEGER NOT NULL,
+	posted       INTEGER NOT NULL,
+	held         INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS txns (
+	pan       TEXT NOT NULL,
+	rrn       TEXT NOT NULL,
+	kind      TEXT NOT NULL,
+	rc        TEXT NOT NULL,
+	auth_code TEXT NOT NULL,
+	held      INTEGER NOT NULL,
+	posted    INTEGER NOT NULL,
+	credited  INTEGER NOT NULL,
+	captured  INTEGER NOT NULL,
+	PRIMARY KEY (pan, rrn)
+) WITHOUT ROWID;
+`
+
+// schemaVersion is the file's PRAGMA user_version. A file of a later
+// version is refused.
+const schemaVersion = 1
+
+const (
+	sqlUpsertAccount = `INSERT INTO accounts (pan, status, credit_limit, available, posted, held) VALUES (?, ?, ?, ?, ?, ?)
+		ON CONFLICT (pan) DO UPDATE SET status = excluded.status, credit_limit = excluded.credit_limit,
+		available = excluded.available, posted = excluded.posted, held = excluded.held`
+	sqlUpsertTxn = `INSERT INTO txns (pan, rrn, kind, rc, auth_code, held, posted, credited, captured) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (pan, rrn) DO UPDATE SET kind = excluded.kind, rc = excluded.rc, auth_code = excluded.auth_code,
+		held = excluded.held, posted = excluded.posted, credited = excluded.credited, captured = excluded.captured`
+	sqlSetMeta = `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
+)
+
+// Keys of the meta table.
+const (
+	metaAuthBase = "auth_base" // the authCode offset, fixed at the first open
+	metaAuthSeq  = "auth_seq"  // at least the authCode sequence of every change written
+)
+
+// ErrClosed is returned by Handle for a financial message once the bank is
+// closed.
+var ErrClosed = errors.New("bank: closed")
+
+// accountRow is the changing part of an account.
+type accountRow struct {
+	status                         Status
+	limit, available, posted, held int64
+}
+
+// entry is one change of one account: the account's state after it and the
+// RRN's txn. done is closed once the change is on disk or failed (err).
+type entry struct {
+	pan  string
+	row  accountRow
+	rrn  rrn
+	txn  txn
+	err  error
+	done chan struct{}
+}
+
+// wait waits for e (nil: nothing to wait for) to be written.
+func (e *entry) wait() error {
+	if e == nil {
+		return nil
+	}
+	<-e.done
+	return e.err
+}
+
+func (e *entry) finish(err error) {
+	e.err = err
+	close(e.done)
+}
+
+// journal writes the accounts' changes to SQLite. One goroutine writes:
+// it takes every change queued since its last commit and writes them in
+// one transaction (group commit), keeping only the last state of each
+// account and of each RRN, so that one fsync covers them all. Changes are
+// written in the order they were queued, and a commit covers every change
+// queued before the last one it holds.
+//
+// A failed write fails the journal for good: the changes in memory are no
+// longer known to be on disk, so the bank stops answering (see Bank.Done)
+// and a restart reloads what was written.
+type journal struct {
+	db      *sql.DB
+	log     *slog.Logger
+	authSeq func() uint64 // the bank's authCode sequence now
+
+	upsertAccount, upsertTxn, setMeta *sql.Stmt
+
+	mu     sync.Mutex
+	wake   *sync.Cond
+	queue  []*entry
+	spare  []*entry // the last batch's slice, for reuse
+	closed bool
+	err    error         // why it stopped taking changes: ErrClosed or a write failure
+	failed chan struct{} // closed with err
+	exited chan struct{} // closed when the writer goroutine returns
+
+	closeOnce sync.Once
+}
+
+// enqueue queues e; when the journal no longer takes changes, e is done at
+// once with the reason.
+func (j *journal) enqueue(e *entry) {
+	j.mu.Lock()
+	if j.err != nil {
+		err := j.err
+		j.mu.Unlock()
+		e.finish(err)
+		return
+	}
+	j.queue = append(j.queue, e)
+	if len(j.queue) == 1 {
+		j.wake.Signal()
+	}
+	j.mu.Unlock()
+}
+
+// stop makes the journal refuse changes from now on, for err; the first
+// reason sticks.
+func (j *journal) stop(err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err == nil {
+		j.err = err
+		close(j.failed)
+	}
+	j.closed = true
+	j.wake.Signal()
+}
+
+// state returns why the journal takes no changes, or nil.
+func (j *journal) state() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err
+}
+
+func (j *journal) run() {
+	defer close(j.exited)
+	for {
+		j.mu.Lock()
+		for len(j.queue) == 0 && !j.closed {
+			j.wake.Wait()
+		}
+		batch := j.queue
+		j.queue = j.spare[:0]
+		closed := j.closed
+		j.mu.Unlock()
+		if len(batch) == 0 && closed {
+			return
+		}
+		j.commit(batch)
+		clear(batch)
+		j.mu.Lock()
+		j.spare = batch
+		j.mu.Unlock()
+	}
+}
+
+// commit writes a batch in one transaction and then lets its callers go.
+func (j *journal) commit(batch []*entry) {
+	err := j.write(batch)
+	if err != nil {
+		j.log.Error("bank: cannot write the ledger; the bank stops answering", keyError, err.Error())
+		err = fmt.Errorf("bank: write the ledger: %w", err)
+		j.stop(err)
+	}
+	for _, e := range batch {
+		e.finish(err)
+	}
+}
+
+func (j *journal) write(batch []*entry) error {
+	tx, err := j.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// Only the last state of each account and each RRN matters: the
+	// transaction commits all of them or none.
+	lastAccount := make(map[string]int, 4)
+	type txnKey struct {
+		pan string
+		rrn rrn
+	}
+	lastTxn := make(map[txnKey]int, len(batch))
+	for i, e := range batch {
+		lastAccount[e.pan] = i
+		lastTxn[txnKey{e.pan, e.rrn}] = i
+	}
+	ua, ut := tx.Stmt(j.upsertAccount), tx.Stmt(j.upsertTxn)
+	for i, e := range batch {
+		if lastAccount[e.pan] == i {
+			r := e.row
+			if _, err := ua.Exec(e.pan, int(r.status), r.limit, r.available, r.posted, r.held); err != nil {
+				return fmt.Errorf("account %s: %w", paygate.MaskPAN(e.pan), err)
+			}
+		}
+		if lastTxn[txnKey{e.pan, e.rrn}] == i {
+			t := e.txn
+			if _, err := ut.Exec(e.pan, e.rrn.String(), t.kind.String(), t.rc, t.authCode, t.held, t.posted, t.credited, t.captured); err != nil {
+				return fmt.Errorf("account %s rrn %s: %w", paygate.MaskPAN(e.pan), e.rrn.String(), err)
+			}
+		}
+	}
+	// Loaded after the changes were made: covers every code they carry.
+	if _, err := tx.Stmt(j.setMeta).Exec(metaAuthSeq, int64(j.authSeq())); err != nil {
+		return fmt.Errorf("auth code sequence: %w", err)
+	}
+	return tx.Commit()
+}
+
+// close stops taking changes, writes those queued and closes the
+// database. Calls after the first return nil.
+func (j *journal) close() error {
+	j.stop(ErrClosed)
+	<-j.exited
+	var err error
+	j.closeOnce.Do(func() { err = j.db.Close() })
+	return err
+}
+
+func (k rrn) String() string { return strings.TrimRight(string(k[:]), "\x00") }
+
+// kinds maps the names stored in txns.kind back.
+var kinds = func() map[string]paygate.NetworkKind {
+	m := map[string]paygate.NetworkKind{}
+	for k := paygate.NetworkAuthorize; k <= paygate.NetworkRefund; k++ {
+		m[k.String()] = k
+	}
+	return m
+}()
+
+// Open opens the bank with its ledger in the SQLite file at path, creating
+// the file and the test accounts of the package documentation when it does
+// not exist yet, and otherwise loading the accounts' balances and every RRN
+// they have seen as they were last written. Every change is written (WAL,
+// synchronous=FULL) before Handle answers the message that made it. Close
+// it. A nil logger discards.
+func Open(path string, logger *slog.Logger) (*Bank, error) {
+	if path == "" {
+		return nil, errors.New("bank: empty ledger path")
+	}
+	b := New(logger)
+	// A new file is readable by its owner only (WAL and shared memory
+	// files follow its mode).
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600); err == nil {
+		f.Close()
+	} else if !errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("bank: create %s: %w", path, err)
+	}
+	// The state lives in memory: a second bank on the same file would
+	// write over this one's rows. An exclusive lock, taken by load's
+	// write and held until Close, keeps it out.
+	q := url.Values{}
+	q.Add("_pragma", "locking_mode(EXCLUSIVE)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "busy_timeout(1000)")
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("bank: open %s: %w", path, err)
+	}
+	// One connection: the writer, and the loader before it.
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	j := &journal{db: db, log: b.log, authSeq: b.authSeq.Load, failed: make(chan struct{}), exited: make(chan struct{})}
+	j.wake = sync.NewCond(&j.mu)
+	if err := b.load(j); err != nil {
+		db.Close()
+		if strings.Contains(err.Error(), "database is locked") {
+			err = fmt.Errorf("in use by another bank: %w", err)
+		}
+		return nil, fmt.Errorf("bank: open %s: %w", path, err)
+	}
+	for _, st := range []struct {
+		p   **sql.Stmt
+		sql string
+	}{{&j.upsertAccount, sqlUpsertAccount}, {&j.upsertTxn, sqlUpsertTxn}, {&j.setMeta, sqlSetMeta}} {
+		if *st.p, err = db.Prepare(st.sql); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("bank: open %s: prepare: %w", path, err)
+		}
+	}
+	b.journal = j
+	for _, a := range b.accounts {
+		a.journal = j
+	}
+	go j.run()
+	return b, nil
+}
+
+// load creates the schema and the accounts missing from the file, then
+// reads the ledger into b, whose accounts are as New made them.
+func (b *Bank) load(j *journal) error {
+	tx, err := j.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var version int
+	if err := tx.QueryRow(`PRAGMA user_version`).Scan(&version); err != nil {
+		return fmt.Errorf("schema version: %w", err)
+	}
+	if version > schemaVersion {
+		return fmt.Errorf("the ledger's schema version %d is newer than this program's (%d)", version, schemaVersion)
+	}
+	if _, err := tx.Exec(schema); err != nil {
+		return fmt.Errorf("create schema: %w", err)
+	}
+	if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
+		return fmt.Errorf("schema version: %w", err)
+	}
+
+	// The auth code offset is drawn once; the sequence goes on from where
+	// it was, so that codes stay unique across restarts.
+	meta := map[string]int64{}
+	rows, err := tx.Query(`SELECT key, value FROM meta`)
+	if err != nil {
+		return fmt.Errorf("read meta: %w", err)
+	}
+	for rows.Next() {
+		var k string
+		var v int64
+		if err := rows.Scan(&k, &v); err != nil {
+			rows.Close()
+			return fmt.Errorf("read meta: %w", err)
+		}
+		meta[k] = v
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("read meta: %w", err)
+	}
+	if base, ok := meta[metaAuthBase]; ok && base >= 0 && base < authSpace {
+		b.authBase = uint64(base)
+	} else {
+		b.authBase = rand.Uint64N(authSpace)
+		if _, err := tx.Exec(sqlSetMeta, metaAuthBase, int64(b.authBase)); err != nil {
+			return fmt.Errorf("write meta: %w", err)
+		}
+	}
+	b.authSeq.Store(uint64(max(meta[metaAuthSeq], 0)))
+
+	seen := map[string]bool{}
+	rows, err = tx.Query(`SELECT pan, status, credit_limit, available, posted, held FROM accounts`)
+	if err != nil {
+		return fmt.Errorf("read accounts: %w", err)
+	}
+	for rows.Next() {
+		var pan string
+		var r accountRow
+		if err := rows.Scan(&pan, &r.status, &r.limit, &r.available, &r.posted, &r.held); err != nil {
+			rows.Close()
+			return fmt.Errorf("read accounts: %w", err)
+		}
+		a := b.accounts[pan]
+		if a == nil {
+			b.log.Warn("bank: the ledger has an account this program does not know; ignored", keyPAN, paygate.MaskPAN(pan))
+			continue
+		}
+		seen[pan] = true
+		a.status, a.limit, a.available, a.posted, a.held = r.status, r.limit, r.available, r.posted, r.held
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("read accounts: %w", err)
+	}
+	for pan, a := range b.accounts {
+		if seen[pan] {
+			continue
+		}
+		if _, err := tx.Exec(sqlUpsertAccount, pan, int(a.status), a.limit, a.available, a.posted, a.held); err != nil {
+			return fmt.Errorf("create account %s: %w", paygate.MaskPAN(pan), err)
+		}
+	}
+
+	held := map[string]int64{}
+	rows, err = tx.Query(`SELECT pan, rrn, kind, rc, auth_code, held, posted, credited, captured FROM txns`)
+	if err != nil {
+		return fmt.Errorf("read txns: %w", err)
+	}
+	for rows.Next() {
+		var pan, r, kind string
+		var t txn
+		if err := rows.Scan(&pan, &r, &kind, &t.rc, &t.authCode, &t.held, &t.posted, &t.credited, &t.captured); err != nil {
+			rows.Close()
+			return fmt.Errorf("read txns: %w", err)
+		}
+		a := b.accounts[pan]
+		if a == nil {
+			continue // warned above
+		}
+		if t.kind = kinds[kind]; t.kind == 0 {
+			rows.Close()
+			return fmt.Errorf("account %s rrn %s: unknown kind %q", paygate.MaskPAN(pan), r, kind)
+		}
+		a.txns[rrnKey(r)] = t
+		held[pan] += t.held
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("read txns: %w", err)
+	}
+	for pan, a := range b.accounts {
+		if a.held != held[pan] || a.available != a.posted-a.held {
+			return fmt.Errorf("account %s is inconsistent: available %d, posted %d, held %d, holds of its RRNs %d",
+				paygate.MaskPAN(pan), a.available, a.posted, a.held, held[pan])
+		}
+	}
+	return tx.Commit()
+}
