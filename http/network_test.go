@@ -3,6 +3,7 @@ package http_test
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -23,9 +24,12 @@ type tcpNetwork struct {
 	g      *gatewaytest.Gateway
 }
 
-func newTCPNetwork(t *testing.T, timeout time.Duration, wrap func(paygate.Acquirer) paygate.Acquirer) *tcpNetwork {
+func newTCPNetwork(t *testing.T, timeout time.Duration, b *bank.Bank, wrap func(paygate.Acquirer) paygate.Acquirer) *tcpNetwork {
 	t.Helper()
-	n := &tcpNetwork{bank: bank.New(nil)}
+	if b == nil {
+		b = bank.New(nil)
+	}
+	n := &tcpNetwork{bank: b}
 	n.server = &bank.Server{Addr: "127.0.0.1:0", Bank: n.bank}
 	if err := n.server.Open(); err != nil {
 		t.Fatal(err)
@@ -137,7 +141,7 @@ func checkLedger(t *testing.T, b *bank.Bank, all []*paygate.Payment, cards []str
 func TestFaultyLink(t *testing.T) {
 	var dupMu sync.Mutex
 	duplicate := false
-	n := newTCPNetwork(t, 150*time.Millisecond, func(a paygate.Acquirer) paygate.Acquirer {
+	n := newTCPNetwork(t, 150*time.Millisecond, nil, func(a paygate.Acquirer) paygate.Acquirer {
 		return acquirerFunc(func(ctx context.Context, r paygate.NetworkRequest) (paygate.NetworkResponse, error) {
 			resp, err := a.Send(ctx, r)
 			dupMu.Lock()
@@ -207,4 +211,68 @@ func TestFaultyLink(t *testing.T) {
 		t.Errorf("no payment failed: the faults did not bite")
 	}
 	checkLedger(t, n.bank, all, cards, before)
+}
+
+// TestBankRestart: the bank process goes away mid-run and comes back on the
+// same address with its ledger file; the link reconnects, what was in doubt
+// is reversed, and the ledger still agrees with the gateway.
+func TestBankRestart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bank.db")
+	b, err := bank.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := newTCPNetwork(t, 200*time.Millisecond, b, nil)
+	c := n.g.Client(client.WithMaxRetries(0))
+	cards := []string{"4242424242424242", "5555555555554444"}
+	before := map[string]int64{}
+	for _, pan := range cards {
+		a, _ := b.Account(pan)
+		before[pan] = a.Posted
+	}
+	var wg sync.WaitGroup
+	pay := func(phase string, count int) {
+		for i := range count {
+			wg.Go(func() {
+				c.CreatePayment(ctx, client.PaymentParams{Amount: int64(500 + i), Currency: "USD", Card: card(cards[i%2], "123"),
+					Capture: new(i%2 == 0), OrderID: fmt.Sprintf("%s-%d", phase, i)})
+			})
+		}
+	}
+	pay("before", 10)
+	wg.Wait()
+	pay("during", 10)
+	// The bank dies while payments are on their way, and comes back.
+	addr := n.server.ListenAddr()
+	n.server.Close()
+	b.Close()
+	wg.Wait()
+	b2, err := bank.Open(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b2.Close()
+	srv := &bank.Server{Addr: addr, Bank: b2}
+	if err := srv.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := n.link.WaitUp(wctx); err != nil {
+		t.Fatalf("the link did not come back: %v", err)
+	}
+	pay("after", 10)
+	wg.Wait()
+
+	all := settle(t, n.g, 10*time.Second)
+	statuses := map[paygate.PaymentStatus]int{}
+	for _, p := range all {
+		statuses[p.Status]++
+	}
+	t.Logf("%d payments: %v", len(all), statuses)
+	if statuses[paygate.StatusCaptured]+statuses[paygate.StatusAuthorized] < 15 {
+		t.Errorf("too few approvals: %v", statuses)
+	}
+	checkLedger(t, b2, all, cards, before)
 }
