@@ -267,6 +267,14 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 	card.CVC, nreq.CVC = "", "" // the CVC is not kept past the authorization (PCI DSS 3.3.1)
 
 	log := g.Logger.With(LogPaymentID, p.ID, LogMerchantID, m.ID, LogSTAN, p.STAN)
+	if errors.Is(nerr, ErrNotSent) {
+		// Never left: nothing to reverse, the payment simply failed.
+		log.Warn("authorization not sent: acquirer unreachable", LogError, nerr)
+		d := LookupDecline("91")
+		p.Status, p.ResponseCode, p.DeclineCode, p.DeclineReason = StatusFailed, d.ResponseCode, d.Code, d.Reason
+		g.saveTrace(nctx, p)
+		return p, DeclineError("91")
+	}
 	if nerr != nil {
 		// In doubt: the issuer may have approved. Reverse now; if that
 		// fails too, the payment stays pending and recovery reverses it.

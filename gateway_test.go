@@ -345,3 +345,21 @@ func TestAuthorizationsExpire(t *testing.T) {
 		t.Errorf("capture of expired: got %v, want state_conflict", err)
 	}
 }
+
+func TestNotSentIsNotReversed(t *testing.T) {
+	f := newFixture(t)
+	f.answer = func(paygate.NetworkRequest) (paygate.NetworkResponse, error) {
+		return paygate.NetworkResponse{}, fmt.Errorf("link: %w", paygate.ErrNotSent)
+	}
+	p, err := f.pay(t, true)
+	var e *paygate.Error
+	if !errors.As(err, &e) || e.ResponseCode != "91" {
+		t.Fatalf("got %v, want a 91 decline", err)
+	}
+	if reqs := f.requests(); len(reqs) != 1 {
+		t.Errorf("got %d requests, want only the one that was never sent (no reversal)", len(reqs))
+	}
+	if got := f.mem.get(p.ID); got.Status != paygate.StatusFailed {
+		t.Errorf("got %s, want failed", got.Status)
+	}
+}

@@ -133,6 +133,10 @@ func (r NetworkResponse) Approved() bool { return r.ResponseCode == "00" }
 // in time: the outcome is unknown and the request must be reversed.
 var ErrNetworkTimeout = errors.New("network timeout")
 
+// ErrNotSent is returned (wrapped) by an Acquirer when the request surely
+// never left: no link to the acquirer was up. Nothing needs reversing.
+var ErrNotSent = errors.New("not sent: no link to the acquirer")
+
 // Acquirer carries a request to the acquiring bank and returns its answer. An
 // implementation returns ErrNetworkTimeout (wrapped) when no answer came.
 type Acquirer interface {

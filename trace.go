@@ -81,7 +81,10 @@ func (g *Gateway) send(ctx context.Context, req NetworkRequest, trace *[]TraceEn
 	back := TraceEntry{At: end, Kind: e.Kind, STAN: req.STAN, RRN: req.RRN, Millis: end.Sub(start).Milliseconds()}
 	if err != nil {
 		back.Event, back.Detail = TraceNoAnswer, "no answer"
-		if !errors.Is(err, ErrNetworkTimeout) {
+		switch {
+		case errors.Is(err, ErrNotSent):
+			back.Detail = "not sent: no link to the acquirer"
+		case !errors.Is(err, ErrNetworkTimeout):
 			back.Detail = "link error"
 		}
 	} else {

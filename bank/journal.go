@@ -191,7 +191,16 @@ func (j *journal) run() {
 }
 
 // commit writes a batch in one transaction and then lets its callers go.
+// Once a write has failed nothing more is written: memory and file may
+// disagree, and an account row carries its whole state, so a later write
+// would save the failed batch's effects without its RRNs.
 func (j *journal) commit(batch []*entry) {
+	if err := j.state(); err != nil && !errors.Is(err, ErrClosed) {
+		for _, e := range batch {
+			e.finish(err)
+		}
+		return
+	}
 	err := j.write(batch)
 	if err != nil {
 		j.log.Error("bank: cannot write the ledger; the bank stops answering", keyError, err.Error())
