@@ -160,8 +160,8 @@ type conn struct {
 	l        *TCPLink
 	nc       net.Conn
 	id       int
-	wmu      sync.Mutex   // one frame at a time
-	lastSend atomic.Int64 // unix nanoseconds
+	wmu      chan struct{} // one frame at a time: a one-slot semaphore a caller can stop waiting for
+	lastSend atomic.Int64  // unix nanoseconds
 	inflight flight
 	done     chan struct{}
 	once     sync.Once
@@ -326,7 +326,12 @@ func (l *TCPLink) forget(key string, cl *call) bool {
 // exchange writes msg on c and waits for the answer registered as cl.
 func (l *TCPLink) exchange(ctx context.Context, c *conn, key string, cl *call, msg []byte) ([]byte, error) {
 	defer c.inflight.Done()
-	if err := c.send(msg); err != nil {
+	if err := c.send(ctx, msg); err != nil {
+		if errors.Is(err, errNotWritten) && l.forget(key, cl) {
+			// The caller gave up before its turn to write: nothing went
+			// out and the connection is fine.
+			return nil, fmt.Errorf("iso8583: %s stan %s to %s: %w: %w", msg[:4], key[4:10], l.addr, ErrLinkDown, err)
+		}
 		if l.forget(key, cl) {
 			c.close(err)
 			return nil, fmt.Errorf("iso8583: send %s stan %s to %s: %w: %w", msg[:4], key[4:10], l.addr, paygate.ErrNetworkTimeout, err)
@@ -422,7 +427,7 @@ func (l *TCPLink) connect(id int) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{l: l, nc: nc, id: id, done: make(chan struct{})}
+	c := &conn{l: l, nc: nc, id: id, done: make(chan struct{}), wmu: make(chan struct{}, 1)}
 	go c.read()
 	mg, err := l.manage(ctx, c, SignOn)
 	if err == nil && mg.ResponseCode != "00" {
@@ -551,20 +556,35 @@ func (l *TCPLink) remove(c *conn) {
 }
 
 // send writes one frame on c.
-func (c *conn) send(msg []byte) error {
+// errNotWritten: the caller's context ended while it waited for its turn to
+// write; nothing was written.
+var errNotWritten = errors.New("not written: the caller gave up waiting to write")
+
+func (c *conn) send(ctx context.Context, msg []byte) error {
 	frame, err := AppendFrame(make([]byte, 0, 2+len(msg)), msg)
 	if err != nil {
 		return err
 	}
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
+	select {
+	case c.wmu <- struct{}{}:
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", errNotWritten, ctx.Err())
+	case <-c.done:
+		return c.err
+	}
+	defer func() { <-c.wmu }()
 	select {
 	case <-c.done:
 		return c.err
 	default:
 	}
-	// A write cut short leaves half a frame on the wire: it closes c.
-	c.nc.SetWriteDeadline(time.Now().Add(c.l.o.ConnectTimeout))
+	// A write cut short leaves half a frame on the wire: it closes c. It
+	// may take until the caller's deadline, or ConnectTimeout if sooner.
+	deadline := time.Now().Add(c.l.o.ConnectTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
+	}
+	c.nc.SetWriteDeadline(deadline)
 	_, err = c.nc.Write(frame)
 	c.lastSend.Store(time.Now().UnixNano())
 	return err
@@ -620,7 +640,9 @@ func (c *conn) answer(msg []byte) {
 	mg.MTI, mg.ResponseCode = ResponseMTI(mg.MTI), "00"
 	out, err := PackManagement(mg)
 	if err == nil {
-		err = c.send(out)
+		ctx, cancel := context.WithTimeout(context.Background(), c.l.o.ConnectTimeout)
+		err = c.send(ctx, out)
+		cancel()
 	}
 	if err != nil {
 		c.close(err)
