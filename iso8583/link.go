@@ -157,15 +157,16 @@ type result struct {
 
 // conn is one TCP connection of a link.
 type conn struct {
-	l        *TCPLink
-	nc       net.Conn
-	id       int
-	wmu      chan struct{} // one frame at a time: a one-slot semaphore a caller can stop waiting for
-	lastSend atomic.Int64  // unix nanoseconds
-	inflight flight
-	done     chan struct{}
-	once     sync.Once
-	err      error // why it closed, set before done closes
+	l         *TCPLink
+	nc        net.Conn
+	id        int
+	wmu       chan struct{} // one frame at a time: a one-slot semaphore a caller can stop waiting for
+	answering chan struct{} // bounds the goroutines answering the acquirer's 0800s
+	lastSend  atomic.Int64  // unix nanoseconds
+	inflight  flight
+	done      chan struct{}
+	once      sync.Once
+	err       error // why it closed, set before done closes
 }
 
 // NewLink starts a link to addr and returns at once: its connections come
@@ -239,12 +240,15 @@ func (l *TCPLink) Up() int {
 func (l *TCPLink) Addr() string { return l.addr }
 
 // Close signs off and closes every connection, each once its requests in
-// flight are answered (at most ConnectTimeout), and waits for that.
-// Requests after Close fail with ErrLinkClosed.
+// flight are answered, and waits for that (each connection's wait for its
+// requests, its sign-off write and its sign-off answer are bounded by
+// ConnectTimeout). Requests after Close fail with ErrLinkClosed. A second
+// Close waits like the first.
 func (l *TCPLink) Close() error {
 	l.mu.Lock()
 	if l.closed {
 		l.mu.Unlock()
+		l.wg.Wait()
 		return nil
 	}
 	l.closed = true
@@ -427,7 +431,7 @@ func (l *TCPLink) connect(id int) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{l: l, nc: nc, id: id, done: make(chan struct{}), wmu: make(chan struct{}, 1)}
+	c := &conn{l: l, nc: nc, id: id, done: make(chan struct{}), wmu: make(chan struct{}, 1), answering: make(chan struct{}, 4)}
 	go c.read()
 	mg, err := l.manage(ctx, c, SignOn)
 	if err == nil && mg.ResponseCode != "00" {
@@ -607,7 +611,12 @@ func (c *conn) read() {
 		}
 		if msg[2]%2 == 0 { // a request from the acquirer
 			if string(msg[:4]) == MTINetwork {
-				go c.answer(msg)
+				select {
+				case c.answering <- struct{}{}: // at most a few at once
+					go func() { c.answer(msg); <-c.answering }()
+				default:
+					l.log.Warn("iso8583: too many network management requests from the acquirer; one dropped", keyConn, c.id)
+				}
 			} else {
 				l.log.Warn("iso8583: request from the acquirer dropped", keyConn, c.id, keyMTI, string(msg[:4]), paygate.LogSTAN, key[4:10])
 			}
