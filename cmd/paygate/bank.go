@@ -50,6 +50,8 @@ func runBank(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	down := fs.String("issuer-down", env("BANK_ISSUER_DOWN", bank.OfflineBIN), "comma-separated BIN prefixes whose issuer is down: the acquirer answers 91 for them; \"\" for none (env PAYGATE_BANK_ISSUER_DOWN)")
 	delayDefault, delayErr := time.ParseDuration(env("BANK_DELAY", "0s"))
 	delay := fs.Duration("delay", delayDefault, "hold every financial answer this long, to simulate a slow network (env PAYGATE_BANK_DELAY)")
+	drop := fs.Bool("drop-answers", env("BANK_DROP_ANSWERS", "") == "true", "process every financial request but never answer it, to simulate answers lost on the way back (env PAYGATE_BANK_DROP_ANSWERS=true)")
+	closeAfter := fs.Int("close-after", 0, "answer this many financial messages, then close the connection that brings the next one (once)")
 	db := fs.String("db", env("BANK_DB", "paygate-bank.db"), "SQLite file of the ledger, created if missing; \"\" keeps it in memory (env PAYGATE_BANK_DB)")
 	memory := fs.Bool("memory", env("BANK_MEMORY", "") == "true", "keep the ledger in memory only, ignoring --db: it starts afresh on each run (env PAYGATE_BANK_MEMORY=true)")
 	level := fs.String("log-level", env("BANK_LOG_LEVEL", "info"), "debug, info, warn or error (env PAYGATE_BANK_LOG_LEVEL)")
@@ -65,6 +67,9 @@ func runBank(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	if *delay < 0 {
 		return errors.New("--delay must not be negative")
+	}
+	if *closeAfter < 0 {
+		return errors.New("--close-after must not be negative")
 	}
 	var prefixes []string
 	for p := range strings.SplitSeq(*down, ",") {
@@ -109,7 +114,7 @@ func runBank(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		b.SetIssuerDown(p, true)
 	}
 	s := &bank.Server{Addr: *addr, TLS: tlsConf, Bank: b, Logger: logger}
-	s.SetFaults(bank.Faults{Delay: *delay})
+	s.SetFaults(bank.Faults{Delay: *delay, DropAnswers: *drop, CloseAfter: *closeAfter})
 	if err := s.Open(); err != nil {
 		return err
 	}
