@@ -202,42 +202,7 @@ func TestMultiNode(t *testing.T) {
 	}
 
 	// Wait until the surviving nodes have settled everything in doubt.
-	store := nodes[0].Payments
-	var all []*paygate.Payment
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		all = all[:0]
-		after := ""
-		for {
-			page, more, err := store.Payments(ctx, paygate.PaymentFilter{MerchantID: first.Merchant.ID, Limit: 100, StartingAfter: after})
-			if err != nil {
-				t.Fatal(err)
-			}
-			all = append(all, page...)
-			if !more {
-				break
-			}
-			after = page[len(page)-1].ID
-		}
-		stuck := 0
-		for _, p := range all {
-			if p.Status.InDoubt() {
-				stuck++
-			}
-			for _, r := range p.Refunds {
-				if r.Status == paygate.RefundPending {
-					stuck++
-				}
-			}
-		}
-		if stuck == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d payments or refunds still in doubt", stuck)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	all := awaitSettled(t, nodes[0], 20*time.Second, nil) // the surviving nodes' sweepers do the work
 	stop()
 	sweepers.Wait()
 

@@ -58,9 +58,18 @@ func newTCPNetwork(t *testing.T, timeout time.Duration, b *bank.Bank, wrap func(
 func settle(t *testing.T, g *gatewaytest.Gateway, within time.Duration) []*paygate.Payment {
 	t.Helper()
 	g.Gateway.InDoubtAfter = time.Millisecond
+	return awaitSettled(t, g, within, func() { g.Gateway.Recover(ctx) })
+}
+
+// awaitSettled lists the merchant's payments until none (nor any refund) is
+// in doubt, calling each before every look, and returns them.
+func awaitSettled(t *testing.T, g *gatewaytest.Gateway, within time.Duration, each func()) []*paygate.Payment {
+	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		g.Gateway.Recover(ctx)
+		if each != nil {
+			each()
+		}
 		var all []*paygate.Payment
 		after := ""
 		for {
