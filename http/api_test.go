@@ -376,6 +376,7 @@ func testBadInput(t *testing.T, pg string) {
 		{"bad status filter", "GET", "/v1/payments?status=bogus", sk, "", 422, paygate.EINVALID, "status"},
 		{"wrong method", "PUT", "/v1/payments", sk, good(), 405, paygate.EMETHOD, ""},
 		{"wrong method on a payment", "DELETE", "/v1/payments/" + sale.ID, sk, "", 405, paygate.EMETHOD, ""},
+		{"wrong method on healthz", "POST", "/healthz", "", "", 405, paygate.EMETHOD, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -24,6 +24,9 @@ const MaxBodyBytes = 64 << 10
 type Server struct {
 	Addr      string      // host:port; ":0" picks a free port
 	TLSConfig *tls.Config // nil: plain HTTP
+	// Listener, if set, is used instead of binding Addr: a caller binds
+	// first when a failed bind must leave nothing behind.
+	Listener net.Listener
 
 	Gateway     *paygate.Gateway
 	Merchants   paygate.MerchantStore
@@ -51,9 +54,12 @@ func (s *Server) Open() error {
 	if s.IdempotencyLease == 0 {
 		s.IdempotencyLease = time.Minute
 	}
-	ln, err := net.Listen("tcp", s.Addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", s.Addr, err)
+	ln := s.Listener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", s.Addr); err != nil {
+			return fmt.Errorf("listen on %s: %w", s.Addr, err)
+		}
 	}
 	if s.TLSConfig != nil {
 		ln = tls.NewListener(ln, s.TLSConfig)
@@ -120,7 +126,7 @@ func (s *Server) Handler() http.Handler {
 	for path, allow := range map[string]string{
 		"/v1/payments": "GET, POST", "/v1/payments/{id}": "GET", "/v1/payments/{id}/capture": "POST",
 		"/v1/payments/{id}/void": "POST", "/v1/payments/{id}/refunds": "POST", "/v1/payments/{id}/ack": "POST", "/v1/payments/{id}/trace": "GET",
-		"/v1/cards": "POST", "/v1/cards/{id}": "GET",
+		"/v1/cards": "POST", "/v1/cards/{id}": "GET", "/healthz": "GET",
 	} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)

@@ -78,6 +78,10 @@ type Options struct {
 
 // DB is an open PostgreSQL database.
 type DB struct {
+	// Applied lists the migrations that this Open applied (none if the
+	// schema was already current).
+	Applied []string
+
 	pool     *pgxpool.Pool
 	connConf *pgx.ConnConfig // for the writers' connections
 
@@ -262,6 +266,7 @@ func (db *DB) migrateOne(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
+	applied := false
 	err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 			return err
@@ -282,10 +287,14 @@ func (db *DB) migrateOne(ctx context.Context, name string) error {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES ($1, $2)`, name, time.Now().UnixMicro())
+		applied = err == nil
 		return err
 	})
 	if err != nil {
 		return fmt.Errorf("migration %s: %w", name, err)
+	}
+	if applied {
+		db.Applied = append(db.Applied, strings.TrimPrefix(name, "migration/"))
 	}
 	return nil
 }

@@ -39,6 +39,9 @@ const maxBatch = 256
 // DB is an open SQLite database.
 type DB struct {
 	Path string
+	// Applied lists the migrations that this Open applied (none if the
+	// schema was already current).
+	Applied []string
 
 	writer *sql.DB
 	reader *reader
@@ -259,7 +262,11 @@ func (db *DB) migrateOne(ctx context.Context, name string) error {
 	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)`, name, time.Now().UnixMicro()); err != nil {
 		return fmt.Errorf("migration %s: %w", name, err)
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("migration %s: %w", name, err)
+	}
+	db.Applied = append(db.Applied, strings.TrimPrefix(name, "migration/"))
+	return nil
 }
 
 // Migrations lists the applied migrations.

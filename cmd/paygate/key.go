@@ -17,6 +17,9 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return errUsage
 	}
 	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprintln(stderr, "usage: paygate key create|list|revoke [flags]\n\n  create  make a new API key for a merchant (shown once)\n  list    list a merchant's keys (never the keys themselves)\n  revoke  revoke a key by its id\n\nRun 'paygate key <subcommand> -h' for its flags.")
+		return nil
 	case "create":
 		return keyCreate(ctx, args[1:], stdout, stderr)
 	case "list":
@@ -55,20 +58,14 @@ func keyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *merchant == "" {
-		return fmt.Errorf("--merchant is required")
-	}
 	if *kind != paygate.KeySecret && *kind != paygate.KeyPublishable {
 		return fmt.Errorf("--kind must be secret or publishable")
 	}
-	st, err := openStores(ctx, *db, poolConfig{})
+	st, _, err := openMerchant(ctx, *db, *merchant)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	if _, err := st.merchants.Merchant(ctx, *merchant); err != nil {
-		return fmt.Errorf("%s", paygate.ErrorMessage(err))
-	}
 	plain, k := paygate.NewAPIKey(*merchant, *kind, time.Now().UTC())
 	if err := st.merchants.CreateAPIKey(ctx, k); err != nil {
 		return err
@@ -90,10 +87,7 @@ func keyList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *merchant == "" {
-		return fmt.Errorf("--merchant is required")
-	}
-	st, err := openStores(ctx, *db, poolConfig{})
+	st, _, err := openMerchant(ctx, *db, *merchant)
 	if err != nil {
 		return err
 	}
@@ -129,7 +123,7 @@ func keyRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "usage: paygate key revoke [--db file] KEY_ID")
 		return errUsage
 	}
-	st, err := openStores(ctx, *db, poolConfig{})
+	st, err := openExisting(ctx, *db)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,9 @@ func runMerchant(ctx context.Context, args []string, stdout, stderr io.Writer) e
 		return errUsage
 	}
 	switch args[0] {
+	case "-h", "--help", "help":
+		fmt.Fprintln(stderr, "usage: paygate merchant create|list [flags]\n\n  create  create a merchant and its secret key\n  list    list the merchants\n\nRun 'paygate merchant <subcommand> -h' for its flags.")
+		return nil
 	case "create":
 		return merchantCreate(ctx, args[1:], stdout, stderr)
 	case "list":
@@ -67,7 +70,7 @@ func merchantCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("%s", paygate.ErrorMessage(err))
 	}
 	m.RequireAck, m.AckWindow = *requireAck, *ackWindow
-	st, err := openStores(ctx, *db, poolConfig{})
+	st, err := openExisting(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -92,7 +95,7 @@ func merchantList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := openStores(ctx, *db, poolConfig{})
+	st, err := openExisting(ctx, *db)
 	if err != nil {
 		return err
 	}

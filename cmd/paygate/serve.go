@@ -140,6 +140,13 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 	if err != nil {
 		return err
 	}
+	// Bind before anything is created: a start that cannot have its
+	// address must leave no database or key file behind.
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+	}
+	defer ln.Close() // if the server never took it; harmless after
 	link, closeLink, err := openAcquirer(ctx, c.Acquirer, logger)
 	if err != nil {
 		return err
@@ -170,6 +177,7 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 
 	srv := &pghttp.Server{
 		Addr:              c.Addr,
+		Listener:          ln,
 		Gateway:           g,
 		Merchants:         st.merchants,
 		Idempotency:       st.idempotency,

@@ -458,4 +458,8 @@ func TestServeAddrInUse(t *testing.T) {
 	if code != 1 || !strings.Contains(stderr, "paygate serve: listen on "+ln.Addr().String()) {
 		t.Errorf("address in use: exit %d, stderr:\n%s", code, stderr)
 	}
+	// A start that failed made nothing: no database, no key file.
+	if left, _ := os.ReadDir(dir); len(left) != 0 {
+		t.Errorf("a failed start left %v behind", left)
+	}
 }

@@ -20,18 +20,11 @@ func runSettle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *merchant == "" {
-		return fmt.Errorf("--merchant is required")
-	}
-	st, err := openStores(ctx, *db, poolConfig{})
+	st, m, err := openMerchant(ctx, *db, *merchant)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	m, err := st.merchants.Merchant(ctx, *merchant)
-	if err != nil {
-		return fmt.Errorf("%s", paygate.ErrorMessage(err))
-	}
 	g := paygate.NewGateway()
 	g.Merchants, g.Payments = st.merchants, st.payments
 	n, err := g.CloseBatch(ctx, m)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -23,6 +24,7 @@ type stores struct {
 	idempotency paygate.IdempotencyStore
 	sequences   paygate.SequenceStore
 	migrations  func(context.Context) ([]string, error)
+	applied     []string // the migrations that opening applied
 	close       func() error
 }
 
@@ -63,6 +65,7 @@ func openStores(ctx context.Context, db string, pool poolConfig) (*stores, error
 			idempotency: postgres.NewIdempotencyStore(pg),
 			sequences:   postgres.NewSequenceStore(pg),
 			migrations:  pg.Migrations,
+			applied:     pg.Applied,
 			close:       pg.Close,
 		}, nil
 	}
@@ -79,11 +82,42 @@ func openStores(ctx context.Context, db string, pool poolConfig) (*stores, error
 		idempotency: sqlite.NewIdempotencyStore(lite),
 		sequences:   sqlite.NewSequenceStore(lite),
 		migrations:  lite.Migrations,
+		applied:     lite.Applied,
 		close:       lite.Close,
 	}, nil
 }
 
 func (s *stores) Close() error { return s.close() }
+
+// openExisting opens a database that must already exist with a current
+// schema. Every command but serve and migrate uses it, so that a typo in
+// --db is an error rather than a new, empty database.
+func openExisting(ctx context.Context, db string) (*stores, error) {
+	if !isPostgres(db) {
+		path := strings.TrimPrefix(db, "sqlite:")
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("database %s does not exist: create it with 'paygate migrate --db %s' or start 'paygate serve --db %s'", path, db, db)
+		}
+	}
+	return openStores(ctx, db, poolConfig{NoMigrate: true})
+}
+
+// openMerchant opens an existing database and finds a merchant in it.
+func openMerchant(ctx context.Context, db, merchantID string) (*stores, *paygate.Merchant, error) {
+	if merchantID == "" {
+		return nil, nil, errors.New("--merchant is required")
+	}
+	st, err := openExisting(ctx, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := st.merchants.Merchant(ctx, merchantID)
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("%s", paygate.ErrorMessage(err))
+	}
+	return st, m, nil
+}
 
 // masterKey reads the master key from PAYGATE_MASTER_KEY, or from the key
 // file (made with mode 0600 on first start).
