@@ -22,6 +22,7 @@ type stores struct {
 	cards       cardStore
 	idempotency paygate.IdempotencyStore
 	sequences   paygate.SequenceStore
+	jobs        paygate.JobStore
 	migrations  func(context.Context) ([]string, error)
 	close       func() error
 }
@@ -62,6 +63,7 @@ func openStores(ctx context.Context, db string, pool poolConfig) (*stores, error
 			cards:       postgres.NewCardStore(pg),
 			idempotency: postgres.NewIdempotencyStore(pg),
 			sequences:   postgres.NewSequenceStore(pg),
+			jobs:        postgres.NewJobStore(pg),
 			migrations:  pg.Migrations,
 			close:       pg.Close,
 		}, nil
@@ -78,6 +80,7 @@ func openStores(ctx context.Context, db string, pool poolConfig) (*stores, error
 		cards:       sqlite.NewCardStore(lite),
 		idempotency: sqlite.NewIdempotencyStore(lite),
 		sequences:   sqlite.NewSequenceStore(lite),
+		jobs:        sqlite.NewJobStore(lite),
 		migrations:  lite.Migrations,
 		close:       lite.Close,
 	}, nil
