@@ -5,6 +5,11 @@ import (
 	"time"
 )
 
+// TimePrecision is the precision of every time paygate records. The stores
+// keep microseconds, so times are made at that precision: a write answers
+// exactly what a later read of the same field gives.
+const TimePrecision = time.Microsecond
+
 // Clock tells the time. Tests use a FixedClock they can move.
 type Clock interface {
 	Now() time.Time

@@ -59,7 +59,8 @@ func NewGateway() *Gateway {
 	return g
 }
 
-func (g *Gateway) now() time.Time { return g.Clock.Now().UTC() }
+// now reads the clock at the precision the stores keep.
+func (g *Gateway) now() time.Time { return g.Clock.Now().UTC().Truncate(TimePrecision) }
 
 func (g *Gateway) inDoubtAfter() time.Duration {
 	if g.InDoubtAfter > 0 {

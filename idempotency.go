@@ -2,6 +2,7 @@ package paygate
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -40,6 +41,44 @@ type IdempotencyStore interface {
 	CompleteIdempotent(ctx context.Context, rec *IdempotencyRecord) error
 	// ReleaseIdempotent forgets a key whose request changed nothing.
 	ReleaseIdempotent(ctx context.Context, merchantID, key string) error
-	// PurgeIdempotent deletes records created before t.
+	// PurgeIdempotent deletes records created before t and returns how
+	// many. It deletes a batch at a time, so that other writes go on
+	// meanwhile.
 	PurgeIdempotent(ctx context.Context, before time.Time) (int64, error)
+}
+
+// Pruning of expired idempotency records.
+const (
+	// PruneIdempotencyJob is the job nodes claim to prune (see JobStore).
+	PruneIdempotencyJob = "prune-idempotency"
+	// PruneIdempotencyEvery is how often the records are pruned: a record
+	// lives at most IdempotencyTTL plus this.
+	PruneIdempotencyEvery = time.Hour
+)
+
+// IdempotencyPruner deletes the idempotency records older than
+// IdempotencyTTL, on one node of several at a time (see Periodic).
+type IdempotencyPruner struct {
+	Store IdempotencyStore
+	Job   Periodic
+}
+
+// NewIdempotencyPruner returns a pruner for this node (holder), which
+// claims the job in jobs every PruneIdempotencyEvery of clock.
+func NewIdempotencyPruner(s IdempotencyStore, jobs JobStore, holder string, clock Clock) *IdempotencyPruner {
+	return &IdempotencyPruner{Store: s, Job: Periodic{Name: PruneIdempotencyJob, Every: PruneIdempotencyEvery, Jobs: jobs, Holder: holder, Clock: clock}}
+}
+
+// Prune deletes the expired records if pruning is due and this node has
+// claimed it; ran says whether it did.
+func (p *IdempotencyPruner) Prune(ctx context.Context) (n int64, ran bool, err error) {
+	due, err := p.Job.Due(ctx)
+	if err != nil || !due {
+		return 0, false, err
+	}
+	n, err = p.Store.PurgeIdempotent(ctx, p.Job.Clock.Now().Add(-IdempotencyTTL))
+	if err != nil {
+		return n, true, fmt.Errorf("purge idempotency keys: %w", err)
+	}
+	return n, true, nil
 }

@@ -42,6 +42,7 @@ func NewMerchant(name, email string, now time.Time) (*Merchant, error) {
 	if len(name) > 100 {
 		return nil, ParamErrorf(EINVALID, "name", "Merchant name must be at most 100 characters.")
 	}
+	now = now.Truncate(TimePrecision)
 	return &Merchant{
 		ID:         NewID("acct", now),
 		Name:       name,
@@ -91,6 +92,7 @@ func NewAPIKey(merchantID, kind string, now time.Time) (plaintext string, key *A
 		prefix = "pk_"
 	}
 	plaintext = prefix + RandomToken(32)
+	now = now.Truncate(TimePrecision)
 	return plaintext, &APIKey{
 		ID:         NewID("key", now),
 		MerchantID: merchantID,

@@ -23,11 +23,27 @@ type WrappedKey struct {
 	ID        string
 	Wrapped   []byte
 	CreatedAt time.Time
+	// Prev is the id of the key this one succeeds as the active key: ""
+	// for the first key. Keys made before Prev was recorded have none
+	// either, but a store holds only one key made as the first.
+	Prev string
 }
 
 // KeyStore keeps the vault's wrapped data keys.
+//
+// Nodes sharing a database share its keys. A key is made to succeed one
+// key (Prev), and only one key may succeed each: of several nodes making
+// the first key, or rotating the same key, at once, one wins and the others
+// load the winner.
 type KeyStore interface {
+	// DataKeys returns every key, oldest first.
 	DataKeys(ctx context.Context) ([]WrappedKey, error)
+	// DataKey returns the key with the given id, or a *Error of code
+	// ENOTFOUND: a node meets the keys that other nodes made this way.
+	DataKey(ctx context.Context, id string) (WrappedKey, error)
+	// CreateDataKey stores k. If a key already succeeds k.Prev (a first
+	// key exists, when k.Prev is ""), it stores nothing and returns an
+	// error wrapping ErrDuplicate.
 	CreateDataKey(ctx context.Context, k WrappedKey) error
 }
 

@@ -59,7 +59,7 @@ func (s *Server) api(h apiFunc) http.HandlerFunc {
 		// of things in keys, card numbers included.
 		hashed := s.keyHash(key)
 		r = r.WithContext(context.WithValue(r.Context(), idempotencyKey, hashed))
-		now := time.Now().UTC()
+		now := time.Now().UTC().Truncate(paygate.TimePrecision)
 		rec := &paygate.IdempotencyRecord{MerchantID: m.ID, Key: hashed, RequestHash: s.requestHash(r, body), CreatedAt: now, LockedAt: now}
 		existing, err := s.Idempotency.BeginIdempotent(r.Context(), rec, now.Add(-s.IdempotencyLease))
 		if err != nil {

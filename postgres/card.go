@@ -53,21 +53,19 @@ func (s *CardStore) Card(ctx context.Context, merchantID, id string) (*paygate.S
 	return &c, nil
 }
 
-// DataKeys returns every wrapped data key.
+// DataKeys returns every wrapped data key, oldest first.
 func (s *CardStore) DataKeys(ctx context.Context) ([]paygate.WrappedKey, error) {
-	rows, err := s.db.pool.Query(ctx, `SELECT id, wrapped, created_at FROM data_keys ORDER BY id`)
+	rows, err := s.db.pool.Query(ctx, `SELECT id, wrapped, created_at, prev_id FROM data_keys ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("select data keys: %w", err)
 	}
 	defer rows.Close()
 	var out []paygate.WrappedKey
 	for rows.Next() {
-		var k paygate.WrappedKey
-		var created pgtype.Int8
-		if err := rows.Scan(&k.ID, &k.Wrapped, &created); err != nil {
+		k, err := scanDataKey(rows)
+		if err != nil {
 			return nil, fmt.Errorf("scan data key: %w", err)
 		}
-		k.CreatedAt = fromTime(created)
 		out = append(out, k)
 	}
 	if err := rows.Err(); err != nil {
@@ -76,12 +74,39 @@ func (s *CardStore) DataKeys(ctx context.Context) ([]paygate.WrappedKey, error) 
 	return out, nil
 }
 
-// CreateDataKey stores a wrapped data key.
+// DataKey returns one wrapped data key.
+func (s *CardStore) DataKey(ctx context.Context, id string) (paygate.WrappedKey, error) {
+	k, err := scanDataKey(s.db.pool.QueryRow(ctx, `SELECT id, wrapped, created_at, prev_id FROM data_keys WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return paygate.WrappedKey{}, notFound("data key", id)
+	}
+	if err != nil {
+		return paygate.WrappedKey{}, fmt.Errorf("select data key: %w", err)
+	}
+	return k, nil
+}
+
+func scanDataKey(row pgx.Row) (paygate.WrappedKey, error) {
+	var k paygate.WrappedKey
+	var created pgtype.Int8
+	var prev pgtype.Text
+	if err := row.Scan(&k.ID, &k.Wrapped, &created, &prev); err != nil {
+		return paygate.WrappedKey{}, err
+	}
+	k.CreatedAt, k.Prev = fromTime(created), prev.String
+	return k, nil
+}
+
+// CreateDataKey stores a wrapped data key, unless one already succeeds
+// k.Prev (ErrDuplicate).
 func (s *CardStore) CreateDataKey(ctx context.Context, k paygate.WrappedKey) error {
 	return s.db.exec(ctx, "data_keys/"+k.ID, func(_ pgconn.CommandTag, err error) error {
+		if isUnique(err) {
+			return fmt.Errorf("insert data key: %w", paygate.ErrDuplicate)
+		}
 		if err != nil {
 			return fmt.Errorf("insert data key: %w", err)
 		}
 		return nil
-	}, `INSERT INTO data_keys (id, wrapped, created_at) VALUES ($1, $2, $3)`, k.ID, k.Wrapped, toTime(k.CreatedAt))
+	}, `INSERT INTO data_keys (id, wrapped, created_at, prev_id) VALUES ($1, $2, $3, $4)`, k.ID, k.Wrapped, toTime(k.CreatedAt), k.Prev)
 }

@@ -102,16 +102,23 @@ func (s *IdempotencyStore) ReleaseIdempotent(ctx context.Context, merchantID, ke
 	}, idemRelease, merchantID, key)
 }
 
-// PurgeIdempotent deletes records created before t.
+// purgeBatch is how many records one statement of PurgeIdempotent deletes.
+const purgeBatch = 1000
+
+// PurgeIdempotent deletes records created before t, a batch per statement.
+// Each commits on its own, outside the writers' batches, so that it never
+// holds their locks (PostgreSQL's autovacuum makes the space reusable).
 func (s *IdempotencyStore) PurgeIdempotent(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := s.db.exec(ctx, "idempotency_keys/", func(tag pgconn.CommandTag, err error) error {
-		n = 0
+	var total int64
+	for {
+		tag, err := s.db.pool.Exec(ctx, `DELETE FROM idempotency_keys WHERE (merchant_id, key) IN
+			(SELECT merchant_id, key FROM idempotency_keys WHERE created_at < $1 LIMIT $2)`, before.UnixMicro(), purgeBatch)
 		if err != nil {
-			return fmt.Errorf("purge idempotency keys: %w", err)
+			return total, fmt.Errorf("purge idempotency keys: %w", err)
 		}
-		n = tag.RowsAffected()
-		return nil
-	}, `DELETE FROM idempotency_keys WHERE created_at < $1`, before.UnixMicro())
-	return n, err
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < purgeBatch {
+			return total, nil
+		}
+	}
 }

@@ -102,6 +102,7 @@ func Stores(db *postgres.DB) storetest.Stores {
 		Cards:       postgres.NewCardStore(db),
 		Idempotency: postgres.NewIdempotencyStore(db),
 		Sequences:   postgres.NewSequenceStore(db),
+		Jobs:        postgres.NewJobStore(db),
 	}
 }
 

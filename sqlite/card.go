@@ -52,30 +52,56 @@ func (s *CardStore) Card(ctx context.Context, merchantID, id string) (*paygate.S
 	return &c, nil
 }
 
-// DataKeys returns every wrapped data key.
+// DataKeys returns every wrapped data key, oldest first.
 func (s *CardStore) DataKeys(ctx context.Context) ([]paygate.WrappedKey, error) {
-	rows, err := s.db.reader.QueryContext(ctx, `SELECT id, wrapped, created_at FROM data_keys ORDER BY id`)
+	rows, err := s.db.reader.QueryContext(ctx, `SELECT id, wrapped, created_at, prev_id FROM data_keys ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("select data keys: %w", err)
 	}
 	defer rows.Close()
 	var out []paygate.WrappedKey
 	for rows.Next() {
-		var k paygate.WrappedKey
-		var created sql.NullInt64
-		if err := rows.Scan(&k.ID, &k.Wrapped, &created); err != nil {
+		k, err := scanDataKey(rows)
+		if err != nil {
 			return nil, fmt.Errorf("scan data key: %w", err)
 		}
-		k.CreatedAt = fromTime(created)
 		out = append(out, k)
 	}
 	return out, rows.Err()
 }
 
-// CreateDataKey stores a wrapped data key.
+// DataKey returns one wrapped data key.
+func (s *CardStore) DataKey(ctx context.Context, id string) (paygate.WrappedKey, error) {
+	k, err := scanDataKey(s.db.reader.QueryRowContext(ctx, `SELECT id, wrapped, created_at, prev_id FROM data_keys WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return paygate.WrappedKey{}, notFound("data key", id)
+	}
+	if err != nil {
+		return paygate.WrappedKey{}, fmt.Errorf("select data key: %w", err)
+	}
+	return k, nil
+}
+
+func scanDataKey(row interface{ Scan(...any) error }) (paygate.WrappedKey, error) {
+	var k paygate.WrappedKey
+	var created sql.NullInt64
+	var prev sql.NullString
+	if err := row.Scan(&k.ID, &k.Wrapped, &created, &prev); err != nil {
+		return paygate.WrappedKey{}, err
+	}
+	k.CreatedAt, k.Prev = fromTime(created), prev.String
+	return k, nil
+}
+
+// CreateDataKey stores a wrapped data key, unless one already succeeds
+// k.Prev (ErrDuplicate).
 func (s *CardStore) CreateDataKey(ctx context.Context, k paygate.WrappedKey) error {
 	return s.db.write(ctx, func(tx *Tx) error {
-		if _, err := tx.Exec(`INSERT INTO data_keys (id, wrapped, created_at) VALUES (?, ?, ?)`, k.ID, k.Wrapped, toTime(k.CreatedAt)); err != nil {
+		_, err := tx.Exec(`INSERT INTO data_keys (id, wrapped, created_at, prev_id) VALUES (?, ?, ?, ?)`, k.ID, k.Wrapped, toTime(k.CreatedAt), k.Prev)
+		if isUnique(err) {
+			return fmt.Errorf("insert data key: %w", paygate.ErrDuplicate)
+		}
+		if err != nil {
 			return fmt.Errorf("insert data key: %w", err)
 		}
 		return nil

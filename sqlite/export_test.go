@@ -35,3 +35,11 @@ func HoldWriter(tb testing.TB, db *DB) (release func()) {
 
 // QueuedWrites returns how many writes wait for the writer.
 func QueuedWrites(db *DB) int { return len(db.ops) }
+
+// AutoVacuum returns the database's auto_vacuum mode (0 none, 1 full, 2
+// incremental).
+func AutoVacuum(db *DB) (int, error) {
+	var mode int
+	err := db.writer.QueryRow(`PRAGMA auto_vacuum`).Scan(&mode)
+	return mode, err
+}

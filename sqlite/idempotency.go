@@ -91,16 +91,31 @@ func (s *IdempotencyStore) ReleaseIdempotent(ctx context.Context, merchantID, ke
 	})
 }
 
-// PurgeIdempotent deletes records created before t.
+// purgeBatch is how many records one write of PurgeIdempotent deletes.
+const purgeBatch = 1000
+
+// PurgeIdempotent deletes records created before t, a batch per write so
+// that the writer is never held up for long, and gives the pages they
+// freed back to the file system (incremental auto-vacuum).
 func (s *IdempotencyStore) PurgeIdempotent(ctx context.Context, before time.Time) (int64, error) {
-	var n int64
-	err := s.db.write(ctx, func(tx *Tx) error {
-		res, err := tx.Exec(`DELETE FROM idempotency_keys WHERE created_at < ?`, before.UnixMicro())
-		if err != nil {
-			return fmt.Errorf("purge idempotency keys: %w", err)
+	var total int64
+	for {
+		var n int64
+		err := s.db.write(ctx, func(tx *Tx) error {
+			res, err := tx.Exec(`DELETE FROM idempotency_keys WHERE rowid IN
+				(SELECT rowid FROM idempotency_keys WHERE created_at < ? LIMIT ?)`, before.UnixMicro(), purgeBatch)
+			if err != nil {
+				return fmt.Errorf("purge idempotency keys: %w", err)
+			}
+			n, _ = res.RowsAffected()
+			if n > 0 {
+				return incrementalVacuum(tx)
+			}
+			return nil
+		})
+		total += n
+		if err != nil || n < purgeBatch {
+			return total, err
 		}
-		n, _ = res.RowsAffected()
-		return nil
-	})
-	return n, err
+	}
 }

@@ -162,7 +162,12 @@ func OpenWith(path string, o Options) (*DB, error) {
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
-	w, err := sql.Open("sqlite", dsn)
+	// Incremental auto-vacuum lets pruning give space back to the file
+	// system. It can be chosen only before the first table is made, so it
+	// comes first, before WAL mode writes the new file's header; an
+	// existing database is converted after the migrations.
+	wq := url.Values{"_pragma": append([]string{"auto_vacuum(incremental)"}, q["_pragma"]...), "_txlock": q["_txlock"]}
+	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -183,6 +188,9 @@ func OpenWith(path string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("the database schema is not current (%s not applied): run paygate migrate", strings.Join(p, ", "))
 		}
 	} else if err := db.migrate(context.Background()); err != nil {
+		w.Close()
+		return nil, err
+	} else if err := db.convertAutoVacuum(context.Background()); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -268,6 +276,30 @@ func (db *DB) migrateOne(ctx context.Context, name string) error {
 	db.Applied = append(db.Applied, strings.TrimPrefix(name, "migration/"))
 	return nil
 }
+
+// convertAutoVacuum switches a database made without incremental auto-vacuum
+// to it. That takes a VACUUM, which rewrites the whole file (once: it needs
+// free disk space the size of the database, and holds up other processes
+// on the file meanwhile).
+func (db *DB) convertAutoVacuum(ctx context.Context) error {
+	var mode int
+	if err := db.writer.QueryRowContext(ctx, `PRAGMA auto_vacuum`).Scan(&mode); err != nil {
+		return fmt.Errorf("read auto_vacuum: %w", err)
+	}
+	if mode == autoVacuumIncremental {
+		return nil
+	}
+	if _, err := db.writer.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
+		return fmt.Errorf("set auto_vacuum: %w", err)
+	}
+	if _, err := db.writer.ExecContext(ctx, `VACUUM`); err != nil {
+		return fmt.Errorf("vacuum to switch to incremental auto-vacuum: %w", err)
+	}
+	return nil
+}
+
+// autoVacuumIncremental is what PRAGMA auto_vacuum reports for incremental.
+const autoVacuumIncremental = 2
 
 // Migrations lists the applied migrations.
 func (db *DB) Migrations(ctx context.Context) ([]string, error) {
@@ -484,4 +516,26 @@ func pending(ctx context.Context, db *sql.DB) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// Checkpoint copies the write-ahead log into the database file and empties
+// the log file: the database's size is then the size of its file.
+func (db *DB) Checkpoint(ctx context.Context) error {
+	var busy, logged, copied int
+	if err := db.writer.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &copied); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return errors.New("checkpoint: the database is busy")
+	}
+	return nil
+}
+
+// incrementalVacuum gives the database's free pages back to the file
+// system (the file shrinks at the next checkpoint).
+func incrementalVacuum(tx *Tx) error {
+	if _, err := tx.Exec(`PRAGMA incremental_vacuum`); err != nil {
+		return fmt.Errorf("incremental vacuum: %w", err)
+	}
+	return nil
 }

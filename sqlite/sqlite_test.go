@@ -37,6 +37,7 @@ func Stores(db *sqlite.DB) storetest.Stores {
 		Cards:       sqlite.NewCardStore(db),
 		Idempotency: sqlite.NewIdempotencyStore(db),
 		Sequences:   sqlite.NewSequenceStore(db),
+		Jobs:        sqlite.NewJobStore(db),
 	}
 }
 

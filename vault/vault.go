@@ -38,12 +38,18 @@ type Vault struct {
 	active   string
 	dataKeys map[string]cipher.AEAD
 	keyStore paygate.KeyStore
+	loadMu   sync.Mutex // one load of a missing key at a time
 }
+
+// loadTimeout bounds the loading of a data key that Open meets and does not
+// know (Open has no context of its own).
+const loadTimeout = 10 * time.Second
 
 var _ paygate.Vault = (*Vault)(nil)
 
 // Open loads (or, on first use, creates) the data keys from ks, unwrapping
-// them with the master key.
+// them with the master key. Of several nodes opening an empty store at once,
+// one creates the first key and the others load it.
 func Open(ctx context.Context, master []byte, ks paygate.KeyStore) (*Vault, error) {
 	if len(master) != KeySize {
 		return nil, fmt.Errorf("master key must be %d bytes, got %d", KeySize, len(master))
@@ -53,21 +59,43 @@ func Open(ctx context.Context, master []byte, ks paygate.KeyStore) (*Vault, erro
 		return nil, err
 	}
 	v := &Vault{master: m, fpKey: derive(master, "paygate card fingerprint"), dataKeys: map[string]cipher.AEAD{}, keyStore: ks}
-	keys, err := ks.DataKeys(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load data keys: %w", err)
+	if err := v.load(ctx); err != nil {
+		return nil, err
 	}
-	for _, k := range keys {
-		if err := v.add(k); err != nil {
+	if v.activeID() == "" {
+		if err := v.create(ctx); err != nil && !errors.Is(err, paygate.ErrDuplicate) {
 			return nil, err
 		}
-	}
-	if v.active == "" {
-		if err := v.Rotate(ctx); err != nil {
-			return nil, err
+		if v.activeID() == "" { // another node made the first key
+			if err := v.load(ctx); err != nil {
+				return nil, err
+			}
+		}
+		if v.activeID() == "" {
+			return nil, errors.New("no data key after creating one")
 		}
 	}
 	return v, nil
+}
+
+// load adds every stored data key.
+func (v *Vault) load(ctx context.Context) error {
+	keys, err := v.keyStore.DataKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("load data keys: %w", err)
+	}
+	for _, k := range keys {
+		if err := v.add(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (v *Vault) activeID() string {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.active
 }
 
 // derive makes a purpose-bound subkey of the master key.
@@ -109,16 +137,32 @@ func (v *Vault) add(k paygate.WrappedKey) error {
 }
 
 // Rotate makes a new data key and seals new cards with it. Old keys stay
-// for opening what they sealed.
+// for opening what they sealed. If another node rotated first, the vault
+// loads that node's key and rotates after it: a rotation always leaves a key
+// newer than every key the store held when it began.
 func (v *Vault) Rotate(ctx context.Context) error {
+	for range 10 {
+		err := v.create(ctx)
+		if !errors.Is(err, paygate.ErrDuplicate) {
+			return err
+		}
+		if err := v.load(ctx); err != nil {
+			return err
+		}
+	}
+	return errors.New("new data key: other nodes keep rotating at the same time")
+}
+
+// create makes a data key to succeed the active one (the first key when
+// there is none). It returns ErrDuplicate if another key already succeeds
+// it.
+func (v *Vault) create(ctx context.Context) error {
 	raw := make([]byte, KeySize)
 	if _, err := rand.Read(raw); err != nil {
 		return err
 	}
-	now := time.Now().UTC()
-	v.mu.RLock()
-	active := v.active
-	v.mu.RUnlock()
+	now := time.Now().UTC().Truncate(paygate.TimePrecision)
+	active := v.activeID()
 	// The newest id is the active key, here and when the keys are loaded
 	// again: the new id must sort after the active one even when both are
 	// made in the same millisecond (ids are random within it).
@@ -130,7 +174,7 @@ func (v *Vault) Rotate(ctx context.Context) error {
 	if id <= active {
 		return fmt.Errorf("new data key: the clock is behind active data key %s", active)
 	}
-	k := paygate.WrappedKey{ID: id, CreatedAt: now}
+	k := paygate.WrappedKey{ID: id, CreatedAt: now, Prev: active}
 	nonce := make([]byte, v.master.NonceSize())
 	rand.Read(nonce)
 	k.Wrapped = v.master.Seal(nonce, nonce, raw, []byte(k.ID))
@@ -154,11 +198,9 @@ func (v *Vault) Seal(pan string) (paygate.EncryptedPAN, error) {
 
 // Open decrypts a sealed card number.
 func (v *Vault) Open(e paygate.EncryptedPAN) (string, error) {
-	v.mu.RLock()
-	aead, ok := v.dataKeys[e.KeyID]
-	v.mu.RUnlock()
-	if !ok {
-		return "", fmt.Errorf("open card: unknown data key %q", e.KeyID)
+	aead, err := v.dataKey(e.KeyID)
+	if err != nil {
+		return "", fmt.Errorf("open card: %w", err)
 	}
 	ns := aead.NonceSize()
 	if len(e.Ciphertext) < ns {
@@ -169,6 +211,45 @@ func (v *Vault) Open(e paygate.EncryptedPAN) (string, error) {
 		return "", errors.New("open card: authentication failed")
 	}
 	return string(pan), nil
+}
+
+// dataKey returns the data key with the given id, loading it from the store
+// if the vault does not know it yet: another node made it (its first key,
+// or a rotation).
+func (v *Vault) dataKey(id string) (cipher.AEAD, error) {
+	v.mu.RLock()
+	aead, ok := v.dataKeys[id]
+	v.mu.RUnlock()
+	if ok {
+		return aead, nil
+	}
+	v.loadMu.Lock()
+	defer v.loadMu.Unlock()
+	v.mu.RLock()
+	aead, ok = v.dataKeys[id]
+	v.mu.RUnlock()
+	if ok { // loaded while we waited
+		return aead, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), loadTimeout)
+	defer cancel()
+	k, err := v.keyStore.DataKey(ctx, id)
+	if paygate.ErrorCode(err) == paygate.ENOTFOUND {
+		// Not the store's error: it is no merchant's business.
+		return nil, fmt.Errorf("unknown data key %q", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("load data key %s: %w", id, err)
+	}
+	if k.ID != id {
+		return nil, fmt.Errorf("load data key %s: got key %s", id, k.ID)
+	}
+	if err := v.add(k); err != nil {
+		return nil, err
+	}
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	return v.dataKeys[id], nil
 }
 
 // Fingerprint is a keyed HMAC of the card number: equal for the same card,

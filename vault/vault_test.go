@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,11 +40,32 @@ func (ks *keyStore) DataKeys(ctx context.Context) ([]paygate.WrappedKey, error) 
 	return out, nil
 }
 
+func (ks *keyStore) DataKey(ctx context.Context, id string) (paygate.WrappedKey, error) {
+	ks.mu.Lock()
+	defer ks.mu.Unlock()
+	if ks.loadErr != nil {
+		return paygate.WrappedKey{}, ks.loadErr
+	}
+	for _, k := range ks.keys {
+		if k.ID == id {
+			k.Wrapped = bytes.Clone(k.Wrapped)
+			return k, nil
+		}
+	}
+	return paygate.WrappedKey{}, paygate.Errorf(paygate.ENOTFOUND, "No such data key: %s.", id)
+}
+
+// CreateDataKey keeps one key per Prev, as the stores do.
 func (ks *keyStore) CreateDataKey(ctx context.Context, k paygate.WrappedKey) error {
 	ks.mu.Lock()
 	defer ks.mu.Unlock()
 	if ks.createErr != nil {
 		return ks.createErr
+	}
+	for _, o := range ks.keys {
+		if o.Prev == k.Prev || o.ID == k.ID {
+			return fmt.Errorf("insert data key: %w", paygate.ErrDuplicate)
+		}
 	}
 	k.Wrapped = bytes.Clone(k.Wrapped)
 	ks.keys = append(ks.keys, k)
@@ -287,6 +309,118 @@ func TestRotate(t *testing.T) {
 			t.Fatalf("KeyID after reopening (try %d): got %q, want the newest key %q", i, got, newID)
 		}
 	}
+}
+
+// TestRotateOnAnotherVault rotates on one vault (a node) and opens what the
+// new key sealed on another vault of the same store, opened before the
+// rotation: it loads the key it does not know.
+func TestRotateOnAnotherVault(t *testing.T) {
+	const pan = "4242424242424242"
+	master, ks := MustMasterKey(t), &keyStore{}
+	a, b := MustOpen(t, master, ks), MustOpen(t, master, ks)
+	old := MustSeal(t, a, pan)
+	if err := a.Rotate(context.Background()); err != nil {
+		t.Fatalf("Rotate: %v", err)
+	}
+	fresh := MustSeal(t, a, pan)
+	if fresh.KeyID == old.KeyID {
+		t.Fatalf("KeyID after Rotate: got the old key %q", fresh.KeyID)
+	}
+	MustOpenPAN(t, b, old, pan)
+	MustOpenPAN(t, b, fresh, pan)
+	// b now seals with the newest key it knows, and rotating on b makes a
+	// key after it.
+	if got := MustSeal(t, b, pan).KeyID; got != fresh.KeyID {
+		t.Errorf("b's KeyID after meeting a's new key: got %q, want %q", got, fresh.KeyID)
+	}
+	if err := b.Rotate(context.Background()); err != nil {
+		t.Fatalf("Rotate on b: %v", err)
+	}
+	third := MustSeal(t, b, pan)
+	MustOpenPAN(t, a, third, pan)
+	if got := ks.len(); got != 3 {
+		t.Errorf("data keys: got %d, want 3", got)
+	}
+}
+
+// TestRotateStale rotates on a vault that missed another's rotation: the
+// store refuses a second successor of the same key, and the vault rotates
+// after the newest key instead.
+func TestRotateStale(t *testing.T) {
+	const pan = "4242424242424242"
+	master, ks := MustMasterKey(t), &keyStore{}
+	a, b := MustOpen(t, master, ks), MustOpen(t, master, ks)
+	if err := a.Rotate(context.Background()); err != nil {
+		t.Fatalf("Rotate on a: %v", err)
+	}
+	if err := b.Rotate(context.Background()); err != nil {
+		t.Fatalf("Rotate on b (stale): %v", err)
+	}
+	if got := ks.len(); got != 3 {
+		t.Fatalf("data keys: got %d, want 3", got)
+	}
+	newest := ks.keys[2]
+	if newest.Prev != ks.keys[1].ID || ks.keys[1].Prev != ks.keys[0].ID || ks.keys[0].Prev != "" {
+		t.Errorf("key chain: got %s←%s←%s, want each key to succeed the one before", ks.keys[0].Prev, ks.keys[1].Prev, newest.Prev)
+	}
+	if got := MustSeal(t, b, pan).KeyID; got != newest.ID {
+		t.Errorf("b's KeyID: got %q, want the newest key %q", got, newest.ID)
+	}
+	MustOpenPAN(t, a, MustSeal(t, b, pan), pan)
+}
+
+// TestOpenTogether opens several vaults on one empty store at once: one
+// makes the first key and every vault seals with it.
+func TestOpenTogether(t *testing.T) {
+	const n = 8
+	master, ks := MustMasterKey(t), &keyStore{}
+	// Every vault has read the (empty) store before any creates a key.
+	blocked := &barrierStore{keyStore: ks, n: n, all: make(chan struct{})}
+	vs := make([]*vault.Vault, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { vs[i], errs[i] = vault.Open(context.Background(), master, blocked) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("Open #%d: %v", i, err)
+		}
+	}
+	if got := ks.len(); got != 1 {
+		t.Errorf("data keys after %d Opens at once: got %d, want 1", n, got)
+	}
+	const pan = "4242424242424242"
+	for i, v := range vs {
+		e := MustSeal(t, v, pan)
+		if e.KeyID != ks.keys[0].ID {
+			t.Errorf("vault #%d seals with %q, want the one key %q", i, e.KeyID, ks.keys[0].ID)
+		}
+		for _, w := range vs {
+			MustOpenPAN(t, w, e, pan)
+		}
+	}
+}
+
+// barrierStore holds every DataKeys call until n of them have been made.
+type barrierStore struct {
+	*keyStore
+	mu    sync.Mutex
+	n     int
+	calls int
+	all   chan struct{}
+}
+
+func (b *barrierStore) DataKeys(ctx context.Context) ([]paygate.WrappedKey, error) {
+	keys, err := b.keyStore.DataKeys(ctx)
+	b.mu.Lock()
+	if b.calls++; b.calls == b.n {
+		close(b.all)
+	}
+	b.mu.Unlock()
+	<-b.all
+	return keys, err
 }
 
 func TestRotateRepeatedly(t *testing.T) {

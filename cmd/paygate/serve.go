@@ -211,12 +211,12 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 }
 
 // sweep runs the background work until ctx ends: recover network exchanges
-// left in doubt, void approvals not acknowledged in time, purge old
-// idempotency keys.
+// left in doubt, void approvals not acknowledged in time, prune expired
+// idempotency keys (claimed in the database: one node at a time does it).
 func sweep(ctx context.Context, g *paygate.Gateway, st *stores, every time.Duration, logger *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
-	lastPurge := time.Time{}
+	prune := paygate.NewIdempotencyPruner(st.idempotency, st.jobs, paygate.NewHolder(), g.Clock)
 	for {
 		if _, err := g.Recover(ctx); err != nil && ctx.Err() == nil {
 			logger.Error("recover in-doubt payments", paygate.LogError, err)
@@ -227,13 +227,10 @@ func sweep(ctx context.Context, g *paygate.Gateway, st *stores, every time.Durat
 		if _, err := g.ExpireAuthorizations(ctx); err != nil && ctx.Err() == nil {
 			logger.Error("expire authorizations", paygate.LogError, err)
 		}
-		if time.Since(lastPurge) > time.Hour {
-			if n, err := st.idempotency.PurgeIdempotent(ctx, time.Now().Add(-paygate.IdempotencyTTL)); err != nil {
-				logger.Error("purge idempotency keys", paygate.LogError, err)
-			} else if n > 0 {
-				logger.Info("purged idempotency keys", "count", n)
-			}
-			lastPurge = time.Now()
+		if n, _, err := prune.Prune(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("prune idempotency keys", paygate.LogError, err)
+		} else if n > 0 {
+			logger.Info("pruned idempotency keys", "count", n)
 		}
 		select {
 		case <-ctx.Done():

@@ -23,6 +23,7 @@ type stores struct {
 	cards       cardStore
 	idempotency paygate.IdempotencyStore
 	sequences   paygate.SequenceStore
+	jobs        paygate.JobStore
 	migrations  func(context.Context) ([]string, error)
 	applied     []string // the migrations that opening applied
 	close       func() error
@@ -64,6 +65,7 @@ func openStores(ctx context.Context, db string, pool poolConfig) (*stores, error
 			cards:       postgres.NewCardStore(pg),
 			idempotency: postgres.NewIdempotencyStore(pg),
 			sequences:   postgres.NewSequenceStore(pg),
+			jobs:        postgres.NewJobStore(pg),
 			migrations:  pg.Migrations,
 			applied:     pg.Applied,
 			close:       pg.Close,
@@ -81,6 +83,7 @@ func openStores(ctx context.Context, db string, pool poolConfig) (*stores, error
 		cards:       sqlite.NewCardStore(lite),
 		idempotency: sqlite.NewIdempotencyStore(lite),
 		sequences:   sqlite.NewSequenceStore(lite),
+		jobs:        sqlite.NewJobStore(lite),
 		migrations:  lite.Migrations,
 		applied:     lite.Applied,
 		close:       lite.Close,

@@ -40,6 +40,9 @@ type Options struct {
 	// Postgres, a DSN (see PostgresDSN), puts the gateway on PostgreSQL
 	// instead of SQLite.
 	Postgres string
+	// KeyStore wraps the store of the vault's data keys, e.g. to hold
+	// nodes at a point of their start.
+	KeyStore func(paygate.KeyStore) paygate.KeyStore
 }
 
 // Gateway is a running test gateway.
@@ -49,6 +52,10 @@ type Gateway struct {
 	Postgres       string // the DSN, when on PostgreSQL
 	Payments       paygate.PaymentStore
 	Merchants      paygate.MerchantStore
+	Idempotency    paygate.IdempotencyStore
+	Jobs           paygate.JobStore
+	SQLite         *sqlite.DB // nil on PostgreSQL
+	Vault          *vault.Vault
 	closeDB        func()
 	Gateway        *paygate.Gateway
 	Bank           *bank.Bank
@@ -97,7 +104,45 @@ func MustOpen(tb testing.TB, o Options) *Gateway {
 	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
 	g.Bank = bank.New(logger.With("component", "bank"))
 	g.open(tb, o, logger)
+	g.mustCreateMerchant(tb, o)
+	return g
+}
 
+// MustOpenNodes starts n gateways at once on one fresh database (o.Postgres,
+// or a new SQLite file), as nodes started together, and then makes one
+// merchant that all of them serve.
+func MustOpenNodes(tb testing.TB, n int, o Options) []*Gateway {
+	tb.Helper()
+	if o.NetworkTimeout == 0 {
+		o.NetworkTimeout = 300 * time.Millisecond
+	}
+	first := &Gateway{Dir: tb.TempDir(), Logs: &SyncBuffer{}, MasterKey: bytes.Repeat([]byte{7}, 32)}
+	first.DBPath = filepath.Join(first.Dir, "paygate.db")
+	logger := slog.New(slog.NewTextHandler(first.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	first.Bank = bank.New(logger.With("component", "bank"))
+	nodes := make([]*Gateway, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range nodes {
+		nodes[i] = &Gateway{Dir: first.Dir, DBPath: first.DBPath, Bank: first.Bank, Logs: first.Logs, MasterKey: first.MasterKey}
+		wg.Go(func() { errs[i] = nodes[i].openErr(tb, o, logger) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			tb.Fatalf("node %d: %v", i, err)
+		}
+	}
+	nodes[0].mustCreateMerchant(tb, o)
+	for _, n := range nodes[1:] {
+		n.Merchant, n.SecretKey, n.PublishableKey = nodes[0].Merchant, nodes[0].SecretKey, nodes[0].PublishableKey
+	}
+	return nodes
+}
+
+// mustCreateMerchant makes the test merchant and its keys.
+func (g *Gateway) mustCreateMerchant(tb testing.TB, o Options) {
+	tb.Helper()
 	ctx := context.Background()
 	m, err := paygate.NewMerchant("Test Store", "store@example.com", time.Now().UTC())
 	if err != nil {
@@ -110,40 +155,54 @@ func MustOpen(tb testing.TB, o Options) *Gateway {
 	g.Merchant = m
 	g.SecretKey = g.MustCreateKey(tb, m.ID, paygate.KeySecret)
 	g.PublishableKey = g.MustCreateKey(tb, m.ID, paygate.KeyPublishable)
-	return g
 }
 
 // open wires the stores, vault, gateway and server on g.DBPath (or on
 // PostgreSQL).
 func (g *Gateway) open(tb testing.TB, o Options, logger *slog.Logger) {
 	tb.Helper()
+	if err := g.openErr(tb, o, logger); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// openErr is open for any goroutine: it reports what failed.
+func (g *Gateway) openErr(tb testing.TB, o Options, logger *slog.Logger) error {
 	var cards interface {
 		paygate.CardStore
 		paygate.KeyStore
 	}
-	var idem paygate.IdempotencyStore
 	var seqs paygate.SequenceStore
 	if g.Postgres = o.Postgres; g.Postgres != "" {
 		db, err := postgres.Open(context.Background(), g.Postgres, postgres.Options{MaxConns: 8, Writers: 2})
 		if err != nil {
-			tb.Fatal(err)
+			return err
 		}
 		g.closeDB = func() { db.Close() }
 		g.Payments, g.Merchants = postgres.NewPaymentStore(db), postgres.NewMerchantStore(db)
-		cards, idem, seqs = postgres.NewCardStore(db), postgres.NewIdempotencyStore(db), postgres.NewSequenceStore(db)
+		cards, g.Idempotency, seqs = postgres.NewCardStore(db), postgres.NewIdempotencyStore(db), postgres.NewSequenceStore(db)
+		g.Jobs = postgres.NewJobStore(db)
 	} else {
 		db, err := sqlite.Open(g.DBPath)
 		if err != nil {
-			tb.Fatal(err)
+			return err
 		}
 		g.closeDB = func() { db.Close() }
+		g.SQLite = db
 		g.Payments, g.Merchants = sqlite.NewPaymentStore(db), sqlite.NewMerchantStore(db)
-		cards, idem, seqs = sqlite.NewCardStore(db), sqlite.NewIdempotencyStore(db), sqlite.NewSequenceStore(db)
+		cards, g.Idempotency, seqs = sqlite.NewCardStore(db), sqlite.NewIdempotencyStore(db), sqlite.NewSequenceStore(db)
+		g.Jobs = sqlite.NewJobStore(db)
 	}
-	v, err := vault.Open(context.Background(), g.MasterKey, cards)
+	tb.Cleanup(func() { g.Close() })
+	var keys paygate.KeyStore = cards
+	if o.KeyStore != nil {
+		keys = o.KeyStore(cards)
+	}
+	v, err := vault.Open(context.Background(), g.MasterKey, keys)
 	if err != nil {
-		tb.Fatal(err)
+		return err
 	}
+	g.Vault = v
 	gw := paygate.NewGateway()
 	gw.Merchants, gw.Payments, gw.Cards, gw.Vault, gw.Logger = g.Merchants, g.Payments, cards, v, logger
 	gw.Sequences = seqs
@@ -154,16 +213,13 @@ func (g *Gateway) open(tb testing.TB, o Options, logger *slog.Logger) {
 	gw.Acquirer, gw.NetworkTimeout = acq, o.NetworkTimeout
 	g.Gateway = gw
 	g.Server = &pghttp.Server{
-		Addr: "127.0.0.1:0", Gateway: gw, Merchants: g.Merchants, Idempotency: idem,
+		Addr: "127.0.0.1:0", Gateway: gw, Merchants: g.Merchants, Idempotency: g.Idempotency,
 		Logger: logger, IdempotencySecret: bytes.Repeat([]byte{9}, 32), IdempotencyLease: 2*o.NetworkTimeout + time.Second,
 	}
 	if o.IdempotencyLease > 0 {
 		g.Server.IdempotencyLease = o.IdempotencyLease
 	}
-	if err := g.Server.Open(); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { g.Close() })
+	return g.Server.Open()
 }
 
 // Close stops the server and closes the database.

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -9,26 +10,102 @@ import (
 
 var dataKeyTests = []test{
 	{"RoundTrip", testDataKeyRoundTrip},
+	{"One", testDataKeyOne},
+	{"OneSuccessor", testDataKeyOneSuccessor},
+	{"FirstTogether", testDataKeyFirstTogether},
+}
+
+// newDataKey returns a wrapped key made at the given time to succeed prev.
+func newDataKey(tb testing.TB, at time.Time, prev string) paygate.WrappedKey {
+	return paygate.WrappedKey{ID: paygate.NewID("dk", at), Wrapped: randomBytes(tb, 60), CreatedAt: at, Prev: prev}
+}
+
+func mustCreateDataKey(tb testing.TB, s Stores, k paygate.WrappedKey) {
+	tb.Helper()
+	if err := s.Cards.CreateDataKey(tb.Context(), k); err != nil {
+		tb.Fatalf("CreateDataKey(%s): %v", k.ID, err)
+	}
 }
 
 func testDataKeyRoundTrip(t *testing.T, s Stores) {
 	if got, err := s.Cards.DataKeys(t.Context()); err != nil || len(got) != 0 {
 		t.Fatalf("DataKeys on an empty store: got %d keys, %v; want none", len(got), err)
 	}
-	want := []paygate.WrappedKey{
-		{ID: paygate.NewID("dk", Base), Wrapped: randomBytes(t, 60), CreatedAt: Base},
-		{ID: paygate.NewID("dk", Base.Add(time.Hour)), Wrapped: randomBytes(t, 60), CreatedAt: Base.Add(time.Hour)},
-	}
+	first := newDataKey(t, Base, "")
+	want := []paygate.WrappedKey{first, newDataKey(t, Base.Add(time.Hour), first.ID)}
 	for _, k := range want {
-		if err := s.Cards.CreateDataKey(t.Context(), k); err != nil {
-			t.Fatalf("CreateDataKey(%s): %v", k.ID, err)
-		}
+		mustCreateDataKey(t, s, k)
 	}
 	got, err := s.Cards.DataKeys(t.Context())
 	if err != nil {
 		t.Fatalf("DataKeys: %v", err)
 	}
 	CheckEqual(t, "DataKeys", got, want)
+}
+
+func testDataKeyOne(t *testing.T, s Stores) {
+	first := newDataKey(t, Base, "")
+	second := newDataKey(t, Base.Add(time.Minute), first.ID)
+	mustCreateDataKey(t, s, first)
+	mustCreateDataKey(t, s, second)
+	for _, want := range []paygate.WrappedKey{first, second} {
+		got, err := s.Cards.DataKey(t.Context(), want.ID)
+		if err != nil {
+			t.Fatalf("DataKey(%s): %v", want.ID, err)
+		}
+		CheckEqual(t, "DataKey", got, want)
+	}
+	_, err := s.Cards.DataKey(t.Context(), paygate.NewID("dk", Base))
+	checkCode(t, "DataKey(unknown)", err, paygate.ENOTFOUND)
+}
+
+// testDataKeyOneSuccessor checks that a store keeps one first key and one
+// successor of each key: a second is refused, and nothing of it is kept.
+func testDataKeyOneSuccessor(t *testing.T, s Stores) {
+	first := newDataKey(t, Base, "")
+	mustCreateDataKey(t, s, first)
+	if err := s.Cards.CreateDataKey(t.Context(), newDataKey(t, Base.Add(time.Second), "")); !errors.Is(err, paygate.ErrDuplicate) {
+		t.Errorf("CreateDataKey of a second first key: got %v, want ErrDuplicate", err)
+	}
+	next := newDataKey(t, Base.Add(time.Minute), first.ID)
+	mustCreateDataKey(t, s, next)
+	if err := s.Cards.CreateDataKey(t.Context(), newDataKey(t, Base.Add(2*time.Minute), first.ID)); !errors.Is(err, paygate.ErrDuplicate) {
+		t.Errorf("CreateDataKey of a second successor: got %v, want ErrDuplicate", err)
+	}
+	mustCreateDataKey(t, s, newDataKey(t, Base.Add(3*time.Minute), next.ID))
+	got, err := s.Cards.DataKeys(t.Context())
+	if err != nil || len(got) != 3 {
+		t.Errorf("DataKeys: got %d keys, %v; want 3", len(got), err)
+	}
+}
+
+// testDataKeyFirstTogether makes the first key from many nodes at once:
+// exactly one is stored, the others are told ErrDuplicate.
+func testDataKeyFirstTogether(t *testing.T, s Stores) {
+	const n = 20
+	keys := make([]paygate.WrappedKey, n)
+	for i := range keys {
+		keys[i] = newDataKey(t, Base.Add(time.Duration(i)*time.Millisecond), "")
+	}
+	won := -1
+	for i, err := range race(n, func(i int) error { return s.Cards.CreateDataKey(t.Context(), keys[i]) }) {
+		switch {
+		case err == nil && won >= 0:
+			t.Errorf("CreateDataKey #%d and #%d both stored a first key", won, i)
+		case err == nil:
+			won = i
+		case !errors.Is(err, paygate.ErrDuplicate):
+			t.Errorf("CreateDataKey #%d: got %v, want nil or ErrDuplicate", i, err)
+		}
+	}
+	if won < 0 {
+		t.Fatalf("no CreateDataKey of %d at once stored a key", n)
+	}
+	got, err := s.Cards.DataKeys(t.Context())
+	if err != nil {
+		t.Fatalf("DataKeys: %v", err)
+	}
+	CheckEqual(t, "DataKeys", got, keys[won:won+1])
 }
 
 var cardTests = []test{

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ var idempotencyTests = []test{
 	{"StaleLock", testIdempotencyStaleLock},
 	{"Release", testIdempotencyRelease},
 	{"Purge", testIdempotencyPurge},
+	{"PurgeMany", testIdempotencyPurgeMany},
 }
 
 // newRecord returns an in-flight record created and locked at the given time.
@@ -168,6 +170,42 @@ func testIdempotencyPurge(t *testing.T, s Stores) {
 		}
 	}
 	if n, err := s.Idempotency.PurgeIdempotent(t.Context(), Base.Add(90*time.Minute)); err != nil || n != 0 {
+		t.Errorf("PurgeIdempotent again: got %d, %v; want 0, nil", n, err)
+	}
+}
+
+// testIdempotencyPurgeMany purges more records than a store deletes at once.
+func testIdempotencyPurgeMany(t *testing.T, s Stores) {
+	const old, young = 2345, 10
+	errs := race(16, func(w int) error {
+		for i := w; i < old+young; i += 16 {
+			at := Base.Add(time.Duration(i) * time.Millisecond)
+			if i >= old {
+				at = Base.Add(time.Hour)
+			}
+			rec := newRecord("acct_1", fmt.Sprintf("k%d", i), "hash", at)
+			if _, err := s.Idempotency.BeginIdempotent(t.Context(), rec, notStale); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, err := range errs {
+		if err != nil {
+			t.Fatalf("BeginIdempotent: %v", err)
+		}
+	}
+	n, err := s.Idempotency.PurgeIdempotent(t.Context(), Base.Add(time.Minute))
+	if err != nil || n != old {
+		t.Fatalf("PurgeIdempotent: got %d, %v; want %d, nil", n, err, old)
+	}
+	for i := range young {
+		key := fmt.Sprintf("k%d", old+i)
+		if got := mustBegin(t, s.Idempotency, newRecord("acct_1", key, "hash", Base.Add(2*time.Hour)), notStale); got == nil {
+			t.Errorf("key %s (young) after purge: gone, want kept", key)
+		}
+	}
+	if n, err := s.Idempotency.PurgeIdempotent(t.Context(), Base.Add(time.Minute)); err != nil || n != 0 {
 		t.Errorf("PurgeIdempotent again: got %d, %v; want 0, nil", n, err)
 	}
 }

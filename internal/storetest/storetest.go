@@ -47,6 +47,7 @@ type Stores struct {
 	}
 	Idempotency paygate.IdempotencyStore
 	Sequences   paygate.SequenceStore
+	Jobs        paygate.JobStore
 }
 
 // Run runs the contract suite. open must return stores on a fresh, empty
@@ -68,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Idempotency", idempotencyTests},
 		{"Concurrent", concurrentTests},
 		{"Sequence", sequenceTests},
+		{"Job", jobTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
