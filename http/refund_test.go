@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,7 +41,10 @@ func testConcurrentRefunds(t *testing.T, pg string, nodes int) {
 		clients = 100
 		fit     = sale / each // 83 refunds of 30 fit in 2500
 	)
-	opts := gatewaytest.Options{Postgres: pg, NetworkTimeout: 5 * time.Second, Quiet: true}
+	var conflicts atomic.Int64 // races lost on the payment's version, and retried
+	opts := gatewaytest.Options{Postgres: pg, NetworkTimeout: 5 * time.Second, Quiet: true, Setup: func(gw *paygate.Gateway) {
+		gw.Payments = &countConflicts{PaymentStore: gw.Payments, n: &conflicts}
+	}}
 	first := gatewaytest.MustOpen(t, opts)
 	gws := []*gatewaytest.Gateway{first}
 	for len(gws) < nodes {
@@ -130,7 +134,8 @@ func testConcurrentRefunds(t *testing.T, pg string, nodes int) {
 			t.Errorf("refund %d: final answer %d %s", i, last.status, last.code)
 		}
 	}
-	t.Logf("%d nodes, %v: %d succeeded, %d refused as too large, %d retries of a busy 409; statuses %v", nodes, took.Round(time.Millisecond), succeeded, tooLarge, retried, statuses)
+	t.Logf("%d nodes, %v: %d succeeded, %d refused as too large, %d lost races retried, %d retries of a busy 409; statuses %v",
+		nodes, took.Round(time.Millisecond), succeeded, tooLarge, conflicts.Load(), retried, statuses)
 	if succeeded != fit || tooLarge != clients-fit {
 		t.Errorf("got %d refunds succeeded and %d refused, want %d and %d", succeeded, tooLarge, fit, clients-fit)
 	}
@@ -183,6 +188,20 @@ func testConcurrentRefunds(t *testing.T, pg string, nodes int) {
 	if reversals > 0 {
 		t.Errorf("the payment's trace shows %d reversals sent, want none", reversals)
 	}
+}
+
+// countConflicts counts the SaveRefund calls that lost a race.
+type countConflicts struct {
+	paygate.PaymentStore
+	n *atomic.Int64
+}
+
+func (c *countConflicts) SaveRefund(ctx context.Context, p *paygate.Payment, r *paygate.Refund) error {
+	err := c.PaymentStore.SaveRefund(ctx, p, r)
+	if errors.Is(err, paygate.ErrVersionConflict) {
+		c.n.Add(1)
+	}
+	return err
 }
 
 // faultyRefunds is a PaymentStore whose SaveRefund consults fail first.
