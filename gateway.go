@@ -41,8 +41,10 @@ type Gateway struct {
 	Sequences SequenceStore
 	// ConflictTimeout is how long a request retries a write that keeps
 	// losing races to other changes of the same payment before it gives
-	// up with EBUSY (default DefaultConflictTimeout). Recording an answer
-	// the network gave is retried for as long as it takes.
+	// up with EBUSY (default DefaultConflictTimeout), and how long a store
+	// failure is retried when recording a refund's answer. Recording an
+	// answer the network gave is retried past lost races for as long as
+	// it takes.
 	ConflictTimeout time.Duration
 
 	numbers     numberBlock

@@ -87,7 +87,7 @@ func (s *Server) api(h apiFunc) http.HandlerFunc {
 		status, b := s.respond(r, h, m, body)
 		// Store the outcome whatever happens to the merchant's connection.
 		ctx := context.WithoutCancel(r.Context())
-		if hasCode(b, paygate.EIDEMPOTENCYBUSY) {
+		if status == http.StatusConflict && hasCode(b, paygate.EIDEMPOTENCYBUSY) {
 			// The earlier attempt's work is still in doubt: keep the claim.
 			writeAnswer(w, status, b)
 			return
@@ -114,7 +114,8 @@ func (s *Server) api(h apiFunc) http.HandlerFunc {
 	}
 }
 
-// hasCode reports whether a rendered error body has the given code.
+// hasCode reports whether a rendered error body has the given code (only
+// meaningful for an error status: a payment's metadata could hold the text).
 func hasCode(b []byte, code string) bool { return bytes.Contains(b, []byte(`"code":"`+code+`"`)) }
 
 // writeAnswer writes a handler's answer; one that asks to be retried
