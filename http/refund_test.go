@@ -333,3 +333,15 @@ func testServerErrorNotStored(t *testing.T, pg string) {
 		t.Errorf("refunded %d, the bank credited %d; want 200 both", got.AmountRefunded, after.Posted-before.Posted)
 	}
 }
+
+// TestReplayOfBodyQuotingBusyCode: an answer is kept for replay even when
+// the merchant's own data in it reads like a busy error's code.
+func TestReplayOfBodyQuotingBusyCode(t *testing.T) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
+	body := `{"amount":1000,"currency":"USD","metadata":{"code":"idempotency_in_flight"},"card":{"number":"4242424242424242","exp_month":12,"exp_year":2031,"cvc":"123"}}`
+	s1, b1 := do(t, g, "POST", "/v1/payments", g.SecretKey, body, "Idempotency-Key", "quoting")
+	s2, b2 := do(t, g, "POST", "/v1/payments", g.SecretKey, body, "Idempotency-Key", "quoting")
+	if s1 != 200 || s2 != 200 || b1["id"] != b2["id"] {
+		t.Errorf("got %d %v then %d %v, want the same payment twice", s1, b1["id"], s2, errField(b2, "code"))
+	}
+}
