@@ -29,6 +29,7 @@ const (
 	ERATELIMIT        = "rate_limited"           // too many requests
 	EFORBIDDEN        = "forbidden"              // the key may not do this (publishable key on a secret route)
 	EMETHOD           = "method_not_allowed"     // the path exists, the method does not
+	EBUSY             = "resource_busy"          // other requests kept changing the object; retry (409, not stored under an Idempotency-Key)
 )
 
 // Error is an error that a merchant or a cardholder may read. Message is a

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math/rand/v2"
 	"net/mail"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -37,8 +39,16 @@ type Gateway struct {
 	// Sequences hands out blocks of reference numbers; nil keeps them in
 	// memory (tests only: numbers would repeat after a restart).
 	Sequences SequenceStore
+	// ConflictTimeout is how long a request retries a write that keeps
+	// losing races to other changes of the same payment before it gives
+	// up with EBUSY (default DefaultConflictTimeout), and how long a store
+	// failure is retried when recording a refund's answer. Recording an
+	// answer the network gave is retried past lost races for as long as
+	// it takes.
+	ConflictTimeout time.Duration
 
-	numbers numberBlock
+	numbers     numberBlock
+	refundLocks [64]sync.Mutex
 }
 
 // numberBlock is this process's reserved block of reference numbers.
@@ -591,6 +601,14 @@ func (g *Gateway) finishVoid(ctx context.Context, m *Merchant, p *Payment, repea
 }
 
 // Refund returns amount (0 = all that is left) of a captured payment.
+//
+// Concurrent refunds of one payment go one after another: each reserves its
+// amount on the payment (optimistic locking on its Version) before it is
+// sent, so together they never exceed what is refundable. On this node the
+// reservations and settlements of a payment's refunds are serialized; a
+// reservation that loses a race (to another node, or to another change of
+// the payment) is retried with jittered backoff for up to ConflictTimeout,
+// then refused with EBUSY: nothing was sent, the merchant may retry.
 func (g *Gateway) Refund(ctx context.Context, m *Merchant, id string, amount int64, reason, idempotencyKey string) (*Refund, error) {
 	if len(reason) > 500 {
 		return nil, ParamErrorf(EINVALID, "reason", "Reason must be at most 500 characters.")
@@ -598,37 +616,62 @@ func (g *Gateway) Refund(ctx context.Context, m *Merchant, id string, amount int
 	if err := CheckFreeText("reason", reason); err != nil {
 		return nil, err
 	}
-	var r *Refund
+	stan, ref, err := g.references(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := g.now()
+	r := &Refund{
+		ID: NewID("re", now), MerchantID: m.ID, Status: RefundPending, Reason: reason, STAN: stan, RRN: ref,
+		IdempotencyKey: idempotencyKey,
+	}
+	deadline := time.Now().Add(g.conflictTimeout())
 	for try := 0; ; try++ {
-		p, err := g.Payments.Payment(ctx, m.ID, id)
-		if err != nil {
-			return nil, err
-		}
-		amt, err := p.CheckRefund(amount)
-		if err != nil {
-			return nil, err
-		}
-		now := g.now()
-		stan, ref, err := g.references(ctx)
-		if err != nil {
-			return nil, err
-		}
-		r = &Refund{
-			ID: NewID("re", now), PaymentID: p.ID, MerchantID: m.ID, Amount: amt, Currency: p.Currency,
-			Status: RefundPending, Reason: reason, STAN: stan, RRN: ref, TransmittedAt: now,
-			IdempotencyKey: idempotencyKey, CreatedAt: now, UpdatedAt: now,
-		}
-		p.AmountRefunded += amt // reserved while in flight
-		p.UpdatedAt = now
-		err = g.Payments.SaveRefund(ctx, p, r)
-		if errors.Is(err, ErrVersionConflict) && try < 5 {
+		p, err := g.reserveRefund(ctx, m.ID, id, amount, r)
+		if errors.Is(err, ErrVersionConflict) {
+			if time.Now().After(deadline) {
+				g.Logger.Warn("refund not reserved: the payment kept changing", LogPaymentID, id, "tries", try+1)
+				return nil, Errorf(EBUSY, "Payment %s is being changed by other requests; nothing was refunded. Retry shortly.", id)
+			}
+			if err := conflictBackoff(ctx, try); err != nil {
+				return nil, err
+			}
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("record refund: %w", err)
+			return nil, err
 		}
 		return g.finishRefund(context.WithoutCancel(ctx), m, p, r)
 	}
+}
+
+// reserveRefund records r as pending on the payment, its amount reserved,
+// if the payment allows it. It returns ErrVersionConflict when the payment
+// changed between reading and writing.
+func (g *Gateway) reserveRefund(ctx context.Context, merchantID, id string, amount int64, r *Refund) (*Payment, error) {
+	mu := g.refundLock(id)
+	mu.Lock()
+	defer mu.Unlock()
+	p, err := g.Payments.Payment(ctx, merchantID, id)
+	if err != nil {
+		return nil, err
+	}
+	amt, err := p.CheckRefund(amount)
+	if err != nil {
+		return nil, err
+	}
+	now := g.now()
+	r.PaymentID, r.Amount, r.Currency = p.ID, amt, p.Currency
+	r.TransmittedAt, r.CreatedAt, r.UpdatedAt = now, now, now
+	p.AmountRefunded += amt // reserved while in flight
+	p.UpdatedAt = now
+	if err := g.Payments.SaveRefund(ctx, p, r); err != nil {
+		if errors.Is(err, ErrVersionConflict) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("record refund: %w", err)
+	}
+	return p, nil
 }
 
 // finishRefund sends a pending refund (processing code 20) and records the answer.
@@ -678,35 +721,115 @@ func (g *Gateway) reverseRefund(ctx context.Context, m *Merchant, p *Payment, r 
 	return g.settleRefund(ctx, p, r, RefundFailed, result, trace)
 }
 
-// settleRefund records a refund's final status on it and on its payment.
-// A refund that is no longer pending (recovery settled it meanwhile) is
-// left as it is.
+// settleRefund records a refund's final status on it and on its payment,
+// and returns result. A refund that is no longer pending (recovery settled
+// it meanwhile) is left as it is, and its recorded outcome is returned.
+//
+// Losing a race to another change of the payment is retried for as long as
+// it takes, with jittered backoff: every lost race is another request's
+// progress, and an answer from the bank, above all an approval, must be
+// recorded, never left pending for recovery to reverse (the cardholder
+// credited, then debited). Recovery does not take the refund meanwhile: it
+// only looks at payments untouched for InDoubtAfter. Store failures are
+// retried for up to ConflictTimeout; then the refund stays pending and the
+// error is returned (not a final outcome: recovery settles it).
 func (g *Gateway) settleRefund(ctx context.Context, p *Payment, r *Refund, status RefundStatus, result error, trace []TraceEntry) error {
+	var failing time.Time
 	for try := 0; ; try++ {
-		p.Trace = append(p.Trace, trace...)
-		r.Status, r.UpdatedAt = status, g.now()
-		if status == RefundFailed {
-			p.AmountRefunded -= r.Amount
-		}
-		p.Status, p.UpdatedAt = p.refundStatus(), r.UpdatedAt
-		err := g.Payments.SaveRefund(ctx, p, r)
-		if errors.Is(err, ErrVersionConflict) && try < 5 {
-			if p, err = g.Payments.Payment(ctx, p.MerchantID, p.ID); err != nil {
-				return err
+		err := g.saveSettlement(ctx, p.MerchantID, p.ID, r, status, trace)
+		switch {
+		case err == nil:
+			return result
+		case errors.Is(err, errSettledMeanwhile):
+			if r.Status != status {
+				g.Logger.Warn("refund was settled meanwhile", LogRefundID, r.ID, LogPaymentID, p.ID, "status", r.Status, "answer", status)
 			}
-			for _, cur := range p.Refunds {
-				if cur.ID == r.ID && cur.Status != RefundPending {
-					*r = *cur
-					return fmt.Errorf("refund %s was settled meanwhile as %s: %w", r.ID, cur.Status, ErrVersionConflict)
-				}
+			if r.Status == RefundSucceeded {
+				return nil
 			}
-			continue
-		}
-		if err != nil {
+			return DeclineError(r.ResponseCode)
+		case errors.Is(err, ErrVersionConflict):
+			failing = time.Time{}
+		case failing.IsZero():
+			failing = time.Now()
+		case time.Since(failing) > g.conflictTimeout():
 			return fmt.Errorf("record refund %s: %w", r.ID, err)
 		}
-		return result
+		if err := conflictBackoff(ctx, try); err != nil {
+			return fmt.Errorf("record refund %s: %w", r.ID, err)
+		}
 	}
+}
+
+// errSettledMeanwhile means a refund about to be settled was already.
+var errSettledMeanwhile = errors.New("refund settled meanwhile")
+
+// saveSettlement loads the payment and records r's final status on both,
+// on success or when r was settled meanwhile (errSettledMeanwhile) copying
+// what is recorded into r.
+func (g *Gateway) saveSettlement(ctx context.Context, merchantID, id string, r *Refund, status RefundStatus, trace []TraceEntry) error {
+	mu := g.refundLock(id)
+	mu.Lock()
+	defer mu.Unlock()
+	p, err := g.Payments.Payment(ctx, merchantID, id)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(p.Refunds, func(cur *Refund) bool { return cur.ID == r.ID })
+	if i < 0 {
+		return fmt.Errorf("refund %s is not recorded on payment %s", r.ID, id)
+	}
+	if cur := p.Refunds[i]; cur.Status != RefundPending {
+		*r = *cur
+		return errSettledMeanwhile
+	}
+	s := *r
+	s.Status, s.UpdatedAt = status, g.now()
+	p.Trace = append(p.Trace, trace...)
+	if status == RefundFailed {
+		p.AmountRefunded -= s.Amount
+	}
+	p.Status, p.UpdatedAt = p.refundStatus(), s.UpdatedAt
+	if err := g.Payments.SaveRefund(ctx, p, &s); err != nil {
+		return err
+	}
+	*r = s
+	return nil
+}
+
+// DefaultConflictTimeout is how long a request retries a write that keeps
+// losing races before it gives up with EBUSY.
+const DefaultConflictTimeout = 5 * time.Second
+
+func (g *Gateway) conflictTimeout() time.Duration {
+	if g.ConflictTimeout > 0 {
+		return g.ConflictTimeout
+	}
+	return DefaultConflictTimeout
+}
+
+// conflictBackoff waits before attempt try+1 of a write that lost a race:
+// a random time, growing with try up to about 50 ms, so that contenders
+// spread out instead of colliding again.
+func conflictBackoff(ctx context.Context, try int) error {
+	d := time.Millisecond << min(try, 5)
+	t := time.NewTimer(d/2 + rand.N(d))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// refundLock returns the lock serializing, on this node, the reservations
+// and settlements of the refunds of payment id (a stripe shared with other
+// payments). Other nodes are kept out by the payment's Version.
+func (g *Gateway) refundLock(id string) *sync.Mutex {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return &g.refundLocks[h.Sum32()%uint32(len(g.refundLocks))]
 }
 
 // Ack records the merchant's receipt acknowledgment (seed 001, step 3).
@@ -837,8 +960,10 @@ func (g *Gateway) Recover(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// CreateCard vaults a card for later merchant-initiated charges. The CVC is
-// checked for length if given and never stored.
+// CreateCard vaults a card for later merchant-initiated charges, once its
+// issuer has verified it (verifyCard): a card the issuer declines is
+// refused with its decline and nothing is stored. The CVC, if given, goes
+// to the issuer with the verification and is never stored.
 func (g *Gateway) CreateCard(ctx context.Context, m *Merchant, card Card) (*StoredCard, error) {
 	now := g.now()
 	if err := card.Validate(now, false); err != nil {
@@ -850,6 +975,10 @@ func (g *Gateway) CreateCard(ctx context.Context, m *Merchant, card Card) (*Stor
 	if err := CheckFreeText("name", card.Name); err != nil {
 		return nil, err
 	}
+	if err := g.verifyCard(ctx, m, card); err != nil {
+		return nil, err
+	}
+	card.CVC = "" // not kept past the verification (PCI DSS 3.3.1)
 	sealed, err := g.Vault.Seal(card.Number)
 	if err != nil {
 		return nil, fmt.Errorf("seal card: %w", err)
@@ -860,6 +989,40 @@ func (g *Gateway) CreateCard(ctx context.Context, m *Merchant, card Card) (*Stor
 		return nil, fmt.Errorf("store card: %w", err)
 	}
 	return sc, nil
+}
+
+// verifyCard sends an account verification: an authorization of zero
+// carrying the CVC, which the issuer answers from the card's status,
+// expiry and CVC. A decline is returned as the decline. A verification
+// that gets no answer (or never left) is refused as 91: the card is not
+// stored, and nothing needs reversing, since an authorization of zero
+// places no hold.
+func (g *Gateway) verifyCard(ctx context.Context, m *Merchant, card Card) error {
+	stan, rrn, err := g.references(ctx)
+	if err != nil {
+		return err
+	}
+	// DE49 must name a currency; for an amount of zero any will do.
+	usd, _ := LookupCurrency("USD")
+	req := NetworkRequest{
+		Kind: NetworkVerify, PAN: card.Number, ExpMonth: card.ExpMonth, ExpYear: card.ExpYear, CVC: card.CVC,
+		Currency: usd, STAN: stan, RRN: rrn, TransmissionTime: g.now(),
+		MerchantID: m.AcquirerID, MerchantName: m.Name, TerminalID: m.TerminalID, MCC: m.MCC,
+	}
+	var trace []TraceEntry // no payment to keep it on: the log line says what happened
+	resp, err := g.send(ctx, req, &trace)
+	req.CVC = ""
+	log := g.Logger.With(LogMerchantID, m.ID, LogCard, MaskPAN(card.Number), LogSTAN, stan, LogRRN, rrn)
+	if err != nil {
+		log.Warn("card verification got no answer: card refused", LogError, err)
+		return DeclineError("91")
+	}
+	if !resp.Approved() {
+		log.Info("card verification declined", LogCode, resp.ResponseCode)
+		return DeclineError(resp.ResponseCode)
+	}
+	log.Info("card verified")
+	return nil
 }
 
 // Card returns one of the merchant's stored cards.

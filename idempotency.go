@@ -41,6 +41,12 @@ type IdempotencyStore interface {
 	CompleteIdempotent(ctx context.Context, rec *IdempotencyRecord) error
 	// ReleaseIdempotent forgets a key whose request changed nothing.
 	ReleaseIdempotent(ctx context.Context, merchantID, key string) error
+	// UnlockIdempotent ends rec's claim of its key, still in flight,
+	// without an answer (its request failed with the outcome unknown): the
+	// next BeginIdempotent of the same request takes it over at once, as
+	// a stale claim (Recovered). A claim taken over by another request
+	// meanwhile (its LockedAt differs) is left alone.
+	UnlockIdempotent(ctx context.Context, rec *IdempotencyRecord) error
 	// PurgeIdempotent deletes records created before t and returns how
 	// many. It deletes a batch at a time, so that other writes go on
 	// meanwhile.

@@ -17,6 +17,7 @@ const (
 	NetworkCapture                          // 0220 advice: turn a hold into a posting
 	NetworkReverse                          // 0400: undo an authorization or a sale
 	NetworkRefund                           // 0200 processing code 20: credit the cardholder
+	NetworkVerify                           // 0100 with amount 0: account verification (status, expiry, CVC); holds nothing
 )
 
 func (k NetworkKind) String() string {
@@ -31,12 +32,14 @@ func (k NetworkKind) String() string {
 		return "reverse"
 	case NetworkRefund:
 		return "refund"
+	case NetworkVerify:
+		return "verify"
 	}
 	return "unknown"
 }
 
 // NetworkRequest is what the gateway asks of the acquirer. The CVC travels
-// only in memory and only on authorizations and sales.
+// only in memory and only on authorizations, sales and verifications.
 type NetworkRequest struct {
 	Kind             NetworkKind
 	PAN              string

@@ -12,7 +12,7 @@ import (
 type TraceEntry struct {
 	At           time.Time `json:"at"`
 	Event        string    `json:"event"` // TraceSent, TraceReceived, TraceNoAnswer
-	Kind         string    `json:"kind"`  // authorize, sale, capture, reverse, refund
+	Kind         string    `json:"kind"`  // authorize, sale, capture, reverse, refund, verify
 	MTI          string    `json:"mti,omitempty"`
 	STAN         string    `json:"stan"`
 	RRN          string    `json:"rrn"`
@@ -35,7 +35,7 @@ const (
 // MTI is the ISO 8583 message type of a request of this kind (1987).
 func (k NetworkKind) MTI() string {
 	switch k {
-	case NetworkAuthorize:
+	case NetworkAuthorize, NetworkVerify:
 		return "0100"
 	case NetworkSale, NetworkRefund:
 		return "0200"

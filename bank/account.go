@@ -142,6 +142,23 @@ func (a *account) record(k rrn, t txn) *entry {
 
 // check applies the issuer's rules to an authorization or a sale.
 func (a *account) check(req paygate.NetworkRequest) string {
+	if rc := a.checkCard(req); rc != rcApproved {
+		return rc
+	}
+	switch {
+	case req.Kind == paygate.NetworkSale && req.Amount <= 0:
+		return rcInvalidAmt
+	case a.txnLimit > 0 && req.Amount > a.txnLimit:
+		return rcOverLimit
+	case req.Amount > a.available:
+		return rcNoFunds
+	}
+	return rcApproved
+}
+
+// checkCard applies the rules about the card itself, not the amount: the
+// account's status, the expiry, the card's fixed decline and the CVC.
+func (a *account) checkCard(req paygate.NetworkRequest) string {
 	switch a.status {
 	case StatusLost:
 		return rcLost
@@ -165,14 +182,18 @@ func (a *account) check(req paygate.NetworkRequest) string {
 		return a.decline
 	case a.cvcDecline != "" && req.CVC != "":
 		return a.cvcDecline
-	case req.Kind == paygate.NetworkSale && req.Amount <= 0:
-		return rcInvalidAmt
-	case a.txnLimit > 0 && req.Amount > a.txnLimit:
-		return rcOverLimit
-	case req.Amount > a.available:
-		return rcNoFunds
 	}
 	return rcApproved
+}
+
+// verify answers an account verification: the card's rules only (checkCard),
+// no funds or limits. It places no hold, posts nothing and remembers
+// nothing, so a repeat is simply checked again; an approval carries no
+// auth code, as nothing was authorized.
+func (a *account) verify(req paygate.NetworkRequest) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.checkCard(req)
 }
 
 // authorize places a hold (authorization) or posts (sale). A repeat of an

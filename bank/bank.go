@@ -335,6 +335,8 @@ func (b *Bank) process(req paygate.NetworkRequest, mti string) (paygate.NetworkR
 			b.stats.duplicates.Add(1)
 		}
 		return resp, iss, w
+	case paygate.NetworkVerify:
+		return answer(a.verify(req)), iss, nil
 	case paygate.NetworkRefund:
 		resp, dup, w := a.refund(req, b.authCode)
 		if dup {
@@ -391,6 +393,7 @@ type Stats struct {
 	Refunds        int64
 	Captures       int64
 	Reversals      int64
+	Verifications  int64 // account verifications (0100 of zero)
 	Approved       int64
 	Declined       int64
 	HoldsPlaced    int64 // authorizations that placed a hold; duplicates do not
@@ -399,7 +402,7 @@ type Stats struct {
 
 type counters struct {
 	messages, malformed, network atomic.Int64
-	kinds                        [paygate.NetworkRefund + 1]atomic.Int64
+	kinds                        [paygate.NetworkVerify + 1]atomic.Int64
 	approved, declined           atomic.Int64
 	holds, duplicates            atomic.Int64
 }
@@ -416,6 +419,7 @@ func (b *Bank) Stats() Stats {
 		Refunds:        c.kinds[paygate.NetworkRefund].Load(),
 		Captures:       c.kinds[paygate.NetworkCapture].Load(),
 		Reversals:      c.kinds[paygate.NetworkReverse].Load(),
+		Verifications:  c.kinds[paygate.NetworkVerify].Load(),
 		Approved:       c.approved.Load(),
 		Declined:       c.declined.Load(),
 		HoldsPlaced:    c.holds.Load(),

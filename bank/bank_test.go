@@ -138,6 +138,71 @@ func TestTestCards(t *testing.T) {
 	}
 }
 
+// TestVerification: an account verification (an authorization of zero)
+// checks the card — status, expiry, fixed decline, CVC — and nothing about
+// funds, and moves no money: no hold, no posting, no auth code.
+func TestVerification(t *testing.T) {
+	b := bank.New(nil)
+	c := client(b, time.Second)
+	tests := []struct {
+		pan, cvc string
+		expired  bool // an expiry before the month of DE7
+		want     string
+	}{
+		{"4242424242424242", "123", false, "00"},
+		{"378282246310005", "1234", false, "00"},
+		{"4000000000000127", "123", false, "N7"},
+		{"4000000000000127", "", false, "00"},
+		{"4000000000009987", "123", false, "41"},
+		{"4000000000009979", "123", false, "43"},
+		{"4000000000000069", "123", false, "54"},
+		{"4242424242424242", "123", true, "54"},
+		{"4000000000000622", "123", false, "62"},
+		{"4000000000000002", "123", false, "05"},
+		{"4000000000000010", "123", false, "14"},
+		{"4000090000000003", "123", false, "91"},
+		{"4000000000009995", "123", false, "00"}, // no funds: a verification moves none
+		{"4000000000000614", "123", false, "00"}, // a per-transaction limit: likewise
+	}
+	for _, tt := range tests {
+		var before bank.Account
+		if _, ok := b.Account(tt.pan); ok {
+			before = mustAccount(t, b, tt.pan)
+		}
+		req := request(paygate.NetworkVerify, tt.pan, 0)
+		req.CVC = tt.cvc
+		if tt.expired {
+			req.ExpYear, req.ExpMonth = now.Year()-1, 12
+		}
+		resp := mustSend(t, c, req)
+		if resp.ResponseCode != tt.want || resp.AuthCode != "" {
+			t.Errorf("verify %s (cvc %q, expired %v): response %s auth code %q, want %s and none", tt.pan, tt.cvc, tt.expired, resp.ResponseCode, resp.AuthCode, tt.want)
+		}
+		if _, ok := b.Account(tt.pan); ok {
+			if after := mustAccount(t, b, tt.pan); after.Held != before.Held || after.Posted != before.Posted || after.Available != before.Available || len(after.Holds) != 0 {
+				t.Errorf("verify %s: account %+v after, %+v before: want it unchanged", tt.pan, after, before)
+			}
+		}
+	}
+	// The same RRN verified twice is checked twice, and then authorizing
+	// it is no duplicate: a verification leaves nothing behind.
+	req := request(paygate.NetworkVerify, approve, 0)
+	req.CVC = "123"
+	mustSend(t, c, req)
+	if resp := mustSend(t, c, req); resp.ResponseCode != "00" {
+		t.Errorf("second verification: %s, want 00", resp.ResponseCode)
+	}
+	auth := req
+	auth.Kind, auth.Amount = paygate.NetworkAuthorize, 500
+	if resp := mustSend(t, c, auth); resp.ResponseCode != "00" || b.Holds(approve) != 500 {
+		t.Errorf("authorization of a verified RRN: %s, holds %d; want 00 and 500", resp.ResponseCode, b.Holds(approve))
+	}
+	s := b.Stats()
+	if s.Verifications != int64(len(tests)+2) || s.HoldsPlaced != 1 || s.Duplicates != 0 || s.Authorizations != 1 {
+		t.Errorf("stats %+v: want %d verifications, 1 authorization, 1 hold, no duplicates", s, len(tests)+2)
+	}
+}
+
 func TestExpiredRequest(t *testing.T) {
 	b := bank.New(nil)
 	req := request(paygate.NetworkAuthorize, approve, 1000)

@@ -44,8 +44,13 @@
 // restricted 62; an expiry (DE14) before the month of DE7 → 54; the card's
 // fixed decline; N7 when the card declines CVCs and one is sent; a sale of
 // 0 → 13; above the per-transaction limit → 61; above available → 51; else
-// 00 with a fresh 6-character auth code. An authorization of 0 (account
-// verification) is approved and holds nothing.
+// 00 with a fresh 6-character auth code.
+//
+// An account verification (0100 with DE4 zero; package iso8583) takes the
+// same rules up to and including the CVC — issuer down 91, no account 14,
+// status 41, 43, 54, 05 or 62, expiry 54, the card's fixed decline, N7 —
+// and none about amounts: otherwise 00, without an auth code. It holds,
+// posts and remembers nothing.
 //
 // Balances: Available == Posted - Held. An authorization holds its amount
 // under its RRN (DE37): Available goes down. A sale posts: Available and

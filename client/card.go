@@ -132,7 +132,10 @@ func maskPAN(pan string) string {
 }
 
 // CreateCard stores a card in the gateway's vault and returns it; pay with
-// it later by setting PaymentParams.CardID to its ID.
+// it later by setting PaymentParams.CardID to its ID. The gateway first has
+// the issuer verify the card (with the CVC, if given; no money is held): a
+// card the issuer declines is refused with a card_error (IsDeclined) and
+// not stored.
 func (c *Client) CreateCard(ctx context.Context, p CardParams) (*Card, error) {
 	card := new(Card)
 	if err := c.post(ctx, "/v1/cards", p.wire(), p.IdempotencyKey, card); err != nil {

@@ -325,6 +325,7 @@ func TestRetry(t *testing.T) {
 		{"504", 504, "", true},
 		{"429", 429, "rate_limited", true},
 		{"409 in flight", 409, "idempotency_in_flight", true},
+		{"409 busy", 409, "resource_busy", true},
 		{"409 other", 409, "payment_not_capturable", false},
 		{"400", 400, "invalid_request", false},
 		{"401", 401, "invalid_api_key", false},

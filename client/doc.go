@@ -58,7 +58,7 @@
 // retries on its own — up to 2 times by default, with exponential backoff
 // and jitter, honouring Retry-After — after a network failure (a refused or
 // reset connection, a timeout), a 429, a 500, 502, 503 or 504, and a 409
-// idempotency_in_flight. Other errors, declines among them, are returned at
+// idempotency_in_flight or resource_busy. Other errors, declines among them, are returned at
 // once. Cancelling the context stops the retries.
 //
 // The client makes a fresh key for each call. If your process may die

@@ -24,6 +24,7 @@ const (
 	CodeCardDeclined         = "card_declined"
 	CodeIdempotencyInFlight  = "idempotency_in_flight"
 	CodeIdempotencyKeyReused = "idempotency_key_reused"
+	CodeResourceBusy         = "resource_busy" // other requests kept changing the object; nothing was done
 )
 
 // Error is an error answer from the server. Use errors.As to get at it:
@@ -90,7 +91,7 @@ func (e *Error) retryable() bool {
 		http.StatusGatewayTimeout:
 		return true
 	case http.StatusConflict:
-		return e.Code == CodeIdempotencyInFlight
+		return e.Code == CodeIdempotencyInFlight || e.Code == CodeResourceBusy
 	}
 	return false
 }

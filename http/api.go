@@ -48,7 +48,7 @@ func (s *Server) api(h apiFunc) http.HandlerFunc {
 		key := r.Header.Get("Idempotency-Key")
 		if key == "" || r.Method != http.MethodPost {
 			status, b := s.respond(r, h, m, body)
-			writeRaw(w, status, b)
+			writeAnswer(w, status, b)
 			return
 		}
 		if len(key) > paygate.MaxIdempotencyKey {
@@ -87,23 +87,44 @@ func (s *Server) api(h apiFunc) http.HandlerFunc {
 		status, b := s.respond(r, h, m, body)
 		// Store the outcome whatever happens to the merchant's connection.
 		ctx := context.WithoutCancel(r.Context())
-		if bytes.Contains(b, []byte(`"code":"`+paygate.EIDEMPOTENCYBUSY+`"`)) {
+		if status == http.StatusConflict && hasCode(b, paygate.EIDEMPOTENCYBUSY) {
 			// The earlier attempt's work is still in doubt: keep the claim.
-			writeRaw(w, status, b)
+			writeAnswer(w, status, b)
 			return
 		}
-		if status >= 400 && status < 500 && !recorded(b) {
-			// A validation failure changed nothing: let the key be reused.
+		switch {
+		case status >= 500:
+			// Not a final outcome: whatever the request did before it
+			// failed is recorded under the key (or nothing is). The key
+			// stays claimed, unanswered, and the next request with it
+			// takes it over at once and looks for that work.
+			err = s.Idempotency.UnlockIdempotent(ctx, rec)
+		case status >= 400 && !recorded(b):
+			// A validation failure, or a conflict (EBUSY), changed
+			// nothing: let the key be reused.
 			err = s.Idempotency.ReleaseIdempotent(ctx, m.ID, rec.Key)
-		} else {
+		default:
 			rec.Status, rec.Body = status, b
 			err = s.Idempotency.CompleteIdempotent(ctx, rec)
 		}
 		if err != nil {
 			s.Logger.Error("store idempotent response", paygate.LogRequestID, requestID(r.Context()), paygate.LogError, err)
 		}
-		writeRaw(w, status, b)
+		writeAnswer(w, status, b)
 	}
+}
+
+// hasCode reports whether a rendered error body has the given code (only
+// meaningful for an error status: a payment's metadata could hold the text).
+func hasCode(b []byte, code string) bool { return bytes.Contains(b, []byte(`"code":"`+code+`"`)) }
+
+// writeAnswer writes a handler's answer; one that asks to be retried
+// (a request still in flight, a conflict) says when.
+func writeAnswer(w http.ResponseWriter, status int, b []byte) {
+	if status == http.StatusConflict && (hasCode(b, paygate.EIDEMPOTENCYBUSY) || hasCode(b, paygate.EBUSY)) {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeRaw(w, status, b)
 }
 
 // recorded reports whether an error body names a payment that was recorded

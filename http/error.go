@@ -31,6 +31,8 @@ func errorStatus(code string) (int, string) {
 		return http.StatusUnprocessableEntity, "idempotency_error"
 	case paygate.EIDEMPOTENCYBUSY:
 		return http.StatusConflict, "idempotency_error"
+	case paygate.EBUSY:
+		return http.StatusConflict, "api_error"
 	case paygate.ERATELIMIT:
 		return http.StatusTooManyRequests, "rate_limit_error"
 	case paygate.EMETHOD:

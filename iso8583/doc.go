@@ -8,6 +8,7 @@
 //
 //	kind       request               answer  notes
 //	authorize  0100, DE3 000000      0110    places a hold
+//	verify     0100, DE3 000000      0110    DE4 zero: account verification (status, expiry, CVC2); holds nothing
 //	sale       0200, DE3 000000      0210    authorize and post
 //	refund     0200, DE3 200000      0210    credit the cardholder
 //	capture    0220, DE3 000000      0230    advice; DE37/DE38 quote the original, DE4 is the final amount
@@ -52,7 +53,7 @@
 // The card security code travels to the issuer in DE48 (additional data,
 // private use) as subelement 92, formatted tag (2 digits), length (2
 // digits), value: a CVC of 123 is DE48 "9203123". It is packed only on
-// authorizations and sales and read only from them, and exists only in the
+// authorizations, sales and verifications and read only from them, and exists only in the
 // packed bytes in memory. Describe never shows DE48, DE14, DE35, DE52 or
 // DE55, and shows DE2 as first six and last four. Errors never quote them.
 //

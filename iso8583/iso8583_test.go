@@ -48,6 +48,9 @@ func request(kind paygate.NetworkKind) paygate.NetworkRequest {
 	switch kind {
 	case paygate.NetworkAuthorize, paygate.NetworkSale:
 		r.CVC = testCVC
+	case paygate.NetworkVerify:
+		r.Amount = 0
+		r.CVC = testCVC
 	case paygate.NetworkCapture:
 		r.Amount = 1500
 		r.AuthCode = "A1B2C3"
@@ -95,6 +98,10 @@ func goldens() []golden {
 		{"0230", resp(paygate.NetworkCapture)},
 		{"0400", req(paygate.NetworkReverse)},
 		{"0410", resp(paygate.NetworkReverse)},
+		{"0100-verify", req(paygate.NetworkVerify)},
+		{"0110-verify", func() ([]byte, error) {
+			return iso8583.PackResponse(request(paygate.NetworkVerify), paygate.NetworkResponse{ResponseCode: "N7"})
+		}},
 		{"0800", mgmt("0800", "")},
 		{"0810", mgmt("0810", "00")},
 	}
@@ -128,7 +135,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestRequestRoundTrip(t *testing.T) {
-	for _, k := range []paygate.NetworkKind{paygate.NetworkAuthorize, paygate.NetworkSale, paygate.NetworkRefund, paygate.NetworkCapture, paygate.NetworkReverse} {
+	for _, k := range []paygate.NetworkKind{paygate.NetworkAuthorize, paygate.NetworkSale, paygate.NetworkRefund, paygate.NetworkCapture, paygate.NetworkReverse, paygate.NetworkVerify} {
 		t.Run(k.String(), func(t *testing.T) {
 			want := request(k)
 			b, err := iso8583.PackRequest(want)
@@ -158,6 +165,28 @@ func TestRequestRoundTrip(t *testing.T) {
 				t.Errorf("unpacked\n%+v\nwant\n%+v", got, want)
 			}
 		})
+	}
+}
+
+// TestVerification: an account verification is an 0100 of amount zero
+// that carries the CVC2, and only such an 0100 unpacks as one.
+func TestVerification(t *testing.T) {
+	b, err := iso8583.PackRequest(request(paygate.NetworkVerify))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := iso8583.Describe(b)
+	if !strings.HasPrefix(d, "0100 ") || !strings.Contains(d, " 3=000000 4=000000000000 ") || !strings.Contains(d, " 48=*** ") {
+		t.Errorf("verification on the wire: %s, want an 0100 with DE3 000000, DE4 zero and DE48", d)
+	}
+	auth, _, err := iso8583.UnpackRequest(mustPack(t, request(paygate.NetworkAuthorize)))
+	if err != nil || auth.Kind != paygate.NetworkAuthorize {
+		t.Errorf("an 0100 of 1999 unpacks as %v (%v), want authorize", auth.Kind, err)
+	}
+	withAmount := request(paygate.NetworkVerify)
+	withAmount.Amount = 1
+	if _, err := iso8583.PackRequest(withAmount); err == nil {
+		t.Error("a verification with an amount was packed")
 	}
 }
 

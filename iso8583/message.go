@@ -23,7 +23,8 @@ const (
 	MTINetwork        = "0800"
 )
 
-// Processing codes (DE3).
+// Processing codes (DE3). An account verification is an authorization
+// (0100, ProcPurchase) of amount zero.
 const (
 	ProcPurchase = "000000"
 	ProcRefund   = "200000"
@@ -86,6 +87,11 @@ func (f *fieldSet) request(req paygate.NetworkRequest) error {
 	switch req.Kind {
 	case paygate.NetworkAuthorize:
 		f.mti = MTIAuthorization
+	case paygate.NetworkVerify:
+		f.mti = MTIAuthorization
+		if req.Amount != 0 {
+			return errors.New("iso8583: an account verification has no amount")
+		}
 	case paygate.NetworkSale:
 		f.mti = MTIFinancial
 	case paygate.NetworkRefund:
@@ -180,7 +186,7 @@ func (f *fieldSet) request(req paygate.NetworkRequest) error {
 		return err
 	}
 	f.v[43] = merchantName(req.MerchantName)
-	if req.CVC != "" && (req.Kind == paygate.NetworkAuthorize || req.Kind == paygate.NetworkSale) {
+	if req.CVC != "" && carriesCVC(req.Kind) {
 		if len(req.CVC) < 3 || len(req.CVC) > 4 || !isDigits(req.CVC) {
 			return errors.New("iso8583: card security code must be 3 or 4 digits")
 		}
@@ -197,6 +203,11 @@ func (f *fieldSet) request(req paygate.NetworkRequest) error {
 		f.v[95] = r + r + "C00000000C00000000"
 	}
 	return nil
+}
+
+// carriesCVC reports whether requests of kind carry the CVC2.
+func carriesCVC(kind paygate.NetworkKind) bool {
+	return kind == paygate.NetworkAuthorize || kind == paygate.NetworkSale || kind == paygate.NetworkVerify
 }
 
 // originalData builds DE90: original MTI, STAN, DE7, acquirer and forwarder.
@@ -302,6 +313,9 @@ func UnpackRequest(b []byte) (req paygate.NetworkRequest, mti string, err error)
 	if req.Amount, err = parseAmount(m, 4); err != nil {
 		return req, mti, err
 	}
+	if req.Kind == paygate.NetworkAuthorize && req.Amount == 0 {
+		req.Kind = paygate.NetworkVerify
+	}
 	now := time.Now()
 	if req.TransmissionTime, err = parseDE7(get(m, 7), now); err != nil {
 		return req, mti, err
@@ -324,7 +338,7 @@ func UnpackRequest(b []byte) (req paygate.NetworkRequest, mti string, err error)
 	req.TerminalID = get(m, 41)
 	req.MerchantID = get(m, 42)
 	req.MerchantName = get(m, 43)
-	if req.Kind == paygate.NetworkAuthorize || req.Kind == paygate.NetworkSale {
+	if carriesCVC(req.Kind) {
 		req.CVC = cvcFrom(get(m, 48))
 	}
 	num := get(m, 49)

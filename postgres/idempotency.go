@@ -32,6 +32,7 @@ const (
 		WHERE merchant_id = $1 AND key = $2`
 	idemComplete = `UPDATE idempotency_keys SET done = TRUE, status = $1, body = $2 WHERE merchant_id = $3 AND key = $4`
 	idemRelease  = `DELETE FROM idempotency_keys WHERE merchant_id = $1 AND key = $2 AND NOT done`
+	idemUnlock   = `UPDATE idempotency_keys SET locked_at = 0 WHERE merchant_id = $1 AND key = $2 AND NOT done AND locked_at = $3`
 )
 
 // idemKey is the lock key of an idempotency record (see DB.write).
@@ -100,6 +101,17 @@ func (s *IdempotencyStore) ReleaseIdempotent(ctx context.Context, merchantID, ke
 		}
 		return nil
 	}, idemRelease, merchantID, key)
+}
+
+// UnlockIdempotent ends rec's claim without an answer: the next request
+// with the key takes it over at once.
+func (s *IdempotencyStore) UnlockIdempotent(ctx context.Context, rec *paygate.IdempotencyRecord) error {
+	return s.db.exec(ctx, idemKey(rec.MerchantID, rec.Key), func(_ pgconn.CommandTag, err error) error {
+		if err != nil {
+			return fmt.Errorf("unlock idempotency key: %w", err)
+		}
+		return nil
+	}, idemUnlock, rec.MerchantID, rec.Key, toTime(rec.LockedAt))
 }
 
 // purgeBatch is how many records one statement of PurgeIdempotent deletes.

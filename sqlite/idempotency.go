@@ -31,6 +31,7 @@ var (
 		WHERE merchant_id = ? AND key = ?`)
 	idemComplete = prepared(`UPDATE idempotency_keys SET done = 1, status = ?, body = ? WHERE merchant_id = ? AND key = ?`)
 	idemRelease  = prepared(`DELETE FROM idempotency_keys WHERE merchant_id = ? AND key = ? AND done = 0`)
+	idemUnlock   = prepared(`UPDATE idempotency_keys SET locked_at = 0 WHERE merchant_id = ? AND key = ? AND done = 0 AND locked_at = ?`)
 )
 
 // BeginIdempotent claims a key, or returns the record that holds it. A
@@ -86,6 +87,17 @@ func (s *IdempotencyStore) ReleaseIdempotent(ctx context.Context, merchantID, ke
 	return s.db.writeAsync(ctx, func(tx *Tx) error {
 		if _, err := tx.Exec(idemRelease, merchantID, key); err != nil {
 			return fmt.Errorf("release idempotency key: %w", err)
+		}
+		return nil
+	})
+}
+
+// UnlockIdempotent ends rec's claim without an answer: the next request
+// with the key takes it over at once.
+func (s *IdempotencyStore) UnlockIdempotent(ctx context.Context, rec *paygate.IdempotencyRecord) error {
+	return s.db.writeAsync(ctx, func(tx *Tx) error {
+		if _, err := tx.Exec(idemUnlock, rec.MerchantID, rec.Key, toTime(rec.LockedAt)); err != nil {
+			return fmt.Errorf("unlock idempotency key: %w", err)
 		}
 		return nil
 	})

@@ -37,6 +37,9 @@ type Options struct {
 	IdempotencyLease time.Duration
 	// Acquirer wraps the link to the bank, e.g. to inject faults.
 	Acquirer func(paygate.Acquirer) paygate.Acquirer
+	// Setup, if set, adjusts the gateway (its settings, or its stores
+	// wrapped to inject faults) before the server starts.
+	Setup func(*paygate.Gateway)
 	// Postgres, a DSN (see PostgresDSN), puts the gateway on PostgreSQL
 	// instead of SQLite.
 	Postgres string
@@ -211,6 +214,9 @@ func (g *Gateway) openErr(tb testing.TB, o Options, logger *slog.Logger) error {
 		acq = o.Acquirer(acq)
 	}
 	gw.Acquirer, gw.NetworkTimeout = acq, o.NetworkTimeout
+	if o.Setup != nil {
+		o.Setup(gw)
+	}
 	g.Gateway = gw
 	g.Server = &pghttp.Server{
 		Addr: "127.0.0.1:0", Gateway: gw, Merchants: g.Merchants, Idempotency: g.Idempotency,

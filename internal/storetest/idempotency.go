@@ -13,6 +13,7 @@ var idempotencyTests = []test{
 	{"Complete", testIdempotencyComplete},
 	{"StaleLock", testIdempotencyStaleLock},
 	{"Release", testIdempotencyRelease},
+	{"Unlock", testIdempotencyUnlock},
 	{"Purge", testIdempotencyPurge},
 	{"PurgeMany", testIdempotencyPurgeMany},
 }
@@ -141,6 +142,46 @@ func testIdempotencyRelease(t *testing.T, s Stores) {
 	}
 	if got := mustBegin(t, s.Idempotency, newRecord("acct_1", "k2", "hash-a", Base.Add(time.Second)), notStale); got == nil || !got.Done {
 		t.Errorf("BeginIdempotent after releasing a completed key: got %+v, want the completed record", got)
+	}
+}
+
+func testIdempotencyUnlock(t *testing.T, s Stores) {
+	unlock := func(rec *paygate.IdempotencyRecord) {
+		t.Helper()
+		if err := s.Idempotency.UnlockIdempotent(t.Context(), rec); err != nil {
+			t.Fatalf("UnlockIdempotent(%s): %v", rec.Key, err)
+		}
+	}
+	// Unlocked: the same request takes the key over at once, recovered;
+	// a different one still finds it taken.
+	rec := newRecord("acct_1", "k1", "hash-a", Base)
+	mustBegin(t, s.Idempotency, rec, notStale)
+	unlock(rec)
+	if got := mustBegin(t, s.Idempotency, newRecord("acct_1", "k1", "hash-b", Base.Add(time.Second)), notStale); got == nil || got.Done {
+		t.Errorf("BeginIdempotent of another request after UnlockIdempotent: got %+v, want the record in flight", got)
+	}
+	retry := newRecord("acct_1", "k1", "hash-a", Base.Add(time.Second))
+	if got := mustBegin(t, s.Idempotency, retry, notStale); got != nil || !retry.Recovered {
+		t.Fatalf("BeginIdempotent after UnlockIdempotent: got existing %+v, recovered %t; want nil, recovered", got, retry.Recovered)
+	}
+	// The retry holds it now: a third attempt sees it in flight.
+	if got := mustBegin(t, s.Idempotency, newRecord("acct_1", "k1", "hash-a", Base.Add(2*time.Second)), notStale); got == nil {
+		t.Errorf("BeginIdempotent after a takeover of an unlocked key: got nil, want the record in flight")
+	}
+	// An old claim taken over since is not unlocked by its first holder.
+	unlock(rec)
+	if got := mustBegin(t, s.Idempotency, newRecord("acct_1", "k1", "hash-a", Base.Add(3*time.Second)), notStale); got == nil {
+		t.Errorf("BeginIdempotent after UnlockIdempotent by a former holder: got nil, want the record in flight")
+	}
+
+	// A completed record stays completed.
+	done := newRecord("acct_1", "k2", "hash-a", Base)
+	mustBegin(t, s.Idempotency, done, notStale)
+	done.Done, done.Status, done.Body = true, 200, []byte(`{}`)
+	mustComplete(t, s.Idempotency, done)
+	unlock(done)
+	if got := mustBegin(t, s.Idempotency, newRecord("acct_1", "k2", "hash-a", Base.Add(time.Second)), notStale); got == nil || !got.Done {
+		t.Errorf("BeginIdempotent after unlocking a completed key: got %+v, want the completed record", got)
 	}
 }
 
