@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Card brands. Wire names: add, never rename.
@@ -218,9 +220,16 @@ func ValidateExpiry(month, year int, now time.Time) error {
 	return nil
 }
 
-// Validate checks a card as the cardholder typed it. requireCVC is false for
+// Validate checks a card as the cardholder typed it, the cardholder name
+// included (free text: no card number in it). requireCVC is false for
 // merchant-initiated charges of a stored card.
 func (c *Card) Validate(now time.Time, requireCVC bool) error {
+	if len(c.Name) > 100 {
+		return ParamErrorf(EINVALID, "card[name]", "Cardholder name must be at most 100 characters.")
+	}
+	if err := CheckFreeText("card[name]", c.Name); err != nil {
+		return err
+	}
 	c.Number = NormalizePAN(c.Number)
 	if err := ValidatePAN(c.Number, "card[number]"); err != nil {
 		return err
@@ -271,64 +280,143 @@ func (c Card) MarshalJSON() ([]byte, error) {
 	return []byte(`"` + MaskPAN(c.Number) + `"`), nil
 }
 
-// RedactPANs masks every run of 12 to 19 digits (spaces or dashes between
-// them allowed) in free text, for anything that echoes what a user sent.
+// RedactPANs masks every run of digits that holds 12 or more of them, for
+// anything that echoes or logs what a user sent. A run is what digitRuns
+// finds: groups of digits (any Unicode decimal digits) joined by anything
+// that is not a letter, so "4242/4242/4242/4242", "4242_4242…", fullwidth
+// digits and non-breaking spaces are masked as surely as "4242424242424242".
+// The whole run, separators included, becomes the masked digits.
 func RedactPANs(s string) string {
+	return maskRuns(s, func(digits []byte) bool { return len(digits) >= 12 })
+}
+
+// RedactCardNumbers masks only runs that hold a card number as CheckFreeText
+// sees one (Luhn-valid, of a known brand and length). It is the safety net
+// for text the server wrote itself, where quoted user input has already
+// been through RedactPANs: it cannot mangle the server's own numbers (limits
+// such as MaxAmount, amounts of at most 12 digits, counts), which are never
+// of a card brand's length.
+func RedactCardNumbers(s string) string {
+	return maskRuns(s, func(digits []byte) bool { return len(digits) >= 13 && looksLikePAN(string(digits)) })
+}
+
+// maskRuns replaces each digit run of s that mask selects with the run's
+// digits masked.
+func maskRuns(s string, mask func(digits []byte) bool) string {
 	var b strings.Builder
-	i := 0
-	for i < len(s) {
-		if s[i] < '0' || s[i] > '9' {
-			b.WriteByte(s[i])
-			i++
-			continue
+	last := 0
+	digitRuns(s, func(start, end int, digits []byte) {
+		if !mask(digits) {
+			return
 		}
-		j, digits := i, 0
-		for j < len(s) {
-			if s[j] >= '0' && s[j] <= '9' {
-				digits++
-				j++
-				continue
-			}
-			// Up to two separators between digits keep the run going.
-			k := j
-			for k < len(s) && k-j < 2 && (s[k] == ' ' || s[k] == '-' || s[k] == '.') {
-				k++
-			}
-			if k == j || k >= len(s) || s[k] < '0' || s[k] > '9' {
-				break
-			}
-			j = k
+		if b.Len() == 0 {
+			b.Grow(len(s))
 		}
-		if digits >= 12 {
-			b.WriteString(MaskPAN(digitsOnly(s[i:j])))
-		} else {
-			b.WriteString(s[i:j])
-		}
-		i = j
+		b.WriteString(s[last:start])
+		b.WriteString(MaskPAN(string(digits)))
+		last = end
+	})
+	if last == 0 {
+		return s
 	}
+	b.WriteString(s[last:])
 	return b.String()
 }
 
-// CheckFreeText refuses free text (descriptions, order ids, metadata, keys)
-// that holds what looks like a card number: a run of 13 to 19 digits,
-// possibly split by spaces, dashes or dots, of a known brand's length that
-// passes the Luhn check. Such text would be stored and shown in clear.
+// CheckFreeText refuses free text (descriptions, order ids, metadata, names,
+// headers) that holds what looks like a card number: in a run of digits
+// (see digitRuns: any Unicode decimal digits, groups joined by any
+// separators but letters), a 13 to 19 digit window of a known brand's length
+// that passes the Luhn check. Such text would be stored and shown in clear.
 func CheckFreeText(param, s string) error {
-	for i := 0; i < len(s); {
-		if s[i] < '0' || s[i] > '9' {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && (s[j] >= '0' && s[j] <= '9' || s[j] == ' ' || s[j] == '-' || s[j] == '.') {
-			j++
-		}
-		if looksLikePAN(digitsOnly(s[i:j])) {
-			return ParamErrorf(EINVALID, param, "Parameter %q seems to hold a card number; card numbers belong only in card[number].", param)
-		}
-		i = j
+	found := false
+	digitRuns(s, func(_, _ int, digits []byte) {
+		found = found || len(digits) >= 13 && looksLikePAN(string(digits))
+	})
+	if found {
+		return ParamErrorf(EINVALID, param, "Parameter %q seems to hold a card number; card numbers belong only in card[number].", param)
 	}
 	return nil
+}
+
+// digitRuns calls fn for each run of digits in s, in order. A run is one or
+// more groups of decimal digits (ASCII or any other Unicode decimal digits,
+// such as fullwidth ones) joined by separators: anything that is neither a
+// letter nor a digit (spaces of every kind, punctuation, symbols, control
+// characters, bytes that are not UTF-8). Letters end a run, so ordinary text
+// ("order 12, item 34") keeps its numbers apart. start and end are the byte
+// offsets of the run's first digit and just past its last; digits holds
+// the run's digits in ASCII, valid only during the call.
+func digitRuns(s string, fn func(start, end int, digits []byte)) {
+	var arr [32]byte
+	digits := arr[:0]
+	for i := 0; i < len(s); {
+		r, w := nextRune(s, i)
+		if digitValue(r) < 0 {
+			i += w
+			continue
+		}
+		start, end := i, i
+		digits = digits[:0]
+		j := i
+		for j < len(s) {
+			r, w := nextRune(s, j)
+			if d := digitValue(r); d >= 0 {
+				digits = append(digits, byte('0'+d))
+				j += w
+				end = j
+				continue
+			}
+			if isLetter(r) {
+				break
+			}
+			j += w // a separator: the run goes on if digits follow
+		}
+		fn(start, end, digits)
+		i = j
+	}
+}
+
+func nextRune(s string, i int) (rune, int) {
+	if s[i] < utf8.RuneSelf {
+		return rune(s[i]), 1
+	}
+	return utf8.DecodeRuneInString(s[i:])
+}
+
+func isLetter(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z'
+	}
+	return unicode.IsLetter(r)
+}
+
+// digitValue returns the value of a decimal digit, ASCII or any other
+// Unicode one (category Nd), or -1. Unicode assigns decimal digits only in
+// contiguous runs of ten, from 0 to 9, so a digit's value is its distance
+// from the start of its range in the Nd table, modulo ten (the table merges
+// adjacent runs; TestDigitValue checks that every range is whole runs).
+func digitValue(r rune) int {
+	if r >= '0' && r <= '9' {
+		return int(r - '0')
+	}
+	if r < utf8.RuneSelf || !unicode.IsDigit(r) {
+		return -1
+	}
+	if r <= 0xFFFF {
+		for _, rg := range unicode.Nd.R16 {
+			if uint16(r) >= rg.Lo && uint16(r) <= rg.Hi {
+				return int(uint16(r)-rg.Lo) % 10
+			}
+		}
+		return -1
+	}
+	for _, rg := range unicode.Nd.R32 {
+		if uint32(r) >= rg.Lo && uint32(r) <= rg.Hi {
+			return int(uint32(r)-rg.Lo) % 10
+		}
+	}
+	return -1
 }
 
 // looksLikePAN reports whether some 13-19 digit window of digits is a

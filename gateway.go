@@ -843,12 +843,6 @@ func (g *Gateway) CreateCard(ctx context.Context, m *Merchant, card Card) (*Stor
 	if err := card.Validate(now, false); err != nil {
 		return nil, err
 	}
-	if len(card.Name) > 100 {
-		return nil, ParamErrorf(EINVALID, "name", "Cardholder name must be at most 100 characters.")
-	}
-	if err := CheckFreeText("name", card.Name); err != nil {
-		return nil, err
-	}
 	sealed, err := g.Vault.Seal(card.Number)
 	if err != nil {
 		return nil, fmt.Errorf("seal card: %w", err)
