@@ -193,7 +193,7 @@ func (s *Server) authenticate(r *http.Request) (*paygate.Merchant, error) {
 		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "This API key (%s…) has been revoked.", e.key.Prefix)
 	}
 	if e.key.Kind != paygate.KeySecret {
-		return nil, paygate.Errorf(paygate.EFORBIDDEN, "Publishable keys cannot be used for this request; use a secret key.")
+		return nil, paygate.Errorf(paygate.EFORBIDDEN, "Publishable keys are no longer used; use a secret key.")
 	}
 	return e.merchant, nil
 }

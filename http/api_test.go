@@ -308,6 +308,8 @@ func testBadInput(t *testing.T, pg string) {
 		t.Fatal(err)
 	}
 	otherKey := g.MustCreateKey(t, m2.ID, paygate.KeySecret)
+	// Publishable keys are no longer issued; one made before still fails.
+	publishable := g.MustCreateKey(t, g.Merchant.ID, paygate.KeyPublishable)
 	revoked := g.MustCreateKey(t, g.Merchant.ID, paygate.KeySecret)
 	keys, _ := g.Merchants.APIKeys(ctx, g.Merchant.ID)
 	if err := g.Merchants.RevokeAPIKey(ctx, keys[len(keys)-1].ID, time.Now()); err != nil {
@@ -338,7 +340,7 @@ func testBadInput(t *testing.T, pg string) {
 		{"no key", "POST", "/v1/payments", "", good(), 401, paygate.EUNAUTHORIZED, ""},
 		{"invalid key", "POST", "/v1/payments", "sk_nonsense", good(), 401, paygate.EUNAUTHORIZED, ""},
 		{"revoked key", "POST", "/v1/payments", revoked, good(), 401, paygate.EUNAUTHORIZED, ""},
-		{"publishable key", "POST", "/v1/payments", g.PublishableKey, good(), 403, paygate.EFORBIDDEN, ""},
+		{"publishable key", "POST", "/v1/payments", publishable, good(), 403, paygate.EFORBIDDEN, ""},
 		{"bad Luhn", "POST", "/v1/payments", sk, good("4242424242424242", "4242424242424241"), 402, paygate.ENUMBER, "card[number]"},
 		{"letters in number", "POST", "/v1/payments", sk, good("4242424242424242", "4242abcd42424242"), 402, paygate.ENUMBER, "card[number]"},
 		{"expired card", "POST", "/v1/payments", sk, good("2031", "2020"), 402, paygate.EEXPIRED, "card[exp_year]"},

@@ -44,20 +44,19 @@ type Options struct {
 
 // Gateway is a running test gateway.
 type Gateway struct {
-	Dir            string
-	DBPath         string
-	Postgres       string // the DSN, when on PostgreSQL
-	Payments       paygate.PaymentStore
-	Merchants      paygate.MerchantStore
-	closeDB        func()
-	Gateway        *paygate.Gateway
-	Bank           *bank.Bank
-	Server         *pghttp.Server
-	Merchant       *paygate.Merchant
-	SecretKey      string
-	PublishableKey string
-	Logs           *SyncBuffer
-	MasterKey      []byte
+	Dir       string
+	DBPath    string
+	Postgres  string // the DSN, when on PostgreSQL
+	Payments  paygate.PaymentStore
+	Merchants paygate.MerchantStore
+	closeDB   func()
+	Gateway   *paygate.Gateway
+	Bank      *bank.Bank
+	Server    *pghttp.Server
+	Merchant  *paygate.Merchant
+	SecretKey string
+	Logs      *SyncBuffer
+	MasterKey []byte
 }
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers.
@@ -79,7 +78,7 @@ func (b *SyncBuffer) Bytes() []byte {
 	return bytes.Clone(b.buf.Bytes())
 }
 
-// MustOpen starts a gateway with one merchant and its keys; everything is
+// MustOpen starts a gateway with one merchant and its secret key; everything is
 // closed when the test ends.
 func MustOpen(tb testing.TB, o Options) *Gateway {
 	tb.Helper()
@@ -109,7 +108,6 @@ func MustOpen(tb testing.TB, o Options) *Gateway {
 	}
 	g.Merchant = m
 	g.SecretKey = g.MustCreateKey(tb, m.ID, paygate.KeySecret)
-	g.PublishableKey = g.MustCreateKey(tb, m.ID, paygate.KeyPublishable)
 	return g
 }
 
@@ -247,7 +245,7 @@ func (g *Gateway) Reopen(tb testing.TB, o Options) *Gateway {
 		o.Postgres = g.Postgres
 	}
 	n := &Gateway{Dir: g.Dir, DBPath: g.DBPath, Bank: g.Bank, Logs: g.Logs, MasterKey: g.MasterKey,
-		Merchant: g.Merchant, SecretKey: g.SecretKey, PublishableKey: g.PublishableKey}
+		Merchant: g.Merchant, SecretKey: g.SecretKey}
 	logger := slog.New(slog.NewTextHandler(g.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	n.open(tb, o, logger)
 	return n
