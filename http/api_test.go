@@ -308,13 +308,13 @@ func testBadInput(t *testing.T, pg string) {
 		t.Fatal(err)
 	}
 	otherKey := g.MustCreateKey(t, m2.ID, paygate.KeySecret)
-	// Publishable keys are no longer issued; one made before still fails.
-	publishable := g.MustCreateKey(t, g.Merchant.ID, paygate.KeyPublishable)
 	revoked := g.MustCreateKey(t, g.Merchant.ID, paygate.KeySecret)
 	keys, _ := g.Merchants.APIKeys(ctx, g.Merchant.ID)
 	if err := g.Merchants.RevokeAPIKey(ctx, keys[len(keys)-1].ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// Publishable keys are no longer issued; one made before still fails.
+	publishable := g.MustCreateKey(t, g.Merchant.ID, paygate.KeyPublishable)
 
 	good := func(repl ...string) string {
 		b := `{"amount":1000,"currency":"USD","card":{"number":"4242424242424242","exp_month":12,"exp_year":2031,"cvc":"123"}}`
