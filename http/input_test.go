@@ -92,7 +92,9 @@ func TestFieldNamesExact(t *testing.T) {
 		{"refund: amount twice", "/v1/payments/" + sale.ID + "/refunds", `{"amount":1,"Amount":5000}`, "Amount"},
 		{"refund: reason cased", "/v1/payments/" + sale.ID + "/refunds", `{"amount":1,"REASON":"x"}`, "REASON"},
 		{"void: cased", "/v1/payments/" + auth.ID + "/void", `{"Reason":"x"}`, "Reason"},
+		{"void: twice, cased", "/v1/payments/" + auth.ID + "/void", `{"Amount":1,"amount":1}`, "Amount"},
 		{"ack: cased", "/v1/payments/" + auth.ID + "/ack", `{"ID":"x"}`, "ID"},
+		{"ack: twice, cased", "/v1/payments/" + auth.ID + "/ack", `{"Id":"x","ID":"x"}`, "Id"},
 		{"card: number twice", "/v1/cards", fmt.Sprintf(`{"number":"4000000000000002","NUMBER":"4242424242424242","exp_month":1,"exp_year":%d}`, year), "NUMBER"},
 		{"card: name cased", "/v1/cards", fmt.Sprintf(`{"number":"4242424242424242","exp_month":1,"exp_year":%d,"Name":"Ada"}`, year), "Name"},
 	}
