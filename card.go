@@ -487,7 +487,7 @@ func isLetter(r rune) bool {
 // Unicode one (category Nd), or -1. Unicode assigns decimal digits only in
 // contiguous runs of ten, from 0 to 9, so a digit's value is its distance
 // from the start of its range in the Nd table, modulo ten (the table merges
-// adjacent runs; TestDigitValue checks that every range is whole runs).
+// adjacent runs; TestUnicodeDigitRanges checks that every range is whole runs).
 func digitValue(r rune) int {
 	if r >= '0' && r <= '9' {
 		return int(r - '0')
