@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/paygate/paygate"
 )
@@ -278,6 +279,10 @@ func TestCardValidate(t *testing.T) {
 		{"bad number", paygate.Card{Number: "4242424242424241", ExpMonth: 12, ExpYear: 2030, CVC: "123"}, true, paygate.ENUMBER, "card[number]"},
 		{"expired", paygate.Card{Number: visa, ExpMonth: 2, ExpYear: 2026, CVC: "123"}, true, paygate.EEXPIRED, "card[exp_year]"},
 		{"bad month", paygate.Card{Number: visa, ExpMonth: 13, ExpYear: 2030, CVC: "123"}, true, paygate.EEXPIRY, "card[exp_month]"},
+		{"name", paygate.Card{Number: visa, ExpMonth: 12, ExpYear: 2030, CVC: "123", Name: "Ada Lovelace 3rd"}, true, "", ""},
+		{"card number as name", paygate.Card{Number: visa, ExpMonth: 12, ExpYear: 2030, CVC: "123", Name: "5555 5555 5555 4444"}, true, paygate.EINVALID, "card[name]"},
+		{"card number in name", paygate.Card{Number: visa, ExpMonth: 12, ExpYear: 2030, CVC: "123", Name: "Ada ４２４２/４２４２/４２４２/４２４２"}, true, paygate.EINVALID, "card[name]"},
+		{"name too long", paygate.Card{Number: visa, ExpMonth: 12, ExpYear: 2030, CVC: "123", Name: strings.Repeat("a", 101)}, true, paygate.EINVALID, "card[name]"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -364,10 +369,158 @@ func TestRedactPANs(t *testing.T) {
 		{"double space 4242  4242", "double space 4242  4242"},
 		{"4242424242424242", "424242******4242"},
 		{"café 4242424242424242 €", "café 424242******4242 €"},
+		// Any separators between digit groups, any Unicode decimal digits.
+		{"slashes 4242/4242/4242/4242.", "slashes 424242******4242."},
+		{"underscores 4242_4242_4242_4242", "underscores 424242******4242"},
+		{"commas 4242, 4242, 4242, 4242", "commas 424242******4242"},
+		{"nbsp 4242\u00a04242\u00a04242\u00a04242", "nbsp 424242******4242"},
+		{"zero-width 4242\u200b4242\u200b4242\u200b4242", "zero-width 424242******4242"},
+		{"spaced 4242 / 4242 / 4242 / 4242 ok", "spaced 424242******4242 ok"},
+		{"fullwidth ４２４２４２４２４２４２４２４２", "fullwidth 424242******4242"},
+		{"arabic-indic ٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢", "arabic-indic 424242******4242"},
+		{"mixed 4242 ４２４２-٤٢٤٢.4242", "mixed 424242******4242"},
+		{"Luhn-invalid 4242_4242_4242_4241", "Luhn-invalid 424242******4241"},
+		{"letters 4242x4242x4242x4242", "letters 4242x4242x4242x4242"},
+		{"time 10:30, 11 digits 1234/5678/901", "time 10:30, 11 digits 1234/5678/901"},
 	}
 	for _, tt := range tests {
 		if got := paygate.RedactPANs(tt.in); got != tt.want {
 			t.Errorf("RedactPANs(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestRedactCardNumbers: the safety net for the server's own messages masks
+// card numbers in every form RedactPANs catches, and leaves other numbers,
+// however long, alone.
+func TestRedactCardNumbers(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"Amount must be at most 999999999999 minor units.", "Amount must be at most 999999999999 minor units."},
+		{"Request body is larger than 65536 bytes.", "Request body is larger than 65536 bytes."},
+		{"Refund amount 9999999999.99 USD is more than the 10.00 USD left.", "Refund amount 9999999999.99 USD is more than the 10.00 USD left."},
+		{"not Luhn 4242424242424241", "not Luhn 4242424242424241"},
+		{"no brand 1000000000000000", "no brand 1000000000000000"},
+		{"card 4242424242424242.", "card 424242******4242."},
+		{"card 4242/4242/4242/4242.", "card 424242******4242."},
+		{"card ４２４２４２４２４２４２４２４２", "card 424242******4242"},
+		{"inside 94242424242424242 digits", "inside 942424*******4242 digits"},
+	}
+	for _, tt := range tests {
+		if got := paygate.RedactCardNumbers(tt.in); got != tt.want {
+			t.Errorf("RedactCardNumbers(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestCheckFreeText: a card number is refused in whatever form it is
+// written; ordinary text with numbers in it is not.
+func TestCheckFreeText(t *testing.T) {
+	refused := []string{
+		"4242424242424242",
+		"order 4242424242424242",
+		"4242 4242 4242 4242",
+		"4242-4242-4242-4242",
+		"4242.4242.4242.4242",
+		"4242/4242/4242/4242",
+		"4242_4242_4242_4242",
+		"4242, 4242, 4242, 4242",
+		"4242\u00a04242\u00a04242\u00a04242",
+		"4242\u2007\u20094242\u202f4242\u30004242",
+		"4242\u200b4242\u200b4242\u200b4242",
+		"4242\t4242\n4242\r\n4242",
+		"4242 / 4242 / 4242 / 4242",
+		"4242 / 4242/4242 /4242",
+		"4242\u00a04242 4242\u202f4242",
+		"4242***4242***4242***4242",
+		"4242 4242 42424242",
+		"3782-822463-10005",
+		"4242-4242-4242-4242-424",
+		"before 1, then 4242/4242/4242/4242, after",
+		"４２４２４２４２４２４２４２４２",
+		"４２４２ ４２４２ ４２４２ ４２４２",
+		"٤٢٤٢٤٢٤٢٤٢٤٢٤٢٤٢",
+		"४२४२४२४२४२४२४२४२",
+		"𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐𝟒𝟐",
+		"3782 822463 10005",
+		"5555/5555/5555/4444",
+		"4242\xff4242\xfe4242\xfd4242",
+	}
+	for _, s := range refused {
+		err := paygate.CheckFreeText("order_id", s)
+		if e, ok := err.(*paygate.Error); !ok || e.Code != paygate.EINVALID || e.Param != "order_id" {
+			t.Errorf("CheckFreeText(%q): got %v, want %s on order_id", s, err, paygate.EINVALID)
+		}
+	}
+	accepted := []string{
+		"",
+		"Two books, one pen",
+		"order 1234, amount 5000",
+		"4242x4242x4242x4242",
+		"4242 4242 4242 4241",
+		"4242 4242 4242",
+		"phone +1 555-123-4567",
+		"2026-03-15 10:30:15",
+		"Invoice 2024/0001, 3 items",
+		"ref 4242-4242 and 4242-4242",
+		"rooms 12, 13, 14 and 15",
+		"１２３４",
+		"1234567890123",
+		// Numbers joined by punctuation hold 13 to 19 digits that pass Luhn
+		// and look like a brand, but not as whole groups with one separator.
+		"+1 369-047-5934, +1 093-717-4937",
+		"+44 20 2463 4253 / +44 7754 289789",
+		"2026-01-15 20:21:53, 2026-04-05",
+		"223.52, 930.39, 250.56, 9.25",
+		"733-9304, 980-0564, 457-6985",
+		"64, 275, 93, 5794, 18, 419, 45, 322, 20",
+		"453-018-3655, 680-919-9843",
+		"40.159.212.125:22431",
+		// A card number with different separators between its groups, or
+		// glued to other digits, is not taken for one (echoes and logs still
+		// mask it: RedactPANs masks any 12 digits).
+		"4242 ４２４２-٤٢٤٢.4242",
+		"(4242) [4242] {4242} <4242>",
+		"94242/4242/4242/4242",
+	}
+	for _, s := range accepted {
+		if err := paygate.CheckFreeText("order_id", s); err != nil {
+			t.Errorf("CheckFreeText(%q): got %v, want nil", s, err)
+		}
+	}
+}
+
+// TestUnicodeDigitRanges checks what the card number filter relies on:
+// Unicode's decimal digits (Nd) come in whole runs of ten, 0 to 9, so every
+// one of them reads as the right digit.
+func TestUnicodeDigitRanges(t *testing.T) {
+	var zeros []rune
+	for _, r := range unicode.Nd.R16 {
+		if r.Stride != 1 || (int(r.Hi)-int(r.Lo)+1)%10 != 0 {
+			t.Fatalf("Nd range %U-%U stride %d: not whole runs of ten", r.Lo, r.Hi, r.Stride)
+		}
+		for z := rune(r.Lo); z < rune(r.Hi); z += 10 {
+			zeros = append(zeros, z)
+		}
+	}
+	for _, r := range unicode.Nd.R32 {
+		if r.Stride != 1 || (int(r.Hi)-int(r.Lo)+1)%10 != 0 {
+			t.Fatalf("Nd range %U-%U stride %d: not whole runs of ten", r.Lo, r.Hi, r.Stride)
+		}
+		for z := rune(r.Lo); z < rune(r.Hi); z += 10 {
+			zeros = append(zeros, z)
+		}
+	}
+	if len(zeros) < 50 {
+		t.Fatalf("only %d scripts of digits", len(zeros))
+	}
+	const pan = "4242424242424242"
+	for _, z := range zeros {
+		written := strings.Map(func(r rune) rune { return z + r - '0' }, pan)
+		if got := paygate.RedactPANs(written); got != paygate.MaskPAN(pan) {
+			t.Errorf("RedactPANs of the number in digits from %U: got %q, want %q", z, got, paygate.MaskPAN(pan))
+		}
+		if paygate.CheckFreeText("description", written) == nil {
+			t.Errorf("CheckFreeText accepts the number in digits from %U", z)
 		}
 	}
 }
@@ -504,6 +657,114 @@ func FuzzRedactPANs(f *testing.F) {
 		}
 		if again := paygate.RedactPANs(got); again != got {
 			t.Fatalf("RedactPANs not idempotent on %q: got %q, then %q", s, got, again)
+		}
+		// Nor a run of 12 digits of any script, joined by any separators.
+		if n := longestDigitRun(got); n >= 12 {
+			t.Fatalf("RedactPANs(%q): got %q, a run of %d digits", s, got, n)
+		}
+		if paygate.CheckFreeText("x", got) != nil {
+			t.Fatalf("RedactPANs(%q): got %q, which still holds a card number", s, got)
+		}
+		if net := paygate.RedactCardNumbers(s); paygate.CheckFreeText("x", net) != nil {
+			t.Fatalf("RedactCardNumbers(%q): got %q, which still holds a card number", s, net)
+		}
+	})
+}
+
+// longestDigitRun counts the digits of the longest run of s: digit groups
+// (any Unicode decimal digits) joined by anything but letters. Written
+// apart from the code it checks.
+func longestDigitRun(s string) int {
+	longest, run := 0, 0
+	for _, r := range s {
+		switch {
+		case unicode.IsDigit(r):
+			run++
+			longest = max(longest, run)
+		case unicode.IsLetter(r):
+			run = 0
+		}
+	}
+	return longest
+}
+
+// cardForms are the brand prefixes and lengths FuzzCardNumberInText writes
+// card numbers with.
+var cardForms = []struct {
+	prefix string
+	length int
+}{
+	{"4", 16}, {"4", 13}, {"4", 19}, {"51", 16}, {"2720", 16}, {"34", 15}, {"37", 15}, {"6011", 16}, {"65", 19},
+	{"3530", 16}, {"3589", 18}, {"62", 17}, {"36", 14}, {"300", 16}, {"38", 19},
+}
+
+// digitZeros are the zeros of scripts of decimal digits, to write numbers in.
+var digitZeros = []rune{'0', 0xFF10 /* fullwidth */, 0x0660 /* Arabic-Indic */, 0x0966 /* Devanagari */, 0x1D7CE /* mathematical bold */, 0x0E50 /* Thai */}
+
+// separators go between the groups of a card number's digits.
+var separators = []string{"", " ", "/", "_", ",", "-", ".", "*", "·", "|", "\xff", "€", ":", "\\", "+", "#"}
+
+// spaces may surround a separator.
+var spaces = []string{"", "", " ", "\u00a0", "\u200b", "\t", "\u3000", "\u202f", "  "}
+
+// FuzzCardNumberInText: any Luhn-valid number of a known brand and length,
+// in any script of decimal digits, written whole or in groups of 3 or more
+// digits with one kind of separator between them (any spaces around it),
+// anywhere in any text (not glued to other digits), is refused by
+// CheckFreeText and masked by RedactPANs and RedactCardNumbers.
+func FuzzCardNumberInText(f *testing.F) {
+	f.Add("order ", " thanks", []byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9})
+	f.Add("", "", []byte{})
+	f.Add("x", "y", []byte{3, 200, 17, 99, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4})
+	f.Add("4242 ", "abc", []byte{255, 254, 253, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7})
+	f.Add("\xef\xbc", "\x94", []byte{1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1})
+	f.Fuzz(func(t *testing.T, before, after string, pick []byte) {
+		next := func() int {
+			if len(pick) == 0 {
+				return 0
+			}
+			b := pick[0]
+			pick = pick[1:]
+			return int(b)
+		}
+		form := cardForms[next()%len(cardForms)]
+		partial := form.prefix
+		for len(partial) < form.length-1 {
+			partial += string(rune('0' + next()%10))
+		}
+		pan := partial + string(paygate.LuhnCheckDigit(partial))
+		if paygate.ValidatePAN(pan, "card[number]") != nil {
+			t.Fatalf("test bug: %s is not a valid card number", paygate.MaskPAN(pan))
+		}
+		zero := digitZeros[next()%len(digitZeros)]
+		sep := separators[next()%len(separators)]
+		var b strings.Builder
+		b.WriteString(before)
+		b.WriteString(" ") // not glued to a digit of before
+		group := 0
+		for i, d := range pan {
+			// A new group after 3 to 6 digits, if 3 or more are left.
+			if group >= 3 && len(pan)-i >= 3 && (group == 6 || next()%3 == 0) {
+				b.WriteString(spaces[next()%len(spaces)] + sep + spaces[next()%len(spaces)])
+				group = 0
+			}
+			if next()%4 == 0 { // scripts may change within the number
+				zero = digitZeros[next()%len(digitZeros)]
+			}
+			b.WriteRune(zero + d - '0')
+			group++
+		}
+		b.WriteString(" ")
+		b.WriteString(after)
+		text := b.String()
+		if err := paygate.CheckFreeText("description", text); err == nil {
+			t.Fatalf("CheckFreeText(%q): got nil, want the card number refused", text)
+		}
+		for name, redact := range map[string]func(string) string{"RedactPANs": paygate.RedactPANs, "RedactCardNumbers": paygate.RedactCardNumbers} {
+			got := redact(text)
+			if paygate.CheckFreeText("description", got) != nil || strings.Contains(got, pan) {
+				t.Fatalf("%s(%q): got %q, want the card number masked", name, text, got)
+			}
 		}
 	})
 }

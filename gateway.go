@@ -441,6 +441,15 @@ func (g *Gateway) ListPayments(ctx context.Context, m *Merchant, f PaymentFilter
 	case f.Limit < 0 || f.Limit > 100:
 		return nil, false, ParamErrorf(EINVALID, "limit", "Limit must be between 1 and 100.")
 	}
+	if f.StartingAfter != "" {
+		// A cursor that is none of the merchant's payments would page
+		// from wherever its id sorts: refuse it rather than guess.
+		if _, err := g.Payments.Payment(ctx, m.ID, f.StartingAfter); ErrorCode(err) == ENOTFOUND {
+			return nil, false, ParamErrorf(EINVALID, "starting_after", "Parameter \"starting_after\" must be the id of one of your payments; there is no payment %s.", sanitize(f.StartingAfter, 40))
+		} else if err != nil {
+			return nil, false, err
+		}
+	}
 	return g.Payments.Payments(ctx, f)
 }
 
@@ -967,12 +976,6 @@ func (g *Gateway) Recover(ctx context.Context) (int, error) {
 func (g *Gateway) CreateCard(ctx context.Context, m *Merchant, card Card) (*StoredCard, error) {
 	now := g.now()
 	if err := card.Validate(now, false); err != nil {
-		return nil, err
-	}
-	if len(card.Name) > 100 {
-		return nil, ParamErrorf(EINVALID, "name", "Cardholder name must be at most 100 characters.")
-	}
-	if err := CheckFreeText("name", card.Name); err != nil {
 		return nil, err
 	}
 	if err := g.verifyCard(ctx, m, card); err != nil {

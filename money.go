@@ -70,8 +70,10 @@ func FormatAmount(amount int64, c Currency) string {
 	return s
 }
 
-// sanitize keeps an echoed value short and printable.
+// sanitize makes a value a user sent fit to quote in a message: card
+// numbers masked, short and printable.
 func sanitize(s string, max int) string {
+	s = RedactPANs(s)
 	var b strings.Builder
 	for _, r := range s {
 		if b.Len() >= max {

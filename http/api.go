@@ -11,8 +11,13 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/paygate/paygate"
 )
@@ -31,10 +36,22 @@ func (e *paymentError) Error() string { return e.err.Error() }
 func (e *paymentError) Unwrap() error { return e.err }
 
 // api wraps a handler with authentication, body limits and idempotency.
-func (s *Server) api(h apiFunc) http.HandlerFunc {
+// query lists the query parameters the route takes; any other is refused.
+func (s *Server) api(h apiFunc, query ...string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBodyBytes {
+			// Refused before a byte of the body is read; the connection
+			// is closed rather than drained.
+			w.Header().Set("Connection", "close")
+			s.writeError(w, r, errTooLarge)
+			return
+		}
 		m, err := s.authenticate(r)
 		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		if err := checkRequest(r, query); err != nil {
 			s.writeError(w, r, err)
 			return
 		}
@@ -53,6 +70,10 @@ func (s *Server) api(h apiFunc) http.HandlerFunc {
 		}
 		if len(key) > paygate.MaxIdempotencyKey {
 			s.writeError(w, r, paygate.ParamErrorf(paygate.EINVALID, "Idempotency-Key", "Idempotency-Key must be at most %d characters.", paygate.MaxIdempotencyKey))
+			return
+		}
+		if err := checkKeyText(key); err != nil {
+			s.writeError(w, r, err)
 			return
 		}
 		// Only a keyed hash of the key is stored: merchants put all sorts
@@ -152,6 +173,33 @@ func (s *Server) respond(r *http.Request, h apiFunc, m *paygate.Merchant, body [
 	return status, append(b, '\n')
 }
 
+// checkKeyText refuses an Idempotency-Key that holds a card number, as
+// free text is refused, except a random hex token such as a UUID or the Go
+// client's 32 hex characters (hex digits and dashes only, at least 16 of
+// them with an a-f letter among them, or at least 32): measured, about 1
+// random UUID in 4,500 and 1 hex key in 1,350 holds a card number by
+// chance (a Luhn-valid run of a brand's length), and refusing those would
+// fail payments at random. Nobody writes a card number into a key in hex;
+// and the key is only ever stored as a keyed hash.
+func checkKeyText(key string) error {
+	digits, letters := 0, 0
+	for i := 0; i < len(key); i++ {
+		switch c := key[i]; {
+		case c >= '0' && c <= '9':
+			digits++
+		case c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F':
+			letters++
+		case c == '-':
+		default:
+			return paygate.CheckFreeText("Idempotency-Key", key)
+		}
+	}
+	if letters > 0 && digits+letters >= 16 || digits+letters >= 32 {
+		return nil
+	}
+	return paygate.CheckFreeText("Idempotency-Key", key)
+}
+
 // keyHash is how an Idempotency-Key is stored and looked up.
 func (s *Server) keyHash(key string) string {
 	h := hmac.New(sha256.New, s.IdempotencySecret)
@@ -177,6 +225,9 @@ func (s *Server) requestHash(r *http.Request, body []byte) string {
 // authenticate finds the merchant of the secret key in the Authorization
 // header.
 func (s *Server) authenticate(r *http.Request) (*paygate.Merchant, error) {
+	if n := len(r.Header.Values("Authorization")); n > 1 {
+		return nil, paygate.ParamErrorf(paygate.EMALFORMED, "Authorization", "Send one Authorization header, not %d.", n)
+	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "No API key provided. Send your secret key as 'Authorization: Bearer sk_...'.")
@@ -214,22 +265,64 @@ func (s *Server) authenticate(r *http.Request) (*paygate.Merchant, error) {
 		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "This API key (%s…) has been revoked.", e.key.Prefix)
 	}
 	if e.key.Kind != paygate.KeySecret {
-		return nil, paygate.Errorf(paygate.EFORBIDDEN, "Publishable keys cannot be used for this request; use a secret key.")
+		return nil, paygate.Errorf(paygate.EFORBIDDEN, "Publishable keys are no longer used; use a secret key.")
 	}
 	return e.merchant, nil
 }
+
+var errTooLarge = paygate.Errorf(paygate.ETOOLARGE, "Request body is larger than %d bytes.", MaxBodyBytes)
 
 // readBody reads a request body up to MaxBodyBytes.
 func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
-		return nil, paygate.Errorf(paygate.ETOOLARGE, "Request body is larger than %d bytes.", MaxBodyBytes)
+		return nil, errTooLarge
 	}
 	if err != nil {
 		return nil, paygate.Errorf(paygate.EMALFORMED, "Request body could not be read.")
 	}
 	return b, nil
+}
+
+// checkRequest refuses what a request carries besides its body that would
+// otherwise be silently ignored or guessed at: a second Idempotency-Key
+// header (which one counts?), a malformed query string, query parameters
+// the route does not take (query lists those it does), and a parameter
+// given twice.
+func checkRequest(r *http.Request, query []string) error {
+	if n := len(r.Header.Values("Idempotency-Key")); n > 1 {
+		return paygate.ParamErrorf(paygate.EMALFORMED, "Idempotency-Key", "Send one Idempotency-Key header, not %d.", n)
+	}
+	if r.URL.RawQuery == "" {
+		return nil
+	}
+	seen := map[string]bool{}
+	for part := range strings.SplitSeq(r.URL.RawQuery, "&") {
+		if part == "" {
+			continue
+		}
+		k, _, _ := strings.Cut(part, "=")
+		name, err := url.QueryUnescape(k)
+		if err != nil || strings.Contains(part, ";") {
+			return paygate.Errorf(paygate.EMALFORMED, "The query string is malformed: write it as name=value pairs joined by '&', escaped.")
+		}
+		quoted := sanitizePath(name)
+		switch {
+		case !slices.Contains(query, name):
+			if len(query) == 0 {
+				return paygate.ParamErrorf(paygate.EMALFORMED, quoted, "Unknown parameter %q: this request takes no query parameters.", quoted)
+			}
+			return paygate.ParamErrorf(paygate.EMALFORMED, quoted, "Unknown parameter %q.", quoted)
+		case seen[name]:
+			return paygate.ParamErrorf(paygate.EMALFORMED, quoted, "Parameter %q appears more than once.", quoted)
+		}
+		seen[name] = true
+	}
+	if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+		return paygate.Errorf(paygate.EMALFORMED, "The query string is malformed: write it as name=value pairs joined by '&', escaped.")
+	}
+	return nil
 }
 
 // decode parses a JSON object into v, refusing unknown fields, trailing data
@@ -242,7 +335,10 @@ func decode(body []byte, v any, allowEmpty bool) error {
 		}
 		return paygate.Errorf(paygate.EMALFORMED, "Request body must be a JSON object.")
 	}
-	if err := checkDuplicateKeys(body); err != nil {
+	if !utf8.Valid(body) {
+		return paygate.Errorf(paygate.EMALFORMED, "Request body is not valid UTF-8.")
+	}
+	if err := checkKeys(body, reflect.TypeOf(v)); err != nil {
 		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -275,9 +371,8 @@ func decode(body []byte, v any, allowEmpty bool) error {
 		}
 		return paygate.ParamErrorf(paygate.EINVALID, param, "Parameter %q must be %s.", param, what)
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		name = paygate.RedactPANs(sanitizePath(keyPath(body, name)))
-		return paygate.ParamErrorf(paygate.EMALFORMED, name, "Unknown parameter %q.", name)
+		// checkKeys found every unknown key first; this is a safety net.
+		return paygate.Errorf(paygate.EMALFORMED, "Request body has an unknown parameter.")
 	}
 	return paygate.Errorf(paygate.EMALFORMED, "Request body is not valid JSON.")
 }
@@ -316,95 +411,155 @@ func recovered(r *http.Request) bool {
 // errStillInDoubt answers a retry whose earlier attempt is still in doubt.
 var errStillInDoubt = paygate.Errorf(paygate.EIDEMPOTENCYBUSY, "An earlier attempt with this Idempotency-Key is still being resolved; retry in a minute.")
 
-// checkDuplicateKeys refuses an object that names a key twice: which one
-// wins would be a guess (encoding/json takes the last), and an amount is no
-// place for guesses.
-func checkDuplicateKeys(body []byte) error {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	type frame struct {
-		keys  map[string]bool
-		isObj bool
-		want  bool // next token in an object is a key
+// checkKeys walks a JSON body against the type it is decoded into, and
+// refuses a key that is not exactly one of the type's field names, and an
+// object that names a key twice. encoding/json matches field names
+// case-insensitively and lets the last of two keys win: {"amount":1,
+// "AMOUNT":2500} would charge 2500. Which spelling or which key wins would
+// be a guess, and an amount is no place for guesses. Map keys (metadata)
+// may be anything. Syntax errors are left to the decoder, which names them
+// better; of other problems, the first in the body is reported.
+func checkKeys(body []byte, t reflect.Type) error {
+	c := keyChecker{dec: json.NewDecoder(bytes.NewReader(body))}
+	c.dec.UseNumber() // numbers are the decoder's business
+	if c.value(t, nil) != nil {
+		return nil // not JSON: the decoder says why
 	}
-	var stack []*frame
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil // syntax errors are reported by the real decode
-		}
-		top := (*frame)(nil)
-		if len(stack) > 0 {
-			top = stack[len(stack)-1]
-		}
-		if top != nil && top.isObj && top.want {
-			if key, ok := tok.(string); ok {
-				if top.keys[key] {
-					name := paygate.RedactPANs(sanitizePath(key))
-					return paygate.ParamErrorf(paygate.EMALFORMED, name, "Parameter %q appears more than once.", name)
+	return c.problem
+}
+
+type keyChecker struct {
+	dec     *json.Decoder
+	problem error // the first unknown or repeated key
+}
+
+// value reads one JSON value that is to be decoded into a t (nil: into
+// something whose keys are not checked). path names where it is.
+func (c *keyChecker) value(t reflect.Type, path []string) error {
+	tok, err := c.dec.Token()
+	if err != nil {
+		return err
+	}
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch tok {
+	case json.Delim('{'):
+		fields := jsonFields(t)
+		seen := map[string]bool{}
+		for c.dec.More() {
+			tok, err := c.dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := tok.(string)
+			var vt reflect.Type
+			switch {
+			case seen[key]:
+				c.note(paygate.ParamErrorf(paygate.EMALFORMED, sanitizePath(key), "Parameter %q appears more than once.", sanitizePath(key)))
+			case fields != nil:
+				var ok bool
+				if vt, ok = fields[key]; !ok {
+					name := sanitizePath(bracketPath(append(path, key)))
+					c.note(paygate.ParamErrorf(paygate.EMALFORMED, name, "Unknown parameter %q.", name))
 				}
-				top.keys[key] = true
-				top.want = false
-				continue
+			case t != nil && t.Kind() == reflect.Map:
+				vt = t.Elem()
+			}
+			seen[key] = true
+			if err := c.value(vt, append(path, key)); err != nil {
+				return err
 			}
 		}
-		switch tok {
-		case json.Delim('{'):
-			stack = append(stack, &frame{keys: map[string]bool{}, isObj: true, want: true})
-			continue
-		case json.Delim('['):
-			stack = append(stack, &frame{})
-			continue
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
+		_, err = c.dec.Token() // '}'
+		return err
+	case json.Delim('['):
+		var et reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			et = t.Elem()
 		}
-		// A value ended: in an object the next token is a key again.
-		if len(stack) > 0 && stack[len(stack)-1].isObj {
-			stack[len(stack)-1].want = true
+		for c.dec.More() {
+			if err := c.value(et, path); err != nil {
+				return err
+			}
 		}
-		if len(stack) == 0 {
-			return nil
-		}
+		_, err = c.dec.Token() // ']'
+		return err
+	}
+	return nil
+}
+
+func (c *keyChecker) note(err error) {
+	if c.problem == nil {
+		c.problem = err
 	}
 }
 
-// keyPath finds where key first appears in a JSON body and names it the way
-// errors name parameters: "card[cvv]" for a key inside "card".
-func keyPath(body []byte, key string) string {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	type frame struct {
-		name  string // the key this container is the value of
-		isObj bool
-		want  bool
+// bracketPath names a nested parameter the way errors do: "card[cvv]".
+func bracketPath(path []string) string {
+	out := path[0]
+	for _, p := range path[1:] {
+		out += "[" + p + "]"
 	}
-	var stack []*frame
-	pending := "" // the last key read, naming the next value
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return key
+	return out
+}
+
+var (
+	fieldCache      sync.Map // reflect.Type → map[string]reflect.Type
+	unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+)
+
+// jsonFields returns the exact JSON names of a struct type's fields and
+// their types, as encoding/json names them (the json tag's name, else the
+// Go name; fields of embedded structs promoted, shallower ones winning), or
+// nil if t is not a struct whose keys can be checked.
+func jsonFields(t reflect.Type) map[string]reflect.Type {
+	if t == nil || t.Kind() != reflect.Struct || reflect.PointerTo(t).Implements(unmarshalerType) {
+		return nil
+	}
+	if f, ok := fieldCache.Load(t); ok {
+		return f.(map[string]reflect.Type)
+	}
+	fields := map[string]reflect.Type{}
+	addFields(fields, t, map[reflect.Type]bool{})
+	fieldCache.Store(t, fields)
+	return fields
+}
+
+func addFields(fields map[string]reflect.Type, t reflect.Type, visited map[reflect.Type]bool) {
+	if visited[t] {
+		return
+	}
+	visited[t] = true
+	var embedded []reflect.Type
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
 		}
-		if n := len(stack); n > 0 && stack[n-1].isObj && stack[n-1].want {
-			if k, ok := tok.(string); ok {
-				if k == key {
-					var parts []string
-					for _, f := range stack[1:] {
-						parts = append(parts, f.name)
-					}
-					return paramName(strings.Join(append(parts, k), "."))
-				}
-				stack[n-1].want, pending = false, k
+		name, _, _ := strings.Cut(tag, ",")
+		if f.Anonymous && name == "" {
+			et := f.Type
+			if et.Kind() == reflect.Pointer {
+				et = et.Elem()
+			}
+			if et.Kind() == reflect.Struct {
+				embedded = append(embedded, et)
 				continue
 			}
 		}
-		switch tok {
-		case json.Delim('{'), json.Delim('['):
-			stack = append(stack, &frame{name: pending, isObj: tok == json.Delim('{'), want: tok == json.Delim('{')})
+		if !f.IsExported() {
 			continue
-		case json.Delim('}'), json.Delim(']'):
-			stack = stack[:len(stack)-1]
 		}
-		if n := len(stack); n > 0 && stack[n-1].isObj {
-			stack[n-1].want = true
+		if name == "" {
+			name = f.Name
 		}
+		if _, taken := fields[name]; !taken {
+			fields[name] = f.Type
+		}
+	}
+	for _, et := range embedded {
+		addFields(fields, et, visited)
 	}
 }

@@ -313,6 +313,8 @@ func testBadInput(t *testing.T, pg string) {
 	if err := g.Merchants.RevokeAPIKey(ctx, keys[len(keys)-1].ID, time.Now()); err != nil {
 		t.Fatal(err)
 	}
+	// Publishable keys are no longer issued; one made before still fails.
+	publishable := g.MustCreateKey(t, g.Merchant.ID, paygate.KeyPublishable)
 
 	good := func(repl ...string) string {
 		b := `{"amount":1000,"currency":"USD","card":{"number":"4242424242424242","exp_month":12,"exp_year":2031,"cvc":"123"}}`
@@ -338,7 +340,7 @@ func testBadInput(t *testing.T, pg string) {
 		{"no key", "POST", "/v1/payments", "", good(), 401, paygate.EUNAUTHORIZED, ""},
 		{"invalid key", "POST", "/v1/payments", "sk_nonsense", good(), 401, paygate.EUNAUTHORIZED, ""},
 		{"revoked key", "POST", "/v1/payments", revoked, good(), 401, paygate.EUNAUTHORIZED, ""},
-		{"publishable key", "POST", "/v1/payments", g.PublishableKey, good(), 403, paygate.EFORBIDDEN, ""},
+		{"publishable key", "POST", "/v1/payments", publishable, good(), 403, paygate.EFORBIDDEN, ""},
 		{"bad Luhn", "POST", "/v1/payments", sk, good("4242424242424242", "4242424242424241"), 402, paygate.ENUMBER, "card[number]"},
 		{"letters in number", "POST", "/v1/payments", sk, good("4242424242424242", "4242abcd42424242"), 402, paygate.ENUMBER, "card[number]"},
 		{"expired card", "POST", "/v1/payments", sk, good("2031", "2020"), 402, paygate.EEXPIRED, "card[exp_year]"},

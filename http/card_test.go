@@ -3,6 +3,7 @@ package http_test
 import (
 	"database/sql"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +35,7 @@ func testCardVerification(t *testing.T, pg string) {
 	}
 	for _, tt := range refused {
 		body := fmt.Sprintf(`{"number":%q,"exp_month":7,"exp_year":%d,"cvc":"123"}`, tt.pan, year)
-		s, b := do(t, g, "POST", "/v1/cards", g.SecretKey, body, "Idempotency-Key", "card-"+tt.pan)
+		s, b := do(t, g, "POST", "/v1/cards", g.SecretKey, body, "Idempotency-Key", "card-"+strings.ReplaceAll(tt.name, " ", "-"))
 		if s != 402 || errField(b, "type") != "card_error" || errField(b, "code") != paygate.EDECLINED ||
 			errField(b, "response_code") != tt.rc || errField(b, "decline_code") != tt.decline {
 			t.Errorf("%s: got %d %v, want 402 card_error %s with %s %s", tt.name, s, b, paygate.EDECLINED, tt.rc, tt.decline)
@@ -45,7 +46,7 @@ func testCardVerification(t *testing.T, pg string) {
 	}
 	// A refusal is not stored under its key: the key may be used again.
 	good := fmt.Sprintf(`{"number":"4242424242424242","exp_month":7,"exp_year":%d,"cvc":"123"}`, year)
-	if s, b := do(t, g, "POST", "/v1/cards", g.SecretKey, good, "Idempotency-Key", "card-4000000000000127"); s != 200 {
+	if s, b := do(t, g, "POST", "/v1/cards", g.SecretKey, good, "Idempotency-Key", "card-incorrect-CVC"); s != 200 {
 		t.Errorf("a good card under the key of a refused one: got %d %v, want 200", s, b)
 	}
 

@@ -56,7 +56,7 @@ func TestCardDataNeverStored(t *testing.T) {
 		body := fmt.Sprintf(`{"amount":%d,"currency":"USD","capture":%v,"card":{"number":%q,"exp_month":7,"exp_year":%d,"cvc":%q,"name":"Pat Doe"}}`, 1000+i, i%2 == 0, cd.pan, year, cd.cvc)
 		raw("POST", "/v1/payments", body)
 		raw("POST", "/v1/payments", body, "Idempotency-Key", "leak-"+cd.pan)
-		raw("POST", "/v1/payments", body, "Idempotency-Key", "leak-"+cd.pan) // replay: the key holds a card number, and is stored only hashed
+		raw("POST", "/v1/payments", body, "Idempotency-Key", "leak-"+cd.pan) // again: a key holding a card number is refused; one that fails Luhn is stored only hashed, and replayed
 		raw("POST", "/v1/cards", fmt.Sprintf(`{"number":%q,"exp_month":7,"exp_year":%d,"cvc":%q}`, cd.pan, year, cd.cvc))
 		raw("GET", "/v1/payments/"+cd.pan, "")
 		raw("POST", "/v1/payments", fmt.Sprintf(`{"amount":1,"currency":"USD","card":{"number":%q,"exp_month":7,"exp_year":%d,"cvc":%q},"%s":1}`, cd.pan, year, cd.cvc, cd.pan))

@@ -69,8 +69,13 @@ func (s *Server) renderError(r *http.Request, err error, paymentID string) (int,
 			Message: "Internal error. Quote request " + rid + " to support.", RequestID: rid}}
 	}
 	status, typ := errorStatus(e.Code)
-	// Messages may quote what a user sent: never let a card number through.
-	return status, errorBody{errorJSON{Type: typ, Code: e.Code, Message: paygate.RedactPANs(e.Message), Param: paygate.RedactPANs(e.Param),
+	// Where a message quotes what a user sent, it was masked when quoted
+	// (paygate.RedactPANs). The rest is the server's own words and numbers,
+	// which must come out as written; the safety net below masks only what
+	// is a card number for certain (Luhn-valid, of a known brand and
+	// length), in case a quoting site forgot: no number of the server's
+	// (limits, amounts, counts) is one.
+	return status, errorBody{errorJSON{Type: typ, Code: e.Code, Message: paygate.RedactCardNumbers(e.Message), Param: paygate.RedactCardNumbers(e.Param),
 		DeclineCode: e.DeclineCode, ResponseCode: e.ResponseCode, PaymentID: paymentID, RequestID: rid}}
 }
 

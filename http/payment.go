@@ -13,7 +13,7 @@ import (
 
 func (s *Server) routePayments(mux *http.ServeMux) {
 	mux.HandleFunc("POST /v1/payments", s.api(s.createPayment))
-	mux.HandleFunc("GET /v1/payments", s.api(s.listPayments))
+	mux.HandleFunc("GET /v1/payments", s.api(s.listPayments, listParams...))
 	mux.HandleFunc("GET /v1/payments/{id}", s.api(s.getPayment))
 	mux.HandleFunc("POST /v1/payments/{id}/capture", s.api(s.capturePayment))
 	mux.HandleFunc("POST /v1/payments/{id}/void", s.api(s.voidPayment))
@@ -205,8 +205,16 @@ type listJSON struct {
 	HasMore bool   `json:"has_more"`
 }
 
+// listParams are the query parameters of GET /v1/payments.
+var listParams = []string{"limit", "starting_after", "status", "order_id", "created_gte", "created_lte"}
+
 func (s *Server) listPayments(r *http.Request, m *paygate.Merchant, _ []byte) (any, error) {
 	q := r.URL.Query()
+	for _, name := range listParams {
+		if q.Has(name) && q.Get(name) == "" {
+			return nil, paygate.ParamErrorf(paygate.EINVALID, name, "Parameter %q is empty; leave it out not to filter by it.", name)
+		}
+	}
 	f := paygate.PaymentFilter{Status: paygate.PaymentStatus(q.Get("status")), OrderID: q.Get("order_id"), StartingAfter: q.Get("starting_after")}
 	if f.Status != "" && !slices.Contains(paygate.PaymentStatuses, f.Status) {
 		return nil, paygate.ParamErrorf(paygate.EINVALID, "status", "Status must be one of %s.", strings.Join(statusNames(), ", "))
@@ -241,8 +249,15 @@ func (s *Server) listPayments(r *http.Request, m *paygate.Merchant, _ []byte) (a
 	return listJSON{Object: "list", Data: data, HasMore: more}, nil
 }
 
+// Unix seconds are taken over the years RFC 3339 can write, 0000 to 9999
+// (beyond them a time in microseconds would overflow).
+const minUnix, maxUnix = -62167219200, 253402300799
+
 func parseTime(v string) (time.Time, error) {
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil || errors.Is(err, strconv.ErrRange) {
+		if err != nil || n < minUnix || n > maxUnix {
+			return time.Time{}, errors.New("unix time out of range")
+		}
 		return time.Unix(n, 0).UTC(), nil
 	}
 	return time.Parse(time.RFC3339Nano, v)

@@ -53,13 +53,17 @@ func keyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlagSet("key create", stderr)
 	db := dbFlag(fs)
 	merchant := fs.String("merchant", "", "merchant id (required)")
-	kind := fs.String("kind", paygate.KeySecret, "secret or publishable")
+	kind := fs.String("kind", paygate.KeySecret, "secret (the only kind issued)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *kind != paygate.KeySecret && *kind != paygate.KeyPublishable {
-		return fmt.Errorf("--kind must be secret or publishable")
+	switch *kind {
+	case paygate.KeySecret:
+	case paygate.KeyPublishable:
+		return fmt.Errorf("publishable keys are no longer issued: no route takes them; use --kind secret")
+	default:
+		return fmt.Errorf("--kind must be secret")
 	}
 	st, _, err := openMerchant(ctx, *db, *merchant)
 	if err != nil {

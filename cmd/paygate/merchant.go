@@ -30,16 +30,15 @@ func runMerchant(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 type merchantJSON struct {
-	ID             string `json:"id"`
-	Name           string `json:"name"`
-	Email          string `json:"email,omitempty"`
-	RequireAck     bool   `json:"require_ack"`
-	AckWindow      string `json:"ack_window,omitempty"`
-	AcquirerID     string `json:"acquirer_merchant_id"`
-	TerminalID     string `json:"terminal_id"`
-	CreatedAt      string `json:"created_at"`
-	SecretKey      string `json:"secret_key,omitempty"`
-	PublishableKey string `json:"publishable_key,omitempty"`
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Email      string `json:"email,omitempty"`
+	RequireAck bool   `json:"require_ack"`
+	AckWindow  string `json:"ack_window,omitempty"`
+	AcquirerID string `json:"acquirer_merchant_id"`
+	TerminalID string `json:"terminal_id"`
+	CreatedAt  string `json:"created_at"`
+	SecretKey  string `json:"secret_key,omitempty"`
 }
 
 func newMerchantJSON(m *paygate.Merchant) merchantJSON {
@@ -75,16 +74,16 @@ func merchantCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer st.Close()
-	secret, publishable, err := newMerchantWithKeys(ctx, st, m)
+	secret, err := newMerchantWithKey(ctx, st, m)
 	if err != nil {
 		return err
 	}
 	if *asJSON {
 		j := newMerchantJSON(m)
-		j.SecretKey, j.PublishableKey = secret, publishable
+		j.SecretKey = secret
 		return json.NewEncoder(stdout).Encode(j)
 	}
-	fmt.Fprintf(stdout, "Created merchant %s (%s).\n  secret key:      %s\n  publishable key: %s\nThe keys are shown only this once; store them now.\n", m.ID, m.Name, secret, publishable)
+	fmt.Fprintf(stdout, "Created merchant %s (%s).\n  secret key:      %s\nThe key is shown only this once; store it now.\n", m.ID, m.Name, secret)
 	return nil
 }
 

@@ -241,7 +241,7 @@ func sweep(ctx context.Context, g *paygate.Gateway, st *stores, every time.Durat
 }
 
 // ensureDemoMerchant creates a demo merchant on first start and prints its
-// keys once.
+// secret key once.
 func ensureDemoMerchant(ctx context.Context, st *stores, stdout io.Writer) error {
 	list, err := st.merchants.Merchants(ctx)
 	if err != nil {
@@ -257,14 +257,14 @@ func ensureDemoMerchant(ctx context.Context, st *stores, stdout io.Writer) error
 	// One id for the demo merchant: of several nodes starting together on an
 	// empty database, one creates it and the others find it taken.
 	m.ID = "acct_demo"
-	secret, publishable, err := newMerchantWithKeys(ctx, st, m)
+	secret, err := newMerchantWithKey(ctx, st, m)
 	if err != nil {
 		if list, lerr := st.merchants.Merchants(ctx); lerr == nil && len(list) > 0 {
 			return nil // another node made it
 		}
 		return err
 	}
-	fmt.Fprintf(stdout, "First start: created demo merchant %s.\n  secret key:      %s\n  publishable key: %s\nThe keys are shown only this once; store them now.\n", m.ID, secret, publishable)
+	fmt.Fprintf(stdout, "First start: created demo merchant %s.\n  secret key:      %s\nThe key is shown only this once; store it now.\n", m.ID, secret)
 	return nil
 }
 

@@ -167,18 +167,16 @@ func openVault(ctx context.Context, s *stores, keyFile string) (*vault.Vault, []
 	return v, key, note, nil
 }
 
-// newMerchantWithKeys creates a merchant and its first secret and
-// publishable keys; the keys' plaintexts are returned once.
-func newMerchantWithKeys(ctx context.Context, s *stores, m *paygate.Merchant) (secret, publishable string, err error) {
+// newMerchantWithKey creates a merchant and its first secret key, whose
+// plaintext is returned once. (Publishable keys are no longer issued: no
+// route takes them.)
+func newMerchantWithKey(ctx context.Context, s *stores, m *paygate.Merchant) (secret string, err error) {
 	if err := s.merchants.CreateMerchant(ctx, m); err != nil {
-		return "", "", err
+		return "", err
 	}
 	secret, sk := paygate.NewAPIKey(m.ID, paygate.KeySecret, m.CreatedAt)
-	publishable, pk := paygate.NewAPIKey(m.ID, paygate.KeyPublishable, m.CreatedAt)
-	for _, k := range []*paygate.APIKey{sk, pk} {
-		if err := s.merchants.CreateAPIKey(ctx, k); err != nil {
-			return "", "", err
-		}
+	if err := s.merchants.CreateAPIKey(ctx, sk); err != nil {
+		return "", err
 	}
-	return secret, publishable, nil
+	return secret, nil
 }

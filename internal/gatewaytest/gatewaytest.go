@@ -50,24 +50,23 @@ type Options struct {
 
 // Gateway is a running test gateway.
 type Gateway struct {
-	Dir            string
-	DBPath         string
-	Postgres       string // the DSN, when on PostgreSQL
-	Payments       paygate.PaymentStore
-	Merchants      paygate.MerchantStore
-	Idempotency    paygate.IdempotencyStore
-	Jobs           paygate.JobStore
-	SQLite         *sqlite.DB // nil on PostgreSQL
-	Vault          *vault.Vault
-	closeDB        func()
-	Gateway        *paygate.Gateway
-	Bank           *bank.Bank
-	Server         *pghttp.Server
-	Merchant       *paygate.Merchant
-	SecretKey      string
-	PublishableKey string
-	Logs           *SyncBuffer
-	MasterKey      []byte
+	Dir         string
+	DBPath      string
+	Postgres    string // the DSN, when on PostgreSQL
+	Payments    paygate.PaymentStore
+	Merchants   paygate.MerchantStore
+	Idempotency paygate.IdempotencyStore
+	Jobs        paygate.JobStore
+	SQLite      *sqlite.DB // nil on PostgreSQL
+	Vault       *vault.Vault
+	closeDB     func()
+	Gateway     *paygate.Gateway
+	Bank        *bank.Bank
+	Server      *pghttp.Server
+	Merchant    *paygate.Merchant
+	SecretKey   string
+	Logs        *SyncBuffer
+	MasterKey   []byte
 }
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers.
@@ -89,7 +88,7 @@ func (b *SyncBuffer) Bytes() []byte {
 	return bytes.Clone(b.buf.Bytes())
 }
 
-// MustOpen starts a gateway with one merchant and its keys; everything is
+// MustOpen starts a gateway with one merchant and its secret key; everything is
 // closed when the test ends.
 func MustOpen(tb testing.TB, o Options) *Gateway {
 	tb.Helper()
@@ -138,7 +137,7 @@ func MustOpenNodes(tb testing.TB, n int, o Options) []*Gateway {
 	}
 	nodes[0].mustCreateMerchant(tb, o)
 	for _, n := range nodes[1:] {
-		n.Merchant, n.SecretKey, n.PublishableKey = nodes[0].Merchant, nodes[0].SecretKey, nodes[0].PublishableKey
+		n.Merchant, n.SecretKey = nodes[0].Merchant, nodes[0].SecretKey
 	}
 	return nodes
 }
@@ -157,7 +156,6 @@ func (g *Gateway) mustCreateMerchant(tb testing.TB, o Options) {
 	}
 	g.Merchant = m
 	g.SecretKey = g.MustCreateKey(tb, m.ID, paygate.KeySecret)
-	g.PublishableKey = g.MustCreateKey(tb, m.ID, paygate.KeyPublishable)
 }
 
 // open wires the stores, vault, gateway and server on g.DBPath (or on
@@ -309,7 +307,7 @@ func (g *Gateway) Reopen(tb testing.TB, o Options) *Gateway {
 		o.Postgres = g.Postgres
 	}
 	n := &Gateway{Dir: g.Dir, DBPath: g.DBPath, Bank: g.Bank, Logs: g.Logs, MasterKey: g.MasterKey,
-		Merchant: g.Merchant, SecretKey: g.SecretKey, PublishableKey: g.PublishableKey}
+		Merchant: g.Merchant, SecretKey: g.SecretKey}
 	logger := slog.New(slog.NewTextHandler(g.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	n.open(tb, o, logger)
 	return n
