@@ -29,6 +29,7 @@ const (
 	ERATELIMIT        = "rate_limited"           // too many requests
 	EFORBIDDEN        = "forbidden"              // the key may not do this (publishable key on a secret route)
 	EMETHOD           = "method_not_allowed"     // the path exists, the method does not
+	EUNAVAILABLE      = "service_unavailable"    // the server is at its connection limit or not ready; retry
 )
 
 // Error is an error that a merchant or a cardholder may read. Message is a

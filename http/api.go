@@ -33,7 +33,7 @@ func (e *paymentError) Unwrap() error { return e.err }
 // api wraps a handler with authentication, body limits and idempotency.
 func (s *Server) api(h apiFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		m, err := s.authenticate(r)
+		m, err := s.authenticate(w, r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -154,8 +154,8 @@ func (s *Server) requestHash(r *http.Request, body []byte) string {
 }
 
 // authenticate finds the merchant of the secret key in the Authorization
-// header.
-func (s *Server) authenticate(r *http.Request) (*paygate.Merchant, error) {
+// header and takes a token from the key's rate limit (see limit).
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*paygate.Merchant, error) {
 	h := r.Header.Get("Authorization")
 	if h == "" {
 		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "No API key provided. Send your secret key as 'Authorization: Bearer sk_...'.")
@@ -194,6 +194,9 @@ func (s *Server) authenticate(r *http.Request) (*paygate.Merchant, error) {
 	}
 	if e.key.Kind != paygate.KeySecret {
 		return nil, paygate.Errorf(paygate.EFORBIDDEN, "Publishable keys cannot be used for this request; use a secret key.")
+	}
+	if err := s.limit(w, e.key.ID, e.merchant); err != nil {
+		return nil, err
 	}
 	return e.merchant, nil
 }

@@ -40,6 +40,9 @@ type Options struct {
 	// Postgres, a DSN (see PostgresDSN), puts the gateway on PostgreSQL
 	// instead of SQLite.
 	Postgres string
+	// Server, if set, adjusts the HTTP server before it opens (limits,
+	// readiness checks, TLS).
+	Server func(*pghttp.Server)
 }
 
 // Gateway is a running test gateway.
@@ -156,9 +159,17 @@ func (g *Gateway) open(tb testing.TB, o Options, logger *slog.Logger) {
 	g.Server = &pghttp.Server{
 		Addr: "127.0.0.1:0", Gateway: gw, Merchants: g.Merchants, Idempotency: idem,
 		Logger: logger, IdempotencySecret: bytes.Repeat([]byte{9}, 32), IdempotencyLease: 2*o.NetworkTimeout + time.Second,
+		RateLimit: -1, // tests and benchmarks send as fast as they can; Options.Server may set limits
+		Ready: []pghttp.ReadyCheck{{Name: "database", Check: func(ctx context.Context) (map[string]any, error) {
+			_, err := g.Merchants.Merchants(ctx)
+			return nil, err
+		}}},
 	}
 	if o.IdempotencyLease > 0 {
 		g.Server.IdempotencyLease = o.IdempotencyLease
+	}
+	if o.Server != nil {
+		o.Server(g.Server)
 	}
 	if err := g.Server.Open(); err != nil {
 		tb.Fatal(err)
@@ -166,10 +177,15 @@ func (g *Gateway) open(tb testing.TB, o Options, logger *slog.Logger) {
 	tb.Cleanup(func() { g.Close() })
 }
 
-// Close stops the server and closes the database.
+// Close stops the server, the gateway's background work and the database.
 func (g *Gateway) Close() {
 	if g.Server != nil {
 		g.Server.Close()
+	}
+	if g.Gateway != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		g.Gateway.Shutdown(ctx)
+		cancel()
 	}
 	g.CloseDB()
 }
