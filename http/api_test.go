@@ -632,6 +632,7 @@ func testPaymentTrace(t *testing.T, pg string) {
 	}
 	_, err := c.CreatePayment(ctx, client.PaymentParams{Amount: 100, Currency: "USD", Card: card("4000110000000009", "987")})
 	silent := asError(t, err).PaymentID
+	awaitStatus(t, c, silent, client.StatusFailed, 5*time.Second) // reversed in the background
 
 	type entry struct {
 		Event, Kind, MTI, STAN, RRN, Card, ResponseCode string
