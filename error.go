@@ -30,6 +30,7 @@ const (
 	EFORBIDDEN        = "forbidden"              // the key may not do this (publishable key on a secret route)
 	EMETHOD           = "method_not_allowed"     // the path exists, the method does not
 	EBUSY             = "resource_busy"          // other requests kept changing the object; retry (409, not stored under an Idempotency-Key)
+	EUNAVAILABLE      = "service_unavailable"    // the server is at its connection limit or not ready; retry
 )
 
 // Error is an error that a merchant or a cardholder may read. Message is a

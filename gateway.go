@@ -49,6 +49,7 @@ type Gateway struct {
 
 	numbers     numberBlock
 	refundLocks [64]sync.Mutex
+	bg          background // reversals handed off by requests; see Shutdown
 }
 
 // numberBlock is this process's reserved block of reference numbers.
@@ -287,14 +288,12 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 		return p, DeclineError("91")
 	}
 	if nerr != nil {
-		// In doubt: the issuer may have approved. Reverse now; if that
-		// fails too, the payment stays pending and recovery reverses it.
-		log.Warn("authorization in doubt, reversing", LogError, nerr)
-		if rerr := g.reverseOriginal(nctx, m, p); rerr != nil {
-			log.Warn("reversal failed, left for recovery", LogError, rerr)
-			g.saveTrace(nctx, p)
-			return p, DeclineError("91")
-		}
+		// In doubt: the issuer may have approved. The merchant gets its
+		// decline now, at the network timeout; the reversal goes on in the
+		// background (and if that fails, the payment stays pending and
+		// recovery reverses it).
+		log.Warn("authorization in doubt, reversing in the background", LogError, nerr)
+		g.reverseInBackground(nctx, m, p, log)
 		return p, DeclineError("91")
 	}
 	p.ResponseCode = resp.ResponseCode

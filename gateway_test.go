@@ -181,6 +181,12 @@ func TestTimeoutIsReversed(t *testing.T) {
 	if !errors.As(err, &e) || e.ResponseCode != "91" || p == nil {
 		t.Fatalf("got %v, want a 91 decline with the payment", err)
 	}
+	// The reversal goes on in the background: Shutdown waits for it.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := f.g.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
 	reqs := f.requests()
 	if len(reqs) != 2 || reqs[1].Kind != paygate.NetworkReverse {
 		t.Fatalf("got %d requests, want the sale and its reversal", len(reqs))
@@ -192,6 +198,38 @@ func TestTimeoutIsReversed(t *testing.T) {
 	}
 	if got := f.mem.get(p.ID); got.Status != paygate.StatusFailed {
 		t.Errorf("got %s, want failed", got.Status)
+	}
+}
+
+// TestTimeoutClaimedElsewhere: if another node's sweeper claimed the
+// payment while its answer was awaited, the request does not reverse it
+// too: it declines and leaves the payment to that node.
+func TestTimeoutClaimedElsewhere(t *testing.T) {
+	f := newFixture(t)
+	f.answer = func(req paygate.NetworkRequest) (paygate.NetworkResponse, error) {
+		if req.Kind == paygate.NetworkSale {
+			f.mem.mu.Lock()
+			for id, p := range f.mem.payments {
+				p.Version++ // the other node's claim
+				f.mem.payments[id] = p
+			}
+			f.mem.mu.Unlock()
+			return paygate.NetworkResponse{}, fmt.Errorf("link: %w", paygate.ErrNetworkTimeout)
+		}
+		return paygate.NetworkResponse{ResponseCode: "00"}, nil
+	}
+	p, err := f.pay(t, true)
+	if e := (*paygate.Error)(nil); !errors.As(err, &e) || e.ResponseCode != "91" {
+		t.Fatalf("got %v, want a 91 decline", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	f.g.Shutdown(ctx)
+	if reqs := f.requests(); len(reqs) != 1 {
+		t.Errorf("got %d requests, want only the sale: the node that claimed it reverses it", len(reqs))
+	}
+	if got := f.mem.get(p.ID); got.Status != paygate.StatusPending {
+		t.Errorf("got %s, want pending for the other node", got.Status)
 	}
 }
 

@@ -22,7 +22,11 @@ type Merchant struct {
 	MCC        string        // merchant category code, DE18
 	AcquirerID string        // the merchant id at the acquirer, DE42 (15 characters)
 	TerminalID string        // DE41 (8 characters)
-	CreatedAt  time.Time
+	// RateLimit is how many requests per second each of the merchant's
+	// API keys may send (in bursts of up to twice it); 0: the server's
+	// default.
+	RateLimit int
+	CreatedAt time.Time
 }
 
 // EffectiveAckWindow returns the acknowledgment window in force.

@@ -46,7 +46,7 @@ func (s *Server) api(h apiFunc, query ...string) http.HandlerFunc {
 			s.writeError(w, r, errTooLarge)
 			return
 		}
-		m, err := s.authenticate(r)
+		m, err := s.authenticate(w, r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
@@ -223,8 +223,8 @@ func (s *Server) requestHash(r *http.Request, body []byte) string {
 }
 
 // authenticate finds the merchant of the secret key in the Authorization
-// header.
-func (s *Server) authenticate(r *http.Request) (*paygate.Merchant, error) {
+// header and takes a token from the key's rate limit (see limit).
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*paygate.Merchant, error) {
 	if n := len(r.Header.Values("Authorization")); n > 1 {
 		return nil, paygate.ParamErrorf(paygate.EMALFORMED, "Authorization", "Send one Authorization header, not %d.", n)
 	}
@@ -266,6 +266,9 @@ func (s *Server) authenticate(r *http.Request) (*paygate.Merchant, error) {
 	}
 	if e.key.Kind != paygate.KeySecret {
 		return nil, paygate.Errorf(paygate.EFORBIDDEN, "Publishable keys are no longer used; use a secret key.")
+	}
+	if err := s.limit(w, e.key.ID, e.merchant); err != nil {
+		return nil, err
 	}
 	return e.merchant, nil
 }

@@ -246,13 +246,9 @@ func testIssuerNeverAnswers(t *testing.T, pg string) {
 	if e.Status != 402 || e.DeclineCode != "issuer_unavailable" || e.ResponseCode != "91" {
 		t.Fatalf("got %d %s %s, want 402 issuer_unavailable 91", e.Status, e.DeclineCode, e.ResponseCode)
 	}
-	p, err := c.GetPayment(ctx, e.PaymentID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Status != client.StatusFailed {
-		t.Errorf("got status %s, want failed", p.Status)
-	}
+	// The reversal goes on in the background: the payment stays pending
+	// until the network has taken it.
+	awaitStatus(t, c, e.PaymentID, client.StatusFailed, 5*time.Second)
 	acct, _ := g.Bank.Account(pan)
 	if acct.Held != 0 || acct.Available != acct.Posted {
 		t.Errorf("issuer still holds %d (available %d, posted %d): the timed-out request was not reversed", acct.Held, acct.Available, acct.Posted)
@@ -639,6 +635,7 @@ func testPaymentTrace(t *testing.T, pg string) {
 	}
 	_, err := c.CreatePayment(ctx, client.PaymentParams{Amount: 100, Currency: "USD", Card: card("4000110000000009", "987")})
 	silent := asError(t, err).PaymentID
+	awaitStatus(t, c, silent, client.StatusFailed, 5*time.Second) // reversed in the background
 
 	type entry struct {
 		Event, Kind, MTI, STAN, RRN, Card, ResponseCode string

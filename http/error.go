@@ -37,6 +37,8 @@ func errorStatus(code string) (int, string) {
 		return http.StatusTooManyRequests, "rate_limit_error"
 	case paygate.EMETHOD:
 		return http.StatusMethodNotAllowed, "invalid_request_error"
+	case paygate.EUNAVAILABLE:
+		return http.StatusServiceUnavailable, "api_error"
 	}
 	return http.StatusInternalServerError, "api_error"
 }

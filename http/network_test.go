@@ -2,7 +2,10 @@ package http_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -11,6 +14,7 @@ import (
 	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/bank"
 	"github.com/paygate/paygate/client"
+	pghttp "github.com/paygate/paygate/http"
 	"github.com/paygate/paygate/internal/gatewaytest"
 	"github.com/paygate/paygate/iso8583"
 )
@@ -50,7 +54,7 @@ func newTCPNetwork(t *testing.T, timeout time.Duration, b *bank.Bank, wrap func(
 			a = wrap(a)
 		}
 		return a
-	}})
+	}, Server: func(s *pghttp.Server) { s.Ready = append(s.Ready, pghttp.LinkCheck(link)) }})
 	return n
 }
 
@@ -284,4 +288,177 @@ func TestBankRestart(t *testing.T) {
 		t.Errorf("too few approvals: %v", statuses)
 	}
 	checkLedger(t, b2, all, cards, before)
+}
+
+// readyz returns the status of GET /readyz and its body.
+func readyz(t *testing.T, g *gatewaytest.Gateway) (int, map[string]any) {
+	t.Helper()
+	resp, err := http.Get(g.URL() + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		t.Fatalf("/readyz: %v", err)
+	}
+	return resp.StatusCode, out
+}
+
+// awaitStatus polls the payment until it has status want.
+func awaitStatus(t *testing.T, c *client.Client, id string, want client.Status, within time.Duration) *client.Payment {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		p, err := c.GetPayment(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Status == want {
+			return p
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("payment %s is %s after %v, want %s", id, p.Status, within, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// TestNetworkFailureWait: how long a merchant waits for its decline when
+// the network fails. With answers dropped it is one network timeout — the
+// reversal goes on in the background, not in the request — and with the
+// acquirer down it is no wait at all (nothing is sent). /readyz says 503
+// while the link is down and 200 once it is back; the bank holds nothing
+// afterwards.
+func TestNetworkFailureWait(t *testing.T) {
+	const timeout = time.Second
+	n := newTCPNetwork(t, timeout, nil, nil)
+	c := n.g.Client(client.WithMaxRetries(0))
+	cards := []string{"4242424242424242", "4000110000000009"}
+	before := map[string]int64{}
+	for _, pan := range cards {
+		a, _ := n.bank.Account(pan)
+		before[pan] = a.Posted
+	}
+	if status, body := readyz(t, n.g); status != 200 || body["status"] != "ready" {
+		t.Errorf("/readyz with the link up: %d %v", status, body)
+	}
+	sale := func(pan, order string) (time.Duration, *client.Error) {
+		t.Helper()
+		start := time.Now()
+		_, err := c.CreatePayment(ctx, client.PaymentParams{Amount: 1234, Currency: "USD", Card: card(pan, "123"), OrderID: order})
+		waited := time.Since(start)
+		e := asError(t, err)
+		if e.Status != 402 || e.ResponseCode != "91" || e.PaymentID == "" {
+			t.Fatalf("%s: got %d %s %q, want a 402 decline 91 with its payment", order, e.Status, e.ResponseCode, e.PaymentID)
+		}
+		return waited, e
+	}
+
+	// Every answer dropped, the reversal's too: the merchant waits one
+	// timeout (it used to wait two: the sale's, then the reversal's).
+	n.server.SetFaults(bank.Faults{DropAnswers: true})
+	dropped, e := sale(cards[0], "dropped")
+	t.Logf("answers dropped: declined after %v (%.2f× the %v network timeout)", dropped, dropped.Seconds()/timeout.Seconds(), timeout)
+	if dropped > timeout*16/10 {
+		t.Errorf("answers dropped: declined after %v, want about one network timeout (%v)", dropped, timeout)
+	}
+	if p, _ := c.GetPayment(ctx, e.PaymentID); p.Status != client.StatusPending {
+		t.Errorf("in doubt: got status %s, want pending until the reversal is accepted", p.Status)
+	}
+	n.server.SetFaults(bank.Faults{})
+
+	// The issuer never answers, the acquirer takes the reversal: it is
+	// done in the background, with no sweeper running.
+	silent, e := sale(cards[1], "silent")
+	if silent > timeout*16/10 {
+		t.Errorf("silent issuer: declined after %v, want about one network timeout (%v)", silent, timeout)
+	}
+	awaitStatus(t, c, e.PaymentID, client.StatusFailed, 3*timeout)
+
+	// The acquirer goes away: no wait, nothing sent, /readyz says so.
+	addr := n.server.ListenAddr()
+	n.server.Close()
+	waitFor(t, "the link down", func() bool { return n.link.Up() == 0 })
+	status, body := readyz(t, n.g)
+	checks, _ := body["checks"].(map[string]any)
+	acq, _ := checks["acquirer"].(map[string]any)
+	if status != 503 || body["status"] != "unavailable" || acq["status"] != "fail" || acq["connections_up"] != 0.0 {
+		t.Errorf("/readyz with the acquirer down: %d %v", status, body)
+	}
+	if db, _ := checks["database"].(map[string]any); db["status"] != "ok" {
+		t.Errorf("/readyz database: %v", db)
+	}
+	down, e := sale(cards[0], "down")
+	t.Logf("acquirer down: declined after %v (%.2f× the %v network timeout)", down, down.Seconds()/timeout.Seconds(), timeout)
+	if down > timeout/4 {
+		t.Errorf("acquirer down: declined after %v, want at once (the timeout is %v)", down, timeout)
+	}
+	if p, _ := c.GetPayment(ctx, e.PaymentID); p.Status != client.StatusFailed {
+		t.Errorf("not sent: got status %s, want failed at once (nothing to reverse)", p.Status)
+	}
+
+	srv := &bank.Server{Addr: addr, Bank: n.bank}
+	waitFor(t, "the address free again", func() bool { return srv.Open() == nil })
+	defer srv.Close()
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := n.link.WaitUp(wctx); err != nil {
+		t.Fatalf("the link did not come back: %v", err)
+	}
+	if status, body := readyz(t, n.g); status != 200 {
+		t.Errorf("/readyz with the acquirer back: %d %v", status, body)
+	}
+	// The dropped sale is reversed by recovery; the ledger agrees.
+	all := settle(t, n.g, 10*time.Second)
+	for _, p := range all {
+		if p.Status != paygate.StatusFailed {
+			t.Errorf("payment %s (%s): %s, want failed", p.ID, p.OrderID, p.Status)
+		}
+	}
+	checkLedger(t, n.bank, all, cards, before)
+}
+
+// TestShutdownStopsBackgroundReversal: a reversal handed to the background
+// stops when the gateway shuts down; the payment stays pending in the
+// database and recovery reverses it later.
+func TestShutdownStopsBackgroundReversal(t *testing.T) {
+	const timeout = time.Second
+	n := newTCPNetwork(t, timeout, nil, nil)
+	c := n.g.Client(client.WithMaxRetries(0))
+	const pan = "4242424242424242"
+	before, _ := n.bank.Account(pan)
+	n.server.SetFaults(bank.Faults{DropAnswers: true})
+	_, err := c.CreatePayment(ctx, client.PaymentParams{Amount: 777, Currency: "USD", Card: card(pan, "123")})
+	e := asError(t, err)
+	// Its reversal is on the network now, its answer dropped too.
+	sctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := n.g.Gateway.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Shutdown = %v, want the reversal cut short", err)
+	}
+	if d := time.Since(start); d > timeout/2 {
+		t.Errorf("Shutdown took %v, want it to stop the reversal at its deadline", d)
+	}
+	if p, _ := c.GetPayment(ctx, e.PaymentID); p.Status != client.StatusPending {
+		t.Errorf("after shutdown: %s, want pending (left for recovery)", p.Status)
+	}
+	n.server.SetFaults(bank.Faults{})
+	all := settle(t, n.g, 10*time.Second)
+	if len(all) != 1 || all[0].Status != paygate.StatusFailed {
+		t.Errorf("after recovery: %v, want one failed payment", all)
+	}
+	checkLedger(t, n.bank, all, []string{pan}, map[string]int64{pan: before.Posted})
+}
+
+// waitFor polls cond every 5 ms for at most 5 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("not within 5s: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/paygate/paygate"
@@ -40,9 +41,35 @@ type Server struct {
 	IdempotencySecret []byte
 	IdempotencyLease  time.Duration
 
-	ln   net.Listener
-	srv  *http.Server
-	auth authCache
+	// MaxConns caps the connections open at once (default
+	// DefaultMaxConns): past it a new connection is answered 503 with
+	// Retry-After and closed. ReadHeaderTimeout (default 10 s) and
+	// IdleTimeout (default 60 s) bound how long a connection that sends
+	// nothing keeps its place.
+	MaxConns          int
+	ReadHeaderTimeout time.Duration
+	IdleTimeout       time.Duration
+
+	// RateLimit is the requests per second each API key may send, in
+	// bursts of up to RateBurst (defaults DefaultRateLimit and twice the
+	// rate); a negative RateLimit turns limits off. A merchant's own
+	// RateLimit overrides them. Clock times the buckets (nil: the system
+	// clock).
+	RateLimit int
+	RateBurst int
+	Clock     paygate.Clock
+
+	// Ready lists what GET /readyz checks (the database, the acquirer
+	// link); each check gets 2 s.
+	Ready []ReadyCheck
+
+	ln     net.Listener
+	srv    *http.Server
+	auth   authCache
+	limits rateLimits
+
+	readyMu      sync.Mutex
+	readyFailing []bool // by index in Ready: failing at the last look
 }
 
 // Open binds the address and starts serving in the background. The address
@@ -54,6 +81,19 @@ func (s *Server) Open() error {
 	if s.IdempotencyLease == 0 {
 		s.IdempotencyLease = time.Minute
 	}
+	if s.MaxConns <= 0 {
+		s.MaxConns = DefaultMaxConns
+	}
+	if s.ReadHeaderTimeout <= 0 {
+		s.ReadHeaderTimeout = 10 * time.Second
+	}
+	if s.IdleTimeout <= 0 {
+		s.IdleTimeout = time.Minute
+	}
+	var tlsConf *tls.Config
+	if s.TLSConfig != nil {
+		tlsConf = secureTLS(s.TLSConfig)
+	}
 	ln := s.Listener
 	if ln == nil {
 		var err error
@@ -61,18 +101,27 @@ func (s *Server) Open() error {
 			return fmt.Errorf("listen on %s: %w", s.Addr, err)
 		}
 	}
-	if s.TLSConfig != nil {
-		ln = tls.NewListener(ln, s.TLSConfig)
+	// The cap counts descriptors, so it sits under TLS.
+	ln = newLimitListener(ln, s.MaxConns, tlsConf)
+	if tlsConf != nil {
+		ln = tls.NewListener(ln, tlsConf)
 	}
 	s.ln = ln
 	s.srv = &http.Server{
 		Handler:           s.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: s.ReadHeaderTimeout,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
+		IdleTimeout:       s.IdleTimeout,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelWarn),
+	}
+	if tlsConf != nil {
+		// Serve is given a TLS listener of our own: say that HTTP/2 is
+		// wanted, as ServeTLS would.
+		s.srv.Protocols = new(http.Protocols)
+		s.srv.Protocols.SetHTTP1(true)
+		s.srv.Protocols.SetHTTP2(true)
 	}
 	go func() {
 		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -120,13 +169,14 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
+	mux.HandleFunc("GET /readyz", s.ready)
 	s.routePayments(mux)
 	s.routeCards(mux)
 	// Known paths asked with another method: 405 with Allow, in JSON.
 	for path, allow := range map[string]string{
 		"/v1/payments": "GET, POST", "/v1/payments/{id}": "GET", "/v1/payments/{id}/capture": "POST",
 		"/v1/payments/{id}/void": "POST", "/v1/payments/{id}/refunds": "POST", "/v1/payments/{id}/ack": "POST", "/v1/payments/{id}/trace": "GET",
-		"/v1/cards": "POST", "/v1/cards/{id}": "GET", "/healthz": "GET",
+		"/v1/cards": "POST", "/v1/cards/{id}": "GET", "/healthz": "GET", "/readyz": "GET",
 	} {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)

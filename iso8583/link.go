@@ -119,8 +119,9 @@ func (o *DialOptions) defaults() {
 // may have reached the acquirer without its answer coming back: the
 // context ended while waiting, the connection was lost after the request
 // was written, or the write failed. When no connection is up, RoundTrip
-// waits for one until the context ends and then returns ErrLinkDown
-// (together with the context's error: the request was not sent).
+// returns ErrLinkDown at once (the request was not sent): a caller does
+// not wait out its timeout for an acquirer that is not there. Dial or
+// WaitUp wait for the link to come up.
 type TCPLink struct {
 	addr string
 	o    DialOptions
@@ -273,32 +274,22 @@ func (l *TCPLink) RoundTrip(ctx context.Context, msg []byte) ([]byte, error) {
 	if !ok {
 		return nil, errors.New("iso8583: cannot read the MTI and STAN of the request")
 	}
-	var c *conn
-	var cl *call
-	for {
-		l.mu.Lock()
-		if l.closed {
-			l.mu.Unlock()
-			return nil, ErrLinkClosed
-		}
-		if n := len(l.up); n > 0 {
-			l.nextConn++
-			c = l.up[int(l.nextConn%uint32(n))]
-			var err error
-			if cl, err = l.register(key, c); err != nil {
-				l.mu.Unlock()
-				return nil, err
-			}
-			l.mu.Unlock()
-			break
-		}
-		ch := l.changed
+	l.mu.Lock()
+	if l.closed {
 		l.mu.Unlock()
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return nil, fmt.Errorf("iso8583: acquirer %s: %w: %w", l.addr, ErrLinkDown, ctx.Err())
-		}
+		return nil, ErrLinkClosed
+	}
+	n := len(l.up)
+	if n == 0 {
+		l.mu.Unlock()
+		return nil, fmt.Errorf("iso8583: acquirer %s: %w", l.addr, ErrLinkDown)
+	}
+	l.nextConn++
+	c := l.up[int(l.nextConn%uint32(n))]
+	cl, err := l.register(key, c)
+	l.mu.Unlock()
+	if err != nil {
+		return nil, err
 	}
 	return l.exchange(ctx, c, key, cl, msg)
 }

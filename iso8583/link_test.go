@@ -434,11 +434,22 @@ func TestLinkBankRestart(t *testing.T) {
 
 	s.Close()
 	eventually(t, "the link down", func() bool { return l.Up() == 0 })
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	// With no connection up, a request is refused at once, not sent: the
+	// caller does not wait out its timeout for a bank that is not there.
+	const timeout = 2 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	start := time.Now()
 	_, err := l.RoundTrip(ctx, mustPack(t, fresh(paygate.NetworkAuthorize, testPAN, 100)))
+	waited := time.Since(start)
 	cancel()
-	if !errors.Is(err, iso8583.ErrLinkDown) || !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.Is(err, iso8583.ErrLinkDown) {
 		t.Errorf("RoundTrip with the bank down = %v, want ErrLinkDown", err)
+	}
+	if waited > timeout/4 {
+		t.Errorf("RoundTrip with the bank down took %v of its %v deadline, want an immediate refusal", waited, timeout)
+	}
+	if _, err := iso8583.NewClient(l, timeout).Send(context.Background(), fresh(paygate.NetworkAuthorize, testPAN, 100)); !errors.Is(err, paygate.ErrNotSent) {
+		t.Errorf("Send with the bank down = %v, want ErrNotSent", err)
 	}
 
 	s2 := &simbank.Server{Addr: addr, Bank: b}

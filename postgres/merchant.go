@@ -20,7 +20,7 @@ var _ paygate.MerchantStore = (*MerchantStore)(nil)
 // NewMerchantStore returns a store on db.
 func NewMerchantStore(db *DB) *MerchantStore { return &MerchantStore{db: db} }
 
-const merchantColumns = `id, name, email, require_ack, ack_window_ms, mcc, acquirer_id, terminal_id, created_at`
+const merchantColumns = `id, name, email, require_ack, ack_window_ms, mcc, acquirer_id, terminal_id, created_at, rate_limit`
 
 // CreateMerchant inserts a merchant.
 func (s *MerchantStore) CreateMerchant(ctx context.Context, m *paygate.Merchant) error {
@@ -29,8 +29,8 @@ func (s *MerchantStore) CreateMerchant(ctx context.Context, m *paygate.Merchant)
 			return fmt.Errorf("insert merchant: %w", err)
 		}
 		return nil
-	}, `INSERT INTO merchants (`+merchantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		m.ID, m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.AcquirerID, m.TerminalID, toTime(m.CreatedAt))
+	}, `INSERT INTO merchants (`+merchantColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		m.ID, m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.AcquirerID, m.TerminalID, toTime(m.CreatedAt), m.RateLimit)
 }
 
 // UpdateMerchant saves a merchant's settings.
@@ -43,15 +43,15 @@ func (s *MerchantStore) UpdateMerchant(ctx context.Context, m *paygate.Merchant)
 			return notFound("merchant", m.ID)
 		}
 		return nil
-	}, `UPDATE merchants SET name = $1, email = $2, require_ack = $3, ack_window_ms = $4, mcc = $5 WHERE id = $6`,
-		m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.ID)
+	}, `UPDATE merchants SET name = $1, email = $2, require_ack = $3, ack_window_ms = $4, mcc = $5, rate_limit = $6 WHERE id = $7`,
+		m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.RateLimit, m.ID)
 }
 
 func scanMerchant(row pgx.Row) (*paygate.Merchant, error) {
 	var m paygate.Merchant
 	var ackMS int64
 	var created pgtype.Int8
-	if err := row.Scan(&m.ID, &m.Name, &m.Email, &m.RequireAck, &ackMS, &m.MCC, &m.AcquirerID, &m.TerminalID, &created); err != nil {
+	if err := row.Scan(&m.ID, &m.Name, &m.Email, &m.RequireAck, &ackMS, &m.MCC, &m.AcquirerID, &m.TerminalID, &created, &m.RateLimit); err != nil {
 		return nil, err
 	}
 	m.AckWindow = time.Duration(ackMS) * time.Millisecond

@@ -18,13 +18,13 @@ var _ paygate.MerchantStore = (*MerchantStore)(nil)
 // NewMerchantStore returns a store on db.
 func NewMerchantStore(db *DB) *MerchantStore { return &MerchantStore{db: db} }
 
-const merchantColumns = `id, name, email, require_ack, ack_window_ms, mcc, acquirer_id, terminal_id, created_at`
+const merchantColumns = `id, name, email, require_ack, ack_window_ms, mcc, acquirer_id, terminal_id, created_at, rate_limit`
 
 // CreateMerchant inserts a merchant.
 func (s *MerchantStore) CreateMerchant(ctx context.Context, m *paygate.Merchant) error {
 	return s.db.write(ctx, func(tx *Tx) error {
-		_, err := tx.Exec(`INSERT INTO merchants (`+merchantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.ID, m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.AcquirerID, m.TerminalID, toTime(m.CreatedAt))
+		_, err := tx.Exec(`INSERT INTO merchants (`+merchantColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			m.ID, m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.AcquirerID, m.TerminalID, toTime(m.CreatedAt), m.RateLimit)
 		if err != nil {
 			return fmt.Errorf("insert merchant: %w", err)
 		}
@@ -35,8 +35,8 @@ func (s *MerchantStore) CreateMerchant(ctx context.Context, m *paygate.Merchant)
 // UpdateMerchant saves a merchant's settings.
 func (s *MerchantStore) UpdateMerchant(ctx context.Context, m *paygate.Merchant) error {
 	return s.db.write(ctx, func(tx *Tx) error {
-		res, err := tx.Exec(`UPDATE merchants SET name = ?, email = ?, require_ack = ?, ack_window_ms = ?, mcc = ? WHERE id = ?`,
-			m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.ID)
+		res, err := tx.Exec(`UPDATE merchants SET name = ?, email = ?, require_ack = ?, ack_window_ms = ?, mcc = ?, rate_limit = ? WHERE id = ?`,
+			m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.RateLimit, m.ID)
 		if err != nil {
 			return fmt.Errorf("update merchant: %w", err)
 		}
@@ -51,7 +51,7 @@ func scanMerchant(row interface{ Scan(...any) error }) (*paygate.Merchant, error
 	var m paygate.Merchant
 	var ackMS int64
 	var created sql.NullInt64
-	if err := row.Scan(&m.ID, &m.Name, &m.Email, &m.RequireAck, &ackMS, &m.MCC, &m.AcquirerID, &m.TerminalID, &created); err != nil {
+	if err := row.Scan(&m.ID, &m.Name, &m.Email, &m.RequireAck, &ackMS, &m.MCC, &m.AcquirerID, &m.TerminalID, &created, &m.RateLimit); err != nil {
 		return nil, err
 	}
 	m.AckWindow = time.Duration(ackMS) * time.Millisecond

@@ -156,7 +156,7 @@ func acquirerFlags(fs *flag.FlagSet, c *acquirerConfig) {
 // be reached: it says so in the log and the link keeps trying, so that the
 // gateway serves (payments get 91) until the bank is back. closeLink signs
 // off.
-func openAcquirer(ctx context.Context, c acquirerConfig, logger *slog.Logger) (link iso8583.Link, closeLink func(), err error) {
+func openAcquirer(ctx context.Context, c acquirerConfig, logger *slog.Logger) (link *iso8583.TCPLink, closeLink func(), err error) {
 	none := func() {}
 	if c.Addr == "" {
 		if c.TLS || c.CA != "" {

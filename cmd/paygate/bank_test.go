@@ -103,9 +103,26 @@ func TestServeAcquirerUnreachable(t *testing.T) {
 	secret := secretKeyRE.FindStringSubmatch(s.stdout.String())[1]
 	client := &http.Client{Transport: &http.Transport{}, Timeout: 10 * time.Second}
 	defer client.CloseIdleConnections()
+	start := time.Now()
 	r := call(t, client, "POST", s.url+"/v1/payments", secret, sale(testPAN))
+	waited := time.Since(start)
 	if e, _ := r.body["error"].(map[string]any); r.status != 402 || e["decline_code"] != "issuer_unavailable" {
 		t.Errorf("sale with no acquirer: %d %s", r.status, r.raw)
+	}
+	// Declined at once, not after the network timeout (500ms here).
+	if waited > 250*time.Millisecond {
+		t.Errorf("sale with no acquirer declined after %v, want at once", waited)
+	}
+	// Not ready: the database is, the acquirer link is not.
+	ready := call(t, client, "GET", s.url+"/readyz", "", nil)
+	checks, _ := ready.body["checks"].(map[string]any)
+	acq, _ := checks["acquirer"].(map[string]any)
+	db, _ := checks["database"].(map[string]any)
+	if ready.status != 503 || acq["status"] != "fail" || db["status"] != "ok" || db["engine"] != "sqlite" {
+		t.Errorf("/readyz with no acquirer: %d %s", ready.status, ready.raw)
+	}
+	if r := call(t, client, "GET", s.url+"/healthz", "", nil); r.status != 200 {
+		t.Errorf("/healthz (liveness) with no acquirer: %d %s", r.status, r.raw)
 	}
 	client.CloseIdleConnections()
 	if code := s.stop(); code != 0 {

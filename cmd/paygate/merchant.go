@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -13,19 +14,21 @@ import (
 
 func runMerchant(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: paygate merchant create|list [flags]")
+		fmt.Fprintln(stderr, "usage: paygate merchant create|list|update [flags]")
 		return errUsage
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
-		fmt.Fprintln(stderr, "usage: paygate merchant create|list [flags]\n\n  create  create a merchant and its secret key\n  list    list the merchants\n\nRun 'paygate merchant <subcommand> -h' for its flags.")
+		fmt.Fprintln(stderr, "usage: paygate merchant create|list|update [flags]\n\n  create  create a merchant and its secret key\n  list    list the merchants\n  update  change a merchant's settings (--rate-limit)\n\nRun 'paygate merchant <subcommand> -h' for its flags.")
 		return nil
 	case "create":
 		return merchantCreate(ctx, args[1:], stdout, stderr)
 	case "list":
 		return merchantList(ctx, args[1:], stdout, stderr)
+	case "update":
+		return merchantUpdate(ctx, args[1:], stdout, stderr)
 	}
-	fmt.Fprintf(stderr, "paygate merchant: unknown subcommand %q (want create or list)\n", args[0])
+	fmt.Fprintf(stderr, "paygate merchant: unknown subcommand %q (want create, list or update)\n", args[0])
 	return errUsage
 }
 
@@ -35,6 +38,7 @@ type merchantJSON struct {
 	Email      string `json:"email,omitempty"`
 	RequireAck bool   `json:"require_ack"`
 	AckWindow  string `json:"ack_window,omitempty"`
+	RateLimit  int    `json:"rate_limit,omitempty"` // requests per second per API key; absent: the server's
 	AcquirerID string `json:"acquirer_merchant_id"`
 	TerminalID string `json:"terminal_id"`
 	CreatedAt  string `json:"created_at"`
@@ -42,7 +46,7 @@ type merchantJSON struct {
 }
 
 func newMerchantJSON(m *paygate.Merchant) merchantJSON {
-	j := merchantJSON{ID: m.ID, Name: m.Name, Email: m.Email, RequireAck: m.RequireAck, AcquirerID: m.AcquirerID,
+	j := merchantJSON{ID: m.ID, Name: m.Name, Email: m.Email, RequireAck: m.RequireAck, RateLimit: m.RateLimit, AcquirerID: m.AcquirerID,
 		TerminalID: m.TerminalID, CreatedAt: m.CreatedAt.Format(time.RFC3339)}
 	if m.RequireAck {
 		j.AckWindow = m.EffectiveAckWindow().String()
@@ -57,6 +61,7 @@ func merchantCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	email := fs.String("email", "", "merchant e-mail address")
 	requireAck := fs.Bool("require-ack", false, "approvals must be acknowledged or they are voided")
 	ackWindow := fs.Duration("ack-window", paygate.DefaultAckWindow, "how long an approval waits for acknowledgment")
+	rateLimit := rateLimitFlag(fs)
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -64,11 +69,14 @@ func merchantCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *ackWindow <= 0 {
 		return fmt.Errorf("--ack-window must be positive")
 	}
+	if *rateLimit < 0 {
+		return fmt.Errorf("--rate-limit must not be negative")
+	}
 	m, err := paygate.NewMerchant(*name, *email, time.Now().UTC())
 	if err != nil {
 		return fmt.Errorf("%s", paygate.ErrorMessage(err))
 	}
-	m.RequireAck, m.AckWindow = *requireAck, *ackWindow
+	m.RequireAck, m.AckWindow, m.RateLimit = *requireAck, *ackWindow, *rateLimit
 	st, err := openExisting(ctx, *db)
 	if err != nil {
 		return err
@@ -116,4 +124,54 @@ func merchantList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintf(tw, "%s\t%s\t%v\t%s\n", m.ID, m.Name, m.RequireAck, m.CreatedAt.Format(time.RFC3339))
 	}
 	return tw.Flush()
+}
+
+func rateLimitFlag(fs *flag.FlagSet) *int {
+	return fs.Int("rate-limit", 0, "requests per second each of the merchant's API keys may send, in bursts of twice it; 0: the server's --rate-limit")
+}
+
+// merchantUpdate changes a merchant's settings: those whose flags are given.
+func merchantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("merchant update", stderr)
+	db := dbFlag(fs)
+	id := fs.String("merchant", "", "merchant id (required)")
+	rateLimit := rateLimitFlag(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	switch {
+	case *id == "":
+		return fmt.Errorf("--merchant is required")
+	case !given["rate-limit"]:
+		return fmt.Errorf("nothing to update: give --rate-limit")
+	case *rateLimit < 0:
+		return fmt.Errorf("--rate-limit must not be negative")
+	}
+	st, err := openExisting(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	m, err := st.merchants.Merchant(ctx, *id)
+	if paygate.ErrorCode(err) == paygate.ENOTFOUND {
+		return fmt.Errorf("%s", paygate.ErrorMessage(err))
+	} else if err != nil {
+		return err
+	}
+	m.RateLimit = *rateLimit
+	if err := st.merchants.UpdateMerchant(ctx, m); err != nil {
+		return err
+	}
+	if *asJSON {
+		return json.NewEncoder(stdout).Encode(newMerchantJSON(m))
+	}
+	limit := "the server's default"
+	if m.RateLimit > 0 {
+		limit = fmt.Sprintf("%d requests per second per API key, in bursts of %d", m.RateLimit, 2*m.RateLimit)
+	}
+	fmt.Fprintf(stdout, "Updated merchant %s (%s): rate limit %s.\n", m.ID, m.Name, limit)
+	return nil
 }

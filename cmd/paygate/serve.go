@@ -41,6 +41,9 @@ type serveConfig struct {
 	LogFormat      string
 	Pool           poolConfig
 	Acquirer       acquirerConfig
+	MaxConns       int
+	RateLimit      int // per API key, requests per second; 0: none
+	RateBurst      int
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -62,6 +65,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.Pool.MaxConnLifetime, "db-conn-lifetime", durationEnv("DB_CONN_LIFETIME", time.Hour), "PostgreSQL: close connections older than this (env PAYGATE_DB_CONN_LIFETIME)")
 	fs.StringVar(&c.LogLevel, "log-level", env("LOG_LEVEL", "info"), "debug, info, warn or error (env PAYGATE_LOG_LEVEL)")
 	fs.StringVar(&c.LogFormat, "log-format", env("LOG_FORMAT", "text"), "text or json (env PAYGATE_LOG_FORMAT)")
+	fs.IntVar(&c.MaxConns, "max-conns", intEnv("MAX_CONNS", pghttp.DefaultMaxConns), "connections served at once; past it a new one gets 503 with Retry-After (env PAYGATE_MAX_CONNS)")
+	fs.IntVar(&c.RateLimit, "rate-limit", countEnv("RATE_LIMIT", pghttp.DefaultRateLimit), "requests per second each API key may send, unless its merchant has its own (merchant update --rate-limit); 0 for no limit (env PAYGATE_RATE_LIMIT)")
+	fs.IntVar(&c.RateBurst, "rate-burst", countEnv("RATE_BURST", 0), "requests an API key may send at once; default twice --rate-limit (env PAYGATE_RATE_BURST)")
 	acquirerFlags(fs, &c.Acquirer)
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -77,6 +83,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("--sweep-interval must be positive")
 	case c.InDoubtAfter < 0:
 		return errors.New("--in-doubt-after must not be negative")
+	case c.MaxConns <= 0:
+		return errors.New("--max-conns must be positive")
+	case c.RateLimit < 0 || c.RateBurst < 0:
+		return errors.New("--rate-limit and --rate-burst must not be negative")
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
@@ -101,6 +111,14 @@ func intEnv(name string, def int) int {
 		badEnv = append(badEnv, fmt.Sprintf("PAYGATE_%s=%q is not a positive integer", name, v))
 	}
 	return def
+}
+
+// countEnv is intEnv that also takes 0.
+func countEnv(name string, def int) int {
+	if v := env(name, ""); v == "0" {
+		return 0
+	}
+	return intEnv(name, def)
 }
 
 // badEnv lists environment variables whose values could not be read; serve
@@ -168,10 +186,11 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 	b := bank.New(logger.With("component", "bank"))
 	g := paygate.NewGateway()
 	g.Merchants, g.Payments, g.Cards, g.Vault, g.Sequences = st.merchants, st.payments, st.cards, v, st.sequences
+	var acquirer iso8583.Link = link
 	if link == nil {
-		link = iso8583.LinkFunc(b.Handle)
+		acquirer = iso8583.LinkFunc(b.Handle)
 	}
-	g.Acquirer = iso8583.NewClient(link, c.NetworkTimeout)
+	g.Acquirer = iso8583.NewClient(acquirer, c.NetworkTimeout)
 	g.Logger = logger
 	g.NetworkTimeout, g.InDoubtAfter = c.NetworkTimeout, c.InDoubtAfter
 
@@ -185,6 +204,13 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 		IdempotencySecret: derive(master, "paygate idempotency"),
 		IdempotencyLease:  2*c.NetworkTimeout + 30*time.Second,
 		TLSConfig:         tlsConf,
+		MaxConns:          c.MaxConns,
+		RateLimit:         c.RateLimit,
+		RateBurst:         c.RateBurst,
+		Ready:             readyChecks(st, link),
+	}
+	if c.RateLimit == 0 {
+		srv.RateLimit = -1 // none, unless a merchant has its own
 	}
 	if err := srv.Open(); err != nil {
 		return err
@@ -206,6 +232,13 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 	<-ctx.Done()
 	logger.Info("shutting down")
 	err = srv.Close()
+	// Reversals the requests handed off get one network timeout to finish;
+	// what is left stays in doubt in the database for the next sweep.
+	sctx, cancel := context.WithTimeout(context.Background(), c.NetworkTimeout+time.Second)
+	if serr := g.Shutdown(sctx); serr != nil {
+		logger.Warn("background reversals cut short, left for recovery", paygate.LogError, serr)
+	}
+	cancel()
 	<-done
 	return err
 }
@@ -284,15 +317,29 @@ func tlsConfig(c serveConfig) (*tls.Config, error) {
 		if err != nil {
 			return nil, fmt.Errorf("load TLS key pair: %w", err)
 		}
-		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+		return pghttp.TLSConfig(cert), nil
 	case c.DevTLS:
 		cert, err := selfSigned(c.Addr)
 		if err != nil {
 			return nil, err
 		}
-		return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+		return pghttp.TLSConfig(cert), nil
 	}
 	return nil, nil
+}
+
+// readyChecks are what /readyz reports: the database answers a cheap query,
+// and the link to a separate acquirer has a connection up (the bank in
+// process, link nil, is always there).
+func readyChecks(st *stores, link *iso8583.TCPLink) []pghttp.ReadyCheck {
+	checks := []pghttp.ReadyCheck{{Name: "database", Check: func(ctx context.Context) (map[string]any, error) {
+		_, err := st.migrations(ctx)
+		return map[string]any{"engine": st.engine}, err
+	}}}
+	if link != nil {
+		checks = append(checks, pghttp.LinkCheck(link))
+	}
+	return checks
 }
 
 // selfSigned makes a throwaway certificate for localhost and the listen host.

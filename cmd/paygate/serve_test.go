@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net"
@@ -280,6 +282,9 @@ func TestServe(t *testing.T) {
 		t.Errorf("no log about the new key file:\n%s", s.stderr)
 	}
 
+	if r := call(t, client, "GET", s.url+"/readyz", "", nil); r.status != 200 || r.body["status"] != "ready" {
+		t.Errorf("readyz: %d %s", r.status, r.raw)
+	}
 	if r := call(t, client, "GET", s.url+"/healthz", "", nil); r.status != 200 || r.body["status"] != "ok" {
 		t.Errorf("healthz: %d %s", r.status, r.raw)
 	}
@@ -381,6 +386,52 @@ func TestServeMasterKeyEnv(t *testing.T) {
 	}
 }
 
+// checkServeTLS checks that serve speaks HTTP/2 to a client that offers it
+// and refuses a TLS 1.2 client that offers only CBC suites.
+func checkServeTLS(t *testing.T, url string) {
+	t.Helper()
+	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get(url + "/healthz")
+	if err != nil {
+		t.Fatalf("HTTP/2 client: %v", err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
+		t.Errorf("HTTP/2 client: %d over %s, want 200 over HTTP/2.0", resp.StatusCode, resp.Proto)
+	}
+	cbc := &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{
+		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+		tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA}}
+	c, err := (&tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: cbc}).Dial("tcp", strings.TrimPrefix(url, "https://"))
+	if err == nil {
+		c.Close()
+		t.Errorf("a TLS 1.2 client offering only CBC suites was accepted")
+	}
+}
+
+func TestServeTLSCert(t *testing.T) {
+	clearPaygateEnv(t)
+	dir := t.TempDir()
+	cert, err := selfSigned("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile := filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
+	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
+	s := startServe(t, serveArgs(dir, "--tls-cert", certFile, "--tls-key", keyFile)...)
+	checkServeTLS(t, s.url)
+	if code := s.stop(); code != 0 {
+		t.Fatalf("serve exited %d\nstderr:\n%s", code, s.stderr)
+	}
+}
+
 func TestServeDevTLS(t *testing.T) {
 	clearPaygateEnv(t)
 	dir := t.TempDir()
@@ -388,6 +439,7 @@ func TestServeDevTLS(t *testing.T) {
 	if !strings.HasPrefix(s.url, "https://127.0.0.1:") {
 		t.Fatalf("--dev-tls url %q, want https://127.0.0.1:PORT", s.url)
 	}
+	checkServeTLS(t, s.url)
 	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	if r := call(t, client, "GET", s.url+"/healthz", "", nil); r.status != 200 {
@@ -422,6 +474,8 @@ func TestServeBadFlags(t *testing.T) {
 		{"key without cert", []string{"--tls-key", "key.pem"}, 1, `paygate serve: --tls-cert and --tls-key go together`},
 		{"missing cert files", []string{"--tls-cert", "nope.pem", "--tls-key", "nope.key"}, 1, `paygate serve: load TLS key pair: `},
 		{"bad duration", []string{"--network-timeout", "soon"}, 2, `invalid value "soon" for flag -network-timeout`},
+		{"max conns", []string{"--max-conns", "0"}, 1, `paygate serve: --max-conns must be positive`},
+		{"rate limit", []string{"--rate-limit", "-1"}, 1, `paygate serve: --rate-limit and --rate-burst must not be negative`},
 		{"unknown flag", []string{"--bogus"}, 2, `flag provided but not defined: -bogus`},
 		{"argument", []string{"extra"}, 1, `paygate serve: unexpected argument "extra"`},
 		{"help", []string{"-h"}, 2, `Usage of paygate serve:`},

@@ -46,6 +46,9 @@ type Options struct {
 	// KeyStore wraps the store of the vault's data keys, e.g. to hold
 	// nodes at a point of their start.
 	KeyStore func(paygate.KeyStore) paygate.KeyStore
+	// Server, if set, adjusts the HTTP server before it opens (limits,
+	// readiness checks, TLS).
+	Server func(*pghttp.Server)
 }
 
 // Gateway is a running test gateway.
@@ -219,17 +222,30 @@ func (g *Gateway) openErr(tb testing.TB, o Options, logger *slog.Logger) error {
 	g.Server = &pghttp.Server{
 		Addr: "127.0.0.1:0", Gateway: gw, Merchants: g.Merchants, Idempotency: g.Idempotency,
 		Logger: logger, IdempotencySecret: bytes.Repeat([]byte{9}, 32), IdempotencyLease: 2*o.NetworkTimeout + time.Second,
+		RateLimit: -1, // tests and benchmarks send as fast as they can; Options.Server may set limits
+		Ready: []pghttp.ReadyCheck{{Name: "database", Check: func(ctx context.Context) (map[string]any, error) {
+			_, err := g.Merchants.Merchants(ctx)
+			return nil, err
+		}}},
 	}
 	if o.IdempotencyLease > 0 {
 		g.Server.IdempotencyLease = o.IdempotencyLease
 	}
+	if o.Server != nil {
+		o.Server(g.Server)
+	}
 	return g.Server.Open()
 }
 
-// Close stops the server and closes the database.
+// Close stops the server, the gateway's background work and the database.
 func (g *Gateway) Close() {
 	if g.Server != nil {
 		g.Server.Close()
+	}
+	if g.Gateway != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		g.Gateway.Shutdown(ctx)
+		cancel()
 	}
 	g.CloseDB()
 }

@@ -63,6 +63,7 @@ func testMerchantUpdate(t *testing.T, s Stores) {
 	other := MustCreateMerchant(t, s.Merchants, "Other")
 
 	m.Name, m.Email, m.RequireAck, m.AckWindow, m.MCC = "Acme Events", "ops@acme.example", false, 5*time.Minute, "7922"
+	m.RateLimit = 300
 	if err := s.Merchants.UpdateMerchant(t.Context(), m); err != nil {
 		t.Fatalf("UpdateMerchant: %v", err)
 	}

@@ -101,6 +101,7 @@ func NewMerchant(tb testing.TB, name string, created time.Time) *paygate.Merchan
 	}
 	m.RequireAck = true
 	m.AckWindow = 90 * time.Second
+	m.RateLimit = 25
 	return m
 }
 
