@@ -444,7 +444,7 @@ func (g *Gateway) ListPayments(ctx context.Context, m *Merchant, f PaymentFilter
 		// A cursor that is none of the merchant's payments would page
 		// from wherever its id sorts: refuse it rather than guess.
 		if _, err := g.Payments.Payment(ctx, m.ID, f.StartingAfter); ErrorCode(err) == ENOTFOUND {
-			return nil, false, ParamErrorf(EINVALID, "starting_after", "Parameter \"starting_after\" must be the id of one of your payments; there is no payment %s.", sanitize(f.StartingAfter, 40))
+			return nil, false, ParamErrorf(EMALFORMED, "starting_after", "Parameter \"starting_after\" must be the id of one of your payments; there is no payment %s.", sanitize(f.StartingAfter, 40))
 		} else if err != nil {
 			return nil, false, err
 		}

@@ -212,7 +212,7 @@ func TestErrorMessagesShowServerNumbers(t *testing.T) {
 		{"unknown field in fullwidth", "POST", "/v1/payments", cardBody(`"currency"`, `"４２４２４２４２４２４２４２４１":1,"currency"`), 400, paygate.EMALFORMED, "424242******4241"},
 		{"long metadata value", "POST", "/v1/payments", cardBody(`"currency"`, `"metadata":{"4242424242424241":"`+strings.Repeat("x", 501)+`"},"currency"`), 422, paygate.EINVALID, "metadata[424242******4241]"},
 		{"payment id", "GET", "/v1/payments/4242-4242-4242-4241", "", 404, paygate.ENOTFOUND, ""},
-		{"starting_after", "GET", "/v1/payments?starting_after=4242_4242_4242_4241", "", 422, paygate.EINVALID, "starting_after"},
+		{"starting_after", "GET", "/v1/payments?starting_after=4242_4242_4242_4241", "", 400, paygate.EMALFORMED, "starting_after"},
 	}
 	for _, tt := range tests {
 		status, body := do(t, g, tt.method, tt.path, g.SecretKey, tt.body)
@@ -252,13 +252,13 @@ func TestQueryParameters(t *testing.T) {
 		{"malformed escape", "GET", "/v1/payments?limit=%zz", 400, paygate.EMALFORMED, ""},
 		{"semicolon", "GET", "/v1/payments?limit=1;status=captured", 400, paygate.EMALFORMED, ""},
 		{"card number as parameter", "GET", "/v1/payments?4242424242424242=1", 400, paygate.EMALFORMED, "424242******4242"},
-		{"malformed created_gte", "GET", "/v1/payments?created_gte=yesterday", 422, paygate.EINVALID, "created_gte"},
-		{"empty created_gte", "GET", "/v1/payments?created_gte=", 422, paygate.EINVALID, "created_gte"},
-		{"created_gte out of range", "GET", "/v1/payments?created_gte=99999999999999", 422, paygate.EINVALID, "created_gte"},
-		{"created_lte overflowing", "GET", "/v1/payments?created_lte=99999999999999999999", 422, paygate.EINVALID, "created_lte"},
-		{"empty limit", "GET", "/v1/payments?limit=", 422, paygate.EINVALID, "limit"},
-		{"unknown starting_after", "GET", "/v1/payments?starting_after=pay_nosuchpayment", 422, paygate.EINVALID, "starting_after"},
-		{"another merchant's starting_after", "GET", "/v1/payments?starting_after=" + theirs.ID, 422, paygate.EINVALID, "starting_after"},
+		{"malformed created_gte", "GET", "/v1/payments?created_gte=yesterday", 400, paygate.EMALFORMED, "created_gte"},
+		{"empty created_gte", "GET", "/v1/payments?created_gte=", 400, paygate.EMALFORMED, "created_gte"},
+		{"created_gte out of range", "GET", "/v1/payments?created_gte=99999999999999", 400, paygate.EMALFORMED, "created_gte"},
+		{"created_lte overflowing", "GET", "/v1/payments?created_lte=99999999999999999999", 400, paygate.EMALFORMED, "created_lte"},
+		{"empty limit", "GET", "/v1/payments?limit=", 400, paygate.EMALFORMED, "limit"},
+		{"unknown starting_after", "GET", "/v1/payments?starting_after=pay_nosuchpayment", 400, paygate.EMALFORMED, "starting_after"},
+		{"another merchant's starting_after", "GET", "/v1/payments?starting_after=" + theirs.ID, 400, paygate.EMALFORMED, "starting_after"},
 		{"query on a payment", "GET", "/v1/payments/" + p.ID + "?expand=refunds", 400, paygate.EMALFORMED, "expand"},
 		{"query on a trace", "GET", "/v1/payments/" + p.ID + "/trace?limit=1", 400, paygate.EMALFORMED, "limit"},
 		{"query on a card", "GET", "/v1/cards/card_nope?x", 400, paygate.EMALFORMED, "x"},
@@ -280,7 +280,7 @@ func TestQueryParameters(t *testing.T) {
 	// (ids made in the same millisecond sort at random, hence min and max).
 	older, newer := min(p.ID, later.ID), max(p.ID, later.ID)
 	status, body := do(t, g, "GET", "/v1/payments?limit=10&starting_after="+newer+"&status=captured&order_id=&created_gte=0", g.SecretKey, "")
-	checkError(t, "empty order_id", status, body, 422, paygate.EINVALID, "order_id")
+	checkError(t, "empty order_id", status, body, 400, paygate.EMALFORMED, "order_id")
 	status, body = do(t, g, "GET", "/v1/payments?limit=10&starting_after="+newer+"&status=captured&created_gte=0&created_lte=253402300799", g.SecretKey, "")
 	data, _ := body["data"].([]any)
 	if status != 200 || len(data) != 1 || data[0].(map[string]any)["id"] != older {

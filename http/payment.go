@@ -205,24 +205,26 @@ type listJSON struct {
 	HasMore bool   `json:"has_more"`
 }
 
-// listParams are the query parameters of GET /v1/payments.
+// listParams are the query parameters of GET /v1/payments. A bad one is a
+// malformed request (400), like an unknown one: the query string is the
+// request's own syntax, not a value of the resource.
 var listParams = []string{"limit", "starting_after", "status", "order_id", "created_gte", "created_lte"}
 
 func (s *Server) listPayments(r *http.Request, m *paygate.Merchant, _ []byte) (any, error) {
 	q := r.URL.Query()
 	for _, name := range listParams {
 		if q.Has(name) && q.Get(name) == "" {
-			return nil, paygate.ParamErrorf(paygate.EINVALID, name, "Parameter %q is empty; leave it out not to filter by it.", name)
+			return nil, paygate.ParamErrorf(paygate.EMALFORMED, name, "Parameter %q is empty; leave it out not to filter by it.", name)
 		}
 	}
 	f := paygate.PaymentFilter{Status: paygate.PaymentStatus(q.Get("status")), OrderID: q.Get("order_id"), StartingAfter: q.Get("starting_after")}
 	if f.Status != "" && !slices.Contains(paygate.PaymentStatuses, f.Status) {
-		return nil, paygate.ParamErrorf(paygate.EINVALID, "status", "Status must be one of %s.", strings.Join(statusNames(), ", "))
+		return nil, paygate.ParamErrorf(paygate.EMALFORMED, "status", "Status must be one of %s.", strings.Join(statusNames(), ", "))
 	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {
-			return nil, paygate.ParamErrorf(paygate.EINVALID, "limit", "Limit must be an integer between 1 and 100.")
+			return nil, paygate.ParamErrorf(paygate.EMALFORMED, "limit", "Limit must be an integer between 1 and 100.")
 		}
 		f.Limit = n
 	}
@@ -233,7 +235,7 @@ func (s *Server) listPayments(r *http.Request, m *paygate.Merchant, _ []byte) (a
 		if v := q.Get(t.name); v != "" {
 			tm, err := parseTime(v)
 			if err != nil {
-				return nil, paygate.ParamErrorf(paygate.EINVALID, t.name, "%s must be an RFC 3339 time or Unix seconds.", t.name)
+				return nil, paygate.ParamErrorf(paygate.EMALFORMED, t.name, "%s must be an RFC 3339 time or Unix seconds.", t.name)
 			}
 			*t.dst = tm
 		}
