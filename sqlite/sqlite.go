@@ -156,9 +156,11 @@ func OpenWith(path string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("create %s: %w", path, err)
 	}
 	q := url.Values{}
+	// The busy timeout first: the pragmas after it read the file, and
+	// another process (or node) may hold it for a moment.
+	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
 	dsn := "file:" + path + "?" + q.Encode()
@@ -166,7 +168,7 @@ func OpenWith(path string, o Options) (*DB, error) {
 	// system. It can be chosen only before the first table is made, so it
 	// comes first, before WAL mode writes the new file's header; an
 	// existing database is converted after the migrations.
-	wq := url.Values{"_pragma": append([]string{"auto_vacuum(incremental)"}, q["_pragma"]...), "_txlock": q["_txlock"]}
+	wq := url.Values{"_pragma": append([]string{"busy_timeout(10000)", "auto_vacuum(incremental)"}, q["_pragma"][1:]...), "_txlock": q["_txlock"]}
 	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
