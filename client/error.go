@@ -24,7 +24,9 @@ const (
 	CodeCardDeclined         = "card_declined"
 	CodeIdempotencyInFlight  = "idempotency_in_flight"
 	CodeIdempotencyKeyReused = "idempotency_key_reused"
-	CodeResourceBusy         = "resource_busy" // other requests kept changing the object; nothing was done
+	CodeResourceBusy         = "resource_busy"       // other requests kept changing the object; nothing was done
+	CodeRateLimited          = "rate_limited"        // too many requests with this key (status 429)
+	CodeServiceUnavailable   = "service_unavailable" // the server is at its connection limit or not ready (status 503)
 )
 
 // Error is an error answer from the server. Use errors.As to get at it:

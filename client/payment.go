@@ -14,15 +14,23 @@ type Status string
 
 // Payment statuses.
 const (
-	StatusPending           Status = "pending"
+	StatusPending           Status = "pending"    // the authorization is on its way to the card's issuer
 	StatusAuthorized        Status = "authorized" // held on the card; capture or void it
 	StatusCaptured          Status = "captured"
 	StatusPartiallyRefunded Status = "partially_refunded"
 	StatusRefunded          Status = "refunded"
 	StatusVoided            Status = "voided"
 	StatusDeclined          Status = "declined"
-	StatusFailed            Status = "failed"
+	StatusFailed            Status = "failed"    // no answer from the network; reversed, nobody is charged
+	StatusCapturing         Status = "capturing" // captured; the capture is on its way to the network
+	StatusVoiding           Status = "voiding"   // voided; the reversal is on its way to the network
+	StatusExpired           Status = "expired"   // not captured in time; the hold was released
 )
+
+// Statuses lists every payment status the server reports, in the order
+// they were added.
+var Statuses = []Status{StatusPending, StatusAuthorized, StatusCaptured, StatusPartiallyRefunded,
+	StatusRefunded, StatusVoided, StatusDeclined, StatusFailed, StatusCapturing, StatusVoiding, StatusExpired}
 
 // Payment is a payment as the server reports it. Amounts are in the
 // currency's minor units (cents for USD). Times the payment has not reached

@@ -9,6 +9,7 @@ import (
 const (
 	RefundSucceeded = "succeeded"
 	RefundFailed    = "failed"
+	RefundPending   = "pending" // on its way to the network (seen among a payment's Refunds)
 )
 
 // Refund returns money from a captured payment to the card.
@@ -18,7 +19,7 @@ type Refund struct {
 	PaymentID    string    `json:"payment_id"`
 	Amount       int64     `json:"amount"`
 	Currency     string    `json:"currency"`
-	Status       string    `json:"status"` // RefundSucceeded or RefundFailed
+	Status       string    `json:"status"` // RefundSucceeded or RefundFailed; RefundPending while in flight
 	Reason       string    `json:"reason"`
 	ResponseCode string    `json:"response_code"`
 	CreatedAt    time.Time `json:"created_at"`

@@ -7,11 +7,6 @@ import (
 	"github.com/paygate/paygate"
 )
 
-func (s *Server) routeCards(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/cards", s.api(s.createCard))
-	mux.HandleFunc("GET /v1/cards/{id}", s.api(s.getCard))
-}
-
 type storedCardJSON struct {
 	ID     string `json:"id"`
 	Object string `json:"object"`

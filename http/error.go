@@ -81,6 +81,36 @@ func (s *Server) renderError(r *http.Request, err error, paymentID string) (int,
 		DeclineCode: e.DeclineCode, ResponseCode: e.ResponseCode, PaymentID: paymentID, RequestID: rid}}
 }
 
+// renderErrorJSON renders err as a JSON error body; a recorded failure's
+// body names its payment.
+func (s *Server) renderErrorJSON(r *http.Request, err error) (int, []byte) {
+	paymentID := ""
+	var rec *recordedError
+	if errors.As(err, &rec) {
+		paymentID = rec.paymentID
+	}
+	status, body := s.renderError(r, err, paymentID)
+	b, _ := json.Marshal(body) // strings only: it cannot fail
+	return status, append(b, '\n')
+}
+
+// retryLater reports whether err asks the client to retry shortly: a
+// request still in flight or in doubt under its Idempotency-Key, or a
+// conflict with other requests that changed nothing.
+func retryLater(err error) bool {
+	code := paygate.ErrorCode(err)
+	return code == paygate.EIDEMPOTENCYBUSY || code == paygate.EBUSY
+}
+
+// writeAnswer writes a handler's answer; one that asks to be retried says
+// when.
+func writeAnswer(w http.ResponseWriter, a answer) {
+	if a.retry {
+		w.Header().Set("Retry-After", "1")
+	}
+	writeRaw(w, a.status, a.body)
+}
+
 // writeError writes err as the JSON error response.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := s.renderError(r, err, "")

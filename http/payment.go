@@ -11,17 +11,6 @@ import (
 	"github.com/paygate/paygate"
 )
 
-func (s *Server) routePayments(mux *http.ServeMux) {
-	mux.HandleFunc("POST /v1/payments", s.api(s.createPayment))
-	mux.HandleFunc("GET /v1/payments", s.api(s.listPayments, listParams...))
-	mux.HandleFunc("GET /v1/payments/{id}", s.api(s.getPayment))
-	mux.HandleFunc("POST /v1/payments/{id}/capture", s.api(s.capturePayment))
-	mux.HandleFunc("POST /v1/payments/{id}/void", s.api(s.voidPayment))
-	mux.HandleFunc("POST /v1/payments/{id}/refunds", s.api(s.refundPayment))
-	mux.HandleFunc("POST /v1/payments/{id}/ack", s.api(s.ackPayment))
-	mux.HandleFunc("GET /v1/payments/{id}/trace", s.api(s.paymentTrace))
-}
-
 // paymentTrace lists every message the payment exchanged with the card
 // network (card numbers masked), for support.
 func (s *Server) paymentTrace(r *http.Request, m *paygate.Merchant, _ []byte) (any, error) {
@@ -163,20 +152,11 @@ func (s *Server) createPayment(r *http.Request, m *paygate.Merchant, body []byte
 	if req.Amount == nil {
 		return nil, paygate.ParamErrorf(paygate.EMISSING, "amount", "Amount is required (an integer in minor units).")
 	}
+	create := s.Gateway.CreatePayment
 	if recovered(r) {
-		p, err := s.Gateway.PaymentByIdempotencyKey(r.Context(), m, hashedKey(r))
-		switch {
-		case err == nil && p.Status.InDoubt():
-			return nil, errStillInDoubt
-		case err == nil && (p.Status == paygate.StatusDeclined || p.Status == paygate.StatusFailed):
-			return nil, &paymentError{paymentID: p.ID, err: paygate.DeclineError(p.ResponseCode)}
-		case err == nil:
-			return newPaymentJSON(p), nil
-		case paygate.ErrorCode(err) != paygate.ENOTFOUND:
-			return nil, err
-		}
+		create = s.Gateway.ResumePayment
 	}
-	p, err := s.Gateway.CreatePayment(r.Context(), m, paygate.PaymentRequest{
+	p, err := create(r.Context(), m, paygate.PaymentRequest{
 		Amount: *req.Amount, Currency: req.Currency, Card: req.Card.card(), CardID: req.CardID,
 		Capture: req.Capture == nil || *req.Capture, Description: req.Description, OrderID: req.OrderID,
 		Metadata: req.Metadata, ReceiptEmail: req.ReceiptEmail, RequireAck: req.RequireAck,
@@ -184,7 +164,8 @@ func (s *Server) createPayment(r *http.Request, m *paygate.Merchant, body []byte
 	})
 	if err != nil {
 		if p != nil {
-			return nil, &paymentError{paymentID: p.ID, err: err}
+			// A decline: the payment was recorded.
+			return nil, &recordedError{paymentID: p.ID, err: err}
 		}
 		return nil, err
 	}
@@ -291,10 +272,11 @@ func (s *Server) capturePayment(r *http.Request, m *paygate.Merchant, body []byt
 	if err != nil {
 		return nil, err
 	}
-	if p := s.alreadyDone(r, m, paygate.StatusCapturing, paygate.StatusCaptured, paygate.StatusPartiallyRefunded, paygate.StatusRefunded); p != nil {
-		return newPaymentJSON(p), nil
+	capture := s.Gateway.Capture
+	if recovered(r) {
+		capture = s.Gateway.ResumeCapture
 	}
-	p, err := s.Gateway.Capture(r.Context(), m, r.PathValue("id"), amount)
+	p, err := capture(r.Context(), m, r.PathValue("id"), amount)
 	if err != nil {
 		return nil, err
 	}
@@ -306,10 +288,11 @@ func (s *Server) voidPayment(r *http.Request, m *paygate.Merchant, body []byte) 
 	if err := decode(body, &req, true); err != nil {
 		return nil, err
 	}
-	if p := s.alreadyDone(r, m, paygate.StatusVoiding, paygate.StatusVoided); p != nil {
-		return newPaymentJSON(p), nil
+	void := s.Gateway.Void
+	if recovered(r) {
+		void = s.Gateway.ResumeVoid
 	}
-	p, err := s.Gateway.Void(r.Context(), m, r.PathValue("id"))
+	p, err := void(r.Context(), m, r.PathValue("id"))
 	if err != nil {
 		return nil, err
 	}
@@ -325,24 +308,16 @@ func (s *Server) refundPayment(r *http.Request, m *paygate.Merchant, body []byte
 	if err != nil {
 		return nil, err
 	}
+	refund := s.Gateway.Refund
 	if recovered(r) {
-		ref, err := s.Gateway.RefundByIdempotencyKey(r.Context(), m, hashedKey(r))
-		switch {
-		case err == nil && ref.Status == paygate.RefundPending:
-			return nil, errStillInDoubt
-		case err == nil && ref.Status == paygate.RefundFailed:
-			return nil, &paymentError{paymentID: ref.PaymentID, err: paygate.DeclineError(ref.ResponseCode)}
-		case err == nil:
-			return newRefundJSON(ref), nil
-		case paygate.ErrorCode(err) != paygate.ENOTFOUND:
-			return nil, err
-		}
+		refund = s.Gateway.ResumeRefund
 	}
-	ref, err := s.Gateway.Refund(r.Context(), m, r.PathValue("id"), amount, req.Reason, hashedKey(r))
+	ref, err := refund(r.Context(), m, r.PathValue("id"), amount, req.Reason, hashedKey(r))
 	if err != nil {
 		var e *paygate.Error
 		if ref != nil && errors.As(err, &e) {
-			return nil, &paymentError{paymentID: ref.PaymentID, err: err}
+			// A failed refund: it was recorded.
+			return nil, &recordedError{paymentID: ref.PaymentID, err: err}
 		}
 		return nil, err
 	}
@@ -359,20 +334,6 @@ func (s *Server) ackPayment(r *http.Request, m *paygate.Merchant, body []byte) (
 		return nil, err
 	}
 	return newPaymentJSON(p), nil
-}
-
-// alreadyDone serves the retry of a capture or void whose first attempt
-// held the Idempotency-Key and died before storing its response: if the
-// payment is already where that attempt took it, that is the answer.
-func (s *Server) alreadyDone(r *http.Request, m *paygate.Merchant, done ...paygate.PaymentStatus) *paygate.Payment {
-	if !recovered(r) {
-		return nil
-	}
-	p, err := s.Gateway.Payment(r.Context(), m, r.PathValue("id"))
-	if err != nil || !slices.Contains(done, p.Status) {
-		return nil
-	}
-	return p
 }
 
 func statusNames() []string {

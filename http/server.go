@@ -163,34 +163,6 @@ func (s *Server) Abort() error {
 	return s.srv.Close()
 }
 
-// Handler returns the whole HTTP handler.
-func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.ready)
-	s.routePayments(mux)
-	s.routeCards(mux)
-	// Known paths asked with another method: 405 with Allow, in JSON.
-	for path, allow := range map[string]string{
-		"/v1/payments": "GET, POST", "/v1/payments/{id}": "GET", "/v1/payments/{id}/capture": "POST",
-		"/v1/payments/{id}/void": "POST", "/v1/payments/{id}/refunds": "POST", "/v1/payments/{id}/ack": "POST", "/v1/payments/{id}/trace": "GET",
-		"/v1/cards": "POST", "/v1/cards/{id}": "GET", "/healthz": "GET", "/readyz": "GET",
-	} {
-		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Allow", allow)
-			s.writeError(w, r, &paygate.Error{Code: paygate.EMETHOD,
-				Message: fmt.Sprintf("%s is not allowed on %s; use %s.", r.Method, sanitizePath(r.URL.Path), allow)})
-		})
-	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, &paygate.Error{Code: paygate.ENOTFOUND,
-			Message: fmt.Sprintf("Unrecognized request URL (%s %s).", r.Method, sanitizePath(r.URL.Path))})
-	})
-	return s.withRequestID(s.withRecover(s.withAccessLog(mux)))
-}
-
 // sanitizePath makes user-supplied text safe to echo or log: card numbers
 // masked, control characters dropped, length bounded.
 func sanitizePath(p string) string {

@@ -1,0 +1,73 @@
+package http
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/paygate/paygate"
+)
+
+// route is one endpoint: a method on a path pattern.
+type route struct {
+	method, path string
+	handler      http.HandlerFunc
+}
+
+// routes lists every endpoint the server answers.
+func (s *Server) routes() []route {
+	return []route{
+		{"GET", "/healthz", s.healthz},
+		{"GET", "/readyz", s.ready},
+
+		{"POST", "/v1/payments", s.api(s.createPayment)},
+		{"GET", "/v1/payments", s.api(s.listPayments, listParams...)},
+		{"GET", "/v1/payments/{id}", s.api(s.getPayment)},
+		{"POST", "/v1/payments/{id}/capture", s.api(s.capturePayment)},
+		{"POST", "/v1/payments/{id}/void", s.api(s.voidPayment)},
+		{"POST", "/v1/payments/{id}/refunds", s.api(s.refundPayment)},
+		{"POST", "/v1/payments/{id}/ack", s.api(s.ackPayment)},
+		{"GET", "/v1/payments/{id}/trace", s.api(s.paymentTrace)},
+
+		{"POST", "/v1/cards", s.api(s.createCard)},
+		{"GET", "/v1/cards/{id}", s.api(s.getCard)},
+	}
+}
+
+// Handler returns the whole HTTP handler: the routes, a JSON 405 with Allow
+// for a known path asked with another method, a JSON 404 for any other
+// path, and the middleware around them.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	allowed := map[string][]string{} // path → its methods
+	var paths []string
+	for _, rt := range s.routes() {
+		mux.HandleFunc(rt.method+" "+rt.path, rt.handler)
+		if allowed[rt.path] == nil {
+			paths = append(paths, rt.path)
+		}
+		allowed[rt.path] = append(allowed[rt.path], rt.method)
+	}
+	for _, path := range paths {
+		methods := allowed[path]
+		slices.Sort(methods)
+		allow := strings.Join(methods, ", ")
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			s.writeError(w, r, &paygate.Error{Code: paygate.EMETHOD,
+				Message: fmt.Sprintf("%s is not allowed on %s; use %s.", r.Method, sanitizePath(r.URL.Path), allow)})
+		})
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, &paygate.Error{Code: paygate.ENOTFOUND,
+			Message: fmt.Sprintf("Unrecognized request URL (%s %s).", r.Method, sanitizePath(r.URL.Path))})
+	})
+	return s.withRequestID(s.withRecover(s.withAccessLog(mux)))
+}
+
+// healthz answers that the process is up (GET /readyz says whether it can
+// serve).
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
