@@ -58,16 +58,6 @@ func NewMerchant(name, email string, now time.Time) (*Merchant, error) {
 	}, nil
 }
 
-// RandomDigits returns n random decimal digits.
-func RandomDigits(n int) string {
-	t := RandomToken(n)
-	b := []byte(t)
-	for i, c := range b {
-		b[i] = '0' + c%10
-	}
-	return string(b)
-}
-
 // Key kinds. Wire names.
 const (
 	KeySecret      = "secret"      // sk_..., for merchant servers
