@@ -5,7 +5,9 @@ import (
 	"fmt"
 )
 
-// Ack records the merchant's receipt acknowledgment (seed 001, step 3).
+// Ack records the merchant's acknowledgment that it received the approval
+// (and so fulfils the order); until then, an approval that requires one is
+// voided when its window passes (ExpireUnacknowledged).
 func (g *Gateway) Ack(ctx context.Context, m *Merchant, id string) (*Payment, error) {
 	return g.transition(ctx, m.ID, id, func(p *Payment) error {
 		if err := p.CheckAck(); err != nil {

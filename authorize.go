@@ -119,7 +119,7 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 	if req.RequireAck != nil {
 		requireAck = *req.RequireAck
 	}
-	stan, ref, err := g.references(ctx)
+	stan, ref, err := g.nextSTANAndRRN(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -172,10 +172,10 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 	if errors.Is(nerr, ErrNotSent) {
 		// Never left: nothing to reverse, the payment simply failed.
 		log.Warn("authorization not sent: acquirer unreachable", LogError, nerr)
-		d := LookupDecline("91")
+		d := LookupDecline(ResponseIssuerUnavailable)
 		p.Status, p.ResponseCode, p.DeclineCode, p.DeclineReason = StatusFailed, d.ResponseCode, d.Code, d.Reason
 		g.saveTrace(nctx, p)
-		return p, DeclineError("91")
+		return p, DeclineError(ResponseIssuerUnavailable)
 	}
 	if nerr != nil {
 		// In doubt: the issuer may have approved. The merchant gets its
@@ -184,7 +184,7 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 		// recovery reverses it).
 		log.Warn("authorization in doubt, reversing in the background", LogError, nerr)
 		g.reverseInBackground(nctx, m, p, log)
-		return p, DeclineError("91")
+		return p, DeclineError(ResponseIssuerUnavailable)
 	}
 	p.ResponseCode = resp.ResponseCode
 	if !resp.Approved() {

@@ -19,7 +19,7 @@ func (g *Gateway) Capture(ctx context.Context, m *Merchant, id string, amount in
 	if err != nil {
 		return nil, err
 	}
-	return inDoubtOK(g.finishCapture(context.WithoutCancel(ctx), m, p, false))
+	return pendingIsSuccess(g.finishCapture(context.WithoutCancel(ctx), m, p, false))
 }
 
 // finishCapture sends the capture advice of a payment in capturing state.
@@ -27,7 +27,7 @@ func (g *Gateway) Capture(ctx context.Context, m *Merchant, id string, amount in
 // capturing and recovery sends it again (errNotAccepted or the network
 // error is returned for recovery to count; Capture shows the payment).
 func (g *Gateway) finishCapture(ctx context.Context, m *Merchant, p *Payment, repeat bool) (*Payment, error) {
-	req, err := g.followUp(ctx, m, p, NetworkCapture, p.AmountCaptured)
+	req, err := g.quotingRequest(ctx, m, p, NetworkCapture, p.AmountCaptured)
 	if err != nil {
 		return nil, err
 	}

@@ -33,13 +33,13 @@ func (g *Gateway) openPAN(p *Payment) (string, error) {
 	return pan, nil
 }
 
-// followUp builds a capture or reversal quoting the payment's original.
-func (g *Gateway) followUp(ctx context.Context, m *Merchant, p *Payment, kind NetworkKind, amount int64) (NetworkRequest, error) {
+// quotingRequest builds a capture or reversal quoting the payment's original.
+func (g *Gateway) quotingRequest(ctx context.Context, m *Merchant, p *Payment, kind NetworkKind, amount int64) (NetworkRequest, error) {
 	pan, err := g.openPAN(p)
 	if err != nil {
 		return NetworkRequest{}, err
 	}
-	stan, _, err := g.references(ctx)
+	stan, _, err := g.nextSTANAndRRN(ctx)
 	if err != nil {
 		return NetworkRequest{}, err
 	}
@@ -96,10 +96,10 @@ func (g *Gateway) saveTrace(ctx context.Context, p *Payment) {
 	}
 }
 
-// inDoubtOK turns "sent but not acknowledged yet" into success: the change
+// pendingIsSuccess turns "sent but not acknowledged yet" into success: the change
 // is recorded and recovery will deliver it; the merchant sees the payment
 // as capturing or voiding meanwhile.
-func inDoubtOK(p *Payment, err error) (*Payment, error) {
+func pendingIsSuccess(p *Payment, err error) (*Payment, error) {
 	if err != nil && p != nil && p.Status.InDoubt() {
 		return p, nil
 	}

@@ -17,7 +17,7 @@ type Merchant struct {
 	ID         string
 	Name       string
 	Email      string
-	RequireAck bool          // approvals must be acknowledged (seed 001, step 3)
+	RequireAck bool          // approvals must be acknowledged (Ack) or they are voided
 	AckWindow  time.Duration // 0 means DefaultAckWindow
 	MCC        string        // merchant category code, DE18
 	AcquirerID string        // the merchant id at the acquirer, DE42 (15 characters)

@@ -38,10 +38,10 @@ func (g *Gateway) nextNumber(ctx context.Context) (int64, error) {
 	return n, nil
 }
 
-// references returns a fresh STAN (DE11, 6 digits, never 000000) and RRN
+// nextSTANAndRRN returns a fresh STAN (DE11, 6 digits, never 000000) and RRN
 // (DE37, 12 digits). The RRN is unique for 10^12 messages; the STAN, its
 // last six digits, for a million.
-func (g *Gateway) references(ctx context.Context) (stan, rrn string, err error) {
+func (g *Gateway) nextSTANAndRRN(ctx context.Context) (stan, rrn string, err error) {
 	for {
 		n, err := g.nextNumber(ctx)
 		if err != nil {

@@ -26,7 +26,7 @@ func (g *Gateway) Refund(ctx context.Context, m *Merchant, id string, amount int
 	if err := CheckFreeText("reason", reason); err != nil {
 		return nil, err
 	}
-	stan, ref, err := g.references(ctx)
+	stan, ref, err := g.nextSTANAndRRN(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +96,7 @@ func (g *Gateway) finishRefund(ctx context.Context, m *Merchant, p *Payment, r *
 	resp, err := g.send(ctx, req, &trace)
 	if err != nil {
 		g.Logger.Warn("refund in doubt, reversing", LogRefundID, r.ID, LogError, err)
-		return r, g.reverseRefund(ctx, m, p, r, DeclineError("91"), trace)
+		return r, g.reverseRefund(ctx, m, p, r, DeclineError(ResponseIssuerUnavailable), trace)
 	}
 	r.ResponseCode = resp.ResponseCode
 	if !resp.Approved() {
@@ -111,7 +111,7 @@ func (g *Gateway) reverseRefund(ctx context.Context, m *Merchant, p *Payment, r 
 	if err != nil {
 		return err
 	}
-	stan, _, err := g.references(ctx)
+	stan, _, err := g.nextSTANAndRRN(ctx)
 	if err != nil {
 		return err
 	}
@@ -127,7 +127,7 @@ func (g *Gateway) reverseRefund(ctx context.Context, m *Merchant, p *Payment, r 
 		}
 		return result
 	}
-	r.ResponseCode = "91"
+	r.ResponseCode = ResponseIssuerUnavailable
 	return g.settleRefund(ctx, p, r, RefundFailed, result, trace)
 }
 

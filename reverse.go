@@ -11,7 +11,7 @@ import (
 // reverseOriginal sends a full reversal of the payment's original request
 // and, on success, marks the payment failed.
 func (g *Gateway) reverseOriginal(ctx context.Context, m *Merchant, p *Payment) error {
-	req, err := g.followUp(ctx, m, p, NetworkReverse, p.Amount)
+	req, err := g.quotingRequest(ctx, m, p, NetworkReverse, p.Amount)
 	if err != nil {
 		return err
 	}
@@ -21,7 +21,7 @@ func (g *Gateway) reverseOriginal(ctx context.Context, m *Merchant, p *Payment) 
 	if err := g.sendAccepted(ctx, req, &p.Trace); err != nil {
 		return fmt.Errorf("reverse payment %s: %w", p.ID, err)
 	}
-	d := LookupDecline("91")
+	d := LookupDecline(ResponseIssuerUnavailable)
 	p.Status, p.ResponseCode, p.DeclineCode, p.DeclineReason = StatusFailed, d.ResponseCode, d.Code, d.Reason
 	p.UpdatedAt = g.now()
 	if err := g.Payments.UpdatePayment(ctx, p); err != nil {

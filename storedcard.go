@@ -37,7 +37,7 @@ func (g *Gateway) CreateCard(ctx context.Context, m *Merchant, card Card) (*Stor
 // stored, and nothing needs reversing, since an authorization of zero
 // places no hold.
 func (g *Gateway) verifyCard(ctx context.Context, m *Merchant, card Card) error {
-	stan, rrn, err := g.references(ctx)
+	stan, rrn, err := g.nextSTANAndRRN(ctx)
 	if err != nil {
 		return err
 	}
@@ -54,7 +54,7 @@ func (g *Gateway) verifyCard(ctx context.Context, m *Merchant, card Card) error 
 	log := g.Logger.With(LogMerchantID, m.ID, LogCard, MaskPAN(card.Number), LogSTAN, stan, LogRRN, rrn)
 	if err != nil {
 		log.Warn("card verification got no answer: card refused", LogError, err)
-		return DeclineError("91")
+		return DeclineError(ResponseIssuerUnavailable)
 	}
 	if !resp.Approved() {
 		log.Info("card verification declined", LogCode, resp.ResponseCode)

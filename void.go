@@ -28,7 +28,7 @@ func (g *Gateway) void(ctx context.Context, m *Merchant, id, reason string) (*Pa
 	if err != nil {
 		return nil, err
 	}
-	return inDoubtOK(g.finishVoid(context.WithoutCancel(ctx), m, p, false))
+	return pendingIsSuccess(g.finishVoid(context.WithoutCancel(ctx), m, p, false))
 }
 
 // finishVoid sends the reversal of a payment in voiding state. If the
@@ -37,7 +37,7 @@ func (g *Gateway) void(ctx context.Context, m *Merchant, id, reason string) (*Pa
 func (g *Gateway) finishVoid(ctx context.Context, m *Merchant, p *Payment, repeat bool) (*Payment, error) {
 	// A full reversal (Amount 0): the issuer releases the hold or undoes
 	// whatever was posted, the whole of it.
-	req, err := g.followUp(ctx, m, p, NetworkReverse, 0)
+	req, err := g.quotingRequest(ctx, m, p, NetworkReverse, 0)
 	if err != nil {
 		return nil, err
 	}
