@@ -147,6 +147,11 @@ func TestCreatePaymentRecordsBeforeTheNetwork(t *testing.T) {
 		if len(stored) != 1 || stored[0].Status != paygate.StatusPending || stored[0].RRN != req.RRN {
 			t.Errorf("at the network the store holds %d payments (%v), want one pending with RRN %s", len(stored), stored, req.RRN)
 		}
+		// The random numbers (id, confirmation number, STAN, RRN) may hold
+		// any three digits: leave them out of the search for the CVC.
+		for i := range stored {
+			stored[i].ID, stored[i].ConfirmationNumber, stored[i].STAN, stored[i].RRN = "", "", "", ""
+		}
 		if s := fmt.Sprintf("%+v", stored); strings.Contains(s, "987") || strings.Contains(s, testCard.Number) {
 			t.Errorf("the stored payment holds the CVC or the plain card number")
 		}
