@@ -2,7 +2,7 @@ package paygate
 
 import (
 	"context"
-	"fmt"
+	"time"
 )
 
 // Capture captures an authorization, fully (amount 0) or partly; the rest
@@ -19,33 +19,17 @@ func (g *Gateway) Capture(ctx context.Context, m *Merchant, id string, amount in
 	if err != nil {
 		return nil, err
 	}
-	return pendingIsSuccess(g.finishCapture(context.WithoutCancel(ctx), m, p, false))
+	return pendingIsSuccess(g.finishFollowUp(context.WithoutCancel(ctx), m, p, captureStep, false))
 }
 
-// finishCapture sends the capture advice of a payment in capturing state.
-// An advice cannot be declined; if it is not acknowledged the payment stays
-// capturing and recovery sends it again (errNotAccepted or the network
-// error is returned for recovery to count; Capture shows the payment).
-func (g *Gateway) finishCapture(ctx context.Context, m *Merchant, p *Payment, repeat bool) (*Payment, error) {
-	req, err := g.quotingRequest(ctx, m, p, NetworkCapture, p.AmountCaptured)
-	if err != nil {
-		return nil, err
-	}
-	req.Repeat = repeat || sentBefore(p.Trace, NetworkCapture, p.RRN) // 0221
-	var trace []TraceEntry
-	if err := g.sendAccepted(ctx, req, &trace); err != nil {
-		g.Logger.Warn("capture advice not acknowledged, left for recovery", LogPaymentID, p.ID, LogError, err)
-		if cur, terr := g.appendTrace(ctx, p, trace); terr == nil {
-			p = cur
-		}
-		return p, fmt.Errorf("capture of %s: %w", p.ID, errNotAccepted)
-	}
-	return g.transition(ctx, p.MerchantID, p.ID, func(p *Payment) error {
-		p.Trace = append(p.Trace, trace...)
-		if p.Status != StatusCapturing {
-			return nil
-		}
-		p.Status, p.CapturedAt = StatusCaptured, g.now()
-		return nil
-	})
+// captureStep finishes a capture with an advice (0220; 0221 when sent
+// again) of the captured amount. An advice cannot be declined; if it is not
+// acknowledged the payment stays capturing and recovery sends it again.
+var captureStep = followUpStep{
+	name:     "capture",
+	kind:     NetworkCapture,
+	inFlight: StatusCapturing,
+	unacked:  "capture advice not acknowledged, left for recovery",
+	amount:   func(p *Payment) int64 { return p.AmountCaptured },
+	done:     func(p *Payment, at time.Time) { p.Status, p.CapturedAt = StatusCaptured, at },
 }

@@ -84,11 +84,11 @@ func (g *Gateway) Recover(ctx context.Context) (int, error) {
 			log.Info("payment in doubt: reversal", "done", err == nil, LogError, err)
 		case StatusCapturing:
 			// It may have gone out before: a repeat (0221).
-			_, err = g.finishCapture(ctx, m, p, true)
+			_, err = g.finishFollowUp(ctx, m, p, captureStep, true)
 			errs = append(errs, err)
 			log.Info("capture in doubt: advice sent again", "done", err == nil, LogError, err)
 		case StatusVoiding:
-			_, err = g.finishVoid(ctx, m, p, true)
+			_, err = g.finishFollowUp(ctx, m, p, voidStep, true)
 			errs = append(errs, err)
 			log.Info("void in doubt: reversal sent again", "done", err == nil, LogError, err)
 		}

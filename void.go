@@ -2,7 +2,7 @@ package paygate
 
 import (
 	"context"
-	"fmt"
+	"time"
 )
 
 // Void undoes an uncaptured authorization (releasing the hold) or an
@@ -11,6 +11,7 @@ func (g *Gateway) Void(ctx context.Context, m *Merchant, id string) (*Payment, e
 	return g.void(ctx, m, id, VoidRequested)
 }
 
+// void records the payment as voiding, for reason, and sends the reversal.
 func (g *Gateway) void(ctx context.Context, m *Merchant, id, reason string) (*Payment, error) {
 	p, err := g.transition(ctx, m.ID, id, func(p *Payment) error {
 		if reason == VoidAckTimeout && !p.AckedAt.IsZero() {
@@ -28,37 +29,24 @@ func (g *Gateway) void(ctx context.Context, m *Merchant, id, reason string) (*Pa
 	if err != nil {
 		return nil, err
 	}
-	return pendingIsSuccess(g.finishVoid(context.WithoutCancel(ctx), m, p, false))
+	return pendingIsSuccess(g.finishFollowUp(context.WithoutCancel(ctx), m, p, voidStep, false))
 }
 
-// finishVoid sends the reversal of a payment in voiding state. If the
-// network does not accept it, the payment stays voiding and recovery sends
-// it again.
-func (g *Gateway) finishVoid(ctx context.Context, m *Merchant, p *Payment, repeat bool) (*Payment, error) {
-	// A full reversal (Amount 0): the issuer releases the hold or undoes
-	// whatever was posted, the whole of it.
-	req, err := g.quotingRequest(ctx, m, p, NetworkReverse, 0)
-	if err != nil {
-		return nil, err
-	}
-	req.Repeat = repeat || sentBefore(p.Trace, NetworkReverse, p.RRN) // 0401
-	var trace []TraceEntry
-	if err := g.sendAccepted(ctx, req, &trace); err != nil {
-		g.Logger.Warn("reversal not accepted, left for recovery", LogPaymentID, p.ID, LogError, err)
-		if cur, terr := g.appendTrace(ctx, p, trace); terr == nil {
-			p = cur
-		}
-		return p, fmt.Errorf("void of %s: %w", p.ID, errNotAccepted)
-	}
-	return g.transition(ctx, p.MerchantID, p.ID, func(p *Payment) error {
-		p.Trace = append(p.Trace, trace...)
-		if p.Status != StatusVoiding {
-			return nil
-		}
-		p.Status, p.VoidedAt = StatusVoided, g.now()
+// voidStep finishes a void with a full reversal (0400; 0401 when sent
+// again): the issuer releases the hold or undoes whatever was posted, the
+// whole of it. If the network does not accept it, the payment stays voiding
+// and recovery sends it again. A void for an authorization left uncaptured
+// too long ends expired rather than voided.
+var voidStep = followUpStep{
+	name:     "void",
+	kind:     NetworkReverse,
+	inFlight: StatusVoiding,
+	unacked:  "reversal not accepted, left for recovery",
+	amount:   func(*Payment) int64 { return 0 },
+	done: func(p *Payment, at time.Time) {
+		p.Status, p.VoidedAt = StatusVoided, at
 		if p.VoidReason == VoidExpired {
 			p.Status = StatusExpired
 		}
-		return nil
-	})
+	},
 }
