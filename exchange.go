@@ -29,7 +29,7 @@ func (g *Gateway) send(ctx context.Context, req NetworkRequest, trace *[]TraceEn
 			back.Detail = "link error"
 		}
 	} else {
-		back.Event, back.MTI, back.ResponseCode, back.AuthCode = TraceReceived, responseMTI(e.MTI), resp.ResponseCode, resp.AuthCode
+		back.Event, back.MTI, back.ResponseCode, back.AuthCode = TraceReceived, ResponseMTI(e.MTI), resp.ResponseCode, resp.AuthCode
 		back.Detail = LookupDecline(resp.ResponseCode).Reason
 		if resp.Approved() {
 			back.Detail = "approved"

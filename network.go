@@ -20,6 +20,47 @@ const (
 	NetworkVerify                           // 0100 with amount 0: account verification (status, expiry, CVC); holds nothing
 )
 
+// Message type indicators (ISO 8583:1987) of the requests the gateway
+// sends. They belong to the domain, not to package iso8583: every trace
+// entry records the MTI of its message, and which message each kind of
+// request becomes (authorization, financial request, advice, reversal) is
+// the gateway's decision. Package iso8583 packs these MTIs and declares only
+// what is its own, the network management messages of the link (0800).
+// Repeats (0221, 0401, 0421) and answers (0110, 0210, 0230, 0410, 0430)
+// derive from them: see NetworkRequest.MTI and ResponseMTI.
+const (
+	MTIAuthorization  = "0100" // NetworkAuthorize, NetworkVerify
+	MTIFinancial      = "0200" // NetworkSale, NetworkRefund
+	MTIAdvice         = "0220" // NetworkCapture
+	MTIReversal       = "0400" // NetworkReverse
+	MTIReversalAdvice = "0420" // NetworkReverse sent as an advice
+)
+
+// MTI is the message type of a request of this kind, first sent and not as
+// an advice (NetworkRequest.MTI says which the request is).
+func (k NetworkKind) MTI() string {
+	switch k {
+	case NetworkAuthorize, NetworkVerify:
+		return MTIAuthorization
+	case NetworkSale, NetworkRefund:
+		return MTIFinancial
+	case NetworkCapture:
+		return MTIAdvice
+	case NetworkReverse:
+		return MTIReversal
+	}
+	return ""
+}
+
+// ResponseMTI returns the MTI that answers a request MTI: 0100 → 0110,
+// 0221 (a repeat) → 0230. Anything but four characters is returned as it is.
+func ResponseMTI(mti string) string {
+	if len(mti) != 4 {
+		return mti
+	}
+	return mti[:2] + string(mti[2]+1) + "0"
+}
+
 func (k NetworkKind) String() string {
 	switch k {
 	case NetworkAuthorize:
@@ -70,11 +111,14 @@ type NetworkRequest struct {
 	Repeat bool
 }
 
-// MTI is the ISO 8583 (1987) message type of the request.
+// MTI is the ISO 8583 (1987) message type of the request: its kind's,
+// as an advice (0420) for a reversal advice, and with a last digit of 1
+// (0221, 0401, 0421) for a capture or reversal sent again. It is "" for an
+// unknown kind.
 func (r NetworkRequest) MTI() string {
 	mti := r.Kind.MTI()
 	if r.Kind == NetworkReverse && r.Advice {
-		mti = "0420"
+		mti = MTIReversalAdvice
 	}
 	if r.Repeat && (r.Kind == NetworkReverse || r.Kind == NetworkCapture) {
 		mti = mti[:3] + "1"

@@ -28,29 +28,6 @@ const (
 	TraceNoAnswer = "no_answer"
 )
 
-// MTI is the ISO 8583 message type of a request of this kind (1987).
-func (k NetworkKind) MTI() string {
-	switch k {
-	case NetworkAuthorize, NetworkVerify:
-		return "0100"
-	case NetworkSale, NetworkRefund:
-		return "0200"
-	case NetworkCapture:
-		return "0220"
-	case NetworkReverse:
-		return "0400"
-	}
-	return ""
-}
-
-// responseMTI is the MTI of the answer to a request MTI.
-func responseMTI(mti string) string {
-	if len(mti) != 4 {
-		return ""
-	}
-	return mti[:2] + string(mti[2]+1) + "0"
-}
-
 // sentBefore reports whether the trace shows a message of this kind already
 // sent for the payment: sending it again is a repeat.
 func sentBefore(trace []TraceEntry, kind NetworkKind, rrn string) bool {
