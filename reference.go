@@ -39,8 +39,9 @@ func (g *Gateway) nextNumber(ctx context.Context) (int64, error) {
 }
 
 // nextSTANAndRRN returns a fresh STAN (DE11, 6 digits, never 000000) and RRN
-// (DE37, 12 digits). The RRN is unique for 10^12 messages; the STAN, its
-// last six digits, for a million.
+// (DE37, 12 digits); package iso8583 checks both against its spec when it
+// packs them. The RRN is unique for 10^12 messages; the STAN, its last six
+// digits, for a million.
 func (g *Gateway) nextSTANAndRRN(ctx context.Context) (stan, rrn string, err error) {
 	for {
 		n, err := g.nextNumber(ctx)
