@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/mail"
 	"strings"
+	"time"
 )
 
 // PaymentRequest is a merchant's request for a payment.
@@ -71,6 +72,29 @@ func validEmail(s string) bool {
 	return at > 0 && strings.Contains(s[at+1:], ".")
 }
 
+// paymentCard returns the card a payment request charges, with its number
+// sealed and the summary to record: the card as typed, or a stored card.
+func (g *Gateway) paymentCard(ctx context.Context, m *Merchant, req PaymentRequest, now time.Time) (Card, EncryptedPAN, CardSummary, error) {
+	if req.Card == nil {
+		card, sc, err := g.openStoredCard(ctx, m, req.CardID, now)
+		if err != nil {
+			return Card{}, EncryptedPAN{}, CardSummary{}, err
+		}
+		return card, sc.PAN, sc.Summary, nil
+	}
+	card := *req.Card
+	if err := card.Validate(now, false); err != nil {
+		return Card{}, EncryptedPAN{}, CardSummary{}, err
+	}
+	sealed, err := g.Vault.Seal(card.Number)
+	if err != nil {
+		return Card{}, EncryptedPAN{}, CardSummary{}, fmt.Errorf("seal card: %w", err)
+	}
+	summary := card.Summary()
+	summary.Fingerprint = g.Vault.Fingerprint(card.Number)
+	return card, sealed, summary, nil
+}
+
 // CreatePayment authorizes (and, for a sale, captures) a payment. A decline
 // returns the recorded payment together with a *Error of code EDECLINED.
 func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentRequest) (*Payment, error) {
@@ -82,37 +106,9 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 	if err := req.validate(); err != nil {
 		return nil, err
 	}
-	var card Card
-	var sealed EncryptedPAN
-	var summary CardSummary
-	if req.Card != nil {
-		card = *req.Card
-		if err := card.Validate(now, false); err != nil {
-			return nil, err
-		}
-		if sealed, err = g.Vault.Seal(card.Number); err != nil {
-			return nil, fmt.Errorf("seal card: %w", err)
-		}
-		summary = card.Summary()
-		summary.Fingerprint = g.Vault.Fingerprint(card.Number)
-	} else {
-		sc, err := g.Cards.Card(ctx, m.ID, req.CardID)
-		if err != nil {
-			var e *Error
-			if errors.As(err, &e) && e.Code == ENOTFOUND {
-				return nil, ParamErrorf(ENOTFOUND, "card_id", "No such card: %s.", sanitize(req.CardID, 40))
-			}
-			return nil, err
-		}
-		if err := ValidateExpiry(sc.Summary.ExpMonth, sc.Summary.ExpYear, now); err != nil {
-			return nil, err
-		}
-		pan, err := g.Vault.Open(sc.PAN)
-		if err != nil {
-			return nil, fmt.Errorf("open stored card %s: %w", sc.ID, err)
-		}
-		card = Card{Number: pan, ExpMonth: sc.Summary.ExpMonth, ExpYear: sc.Summary.ExpYear, Name: sc.Name}
-		sealed, summary = sc.PAN, sc.Summary
+	card, sealed, summary, err := g.paymentCard(ctx, m, req, now)
+	if err != nil {
+		return nil, err
 	}
 
 	requireAck := m.RequireAck

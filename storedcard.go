@@ -2,7 +2,9 @@ package paygate
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"time"
 )
 
 // CreateCard vaults a card for later merchant-initiated charges, once its
@@ -62,6 +64,28 @@ func (g *Gateway) verifyCard(ctx context.Context, m *Merchant, card Card) error 
 	}
 	log.Info("card verified")
 	return nil
+}
+
+// openStoredCard returns one of the merchant's stored cards, to charge, with
+// its number opened from the vault. A card that is unknown (or another
+// merchant's) is refused as not found on card_id, an expired one as expired.
+func (g *Gateway) openStoredCard(ctx context.Context, m *Merchant, id string, now time.Time) (Card, *StoredCard, error) {
+	sc, err := g.Cards.Card(ctx, m.ID, id)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) && e.Code == ENOTFOUND {
+			return Card{}, nil, ParamErrorf(ENOTFOUND, "card_id", "No such card: %s.", sanitize(id, 40))
+		}
+		return Card{}, nil, err
+	}
+	if err := ValidateExpiry(sc.Summary.ExpMonth, sc.Summary.ExpYear, now); err != nil {
+		return Card{}, nil, err
+	}
+	pan, err := g.Vault.Open(sc.PAN)
+	if err != nil {
+		return Card{}, nil, fmt.Errorf("open stored card %s: %w", sc.ID, err)
+	}
+	return Card{Number: pan, ExpMonth: sc.Summary.ExpMonth, ExpYear: sc.Summary.ExpYear, Name: sc.Name}, sc, nil
 }
 
 // Card returns one of the merchant's stored cards.
