@@ -3,6 +3,7 @@ package paygate
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error codes. They go over the wire: add new ones at the end, never rename.
@@ -78,4 +79,22 @@ func ErrorMessage(err error) string {
 		return e.Message
 	}
 	return "Internal error."
+}
+
+// sanitize makes a value a user sent fit to quote in a message: card
+// numbers masked, short and printable.
+func sanitize(s string, max int) string {
+	s = RedactPANs(s)
+	var b strings.Builder
+	for _, r := range s {
+		if b.Len() >= max {
+			b.WriteString("…")
+			break
+		}
+		if r < 0x20 || r == 0x7f {
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }

@@ -53,3 +53,13 @@ func RandomToken(n int) string {
 	}
 	return strings.ToLower(string(out))
 }
+
+// RandomDigits returns n random decimal digits.
+func RandomDigits(n int) string {
+	t := RandomToken(n)
+	b := []byte(t)
+	for i, c := range b {
+		b[i] = '0' + c%10
+	}
+	return string(b)
+}

@@ -17,7 +17,7 @@ type Merchant struct {
 	ID         string
 	Name       string
 	Email      string
-	RequireAck bool          // approvals must be acknowledged (seed 001, step 3)
+	RequireAck bool          // approvals must be acknowledged (Ack) or they are voided
 	AckWindow  time.Duration // 0 means DefaultAckWindow
 	MCC        string        // merchant category code, DE18
 	AcquirerID string        // the merchant id at the acquirer, DE42 (15 characters)
@@ -56,16 +56,6 @@ func NewMerchant(name, email string, now time.Time) (*Merchant, error) {
 		TerminalID: "PG" + RandomDigits(6),
 		CreatedAt:  now,
 	}, nil
-}
-
-// RandomDigits returns n random decimal digits.
-func RandomDigits(n int) string {
-	t := RandomToken(n)
-	b := []byte(t)
-	for i, c := range b {
-		b[i] = '0' + c%10
-	}
-	return string(b)
 }
 
 // Key kinds. Wire names.

@@ -69,21 +69,3 @@ func FormatAmount(amount int64, c Currency) string {
 	}
 	return s
 }
-
-// sanitize makes a value a user sent fit to quote in a message: card
-// numbers masked, short and printable.
-func sanitize(s string, max int) string {
-	s = RedactPANs(s)
-	var b strings.Builder
-	for _, r := range s {
-		if b.Len() >= max {
-			b.WriteString("…")
-			break
-		}
-		if r < 0x20 || r == 0x7f {
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}

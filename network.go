@@ -20,6 +20,47 @@ const (
 	NetworkVerify                           // 0100 with amount 0: account verification (status, expiry, CVC); holds nothing
 )
 
+// Message type indicators (ISO 8583:1987) of the requests the gateway
+// sends. They belong to the domain, not to package iso8583: every trace
+// entry records the MTI of its message, and which message each kind of
+// request becomes (authorization, financial request, advice, reversal) is
+// the gateway's decision. Package iso8583 packs these MTIs and declares only
+// what is its own, the network management messages of the link (0800).
+// Repeats (0221, 0401, 0421) and answers (0110, 0210, 0230, 0410, 0430)
+// derive from them: see NetworkRequest.MTI and ResponseMTI.
+const (
+	MTIAuthorization  = "0100" // NetworkAuthorize, NetworkVerify
+	MTIFinancial      = "0200" // NetworkSale, NetworkRefund
+	MTIAdvice         = "0220" // NetworkCapture
+	MTIReversal       = "0400" // NetworkReverse
+	MTIReversalAdvice = "0420" // NetworkReverse sent as an advice
+)
+
+// MTI is the message type of a request of this kind, first sent and not as
+// an advice (NetworkRequest.MTI says which the request is).
+func (k NetworkKind) MTI() string {
+	switch k {
+	case NetworkAuthorize, NetworkVerify:
+		return MTIAuthorization
+	case NetworkSale, NetworkRefund:
+		return MTIFinancial
+	case NetworkCapture:
+		return MTIAdvice
+	case NetworkReverse:
+		return MTIReversal
+	}
+	return ""
+}
+
+// ResponseMTI returns the MTI that answers a request MTI: 0100 → 0110,
+// 0221 (a repeat) → 0230. Anything but four characters is returned as it is.
+func ResponseMTI(mti string) string {
+	if len(mti) != 4 {
+		return mti
+	}
+	return mti[:2] + string(mti[2]+1) + "0"
+}
+
 func (k NetworkKind) String() string {
 	switch k {
 	case NetworkAuthorize:
@@ -70,11 +111,14 @@ type NetworkRequest struct {
 	Repeat bool
 }
 
-// MTI is the ISO 8583 (1987) message type of the request.
+// MTI is the ISO 8583 (1987) message type of the request: its kind's,
+// as an advice (0420) for a reversal advice, and with a last digit of 1
+// (0221, 0401, 0421) for a capture or reversal sent again. It is "" for an
+// unknown kind.
 func (r NetworkRequest) MTI() string {
 	mti := r.Kind.MTI()
 	if r.Kind == NetworkReverse && r.Advice {
-		mti = "0420"
+		mti = MTIReversalAdvice
 	}
 	if r.Repeat && (r.Kind == NetworkReverse || r.Kind == NetworkCapture) {
 		mti = mti[:3] + "1"
@@ -130,7 +174,7 @@ type NetworkResponse struct {
 }
 
 // Approved reports whether the response code means approval.
-func (r NetworkResponse) Approved() bool { return r.ResponseCode == "00" }
+func (r NetworkResponse) Approved() bool { return r.ResponseCode == ResponseApproved }
 
 // ErrNetworkTimeout is returned by an Acquirer when the answer did not arrive
 // in time: the outcome is unknown and the request must be reversed.
@@ -146,6 +190,38 @@ type Acquirer interface {
 	Send(ctx context.Context, req NetworkRequest) (NetworkResponse, error)
 }
 
+// ISO 8583 response codes (DE39) the gateway knows. The gateway gives
+// ResponseIssuerUnavailable itself when a request got no answer (it is then
+// reversed) or never left.
+const (
+	ResponseApproved                 = "00"
+	ResponseCallIssuer               = "01"
+	ResponseInvalidMerchant          = "03"
+	ResponsePickUpCard               = "04"
+	ResponseDoNotHonor               = "05"
+	ResponseInvalidTransaction       = "12"
+	ResponseInvalidAmount            = "13"
+	ResponseInvalidCardNumber        = "14"
+	ResponseNoSuchIssuer             = "15"
+	ResponseFormatError              = "30"
+	ResponseLostCard                 = "41"
+	ResponseStolenCard               = "43"
+	ResponseInsufficientFunds        = "51"
+	ResponseExpiredCard              = "54"
+	ResponseIncorrectPIN             = "55"
+	ResponseNotPermittedToCardholder = "57"
+	ResponseNotPermittedOnTerminal   = "58"
+	ResponseSuspectedFraud           = "59"
+	ResponseExceedsAmountLimit       = "61"
+	ResponseRestrictedCard           = "62"
+	ResponseExceedsCountLimit        = "65"
+	ResponseIssuerUnavailable        = "91"
+	ResponseUnableToRoute            = "92"
+	ResponseDuplicateTransmission    = "94"
+	ResponseSystemMalfunction        = "96"
+	ResponseIncorrectCVC             = "N7"
+)
+
 // Decline is one ISO 8583 response code with what we tell merchants.
 type Decline struct {
 	ResponseCode string // DE39
@@ -158,31 +234,31 @@ var declines = map[string]Decline{}
 
 func init() {
 	for _, d := range []Decline{
-		{"01", "call_issuer", "The issuer asks to be called."},
-		{"03", "invalid_merchant", "The merchant is not accepted by the acquirer."},
-		{"04", "pickup_card", "The issuer asks to retain the card."},
-		{"05", "do_not_honor", "The issuer declined the payment (do not honor)."},
-		{"12", "invalid_transaction", "The issuer does not allow this transaction."},
-		{"13", "invalid_amount", "The issuer rejected the amount."},
-		{"14", "invalid_number", "The card number is not known to the issuer."},
-		{"15", "no_such_issuer", "No issuer is known for this card."},
-		{"30", "format_error", "The network rejected the message format."},
-		{"41", "lost_card", "The card has been reported lost."},
-		{"43", "stolen_card", "The card has been reported stolen."},
-		{"51", "insufficient_funds", "The card has insufficient funds."},
-		{"54", "expired_card", "The issuer reports the card as expired."},
-		{"55", "incorrect_pin", "The PIN is incorrect."},
-		{"57", "transaction_not_allowed", "The cardholder's account does not permit this transaction."},
-		{"58", "not_permitted_on_terminal", "The transaction is not permitted on this terminal."},
-		{"59", "suspected_fraud", "The issuer suspects fraud."},
-		{"61", "exceeds_amount_limit", "The amount exceeds the card's limit."},
-		{"62", "restricted_card", "The card is restricted."},
-		{"65", "exceeds_count_limit", "The card has exceeded its transaction count limit."},
-		{"91", "issuer_unavailable", "The issuer is unavailable. Try again later."},
-		{"92", "unable_to_route", "The network could not route the payment."},
-		{"94", "duplicate_transmission", "The network saw this transaction twice."},
-		{"96", "processing_error", "A processing error occurred in the network. Try again."},
-		{"N7", "incorrect_cvc", "The card security code is incorrect."},
+		{ResponseCallIssuer, "call_issuer", "The issuer asks to be called."},
+		{ResponseInvalidMerchant, "invalid_merchant", "The merchant is not accepted by the acquirer."},
+		{ResponsePickUpCard, "pickup_card", "The issuer asks to retain the card."},
+		{ResponseDoNotHonor, "do_not_honor", "The issuer declined the payment (do not honor)."},
+		{ResponseInvalidTransaction, "invalid_transaction", "The issuer does not allow this transaction."},
+		{ResponseInvalidAmount, "invalid_amount", "The issuer rejected the amount."},
+		{ResponseInvalidCardNumber, "invalid_number", "The card number is not known to the issuer."},
+		{ResponseNoSuchIssuer, "no_such_issuer", "No issuer is known for this card."},
+		{ResponseFormatError, "format_error", "The network rejected the message format."},
+		{ResponseLostCard, "lost_card", "The card has been reported lost."},
+		{ResponseStolenCard, "stolen_card", "The card has been reported stolen."},
+		{ResponseInsufficientFunds, "insufficient_funds", "The card has insufficient funds."},
+		{ResponseExpiredCard, "expired_card", "The issuer reports the card as expired."},
+		{ResponseIncorrectPIN, "incorrect_pin", "The PIN is incorrect."},
+		{ResponseNotPermittedToCardholder, "transaction_not_allowed", "The cardholder's account does not permit this transaction."},
+		{ResponseNotPermittedOnTerminal, "not_permitted_on_terminal", "The transaction is not permitted on this terminal."},
+		{ResponseSuspectedFraud, "suspected_fraud", "The issuer suspects fraud."},
+		{ResponseExceedsAmountLimit, "exceeds_amount_limit", "The amount exceeds the card's limit."},
+		{ResponseRestrictedCard, "restricted_card", "The card is restricted."},
+		{ResponseExceedsCountLimit, "exceeds_count_limit", "The card has exceeded its transaction count limit."},
+		{ResponseIssuerUnavailable, "issuer_unavailable", "The issuer is unavailable. Try again later."},
+		{ResponseUnableToRoute, "unable_to_route", "The network could not route the payment."},
+		{ResponseDuplicateTransmission, "duplicate_transmission", "The network saw this transaction twice."},
+		{ResponseSystemMalfunction, "processing_error", "A processing error occurred in the network. Try again."},
+		{ResponseIncorrectCVC, "incorrect_cvc", "The card security code is incorrect."},
 	} {
 		declines[d.ResponseCode] = d
 	}

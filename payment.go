@@ -76,7 +76,7 @@ type Payment struct {
 }
 
 // Approved reports whether the issuer approved the payment (whatever happened after).
-func (p *Payment) Approved() bool { return p.AuthCode != "" && p.ResponseCode == "00" }
+func (p *Payment) Approved() bool { return p.AuthCode != "" && p.ResponseCode == ResponseApproved }
 
 // Settled reports whether the payment has gone out in a settlement batch.
 func (p *Payment) Settled() bool { return !p.SettledAt.IsZero() }

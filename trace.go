@@ -1,10 +1,6 @@
 package paygate
 
-import (
-	"context"
-	"errors"
-	"time"
-)
+import "time"
 
 // TraceEntry is one footprint of a payment on the card network: a message
 // sent, its answer, or the lack of one. Card data appears only masked (first
@@ -32,29 +28,6 @@ const (
 	TraceNoAnswer = "no_answer"
 )
 
-// MTI is the ISO 8583 message type of a request of this kind (1987).
-func (k NetworkKind) MTI() string {
-	switch k {
-	case NetworkAuthorize, NetworkVerify:
-		return "0100"
-	case NetworkSale, NetworkRefund:
-		return "0200"
-	case NetworkCapture:
-		return "0220"
-	case NetworkReverse:
-		return "0400"
-	}
-	return ""
-}
-
-// responseMTI is the MTI of the answer to a request MTI.
-func responseMTI(mti string) string {
-	if len(mti) != 4 {
-		return ""
-	}
-	return mti[:2] + string(mti[2]+1) + "0"
-}
-
 // sentBefore reports whether the trace shows a message of this kind already
 // sent for the payment: sending it again is a repeat.
 func sentBefore(trace []TraceEntry, kind NetworkKind, rrn string) bool {
@@ -64,36 +37,4 @@ func sentBefore(trace []TraceEntry, kind NetworkKind, rrn string) bool {
 		}
 	}
 	return false
-}
-
-// send carries a request to the acquirer and records both legs on trace.
-func (g *Gateway) send(ctx context.Context, req NetworkRequest, trace *[]TraceEntry) (NetworkResponse, error) {
-	start := g.now()
-	e := TraceEntry{At: start, Event: TraceSent, Kind: req.Kind.String(), MTI: req.MTI(), STAN: req.STAN, RRN: req.RRN,
-		Card: MaskPAN(req.PAN), Amount: req.Amount, Currency: req.Currency.Code}
-	if req.Kind == NetworkReverse {
-		e.Amount = req.OriginalAmount
-		e.Detail = "reversal of " + req.OriginalKind.String() + " STAN " + req.OriginalSTAN
-	}
-	*trace = append(*trace, e)
-	resp, err := g.Acquirer.Send(ctx, req)
-	end := g.now()
-	back := TraceEntry{At: end, Kind: e.Kind, STAN: req.STAN, RRN: req.RRN, Millis: end.Sub(start).Milliseconds()}
-	if err != nil {
-		back.Event, back.Detail = TraceNoAnswer, "no answer"
-		switch {
-		case errors.Is(err, ErrNotSent):
-			back.Detail = "not sent: no link to the acquirer"
-		case !errors.Is(err, ErrNetworkTimeout):
-			back.Detail = "link error"
-		}
-	} else {
-		back.Event, back.MTI, back.ResponseCode, back.AuthCode = TraceReceived, responseMTI(e.MTI), resp.ResponseCode, resp.AuthCode
-		back.Detail = LookupDecline(resp.ResponseCode).Reason
-		if resp.Approved() {
-			back.Detail = "approved"
-		}
-	}
-	*trace = append(*trace, back)
-	return resp, err
 }

@@ -243,7 +243,7 @@ func (b *Bank) Err() error {
 // returns an error and no answer.
 func (b *Bank) Handle(ctx context.Context, msg []byte) ([]byte, error) {
 	b.stats.messages.Add(1)
-	if len(msg) >= 4 && string(msg[:4]) == iso8583.MTINetwork {
+	if iso8583.MTIOf(msg) == iso8583.MTINetwork {
 		return b.network(msg)
 	}
 	if err := b.Err(); err != nil {
@@ -363,7 +363,7 @@ func (b *Bank) network(msg []byte) ([]byte, error) {
 		b.stats.malformed.Add(1)
 		return nil, fmt.Errorf("bank: %w", err)
 	}
-	mg.MTI, mg.ResponseCode = iso8583.ResponseMTI(mg.MTI), rcApproved
+	mg.MTI, mg.ResponseCode = paygate.ResponseMTI(mg.MTI), rcApproved
 	return iso8583.PackManagement(mg)
 }
 

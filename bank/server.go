@@ -259,7 +259,7 @@ func (s *Server) ServeConn(nc net.Conn) {
 			c.log.Debug("bank: connection closed")
 			return
 		}
-		if len(msg) >= 4 && string(msg[:4]) == iso8583.MTINetwork {
+		if iso8583.MTIOf(msg) == iso8583.MTINetwork {
 			// In order, so that a sign-on counts before what follows it.
 			if err := c.manage(ctx, msg); err != nil {
 				return
@@ -318,7 +318,7 @@ func (c *serverConn) manage(ctx context.Context, msg []byte) error {
 	switch mg.Code {
 	case iso8583.SignOn:
 		if s.faults.Load().RefuseSignOn {
-			mg.MTI, mg.ResponseCode = iso8583.ResponseMTI(mg.MTI), rcIssuerDown
+			mg.MTI, mg.ResponseCode = paygate.ResponseMTI(mg.MTI), rcIssuerDown
 			if out, err = iso8583.PackManagement(mg); err != nil {
 				return nil
 			}

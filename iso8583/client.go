@@ -71,7 +71,7 @@ func (c *Client) Send(ctx context.Context, req paygate.NetworkRequest) (paygate.
 	if err != nil {
 		return paygate.NetworkResponse{}, fmt.Errorf("iso8583: answer to %s stan %s: %w", f.mti, f.v[11], err)
 	}
-	if want := ResponseMTI(f.mti); mti != want || stan != f.v[11] {
+	if want := paygate.ResponseMTI(f.mti); mti != want || stan != f.v[11] {
 		return paygate.NetworkResponse{}, fmt.Errorf("iso8583: answer %q stan %q does not match %s stan %s", mti, stan, f.mti, f.v[11])
 	}
 	if resp.RRN == "" {

@@ -2,9 +2,12 @@ package iso8583
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+
+	"github.com/paygate/paygate"
 )
 
 // MaxFrame is the longest message a frame carries: its length travels in
@@ -60,28 +63,45 @@ func ReadFrame(r io.Reader) ([]byte, error) {
 	}
 }
 
-// traceKey returns what matches an answer to its request on a link: the MTI
-// of the answer, the STAN (DE11) and the transmission date and time (DE7),
-// read straight from the packed bytes without unpacking the message. For a
-// request, mti is the MTI its answer will carry. ok is false when the message
-// is too short or carries a field before DE11 that Spec does not define.
-func traceKey(b []byte) (key string, ok bool) {
-	if len(b) < 4+16 {
-		return "", false
+// MTIOf returns the MTI of a packed message, or "" when it is too short to
+// have one.
+func MTIOf(msg []byte) string {
+	if n := fieldLength(0); len(msg) >= n {
+		return string(msg[:n])
 	}
-	mti := b[:4]
+	return ""
+}
+
+// answerKey is what matches an answer to its request on a link: the MTI of
+// the answer, the STAN (DE11) and the transmission date and time (DE7).
+type answerKey struct {
+	mti, stan, sent string
+}
+
+// answerKeyOf reads a message's answerKey straight from the packed bytes,
+// without unpacking the message, with the field lengths of Spec. For a
+// request, the MTI is the one its answer will carry. ok is false when the
+// message is too short or carries a field before DE11 that Spec does not
+// define.
+func answerKeyOf(b []byte) (key answerKey, ok bool) {
+	mtiLen := fieldLength(0)
+	var bitmap [8]byte
+	bitmapEnd := mtiLen + hex.EncodedLen(len(bitmap))
+	if len(b) < bitmapEnd {
+		return key, false
+	}
+	mti := b[:mtiLen]
 	for _, c := range mti {
 		if c < '0' || c > '9' {
-			return "", false
+			return key, false
 		}
 	}
-	var bitmap [8]byte
-	if _, err := hexDecode(bitmap[:], b[4:20]); err != nil {
-		return "", false
+	if _, err := hex.Decode(bitmap[:], b[mtiLen:bitmapEnd]); err != nil {
+		return key, false
 	}
-	p := 20
+	p := bitmapEnd
 	if bitmap[0]&0x80 != 0 { // secondary bitmap
-		p += 16
+		p += hex.EncodedLen(len(bitmap))
 	}
 	has := func(id int) bool { return bitmap[(id-1)/8]&(0x80>>((id-1)%8)) != 0 }
 	var de7, de11 []byte
@@ -89,27 +109,25 @@ func traceKey(b []byte) (key string, ok bool) {
 		if !has(id) {
 			continue
 		}
-		n := 0
-		switch id {
-		case 2: // LLVAR
-			if len(b) < p+2 || b[p] < '0' || b[p] > '9' || b[p+1] < '0' || b[p+1] > '9' {
-				return "", false
+		n := fieldLength(id)
+		if n == 0 { // not in Spec
+			return key, false
+		}
+		if digits := lengthDigits(id); digits > 0 {
+			if len(b) < p+digits {
+				return key, false
 			}
-			n = int(b[p]-'0')*10 + int(b[p+1]-'0')
-			p += 2
-		case 3:
-			n = 6
-		case 4:
-			n = 12
-		case 7:
-			n = 10
-		case 11:
-			n = 6
-		default:
-			return "", false
+			n = 0
+			for _, c := range b[p : p+digits] {
+				if c < '0' || c > '9' {
+					return key, false
+				}
+				n = n*10 + int(c-'0')
+			}
+			p += digits
 		}
 		if len(b) < p+n {
-			return "", false
+			return key, false
 		}
 		switch id {
 		case 7:
@@ -120,35 +138,15 @@ func traceKey(b []byte) (key string, ok bool) {
 		p += n
 	}
 	if de11 == nil {
-		return "", false
+		return key, false
 	}
-	m := string(mti)
-	if mti[2]%2 == 0 { // a request: key it by its answer's MTI
-		m = ResponseMTI(m)
+	key = answerKey{mti: string(mti), stan: string(de11), sent: string(de7)}
+	if isRequest(mti) { // key it by its answer's MTI
+		key.mti = paygate.ResponseMTI(key.mti)
 	}
-	return m + string(de11) + string(de7), true
+	return key, true
 }
 
-// hexDecode decodes upper- or lower-case hex src into dst.
-func hexDecode(dst, src []byte) (int, error) {
-	val := func(c byte) (byte, bool) {
-		switch {
-		case c >= '0' && c <= '9':
-			return c - '0', true
-		case c >= 'A' && c <= 'F':
-			return c - 'A' + 10, true
-		case c >= 'a' && c <= 'f':
-			return c - 'a' + 10, true
-		}
-		return 0, false
-	}
-	for i := range dst {
-		hi, ok1 := val(src[2*i])
-		lo, ok2 := val(src[2*i+1])
-		if !ok1 || !ok2 {
-			return i, errors.New("invalid hex")
-		}
-		dst[i] = hi<<4 | lo
-	}
-	return len(dst), nil
-}
+// isRequest reports whether an MTI is a request's (its third digit, the
+// message function, is even) rather than an answer's.
+func isRequest(mti []byte) bool { return mti[2]%2 == 0 }

@@ -573,3 +573,17 @@ func TestAdviceAndRepeatMTIs(t *testing.T) {
 		}
 	}
 }
+
+// TestDomainLimitsFitTheSpec: the largest amount the domain accepts packs
+// into DE4, and one more does not.
+func TestDomainLimitsFitTheSpec(t *testing.T) {
+	req := request(paygate.NetworkSale)
+	req.Amount = paygate.MaxAmount
+	if _, err := iso8583.PackRequest(req); err != nil {
+		t.Errorf("PackRequest(MaxAmount): %v", err)
+	}
+	req.Amount = paygate.MaxAmount + 1
+	if _, err := iso8583.PackRequest(req); err == nil {
+		t.Errorf("PackRequest(MaxAmount+1) packed, want an error: DE4 would not hold it")
+	}
+}

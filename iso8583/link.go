@@ -132,10 +132,10 @@ type TCPLink struct {
 	wg     sync.WaitGroup
 
 	mu        sync.Mutex
-	up        []*conn          // signed on, in service
-	changed   chan struct{}    // closed and replaced whenever up or failures change
-	pending   map[string]*call // by traceKey
-	failures  int              // connections whose first attempt failed
+	up        []*conn             // signed on, in service
+	changed   chan struct{}       // closed and replaced whenever up or failures change
+	pending   map[answerKey]*call // the calls awaiting an answer
+	failures  int                 // connections whose first attempt failed
 	lastErr   error
 	closed    bool
 	nextConn  uint32
@@ -182,7 +182,7 @@ func NewLink(addr string, o DialOptions) (*TCPLink, error) {
 		addr: addr, o: o, log: o.Logger.With(keyAcquirer, addr),
 		ctx: ctx, cancel: cancel,
 		changed: make(chan struct{}),
-		pending: map[string]*call{},
+		pending: map[answerKey]*call{},
 	}
 	l.wg.Add(o.Conns)
 	for i := range o.Conns {
@@ -270,7 +270,7 @@ func (l *TCPLink) signal() {
 // returns its packed answer. See TCPLink for how answers are matched and
 // which errors mean what.
 func (l *TCPLink) RoundTrip(ctx context.Context, msg []byte) ([]byte, error) {
-	key, ok := traceKey(msg)
+	key, ok := answerKeyOf(msg)
 	if !ok {
 		return nil, errors.New("iso8583: cannot read the MTI and STAN of the request")
 	}
@@ -296,9 +296,9 @@ func (l *TCPLink) RoundTrip(ctx context.Context, msg []byte) ([]byte, error) {
 
 // register records a call waiting for the answer keyed key on c; l.mu is
 // held. c.inflight counts it until exchange returns.
-func (l *TCPLink) register(key string, c *conn) (*call, error) {
+func (l *TCPLink) register(key answerKey, c *conn) (*call, error) {
 	if _, dup := l.pending[key]; dup {
-		return nil, fmt.Errorf("%w: %s stan %s", ErrInFlight, key[:4], key[4:10])
+		return nil, fmt.Errorf("%w: %s stan %s", ErrInFlight, key.mti, key.stan)
 	}
 	cl := &call{c: c, ch: make(chan result, 1)}
 	l.pending[key] = cl
@@ -308,7 +308,7 @@ func (l *TCPLink) register(key string, c *conn) (*call, error) {
 
 // forget removes cl unless the reader or a closing connection took it
 // first; it reports whether it did.
-func (l *TCPLink) forget(key string, cl *call) bool {
+func (l *TCPLink) forget(key answerKey, cl *call) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.pending[key] == cl {
@@ -319,17 +319,17 @@ func (l *TCPLink) forget(key string, cl *call) bool {
 }
 
 // exchange writes msg on c and waits for the answer registered as cl.
-func (l *TCPLink) exchange(ctx context.Context, c *conn, key string, cl *call, msg []byte) ([]byte, error) {
+func (l *TCPLink) exchange(ctx context.Context, c *conn, key answerKey, cl *call, msg []byte) ([]byte, error) {
 	defer c.inflight.Done()
 	if err := c.send(ctx, msg); err != nil {
 		if errors.Is(err, errNotWritten) && l.forget(key, cl) {
 			// The caller gave up before its turn to write: nothing went
 			// out and the connection is fine.
-			return nil, fmt.Errorf("iso8583: %s stan %s to %s: %w: %w", msg[:4], key[4:10], l.addr, ErrLinkDown, err)
+			return nil, fmt.Errorf("iso8583: %s stan %s to %s: %w: %w", MTIOf(msg), key.stan, l.addr, ErrLinkDown, err)
 		}
 		if l.forget(key, cl) {
 			c.close(err)
-			return nil, fmt.Errorf("iso8583: send %s stan %s to %s: %w: %w", msg[:4], key[4:10], l.addr, paygate.ErrNetworkTimeout, err)
+			return nil, fmt.Errorf("iso8583: send %s stan %s to %s: %w: %w", MTIOf(msg), key.stan, l.addr, paygate.ErrNetworkTimeout, err)
 		}
 		r := <-cl.ch // the connection closed under us and answered for it
 		return r.msg, r.err
@@ -339,7 +339,7 @@ func (l *TCPLink) exchange(ctx context.Context, c *conn, key string, cl *call, m
 		return r.msg, r.err
 	case <-ctx.Done():
 		if l.forget(key, cl) {
-			return nil, fmt.Errorf("iso8583: no answer to %s stan %s from %s: %w: %w", msg[:4], key[4:10], l.addr, paygate.ErrNetworkTimeout, ctx.Err())
+			return nil, fmt.Errorf("iso8583: no answer to %s stan %s from %s: %w: %w", MTIOf(msg), key.stan, l.addr, paygate.ErrNetworkTimeout, ctx.Err())
 		}
 		r := <-cl.ch // it came just now
 		return r.msg, r.err
@@ -425,7 +425,7 @@ func (l *TCPLink) connect(id int) (*conn, error) {
 	c := &conn{l: l, nc: nc, id: id, done: make(chan struct{}), wmu: make(chan struct{}, 1), answering: make(chan struct{}, 4)}
 	go c.read()
 	mg, err := l.manage(ctx, c, SignOn)
-	if err == nil && mg.ResponseCode != "00" {
+	if err == nil && mg.ResponseCode != paygate.ResponseApproved {
 		err = fmt.Errorf("sign-on refused with response code %q", mg.ResponseCode)
 	}
 	if err != nil {
@@ -458,7 +458,7 @@ func (l *TCPLink) serve(c *conn, log *slog.Logger) {
 				ctx, cancel := context.WithTimeout(l.ctx, l.o.ConnectTimeout)
 				mg, err := l.manage(ctx, c, Echo)
 				cancel()
-				if err == nil && mg.ResponseCode != "00" {
+				if err == nil && mg.ResponseCode != paygate.ResponseApproved {
 					err = fmt.Errorf("echo answered with response code %q", mg.ResponseCode)
 				}
 				if err != nil {
@@ -497,7 +497,7 @@ func (l *TCPLink) signOff(c *conn, log *slog.Logger) {
 	switch {
 	case err != nil:
 		log.Warn("iso8583: sign-off failed", paygate.LogError, err)
-	case mg.ResponseCode != "00":
+	case mg.ResponseCode != paygate.ResponseApproved:
 		log.Warn("iso8583: sign-off answered with response code " + strconv.Quote(mg.ResponseCode))
 	default:
 		l.signedOff.Add(1)
@@ -518,7 +518,7 @@ func (l *TCPLink) manage(ctx context.Context, c *conn, code string) (Management,
 	if err != nil {
 		return Management{}, err
 	}
-	key, _ := traceKey(msg)
+	key, _ := answerKeyOf(msg)
 	l.mu.Lock()
 	cl, err := l.register(key, c)
 	l.mu.Unlock()
@@ -595,13 +595,13 @@ func (c *conn) read() {
 			c.close(err)
 			return
 		}
-		key, ok := traceKey(msg)
+		key, ok := answerKeyOf(msg)
 		if !ok {
 			l.log.Warn("iso8583: unreadable message from the acquirer dropped", keyConn, c.id, keyBytes, len(msg))
 			continue
 		}
-		if msg[2]%2 == 0 { // a request from the acquirer
-			if string(msg[:4]) == MTINetwork {
+		if isRequest(msg) { // from the acquirer
+			if MTIOf(msg) == MTINetwork {
 				select {
 				case c.answering <- struct{}{}: // at most a few at once
 					go func() { c.answer(msg); <-c.answering }()
@@ -609,7 +609,7 @@ func (c *conn) read() {
 					l.log.Warn("iso8583: too many network management requests from the acquirer; one dropped", keyConn, c.id)
 				}
 			} else {
-				l.log.Warn("iso8583: request from the acquirer dropped", keyConn, c.id, keyMTI, string(msg[:4]), paygate.LogSTAN, key[4:10])
+				l.log.Warn("iso8583: request from the acquirer dropped", keyConn, c.id, keyMTI, MTIOf(msg), paygate.LogSTAN, key.stan)
 			}
 			continue
 		}
@@ -622,7 +622,7 @@ func (c *conn) read() {
 		}
 		l.mu.Unlock()
 		if cl == nil {
-			l.log.Warn("iso8583: late or unmatched answer dropped", keyConn, c.id, keyMTI, key[:4], paygate.LogSTAN, key[4:10])
+			l.log.Warn("iso8583: late or unmatched answer dropped", keyConn, c.id, keyMTI, key.mti, paygate.LogSTAN, key.stan)
 			continue
 		}
 		cl.ch <- result{msg: msg}
@@ -637,7 +637,7 @@ func (c *conn) answer(msg []byte) {
 		c.l.log.Warn("iso8583: malformed network management request dropped", keyConn, c.id, paygate.LogError, err)
 		return
 	}
-	mg.MTI, mg.ResponseCode = ResponseMTI(mg.MTI), "00"
+	mg.MTI, mg.ResponseCode = paygate.ResponseMTI(mg.MTI), paygate.ResponseApproved
 	out, err := PackManagement(mg)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), c.l.o.ConnectTimeout)

@@ -13,15 +13,13 @@ import (
 	"github.com/paygate/paygate"
 )
 
-// Message type indicators of the requests we send.
-const (
-	MTIAuthorization  = "0100"
-	MTIFinancial      = "0200"
-	MTIAdvice         = "0220"
-	MTIReversal       = "0400"
-	MTIReversalAdvice = "0420"
-	MTINetwork        = "0800"
-)
+// MTINetwork is the message type of network management (sign-on, echo,
+// sign-off), answered with ResponseMTI(MTINetwork). The MTIs of payment
+// messages are the domain's (paygate.MTIAuthorization and the others, and
+// paygate.NetworkRequest.MTI): the gateway records them in every trace, so
+// they are defined there once and this package packs them. Network
+// management belongs to the link alone.
+const MTINetwork = "0800"
 
 // Processing codes (DE3). An account verification is an authorization
 // (0100, ProcPurchase) of amount zero.
@@ -85,24 +83,14 @@ func PackRequest(req paygate.NetworkRequest) ([]byte, error) {
 func (f *fieldSet) request(req paygate.NetworkRequest) error {
 	proc := ProcPurchase
 	switch req.Kind {
-	case paygate.NetworkAuthorize:
-		f.mti = MTIAuthorization
+	case paygate.NetworkAuthorize, paygate.NetworkSale, paygate.NetworkCapture:
 	case paygate.NetworkVerify:
-		f.mti = MTIAuthorization
 		if req.Amount != 0 {
 			return errors.New("iso8583: an account verification has no amount")
 		}
-	case paygate.NetworkSale:
-		f.mti = MTIFinancial
 	case paygate.NetworkRefund:
-		f.mti, proc = MTIFinancial, ProcRefund
-	case paygate.NetworkCapture:
-		f.mti = MTIAdvice
+		proc = ProcRefund
 	case paygate.NetworkReverse:
-		f.mti = MTIReversal
-		if req.Advice {
-			f.mti = MTIReversalAdvice
-		}
 		switch req.OriginalKind {
 		case paygate.NetworkAuthorize, paygate.NetworkSale, paygate.NetworkCapture:
 		case paygate.NetworkRefund:
@@ -113,18 +101,16 @@ func (f *fieldSet) request(req paygate.NetworkRequest) error {
 	default:
 		return fmt.Errorf("iso8583: unknown request kind %d", req.Kind)
 	}
-	if req.Repeat && (req.Kind == paygate.NetworkReverse || req.Kind == paygate.NetworkCapture) {
-		f.mti = f.mti[:3] + "1" // 0221, 0401, 0421: sent again
-	}
-	if !isDigits(req.PAN) || len(req.PAN) > 19 {
-		return errors.New("iso8583: card number must be 1 to 19 digits")
+	f.mti = req.MTI()
+	if !isDigits(req.PAN) || len(req.PAN) > fieldLength(2) {
+		return fmt.Errorf("iso8583: card number must be 1 to %d digits", fieldLength(2))
 	}
 	stan, err := padSTAN(req.STAN)
 	if err != nil {
 		return err
 	}
-	if len(req.RRN) != 12 || !isPrintable(req.RRN) {
-		return errors.New("iso8583: retrieval reference number must be 12 characters")
+	if len(req.RRN) != fieldLength(37) || !isPrintable(req.RRN) {
+		return errRRN
 	}
 	cur, err := currencyNumeric(req.Currency)
 	if err != nil {
@@ -149,7 +135,7 @@ func (f *fieldSet) request(req paygate.NetworkRequest) error {
 			}
 		}
 	}
-	de4, err := pad(amount, 12)
+	de4, err := pad(amount, fieldLength(4))
 	if err != nil {
 		return fmt.Errorf("iso8583: amount: %w", err)
 	}
@@ -165,8 +151,8 @@ func (f *fieldSet) request(req paygate.NetworkRequest) error {
 		f.v[14] = twoDigits(req.ExpYear%100) + twoDigits(req.ExpMonth)
 	}
 	if req.MCC != "" {
-		if len(req.MCC) != 4 || !isDigits(req.MCC) {
-			return errors.New("iso8583: merchant category code must be 4 digits")
+		if len(req.MCC) != fieldLength(18) || !isDigits(req.MCC) {
+			return fmt.Errorf("iso8583: merchant category code must be %d digits", fieldLength(18))
 		}
 		f.v[18] = req.MCC
 	}
@@ -174,15 +160,15 @@ func (f *fieldSet) request(req paygate.NetworkRequest) error {
 	f.v[32] = acquirerID
 	f.v[37] = req.RRN
 	if req.AuthCode != "" && (req.Kind == paygate.NetworkCapture || req.Kind == paygate.NetworkReverse) {
-		if len(req.AuthCode) > 6 || !isPrintable(req.AuthCode) {
-			return errors.New("iso8583: authorization code must be at most 6 characters")
+		if err := checkAuthCode(req.AuthCode); err != nil {
+			return err
 		}
 		f.v[38] = req.AuthCode
 	}
-	if f.v[41], err = ans(req.TerminalID, 8, "terminal id"); err != nil {
+	if f.v[41], err = ans(req.TerminalID, 41, "terminal id"); err != nil {
 		return err
 	}
-	if f.v[42], err = ans(req.MerchantID, 15, "merchant id"); err != nil {
+	if f.v[42], err = ans(req.MerchantID, 42, "merchant id"); err != nil {
 		return err
 	}
 	f.v[43] = merchantName(req.MerchantName)
@@ -199,7 +185,7 @@ func (f *fieldSet) request(req paygate.NetworkRequest) error {
 		}
 	}
 	if replacement >= 0 {
-		r, _ := pad(replacement, 12) // replacement < amount, which fits
+		r, _ := pad(replacement, fieldLength(4)) // replacement < amount, which fits
 		f.v[95] = r + r + "C00000000C00000000"
 	}
 	return nil
@@ -210,27 +196,28 @@ func carriesCVC(kind paygate.NetworkKind) bool {
 	return kind == paygate.NetworkAuthorize || kind == paygate.NetworkSale || kind == paygate.NetworkVerify
 }
 
-// originalData builds DE90: original MTI, STAN, DE7, acquirer and forwarder.
+// originalData builds DE90: original MTI, STAN, DE7, acquirer and forwarder
+// (each institution id zero-padded to the longest DE32 value; we name no
+// forwarder).
 func originalData(req paygate.NetworkRequest) (string, error) {
-	mti := MTIAuthorization
+	mti := paygate.MTIAuthorization
 	switch req.OriginalKind {
-	case paygate.NetworkSale, paygate.NetworkRefund:
-		mti = MTIFinancial
-	case paygate.NetworkCapture:
-		mti = MTIAdvice
+	case paygate.NetworkSale, paygate.NetworkRefund, paygate.NetworkCapture:
+		mti = req.OriginalKind.MTI()
 	}
-	stan := "000000"
+	stan := strings.Repeat("0", fieldLength(11))
 	if req.OriginalSTAN != "" {
 		var err error
 		if stan, err = padSTAN(req.OriginalSTAN); err != nil {
-			return "", errors.New("iso8583: original STAN must be 1 to 6 digits")
+			return "", fmt.Errorf("iso8583: original STAN must be 1 to %d digits", fieldLength(11))
 		}
 	}
-	de7 := "0000000000"
+	de7 := strings.Repeat("0", fieldLength(7))
 	if !req.OriginalTime.IsZero() {
 		de7 = req.OriginalTime.UTC().Format("0102150405")
 	}
-	return mti + stan + de7 + strings.Repeat("0", 11-len(acquirerID)) + acquirerID + "00000000000", nil
+	inst := fieldLength(32)
+	return mti + stan + de7 + strings.Repeat("0", inst-len(acquirerID)) + acquirerID + strings.Repeat("0", inst), nil
 }
 
 // PackResponse packs the answer to req: the response MTI, DE3, 4, 7, 11, 37,
@@ -241,37 +228,28 @@ func PackResponse(req paygate.NetworkRequest, resp paygate.NetworkResponse) ([]b
 	if err := in.request(req); err != nil {
 		return nil, err
 	}
-	if len(resp.ResponseCode) != 2 || !isPrintable(resp.ResponseCode) {
-		return nil, errors.New("iso8583: response code must be 2 characters")
+	if err := checkResponseCode(resp.ResponseCode); err != nil {
+		return nil, err
 	}
 	var out fieldSet
-	out.mti = ResponseMTI(in.mti)
+	out.mti = paygate.ResponseMTI(in.mti)
 	for _, id := range [...]int{3, 4, 7, 11, 37, 41, 42, 49} {
 		out.v[id] = in.v[id]
 	}
 	if resp.RRN != "" {
-		if len(resp.RRN) != 12 || !isPrintable(resp.RRN) {
-			return nil, errors.New("iso8583: retrieval reference number must be 12 characters")
+		if len(resp.RRN) != fieldLength(37) || !isPrintable(resp.RRN) {
+			return nil, errRRN
 		}
 		out.v[37] = resp.RRN
 	}
 	if resp.AuthCode != "" {
-		if len(resp.AuthCode) > 6 || !isPrintable(resp.AuthCode) {
-			return nil, errors.New("iso8583: authorization code must be at most 6 characters")
+		if err := checkAuthCode(resp.AuthCode); err != nil {
+			return nil, err
 		}
 		out.v[38] = resp.AuthCode
 	}
 	out.v[39] = resp.ResponseCode
 	return out.pack()
-}
-
-// ResponseMTI returns the MTI that answers a request MTI: 0100 → 0110,
-// 0221 (a repeat) → 0230.
-func ResponseMTI(mti string) string {
-	if len(mti) != 4 {
-		return mti
-	}
-	return mti[:2] + string(mti[2]+1) + "0"
 }
 
 // UnpackRequest unpacks a request and returns it with its MTI. A full
@@ -284,19 +262,25 @@ func UnpackRequest(b []byte) (req paygate.NetworkRequest, mti string, err error)
 	}
 	mti = get(m, 0)
 	proc := get(m, 3)
-	switch mti {
-	case "0100", "0101":
+	// The last digit says whether the message is sent again (1) or first
+	// (0); the first three, which message it is.
+	first := ""
+	if len(mti) == 4 && (mti[3] == '0' || mti[3] == '1') {
+		first = mti[:3] + "0"
+	}
+	switch first {
+	case paygate.MTIAuthorization:
 		req.Kind = paygate.NetworkAuthorize
-	case "0200", "0201":
+	case paygate.MTIFinancial:
 		req.Kind = paygate.NetworkSale
-		if strings.HasPrefix(proc, "20") {
+		if strings.HasPrefix(proc, ProcRefund[:2]) {
 			req.Kind = paygate.NetworkRefund
 		}
-	case "0220", "0221":
+	case paygate.MTIAdvice:
 		req.Kind = paygate.NetworkCapture
-	case "0400", "0401", "0420", "0421":
+	case paygate.MTIReversal, paygate.MTIReversalAdvice:
 		req.Kind = paygate.NetworkReverse
-		req.Advice = mti[2] == '2'
+		req.Advice = first == paygate.MTIReversalAdvice
 	default:
 		return req, mti, fmt.Errorf("iso8583: unsupported request MTI %q", mti)
 	}
@@ -354,20 +338,25 @@ func UnpackRequest(b []byte) (req paygate.NetworkRequest, mti string, err error)
 		if !isDigits(de90) {
 			return req, mti, errors.New("iso8583: field 90 is not numeric")
 		}
-		switch de90[:4] {
-		case MTIAuthorization:
+		// DE90: the original's MTI, STAN and DE7, then the acquirer's and
+		// the forwarder's ids.
+		mtiEnd := fieldLength(0)
+		stanEnd := mtiEnd + fieldLength(11)
+		de7End := stanEnd + fieldLength(7)
+		switch de90[:mtiEnd] {
+		case paygate.MTIAuthorization:
 			req.OriginalKind = paygate.NetworkAuthorize
-		case MTIFinancial:
+		case paygate.MTIFinancial:
 			req.OriginalKind = paygate.NetworkSale
-			if strings.HasPrefix(proc, "20") {
+			if strings.HasPrefix(proc, ProcRefund[:2]) {
 				req.OriginalKind = paygate.NetworkRefund
 			}
-		case MTIAdvice:
+		case paygate.MTIAdvice:
 			req.OriginalKind = paygate.NetworkCapture
 		}
-		req.OriginalSTAN = de90[4:10]
-		if de90[10:20] != "0000000000" {
-			if req.OriginalTime, err = parseDE7(de90[10:20], now); err != nil {
+		req.OriginalSTAN = de90[mtiEnd:stanEnd]
+		if de7 := de90[stanEnd:de7End]; strings.Trim(de7, "0") != "" {
+			if req.OriginalTime, err = parseDE7(de7, now); err != nil {
 				return req, mti, err
 			}
 		}
@@ -375,7 +364,7 @@ func UnpackRequest(b []byte) (req paygate.NetworkRequest, mti string, err error)
 	if req.Kind == paygate.NetworkReverse {
 		req.OriginalAmount = req.Amount
 		if de95 := get(m, 95); de95 != "" {
-			if req.Amount, err = parseNumber(de95[:12], 95); err != nil {
+			if req.Amount, err = parseNumber(de95[:fieldLength(4)], 95); err != nil {
 				return req, mti, err
 			}
 		}
@@ -403,7 +392,7 @@ func UnpackResponse(b []byte) (resp paygate.NetworkResponse, mti, stan string, e
 // Management is a network management message: an 0800 request or its 0810
 // answer.
 type Management struct {
-	MTI          string    // MTINetwork or "0810"
+	MTI          string    // MTINetwork or its answer, ResponseMTI(MTINetwork)
 	Code         string    // DE70: SignOn, SignOff or Echo
 	STAN         string    // DE11
 	Time         time.Time // DE7
@@ -412,11 +401,11 @@ type Management struct {
 
 // PackManagement packs a network management message.
 func PackManagement(mg Management) ([]byte, error) {
-	if mg.MTI != MTINetwork && mg.MTI != ResponseMTI(MTINetwork) {
+	if mg.MTI != MTINetwork && mg.MTI != paygate.ResponseMTI(MTINetwork) {
 		return nil, fmt.Errorf("iso8583: %q is not a network management MTI", mg.MTI)
 	}
-	if len(mg.Code) != 3 || !isDigits(mg.Code) {
-		return nil, errors.New("iso8583: network management code must be 3 digits")
+	if len(mg.Code) != fieldLength(70) || !isDigits(mg.Code) {
+		return nil, fmt.Errorf("iso8583: network management code must be %d digits", fieldLength(70))
 	}
 	stan, err := padSTAN(mg.STAN)
 	if err != nil {
@@ -431,8 +420,8 @@ func PackManagement(mg Management) ([]byte, error) {
 	f.v[7] = t.UTC().Format("0102150405")
 	f.v[11] = stan
 	if mg.ResponseCode != "" {
-		if len(mg.ResponseCode) != 2 || !isPrintable(mg.ResponseCode) {
-			return nil, errors.New("iso8583: response code must be 2 characters")
+		if err := checkResponseCode(mg.ResponseCode); err != nil {
+			return nil, err
 		}
 		f.v[39] = mg.ResponseCode
 	}
@@ -447,7 +436,7 @@ func UnpackManagement(b []byte) (Management, error) {
 		return Management{}, err
 	}
 	mg := Management{MTI: get(m, 0), Code: get(m, 70), STAN: get(m, 11), ResponseCode: get(m, 39)}
-	if mg.MTI != MTINetwork && mg.MTI != ResponseMTI(MTINetwork) {
+	if mg.MTI != MTINetwork && mg.MTI != paygate.ResponseMTI(MTINetwork) {
 		return mg, fmt.Errorf("iso8583: %q is not a network management MTI", mg.MTI)
 	}
 	if de7 := get(m, 7); de7 != "" {
@@ -563,10 +552,27 @@ func cvcFrom(de48 string) string {
 }
 
 func padSTAN(s string) (string, error) {
-	if s == "" || len(s) > 6 || !isDigits(s) {
-		return "", errors.New("iso8583: STAN must be 1 to 6 digits")
+	n := fieldLength(11)
+	if s == "" || len(s) > n || !isDigits(s) {
+		return "", fmt.Errorf("iso8583: STAN must be 1 to %d digits", n)
 	}
-	return strings.Repeat("0", 6-len(s)) + s, nil
+	return strings.Repeat("0", n-len(s)) + s, nil
+}
+
+var errRRN = fmt.Errorf("iso8583: retrieval reference number must be %d characters", fieldLength(37))
+
+func checkAuthCode(s string) error {
+	if len(s) > fieldLength(38) || !isPrintable(s) {
+		return fmt.Errorf("iso8583: authorization code must be at most %d characters", fieldLength(38))
+	}
+	return nil
+}
+
+func checkResponseCode(s string) error {
+	if len(s) != fieldLength(39) || !isPrintable(s) {
+		return fmt.Errorf("iso8583: response code must be %d characters", fieldLength(39))
+	}
+	return nil
 }
 
 func currencyNumeric(c paygate.Currency) (string, error) {
@@ -598,31 +604,34 @@ func twoDigits(n int) string {
 	return string([]byte{byte('0' + n/10%10), byte('0' + n%10)})
 }
 
-// ans checks a fixed alphanumeric-special field; short values are padded
-// with spaces by Spec.
-func ans(s string, max int, name string) (string, error) {
-	if len(s) > max || !isPrintable(s) {
+// ans checks a value for fixed alphanumeric-special field id; short values
+// are padded with spaces by Spec.
+func ans(s string, id int, name string) (string, error) {
+	if max := fieldLength(id); len(s) > max || !isPrintable(s) {
 		return "", fmt.Errorf("iso8583: %s must be at most %d printable ASCII characters", name, max)
 	}
 	return s, nil
 }
 
-// merchantName fits a name into DE43: printable ASCII, at most 40.
+// merchantName fits a name into DE43: printable ASCII, cut to the field's
+// length.
 func merchantName(s string) string {
 	if s == "" {
 		return ""
 	}
-	b := make([]byte, 0, 40)
+	max := fieldLength(43)
+	var b strings.Builder
+	b.Grow(min(len(s), max))
 	for _, r := range s {
-		if len(b) == 40 {
+		if b.Len() == max {
 			break
 		}
 		if r < ' ' || r > '~' {
 			r = '?'
 		}
-		b = append(b, byte(r))
+		b.WriteByte(byte(r))
 	}
-	return string(b)
+	return b.String()
 }
 
 func isDigits(s string) bool {

@@ -68,6 +68,30 @@ var Spec = &moov.MessageSpec{
 	},
 }
 
+// fieldLengths holds the length of each field of Spec, by field number.
+var fieldLengths = func() (n [maxField + 1]int) {
+	for id, f := range Spec.Fields {
+		n[id] = f.Spec().Length
+	}
+	return n
+}()
+
+// fieldLength is the length of field id as Spec defines it: a fixed field's
+// length, the longest value of a variable one (the bitmap's in bytes). Values
+// are checked against it, so that each length is written once, in Spec.
+func fieldLength(id int) int { return fieldLengths[id] }
+
+// lengthDigits is the length of field id's length prefix: 0 for a fixed
+// field.
+func lengthDigits(id int) int {
+	f, ok := Spec.Fields[id]
+	if !ok {
+		return 0
+	}
+	c, _ := f.Spec().Packer.(asciiCodec)
+	return c.digits
+}
+
 func fixed(n int, desc string) *field.String {
 	return field.NewString(&field.Spec{Length: n, Description: desc, Enc: encoding.ASCII, Pref: prefix.ASCII.Fixed,
 		Packer: asciiCodec{}, Unpacker: asciiCodec{}})

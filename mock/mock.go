@@ -126,3 +126,19 @@ var _ paygate.SequenceStore = (*SequenceStore)(nil)
 func (s *SequenceStore) Reserve(ctx context.Context, name string, n int64) (int64, error) {
 	return s.ReserveFn(ctx, name, n)
 }
+
+// CardStore mocks paygate.CardStore.
+type CardStore struct {
+	CreateCardFn func(ctx context.Context, c *paygate.StoredCard) error
+	CardFn       func(ctx context.Context, merchantID, id string) (*paygate.StoredCard, error)
+}
+
+var _ paygate.CardStore = (*CardStore)(nil)
+
+func (s *CardStore) CreateCard(ctx context.Context, c *paygate.StoredCard) error {
+	return s.CreateCardFn(ctx, c)
+}
+
+func (s *CardStore) Card(ctx context.Context, merchantID, id string) (*paygate.StoredCard, error) {
+	return s.CardFn(ctx, merchantID, id)
+}
