@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"testing"
+
+	"github.com/paygate/paygate/internal/sqlstore"
 )
 
 // HoldWriter occupies one writer with a write that waits until release is
@@ -13,7 +15,7 @@ func HoldWriter(tb testing.TB, db *DB) (release func()) {
 	tb.Helper()
 	started, unblock, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
-		done <- db.write(context.Background(), "", nil, func(*Tx, []result) error {
+		done <- db.write(context.Background(), &sqlstore.Write{Then: func(sqlstore.Tx) error {
 			select {
 			case <-started: // run again after a failure beside it: do not block twice
 			default:
@@ -21,7 +23,7 @@ func HoldWriter(tb testing.TB, db *DB) (release func()) {
 				<-unblock
 			}
 			return nil
-		})
+		}})
 	}()
 	<-started
 	var once sync.Once
@@ -38,7 +40,7 @@ func HoldWriter(tb testing.TB, db *DB) (release func()) {
 }
 
 // QueuedWrites returns how many writes wait for a writer.
-func QueuedWrites(db *DB) int { return len(db.ops) }
+func QueuedWrites(db *DB) int { return db.queue.Len() }
 
 // Commits returns how many transactions the writers have committed.
 func Commits(db *DB) int64 { return db.commits.Load() }

@@ -95,16 +95,7 @@ func MustOpen(tb testing.TB, dsn string, o postgres.Options) *postgres.DB {
 }
 
 // Stores returns every store on db.
-func Stores(db *postgres.DB) storetest.Stores {
-	return storetest.Stores{
-		Merchants:   postgres.NewMerchantStore(db),
-		Payments:    postgres.NewPaymentStore(db),
-		Cards:       postgres.NewCardStore(db),
-		Idempotency: postgres.NewIdempotencyStore(db),
-		Sequences:   postgres.NewSequenceStore(db),
-		Jobs:        postgres.NewJobStore(db),
-	}
-}
+func Stores(db *postgres.DB) storetest.Stores { return storetest.Of(db.Stores()) }
 
 // small keeps the connections of the many parallel subtests in check.
 var small = postgres.Options{MaxConns: 4, Writers: 2}

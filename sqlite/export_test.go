@@ -4,6 +4,8 @@ import (
 	"context"
 	"sync"
 	"testing"
+
+	"github.com/paygate/paygate/internal/sqlstore"
 )
 
 // HoldWriter occupies the writer goroutine with a write that waits until
@@ -13,11 +15,11 @@ func HoldWriter(tb testing.TB, db *DB) (release func()) {
 	tb.Helper()
 	started, unblock, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
 	go func() {
-		done <- db.write(context.Background(), func(tx *Tx) error {
+		done <- db.write(context.Background(), &sqlstore.Write{Then: func(sqlstore.Tx) error {
 			close(started)
 			<-unblock
 			return nil
-		})
+		}})
 	}()
 	<-started
 	var once sync.Once
@@ -34,7 +36,7 @@ func HoldWriter(tb testing.TB, db *DB) (release func()) {
 }
 
 // QueuedWrites returns how many writes wait for the writer.
-func QueuedWrites(db *DB) int { return len(db.ops) }
+func QueuedWrites(db *DB) int { return db.queue.Len() }
 
 // AutoVacuum returns the database's auto_vacuum mode (0 none, 1 full, 2
 // incremental).

@@ -30,16 +30,7 @@ func MustOpen(tb testing.TB, path string) *sqlite.DB {
 }
 
 // Stores returns every store on db.
-func Stores(db *sqlite.DB) storetest.Stores {
-	return storetest.Stores{
-		Merchants:   sqlite.NewMerchantStore(db),
-		Payments:    sqlite.NewPaymentStore(db),
-		Cards:       sqlite.NewCardStore(db),
-		Idempotency: sqlite.NewIdempotencyStore(db),
-		Sequences:   sqlite.NewSequenceStore(db),
-		Jobs:        sqlite.NewJobStore(db),
-	}
-}
+func Stores(db *sqlite.DB) storetest.Stores { return storetest.Of(db.Stores()) }
 
 func TestStores(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
