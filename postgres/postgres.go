@@ -475,16 +475,5 @@ func (db *DB) Pending(ctx context.Context) ([]string, error) {
 			return nil, err
 		}
 	}
-	names, err := fs.Glob(migrations, "migration/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, n := range names {
-		n = strings.TrimPrefix(n, "migration/")
-		if !slices.Contains(applied, n) {
-			out = append(out, n)
-		}
-	}
-	return out, nil
+	return sqlstore.Unapplied(migrations, applied)
 }

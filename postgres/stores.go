@@ -26,9 +26,7 @@ func anyOf(column string, values []string) (string, []any) {
 
 // Stores returns the stores on db (package sqlstore's, run by db).
 func (db *DB) Stores() paygate.Stores {
-	s := sqlstore.New(engine{db}, dialect)
-	s.Engine, s.Applied, s.Migrations, s.Close = "postgres", db.Applied, db.Migrations, db.Close
-	return s
+	return sqlstore.New(engine{db}, dialect, paygate.Stores{Engine: "postgres", Applied: db.Applied, Migrations: db.Migrations, Close: db.Close})
 }
 
 // engine is db as package sqlstore's stores use it: reads on the pool,

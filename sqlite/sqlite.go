@@ -24,7 +24,6 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -49,7 +48,7 @@ type DB struct {
 	writer *sql.DB
 	reader *reader
 	wstmts map[string]*sql.Stmt // prepared write statements
-	queue  *sqlstore.Queue // of writes, for the one writer
+	queue  *sqlstore.Queue      // of writes, for the one writer
 }
 
 // Tx is the writer's transaction. Hot statements are prepared once and
@@ -408,18 +407,7 @@ func pending(ctx context.Context, db *sql.DB) ([]string, error) {
 	} else if !strings.Contains(err.Error(), "no such table") {
 		return nil, err
 	}
-	names, err := fs.Glob(migrations, "migration/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, name := range names {
-		name = strings.TrimPrefix(name, "migration/")
-		if !slices.Contains(applied, name) {
-			out = append(out, name)
-		}
-	}
-	return out, nil
+	return sqlstore.Unapplied(migrations, applied)
 }
 
 // Checkpoint copies the write-ahead log into the database file and empties

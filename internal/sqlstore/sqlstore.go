@@ -25,6 +25,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"io/fs"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -221,19 +223,31 @@ func isWordByte(c byte) bool {
 	return c == '_' || '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
 }
 
-// New returns the stores on db, whose dialect is d. The caller fills in
-// the returned Stores' Engine, Applied, Migrations and Close.
-func New(db DB, d *Dialect) paygate.Stores {
+// New returns the stores on db, whose dialect is d, in bundle: the rest of
+// the bundle (Engine, Applied, Migrations, Close) is the engine's.
+func New(db DB, d *Dialect, bundle paygate.Stores) paygate.Stores {
 	s := &store{db: db, d: d}
-	return paygate.Stores{
-		Merchants:   merchants{s},
-		Payments:    payments{s},
-		Cards:       cards{s},
-		Keys:        cards{s},
-		Idempotency: idempotency{s},
-		Sequences:   sequences{s},
-		Jobs:        jobs{s},
+	bundle.Merchants, bundle.Payments = merchants{s}, payments{s}
+	bundle.Cards, bundle.Keys = cards{s}, cards{s}
+	bundle.Idempotency, bundle.Sequences, bundle.Jobs = idempotency{s}, sequences{s}, jobs{s}
+	return bundle
+}
+
+// Unapplied returns the names of the migrations in fsys (migration/*.sql)
+// that applied, a list of names without the directory, does not hold.
+func Unapplied(fsys fs.FS, applied []string) ([]string, error) {
+	names, err := fs.Glob(fsys, "migration/*.sql")
+	if err != nil {
+		return nil, err
 	}
+	var out []string
+	for _, name := range names {
+		name = strings.TrimPrefix(name, "migration/")
+		if !slices.Contains(applied, name) {
+			out = append(out, name)
+		}
+	}
+	return out, nil
 }
 
 // HotWrites returns the statements that most writes run, in d's spelling,
