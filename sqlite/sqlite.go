@@ -185,6 +185,9 @@ func OpenWith(path string, o Options) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
+	// The hot write statements are prepared now: once the writer runs, its
+	// only connection is busy inside a transaction, so they could not be
+	// prepared lazily. Other statements run unprepared.
 	for _, q := range append(sqlstore.HotWrites(dialect), "SAVEPOINT w", "ROLLBACK TO w", "RELEASE w") {
 		s, err := w.Prepare(q)
 		if err != nil {
