@@ -20,10 +20,15 @@
 //
 // A write returns only after the commit that made it durable: with several
 // writers there is no order between commits, so a later commit does not
-// cover an earlier write, and sqlite's writeAsync has no counterpart here.
+// cover an earlier write, and a Lazy write (see sqlstore.Write) waits like
+// any other. A write that runs Alone (reserving numbers, claiming a job,
+// purging) commits on its own, on the pool, outside the batches.
 //
 // Reads go straight to a pgxpool pool. Statements are prepared once per
 // connection and cached by pgx.
+//
+// The stores themselves, their SQL included, are package sqlstore's,
+// shared with package sqlite: this package runs their reads and writes.
 package postgres
 
 import (
@@ -35,15 +40,13 @@ import (
 	"io/fs"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/paygate/paygate"
+	"github.com/paygate/paygate/internal/sqlstore"
 )
 
 //go:embed migration/*.sql
@@ -85,50 +88,32 @@ type DB struct {
 	pool     *pgxpool.Pool
 	connConf *pgx.ConnConfig // for the writers' connections
 
-	ops     chan *op
-	done    chan struct{} // closed by Close
-	closed  chan struct{} // closed once every writer has stopped
-	writers sync.WaitGroup
-	once    sync.Once
+	queue *sqlstore.Queue // of writes, for the writers
 
 	commits atomic.Int64 // transactions the writers committed
 }
 
-// op is one write: statements sent ahead with the rest of its batch, then
-// fn, called in batch order with their outcomes, which may run more
-// statements on tx (for writes whose next step depends on the last).
-type op struct {
-	key   string // the row it locks first: a batch locks rows in key order
-	stmts []stmt
-	fn    func(tx *Tx, res []result) error
-	err   chan error
-}
-
-// stmt is a statement of a write, pipelined with the rest of its batch.
-type stmt struct {
-	sql  string
-	args []any
-}
-
-// result is the outcome of a pipelined statement.
-type result struct {
-	tag pgconn.CommandTag
-	err error
-}
-
-// Tx is a writer's transaction, shared by the writes of a batch.
+// Tx is a writer's transaction, shared by the writes of a batch, or for a
+// write that runs Alone the pool (each statement commits by itself).
 type Tx struct {
 	ctx context.Context
-	tx  pgx.Tx
+	tx  interface {
+		Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
+		QueryRow(context.Context, string, ...any) pgx.Row
+	}
 }
 
-// Exec runs a statement in the transaction.
-func (t *Tx) Exec(query string, args ...any) (pgconn.CommandTag, error) {
-	return t.tx.Exec(t.ctx, query, args...)
+var _ sqlstore.Tx = (*Tx)(nil)
+
+// Exec runs a statement in the transaction and returns how many rows it
+// changed.
+func (t *Tx) Exec(query string, args ...any) (int64, error) {
+	tag, err := t.tx.Exec(t.ctx, query, args...)
+	return tag.RowsAffected(), err
 }
 
 // QueryRow runs a query that returns one row in the transaction.
-func (t *Tx) QueryRow(query string, args ...any) pgx.Row {
+func (t *Tx) QueryRow(query string, args ...any) sqlstore.Row {
 	return t.tx.QueryRow(t.ctx, query, args...)
 }
 
@@ -161,9 +146,7 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	db := &DB{
 		pool:     pool,
 		connConf: conf.ConnConfig.Copy(),
-		ops:      make(chan *op, 4*maxBatch),
-		done:     make(chan struct{}),
-		closed:   make(chan struct{}),
+		queue:    sqlstore.NewQueue(4*maxBatch, errClosed),
 	}
 	if o.NoMigrate {
 		if p, err := db.Pending(ctx); err != nil || len(p) > 0 {
@@ -191,24 +174,17 @@ func Open(ctx context.Context, dsn string, o Options) (*DB, error) {
 	}
 	for _, c := range conns {
 		w := &writer{db: db, conn: c}
-		db.writers.Add(1)
-		go w.run()
+		db.queue.Go(w.run)
 	}
-	go func() {
-		db.writers.Wait()
-		close(db.closed)
-	}()
 	return db, nil
 }
 
 // Close stops the writers after the writes already queued and closes every
 // connection. Closing twice is harmless.
 func (db *DB) Close() error {
-	db.once.Do(func() {
-		close(db.done)
-		<-db.closed
+	if db.queue.Close() {
 		db.pool.Close()
-	})
+	}
 	return nil
 }
 
@@ -315,53 +291,25 @@ func (db *DB) Migrations(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// exec is a write of one statement: check makes the write's error of the
-// statement's outcome.
-func (db *DB) exec(ctx context.Context, key string, check func(tag pgconn.CommandTag, err error) error, query string, args ...any) error {
-	return db.write(ctx, key, []stmt{{query, args}}, func(_ *Tx, res []result) error { return check(res[0].tag, res[0].err) })
-}
-
-// write runs stmts, then fn with their outcomes, in a transaction shared
-// with other concurrent writes, and returns once that transaction has
-// committed (or the write failed, in which case none of its changes were
-// kept). fn must return an error if a statement failed. A write may run
-// more than once: fn must reset whatever it reports at its start.
+// write runs w's statements, then w.Finish with their outcomes, in a
+// transaction shared with other concurrent writes, and returns once that
+// transaction has committed (or the write failed, in which case none of
+// its changes were kept). A write may run more than once.
 //
-// key names the row the write locks first ("payments/<id>"). Concurrent
-// writes have no order among themselves, so a batch runs its writes sorted
-// by key: two batches then lock rows in the same order, which keeps them
-// from deadlocking each other.
-func (db *DB) write(ctx context.Context, key string, stmts []stmt, fn func(tx *Tx, res []result) error) error {
-	o := &op{key: key, stmts: stmts, fn: fn, err: make(chan error, 1)}
-	// Checked first: the queue has room after Close, and select picks
-	// among ready cases at random.
-	select {
-	case <-db.done:
-		return errClosed
-	default:
-	}
-	select {
-	case db.ops <- o:
-	case <-db.done:
-		return errClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	// Once queued the write will happen: wait for its outcome whatever
-	// the context says, so the caller never guesses. Unless it was queued
-	// as Close stopped the writers: they answer every write they take
-	// before they stop, so no answer by then means it never ran.
-	select {
-	case err := <-o.err:
-		return err
-	case <-db.closed:
-		select {
-		case err := <-o.err:
-			return err
-		default:
+// A batch runs its writes sorted by w.Key, the row each locks first:
+// concurrent writes have no order among themselves, and two batches then
+// lock rows in the same order, which keeps them from deadlocking each other.
+//
+// A write that runs Alone commits on its own, on the pool, outside the
+// writers' batches.
+func (db *DB) write(ctx context.Context, w *sqlstore.Write) error {
+	if w.Alone {
+		if db.queue.Closed() {
 			return errClosed
 		}
+		return w.Run(&Tx{ctx: ctx, tx: db.pool})
 	}
+	return db.queue.Submit(ctx, w)
 }
 
 var errClosed = errors.New("postgres: database closed")
@@ -373,54 +321,30 @@ type writer struct {
 }
 
 func (w *writer) run() {
-	defer w.db.writers.Done()
 	defer func() {
 		if w.conn != nil {
 			w.conn.Close(context.Background())
 		}
 	}()
-	batch := make([]*op, 0, maxBatch)
+	batch := make([]*sqlstore.Op, 0, maxBatch)
 	for {
-		select {
-		case o := <-w.db.ops:
-			batch = append(batch[:0], o)
-		case <-w.db.done:
-			// Finish what was queued before Close.
-			for {
-				batch = w.fill(batch[:0])
-				if len(batch) == 0 {
-					return
-				}
-				w.commit(batch)
-			}
+		if batch = w.db.queue.Next(batch, maxBatch); len(batch) == 0 {
+			return
 		}
-		w.commit(w.fill(batch))
+		w.commit(batch)
 	}
-}
-
-// fill adds the writes waiting in the queue to batch, up to maxBatch.
-func (w *writer) fill(batch []*op) []*op {
-	for len(batch) < maxBatch {
-		select {
-		case o := <-w.db.ops:
-			batch = append(batch, o)
-		default:
-			return batch
-		}
-	}
-	return batch
 }
 
 // commit runs a batch and answers each of its writes.
-func (w *writer) commit(batch []*op) {
+func (w *writer) commit(batch []*sqlstore.Op) {
 	ops := slices.Clone(batch)
-	slices.SortStableFunc(ops, func(a, b *op) int { return strings.Compare(a.key, b.key) })
-	var alone []*op // writes that failed beside others: each runs again alone
+	slices.SortStableFunc(ops, func(a, b *sqlstore.Op) int { return strings.Compare(a.W.Key, b.W.Key) })
+	var alone []*sqlstore.Op // writes that failed beside others: each runs again alone
 	for len(ops) > 1 {
 		i, err := w.runTx(ops)
 		if i < 0 { // committed, or the transaction failed: the same answer for all
 			for _, o := range ops {
-				o.err <- err
+				o.Err <- err
 			}
 			ops = nil
 			break
@@ -429,15 +353,15 @@ func (w *writer) commit(batch []*op) {
 		ops = slices.Delete(ops, i, i+1)
 	}
 	for _, o := range append(ops, alone...) {
-		o.err <- w.runAlone(o)
+		o.Err <- w.runAlone(o)
 	}
 }
 
 // runAlone runs a write in a transaction of its own. A deadlock with
 // another writer's batch says nothing about the write: it runs again.
-func (w *writer) runAlone(o *op) error {
+func (w *writer) runAlone(o *sqlstore.Op) error {
 	for attempt := 1; ; attempt++ {
-		_, err := w.runTx([]*op{o})
+		_, err := w.runTx([]*sqlstore.Op{o})
 		var pe *pgconn.PgError
 		if attempt < 5 && errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001") {
 			continue // deadlock_detected, serialization_failure
@@ -452,7 +376,7 @@ func (w *writer) runAlone(o *op) error {
 //
 // It takes two round trips when no op needs a third: BEGIN and every op's
 // statements go in one pipeline, then COMMIT once their outcomes are known.
-func (w *writer) runTx(ops []*op) (int, error) {
+func (w *writer) runTx(ops []*sqlstore.Op) (int, error) {
 	ctx := context.Background()
 	if err := w.connect(ctx); err != nil {
 		return -1, err
@@ -460,8 +384,8 @@ func (w *writer) runTx(ops []*op) (int, error) {
 	b := &pgx.Batch{}
 	b.BeginTx(pgx.TxOptions{})
 	for _, o := range ops {
-		for _, s := range o.stmts {
-			b.Queue(s.sql, s.args...)
+		for _, s := range o.W.Stmts {
+			b.Queue(s.SQL, s.Args...)
 		}
 	}
 	br := w.conn.SendBatch(ctx, b)
@@ -471,13 +395,13 @@ func (w *writer) runTx(ops []*op) (int, error) {
 	}
 	ptx := br.Tx()
 	tx := &Tx{ctx: ctx, tx: ptx}
-	res := make([][]result, len(ops))
+	res := make([][]sqlstore.Result, len(ops))
 	failed := -1 // the first op whose statement failed: the server ignored the rest
 	for i, o := range ops {
-		res[i] = make([]result, len(o.stmts))
-		for j := range o.stmts {
+		res[i] = make([]sqlstore.Result, len(o.W.Stmts))
+		for j := range o.W.Stmts {
 			tag, err := br.Exec()
-			res[i][j] = result{tag, err}
+			res[i][j] = sqlstore.Result{N: tag.RowsAffected(), Err: err}
 			if err != nil && failed < 0 {
 				failed = i
 			}
@@ -486,10 +410,10 @@ func (w *writer) runTx(ops []*op) (int, error) {
 	closeErr := br.Close()
 	if failed >= 0 {
 		ptx.Rollback(ctx)
-		err := safeRun(ops[failed].fn, tx, res[failed]) // its own error, as it reports it
+		err := safeRun(ops[failed].W, tx, res[failed]) // its own error, as it reports it
 		if err == nil {
 			for _, r := range res[failed] {
-				err = cmp.Or(err, r.err)
+				err = cmp.Or(err, r.Err)
 			}
 		}
 		return failed, err
@@ -499,7 +423,7 @@ func (w *writer) runTx(ops []*op) (int, error) {
 		return -1, fmt.Errorf("run batch: %w", closeErr)
 	}
 	for i, o := range ops {
-		if err := safeRun(o.fn, tx, res[i]); err != nil {
+		if err := safeRun(o.W, tx, res[i]); err != nil {
 			ptx.Rollback(ctx)
 			return i, err
 		}
@@ -529,41 +453,13 @@ func (w *writer) connect(ctx context.Context) error {
 	return nil
 }
 
-func safeRun(fn func(*Tx, []result) error, tx *Tx, res []result) (err error) {
+func safeRun(w *sqlstore.Write, tx *Tx, res []sqlstore.Result) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic in write: %v", r)
 		}
 	}()
-	return fn(tx, res)
-}
-
-// isUnique reports whether err is a unique (or primary key) violation.
-func isUnique(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == "23505"
-}
-
-// Times are stored as integer microseconds since the epoch, NULL for zero.
-func toTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
-	}
-	return t.UnixMicro()
-}
-
-func fromTime(v pgtype.Int8) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return time.UnixMicro(v.Int64).UTC()
-}
-
-func notFound(what, id string) error {
-	if len(id) > 64 {
-		id = id[:64] + "…"
-	}
-	return paygate.Errorf(paygate.ENOTFOUND, "No such %s: %s.", what, paygate.RedactPANs(id))
+	return w.Finish(tx, res)
 }
 
 // Pending lists the embedded migrations the database has not applied.
@@ -579,16 +475,5 @@ func (db *DB) Pending(ctx context.Context) ([]string, error) {
 			return nil, err
 		}
 	}
-	names, err := fs.Glob(migrations, "migration/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, n := range names {
-		n = strings.TrimPrefix(n, "migration/")
-		if !slices.Contains(applied, n) {
-			out = append(out, n)
-		}
-	}
-	return out, nil
+	return sqlstore.Unapplied(migrations, applied)
 }

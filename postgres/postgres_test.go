@@ -6,10 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
 	"net/url"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -95,16 +93,7 @@ func MustOpen(tb testing.TB, dsn string, o postgres.Options) *postgres.DB {
 }
 
 // Stores returns every store on db.
-func Stores(db *postgres.DB) storetest.Stores {
-	return storetest.Stores{
-		Merchants:   postgres.NewMerchantStore(db),
-		Payments:    postgres.NewPaymentStore(db),
-		Cards:       postgres.NewCardStore(db),
-		Idempotency: postgres.NewIdempotencyStore(db),
-		Sequences:   postgres.NewSequenceStore(db),
-		Jobs:        postgres.NewJobStore(db),
-	}
-}
+func Stores(db *postgres.DB) storetest.Stores { return storetest.Of(db.Stores()) }
 
 // small keeps the connections of the many parallel subtests in check.
 var small = postgres.Options{MaxConns: 4, Writers: 2}
@@ -116,25 +105,11 @@ func TestStores(t *testing.T) {
 	})
 }
 
-func migrationFiles(tb testing.TB) []string {
-	tb.Helper()
-	files, err := fs.Glob(os.DirFS("."), "migration/*.sql")
-	if err != nil || len(files) == 0 {
-		tb.Fatalf("migration files: got %v, %v", files, err)
-	}
-	var want []string
-	for _, f := range files {
-		want = append(want, filepath.Base(f))
-	}
-	slices.Sort(want)
-	return want
-}
-
 // Four processes starting at once on a fresh schema: each migration is
 // applied once, and everyone opens.
 func TestMigrateConcurrent(t *testing.T) {
 	dsn := MustSchema(t)
-	want := migrationFiles(t)
+	want := storetest.MigrationFiles(t)
 
 	const n = 4
 	dbs := make([]*postgres.DB, n)
@@ -216,103 +191,7 @@ func connect(tb testing.TB, dsn string) *pgx.Conn {
 // One write of a batch fails; its neighbours in the same commit do not.
 func TestGroupCommitPartialFailure(t *testing.T) {
 	db := MustOpen(t, MustSchema(t), postgres.Options{MaxConns: 4, Writers: 1})
-	s := Stores(db)
-	m := storetest.MustCreateMerchant(t, s.Merchants, "Acme")
-	p0 := storetest.NewPayment(t, m.ID, storetest.Base)
-	storetest.MustCreatePayment(t, s.Payments, p0)
-	before := storetest.MustPayment(t, s.Payments, m.ID, p0.ID)
-
-	const n = 10
-	good := make([]*paygate.Payment, n)
-	for i := range good {
-		good[i] = storetest.NewPayment(t, m.ID, storetest.Base.Add(time.Duration(i+1)*time.Second))
-	}
-	dup := storetest.NewPayment(t, m.ID, storetest.Base.Add(time.Hour))
-	dup.ConfirmationNumber = p0.ConfirmationNumber
-
-	// A SaveRefund whose payment update succeeds and whose refund insert
-	// then fails (no such payment): the payment update must be undone too.
-	half := storetest.MustPayment(t, s.Payments, m.ID, p0.ID)
-	half.Status, half.AmountCaptured, half.AmountRefunded = paygate.StatusPartiallyRefunded, half.Amount, 100
-	orphan := &paygate.Refund{
-		ID: paygate.NewID("re", storetest.Base), PaymentID: paygate.NewID("pay", storetest.Base), MerchantID: m.ID,
-		Amount: 100, Currency: half.Currency, Status: paygate.RefundPending, STAN: "000001", RRN: "000000000001",
-		TransmittedAt: storetest.Base, CreatedAt: storetest.Base, UpdatedAt: storetest.Base,
-	}
-
-	// A write that loses a race without a database error (no row matched)
-	// and one that needs a second round trip (a taken idempotency key).
-	stale := storetest.MustPayment(t, s.Payments, m.ID, p0.ID)
-	stale.Version--
-	first := &paygate.IdempotencyRecord{MerchantID: m.ID, Key: "k", RequestHash: "h", CreatedAt: storetest.Base, LockedAt: storetest.Base}
-	if _, err := s.Idempotency.BeginIdempotent(t.Context(), first, storetest.Base.Add(-time.Hour)); err != nil {
-		t.Fatalf("BeginIdempotent: %v", err)
-	}
-	again := *first
-
-	release := postgres.HoldWriter(t, db)
-	var wg sync.WaitGroup
-	var staleErr, againErr error
-	var existing *paygate.IdempotencyRecord
-	wg.Go(func() { staleErr = s.Payments.UpdatePayment(t.Context(), stale) })
-	wg.Go(func() {
-		existing, againErr = s.Idempotency.BeginIdempotent(t.Context(), &again, storetest.Base.Add(-time.Hour))
-	})
-	goodErrs := make([]error, n)
-	for i, p := range good[:n/2] {
-		wg.Go(func() { goodErrs[i] = s.Payments.CreatePayment(t.Context(), p) })
-	}
-	var dupErr, refundErr error
-	wg.Go(func() { dupErr = s.Payments.CreatePayment(t.Context(), dup) })
-	wg.Go(func() { refundErr = s.Payments.SaveRefund(t.Context(), half, orphan) })
-	for i, p := range good[n/2:] {
-		wg.Go(func() { goodErrs[n/2+i] = s.Payments.CreatePayment(t.Context(), p) })
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for postgres.QueuedWrites(db) < n+4 {
-		if time.Now().After(deadline) {
-			release()
-			t.Fatalf("queued writes: got %d, want %d", postgres.QueuedWrites(db), n+4)
-		}
-		time.Sleep(time.Millisecond)
-	}
-	commits := postgres.Commits(db)
-	release() // all n+4 writes now go into one batch
-	wg.Wait()
-	// The held write's, then one for the n+1 good writes; the three
-	// failing writes, run again alone, commit nothing.
-	if got := postgres.Commits(db) - commits; got != 2 {
-		t.Errorf("commits: got %d, want 2 (the held write, then the batch)", got)
-	}
-
-	for i, err := range goodErrs {
-		if err != nil {
-			t.Errorf("CreatePayment #%d beside a failing write: %v", i, err)
-		}
-	}
-	if !errors.Is(dupErr, paygate.ErrDuplicate) {
-		t.Errorf("CreatePayment of a duplicate in a batch: got %v, want ErrDuplicate", dupErr)
-	}
-	if refundErr == nil || errors.Is(refundErr, paygate.ErrVersionConflict) {
-		t.Errorf("SaveRefund of a refund of no payment: got %v, want a foreign key error", refundErr)
-	}
-	if !errors.Is(staleErr, paygate.ErrVersionConflict) {
-		t.Errorf("UpdatePayment of a stale copy in a batch: got %v, want ErrVersionConflict", staleErr)
-	}
-	if againErr != nil || existing == nil || existing.RequestHash != "h" {
-		t.Errorf("BeginIdempotent of a taken key in a batch: got %+v, %v; want the first record", existing, againErr)
-	}
-	if half.Version != before.Version {
-		t.Errorf("Version after a failed SaveRefund: got %d, want %d", half.Version, before.Version)
-	}
-
-	for _, p := range good {
-		storetest.CheckEqual(t, "payment written beside a failing write", storetest.MustPayment(t, s.Payments, m.ID, p.ID), p)
-	}
-	if _, err := s.Payments.Payment(t.Context(), m.ID, dup.ID); err == nil {
-		t.Errorf("Payment(duplicate): got it stored, want it rolled back")
-	}
-	storetest.CheckEqual(t, "payment of the failed SaveRefund", storetest.MustPayment(t, s.Payments, m.ID, p0.ID), before)
+	storetest.GroupCommitPartialFailure(t, postgres.Batcher(db))
 }
 
 // A batch's writes are answered only once it has committed: what a write
@@ -394,47 +273,12 @@ func TestWritersContend(t *testing.T) {
 	t.Logf("%d updates, %d conflicts, %d commits", wins, conflicts, postgres.Commits(db))
 }
 
-// wait returns the error fn returns, or fails the test if fn hangs.
-func wait(tb testing.TB, what string, fn func() error) error {
-	tb.Helper()
-	errc := make(chan error, 1)
-	go func() { errc <- fn() }()
-	select {
-	case err := <-errc:
-		return err
-	case <-time.After(5 * time.Second):
-		tb.Fatalf("%s: still waiting after 5s", what)
-		return nil
-	}
-}
-
 func TestWriteAfterClose(t *testing.T) {
 	db, err := postgres.Open(t.Context(), MustSchema(t), small)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	s := Stores(db)
-	m := storetest.MustCreateMerchant(t, s.Merchants, "Acme")
-	if err := wait(t, "Close", db.Close); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	// The writers' queue has room: a write must not slip into it and wait
-	// forever for writers that are gone.
-	for i := range 50 {
-		p := storetest.NewPayment(t, m.ID, storetest.Base)
-		if err := wait(t, "CreatePayment after Close", func() error { return s.Payments.CreatePayment(t.Context(), p) }); err == nil {
-			t.Fatalf("CreatePayment #%d after Close: got nil error, want one", i)
-		}
-	}
-	if _, err := s.Sequences.Reserve(t.Context(), "rrn", 10); err == nil {
-		t.Errorf("Reserve after Close: got nil error, want one")
-	}
-	if _, err := s.Merchants.Merchant(t.Context(), m.ID); err == nil {
-		t.Errorf("Merchant after Close: got nil error, want one")
-	}
-	if err := db.Close(); err != nil {
-		t.Errorf("second Close: got %v, want nil", err)
-	}
+	storetest.WriteAfterClose(t, Stores(db), db.Close)
 }
 
 // Writes racing Close either succeed, and are then durable, or fail; none hangs.
@@ -444,39 +288,7 @@ func TestCloseWhileWriting(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
-	s := Stores(db)
-	m := storetest.MustCreateMerchant(t, s.Merchants, "Acme")
-
-	const writers = 8
-	var mu sync.Mutex
-	var written []*paygate.Payment
-	var wg sync.WaitGroup
-	for range writers {
-		wg.Go(func() {
-			for {
-				p := storetest.NewPayment(t, m.ID, storetest.Base)
-				if err := s.Payments.CreatePayment(t.Context(), p); err != nil {
-					return
-				}
-				mu.Lock()
-				written = append(written, p)
-				mu.Unlock()
-			}
-		})
-	}
-	time.Sleep(50 * time.Millisecond)
-	if err := wait(t, "Close while writing", db.Close); err != nil {
-		t.Fatalf("Close: %v", err)
-	}
-	wait(t, "writers after Close", func() error { wg.Wait(); return nil })
-
-	s = Stores(MustOpen(t, dsn, small))
-	for _, p := range written {
-		if _, err := s.Payments.Payment(t.Context(), m.ID, p.ID); err != nil {
-			t.Errorf("Payment acknowledged before Close: %v", err)
-		}
-	}
-	t.Logf("%d payments written before Close", len(written))
+	storetest.CloseWhileWriting(t, Stores(db), db.Close, func() storetest.Stores { return Stores(MustOpen(t, dsn, small)) })
 }
 
 // BenchmarkCreateUpdatePayment creates a payment and updates it, as a sale

@@ -1,40 +1,11 @@
 package sqlite
 
-import (
-	"context"
-	"sync"
-	"testing"
-)
+import "github.com/paygate/paygate/internal/storetest"
 
-// HoldWriter occupies the writer goroutine with a write that waits until
-// release is called, so that writes queued meanwhile all go into the next
-// batch.
-func HoldWriter(tb testing.TB, db *DB) (release func()) {
-	tb.Helper()
-	started, unblock, done := make(chan struct{}), make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- db.write(context.Background(), func(tx *Tx) error {
-			close(started)
-			<-unblock
-			return nil
-		})
-	}()
-	<-started
-	var once sync.Once
-	release = func() {
-		once.Do(func() {
-			close(unblock)
-			if err := <-done; err != nil {
-				tb.Errorf("held write: %v", err)
-			}
-		})
-	}
-	tb.Cleanup(release)
-	return release
+// Batcher is db's write path, for storetest's batch tests.
+func Batcher(db *DB) storetest.Batcher {
+	return storetest.Batcher{Stores: storetest.Of(db.Stores()), Write: db.write, Queue: db.queue}
 }
-
-// QueuedWrites returns how many writes wait for the writer.
-func QueuedWrites(db *DB) int { return len(db.ops) }
 
 // AutoVacuum returns the database's auto_vacuum mode (0 none, 1 full, 2
 // incremental).

@@ -5,8 +5,13 @@
 // Writes go through one writer goroutine that groups concurrent writes into
 // one transaction (group commit): each write runs in its own savepoint, so one
 // failing write does not undo its neighbours, and all of them share a single
-// fsync. Reads use a separate pool of connections, which WAL lets run beside
-// the writer.
+// fsync. A write that changes one row with one statement needs no savepoint,
+// and a Lazy write (see sqlstore.Write) is answered before its commit is on
+// disk: commits are in order, so the next durable one covers it. Reads use a
+// separate pool of connections, which WAL lets run beside the writer.
+//
+// The stores themselves, their SQL included, are package sqlstore's,
+// shared with package postgres: this package runs their reads and writes.
 package sqlite
 
 import (
@@ -19,15 +24,12 @@ import (
 	"net/url"
 	"os"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/paygate/paygate"
-	"modernc.org/sqlite"
-	sqlite3 "modernc.org/sqlite/lib"
+	"github.com/paygate/paygate/internal/sqlstore"
 )
 
 //go:embed migration/*.sql
@@ -46,18 +48,7 @@ type DB struct {
 	writer *sql.DB
 	reader *reader
 	wstmts map[string]*sql.Stmt // prepared write statements
-	ops    chan *op
-	done   chan struct{}
-	closed chan struct{}
-}
-
-type op struct {
-	fn    func(tx *Tx) error
-	err   chan error
-	async bool // answer once fn has run, before the commit is durable
-	// single: fn makes at most one change, so it needs no savepoint (a
-	// failing statement undoes itself). Saves two statements per write.
-	single bool
+	queue  *sqlstore.Queue      // of writes, for the one writer
 }
 
 // Tx is the writer's transaction. Hot statements are prepared once and
@@ -67,19 +58,19 @@ type Tx struct {
 	db *DB
 }
 
-// writeStatements are the hot write statements, prepared at Open (the
-// writer's only connection is busy inside a transaction, so they cannot be
-// prepared lazily). Other statements run unprepared.
-var writeStatements []string
+var _ sqlstore.Tx = (*Tx)(nil)
 
-// prepared registers a write statement to prepare at Open.
-func prepared(query string) string {
-	writeStatements = append(writeStatements, query)
-	return query
+// Exec runs a statement in the transaction and returns how many rows it
+// changed.
+func (t *Tx) Exec(query string, args ...any) (int64, error) {
+	res, err := t.exec(query, args...)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
 }
 
-// Exec runs a statement in the transaction.
-func (t *Tx) Exec(query string, args ...any) (sql.Result, error) {
+func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
 	if s, ok := t.db.wstmts[query]; ok {
 		return t.tx.Stmt(s).Exec(args...)
 	}
@@ -87,7 +78,7 @@ func (t *Tx) Exec(query string, args ...any) (sql.Result, error) {
 }
 
 // QueryRow runs a query that returns one row in the transaction.
-func (t *Tx) QueryRow(query string, args ...any) *sql.Row {
+func (t *Tx) QueryRow(query string, args ...any) sqlstore.Row {
 	if s, ok := t.db.wstmts[query]; ok {
 		return t.tx.Stmt(s).QueryRow(args...)
 	}
@@ -180,7 +171,7 @@ func OpenWith(path string, o Options) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	db := &DB{Path: path, writer: w, wstmts: map[string]*sql.Stmt{}, ops: make(chan *op, 4*maxBatch), done: make(chan struct{}), closed: make(chan struct{})}
+	db := &DB{Path: path, writer: w, wstmts: map[string]*sql.Stmt{}, queue: sqlstore.NewQueue(4*maxBatch, errClosed)}
 	if o.NoMigrate {
 		if p, err := pending(context.Background(), w); err != nil || len(p) > 0 {
 			w.Close()
@@ -196,7 +187,10 @@ func OpenWith(path string, o Options) (*DB, error) {
 		w.Close()
 		return nil, err
 	}
-	for _, q := range append(writeStatements, "SAVEPOINT w", "ROLLBACK TO w", "RELEASE w") {
+	// The hot write statements are prepared now: once the writer runs, its
+	// only connection is busy inside a transaction, so they could not be
+	// prepared lazily. Other statements run unprepared.
+	for _, q := range append(sqlstore.HotWrites(dialect), "SAVEPOINT w", "ROLLBACK TO w", "RELEASE w") {
 		s, err := w.Prepare(q)
 		if err != nil {
 			w.Close()
@@ -213,20 +207,16 @@ func OpenWith(path string, o Options) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db.reader = &reader{db: r}
-	go db.run()
+	db.queue.Go(db.run)
 	return db, nil
 }
 
 // Close stops the writer after the writes already queued and closes the
 // database.
 func (db *DB) Close() error {
-	select {
-	case <-db.done:
+	if !db.queue.Close() {
 		return nil
-	default:
 	}
-	close(db.done)
-	<-db.closed
 	return errors.Join(db.reader.db.Close(), db.writer.Close())
 }
 
@@ -321,116 +311,56 @@ func (db *DB) Migrations(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-// write runs fn in a transaction shared with other concurrent writes and
-// returns once that transaction is durably committed (or fn failed, in which
-// case only fn's own changes are rolled back).
-func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.enqueue(ctx, &op{fn: fn, err: make(chan error, 1)})
-}
-
-// writeAsync runs fn like write but returns as soon as fn has run, without
-// waiting for the commit to reach the disk. Writes commit in order, so any
-// later write that returns from write makes this one durable too. It suits
-// records whose loss in a crash is recovered otherwise.
-func (db *DB) writeAsync(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.enqueue(ctx, &op{fn: fn, err: make(chan error, 1), async: true, single: true})
-}
-
-// writeSingle is write for an fn that changes at most one row with one
-// statement (reads before it are fine).
-func (db *DB) writeSingle(ctx context.Context, fn func(tx *Tx) error) error {
-	return db.enqueue(ctx, &op{fn: fn, err: make(chan error, 1), single: true})
-}
-
-func (db *DB) enqueue(ctx context.Context, o *op) error {
-	// Checked first: the queue has room after Close, and select picks
-	// among ready cases at random.
-	select {
-	case <-db.done:
-		return errClosed
-	default:
-	}
-	select {
-	case db.ops <- o:
-	case <-db.done:
-		return errClosed
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	// Once queued the write will happen: wait for its outcome whatever
-	// the context says, so the caller never guesses. Unless it was queued
-	// as Close stopped the writer: the writer answers every write it takes
-	// before it stops, so no answer by then means it never ran.
-	select {
-	case err := <-o.err:
-		return err
-	case <-db.closed:
-		select {
-		case err := <-o.err:
-			return err
-		default:
-			return errClosed
-		}
-	}
-}
+// write runs w in a transaction shared with other concurrent writes and
+// returns once that transaction is durably committed (or w failed, in which
+// case only w's own changes are rolled back).
+//
+// A Lazy write returns as soon as it has run, without waiting for the
+// commit to reach the disk. Writes commit in order, so any later write
+// that returns makes it durable too.
+func (db *DB) write(ctx context.Context, w *sqlstore.Write) error { return db.queue.Submit(ctx, w) }
 
 var errClosed = errors.New("sqlite: database closed")
 
+// run is the writer: it commits the writes queued, a batch at a time.
 func (db *DB) run() {
-	defer close(db.closed)
-	batch := make([]*op, 0, maxBatch)
+	batch := make([]*sqlstore.Op, 0, maxBatch)
 	for {
-		select {
-		case o := <-db.ops:
-			batch = append(batch[:0], o)
-		case <-db.done:
-			// Finish what was queued before Close.
-			for {
-				select {
-				case o := <-db.ops:
-					db.commit([]*op{o})
-				default:
-					return
-				}
-			}
-		}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case o := <-db.ops:
-				batch = append(batch, o)
-			default:
-				break fill
-			}
+		if batch = db.queue.Next(batch, maxBatch); len(batch) == 0 {
+			return
 		}
 		db.commit(batch)
 	}
 }
 
 // commit runs a batch of writes in one transaction, one savepoint each.
-func (db *DB) commit(batch []*op) {
+//
+// A write that changes at most one row with one statement needs no
+// savepoint: a failing statement undoes itself. That saves two statements
+// per write. A Lazy write is answered as soon as it has run.
+func (db *DB) commit(batch []*sqlstore.Op) {
 	errs := make([]error, len(batch))
 	stx, err := db.writer.Begin()
 	if err != nil {
 		for _, o := range batch {
-			o.err <- fmt.Errorf("begin: %w", err)
+			o.Err <- fmt.Errorf("begin: %w", err)
 		}
 		return
 	}
 	tx := &Tx{tx: stx, db: db}
 	for i, o := range batch {
-		if o.single {
-			errs[i] = safeRun(o.fn, tx)
-		} else if _, err := tx.Exec("SAVEPOINT w"); err != nil {
+		if o.W.Single() {
+			errs[i] = safeRun(o.W, tx)
+		} else if _, err := tx.exec("SAVEPOINT w"); err != nil {
 			errs[i] = err
 		} else {
-			if errs[i] = safeRun(o.fn, tx); errs[i] != nil {
-				tx.Exec("ROLLBACK TO w")
+			if errs[i] = safeRun(o.W, tx); errs[i] != nil {
+				tx.exec("ROLLBACK TO w")
 			}
-			tx.Exec("RELEASE w")
+			tx.exec("RELEASE w")
 		}
-		if o.async {
-			o.err <- errs[i]
+		if o.W.Lazy {
+			o.Err <- errs[i]
 		}
 	}
 	if err := stx.Commit(); err != nil {
@@ -441,51 +371,27 @@ func (db *DB) commit(batch []*op) {
 		}
 	}
 	for i, o := range batch {
-		if !o.async {
-			o.err <- errs[i]
+		if !o.W.Lazy {
+			o.Err <- errs[i]
 		}
 	}
 }
 
-func safeRun(fn func(*Tx) error, tx *Tx) (err error) {
+// safeRun runs w on tx; a write that Frees space gives it back to the file
+// system.
+func safeRun(w *sqlstore.Write, tx *Tx) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("panic in write: %v", r)
 		}
 	}()
-	return fn(tx)
-}
-
-// isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint violation.
-func isUnique(err error) bool {
-	var se *sqlite.Error
-	if errors.As(err, &se) {
-		c := se.Code()
-		return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	if err := w.Run(tx); err != nil {
+		return err
 	}
-	return false
-}
-
-// Times are stored as integer microseconds since the epoch, NULL for zero.
-func toTime(t time.Time) any {
-	if t.IsZero() {
-		return nil
+	if w.Frees {
+		return incrementalVacuum(tx)
 	}
-	return t.UnixMicro()
-}
-
-func fromTime(v sql.NullInt64) time.Time {
-	if !v.Valid {
-		return time.Time{}
-	}
-	return time.UnixMicro(v.Int64).UTC()
-}
-
-func notFound(what, id string) error {
-	if len(id) > 64 {
-		id = id[:64] + "…"
-	}
-	return paygate.Errorf(paygate.ENOTFOUND, "No such %s: %s.", what, paygate.RedactPANs(id))
+	return nil
 }
 
 // Pending lists the embedded migrations the database has not applied.
@@ -506,18 +412,7 @@ func pending(ctx context.Context, db *sql.DB) ([]string, error) {
 	} else if !strings.Contains(err.Error(), "no such table") {
 		return nil, err
 	}
-	names, err := fs.Glob(migrations, "migration/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, name := range names {
-		name = strings.TrimPrefix(name, "migration/")
-		if !slices.Contains(applied, name) {
-			out = append(out, name)
-		}
-	}
-	return out, nil
+	return sqlstore.Unapplied(migrations, applied)
 }
 
 // Checkpoint copies the write-ahead log into the database file and empties
@@ -536,7 +431,7 @@ func (db *DB) Checkpoint(ctx context.Context) error {
 // incrementalVacuum gives the database's free pages back to the file
 // system (the file shrinks at the next checkpoint).
 func incrementalVacuum(tx *Tx) error {
-	if _, err := tx.Exec(`PRAGMA incremental_vacuum`); err != nil {
+	if _, err := tx.exec(`PRAGMA incremental_vacuum`); err != nil {
 		return fmt.Errorf("incremental vacuum: %w", err)
 	}
 	return nil

@@ -37,7 +37,7 @@ func TestAutoVacuumExisting(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := storetest.MustCreateMerchant(t, sqlite.NewMerchantStore(db), "Acme")
+	m := storetest.MustCreateMerchant(t, db.Stores().Merchants, "Acme")
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func TestAutoVacuumExisting(t *testing.T) {
 
 	db = MustOpen(t, path)
 	checkAutoVacuum(t, db, "old database after Open")
-	if _, err := sqlite.NewMerchantStore(db).Merchant(t.Context(), m.ID); err != nil {
+	if _, err := db.Stores().Merchants.Merchant(t.Context(), m.ID); err != nil {
 		t.Errorf("Merchant after the conversion: %v", err)
 	}
 }
@@ -85,7 +85,7 @@ func fileSize(tb testing.TB, db *sqlite.DB) int64 {
 // space back to the file system.
 func TestPurgeShrinksFile(t *testing.T) {
 	db := MustOpen(t, filepath.Join(t.TempDir(), "test.db"))
-	s := sqlite.NewIdempotencyStore(db)
+	s := db.Stores().Idempotency
 	empty := fileSize(t, db)
 	const n = 3000
 	body := bytes.Repeat([]byte("x"), 1000)

@@ -20,18 +20,14 @@ type stores struct {
 	engine      string // "sqlite" or "postgres"
 	merchants   paygate.MerchantStore
 	payments    paygate.PaymentStore
-	cards       cardStore
+	cards       paygate.CardStore
+	keys        paygate.KeyStore
 	idempotency paygate.IdempotencyStore
 	sequences   paygate.SequenceStore
 	jobs        paygate.JobStore
 	migrations  func(context.Context) ([]string, error)
 	applied     []string // the migrations that opening applied
 	close       func() error
-}
-
-type cardStore interface {
-	paygate.CardStore
-	paygate.KeyStore
 }
 
 // poolConfig is the PostgreSQL connection pool, from flags.
@@ -52,41 +48,33 @@ func isPostgres(db string) bool {
 // PostgreSQL, anything else (a path, or sqlite:path) SQLite. Opening applies
 // the migrations that are missing.
 func openStores(ctx context.Context, db string, pool poolConfig) (*stores, error) {
+	var st paygate.Stores
 	if isPostgres(db) {
 		pg, err := postgres.Open(ctx, db, postgres.Options{MaxConns: pool.MaxConns, MinConns: pool.MinConns,
 			Writers: pool.Writers, MaxConnLifetime: pool.MaxConnLifetime, NoMigrate: pool.NoMigrate})
 		if err != nil {
 			return nil, err
 		}
-		return &stores{
-			engine:      "postgres",
-			merchants:   postgres.NewMerchantStore(pg),
-			payments:    postgres.NewPaymentStore(pg),
-			cards:       postgres.NewCardStore(pg),
-			idempotency: postgres.NewIdempotencyStore(pg),
-			sequences:   postgres.NewSequenceStore(pg),
-			jobs:        postgres.NewJobStore(pg),
-			migrations:  pg.Migrations,
-			applied:     pg.Applied,
-			close:       pg.Close,
-		}, nil
-	}
-	path := strings.TrimPrefix(db, "sqlite:")
-	lite, err := sqlite.OpenWith(path, sqlite.Options{NoMigrate: pool.NoMigrate})
-	if err != nil {
-		return nil, err
+		st = pg.Stores()
+	} else {
+		lite, err := sqlite.OpenWith(strings.TrimPrefix(db, "sqlite:"), sqlite.Options{NoMigrate: pool.NoMigrate})
+		if err != nil {
+			return nil, err
+		}
+		st = lite.Stores()
 	}
 	return &stores{
-		engine:      "sqlite",
-		merchants:   sqlite.NewMerchantStore(lite),
-		payments:    sqlite.NewPaymentStore(lite),
-		cards:       sqlite.NewCardStore(lite),
-		idempotency: sqlite.NewIdempotencyStore(lite),
-		sequences:   sqlite.NewSequenceStore(lite),
-		jobs:        sqlite.NewJobStore(lite),
-		migrations:  lite.Migrations,
-		applied:     lite.Applied,
-		close:       lite.Close,
+		engine:      st.Engine,
+		merchants:   st.Merchants,
+		payments:    st.Payments,
+		cards:       st.Cards,
+		keys:        st.Keys,
+		idempotency: st.Idempotency,
+		sequences:   st.Sequences,
+		jobs:        st.Jobs,
+		migrations:  st.Migrations,
+		applied:     st.Applied,
+		close:       st.Close,
 	}, nil
 }
 
@@ -160,7 +148,7 @@ func openVault(ctx context.Context, s *stores, keyFile string) (*vault.Vault, []
 	if err != nil {
 		return nil, nil, "", err
 	}
-	v, err := vault.Open(ctx, key, s.cards)
+	v, err := vault.Open(ctx, key, s.keys)
 	if err != nil {
 		return nil, nil, "", err
 	}

@@ -172,35 +172,27 @@ func (g *Gateway) open(tb testing.TB, o Options, logger *slog.Logger) {
 
 // openErr is open for any goroutine: it reports what failed.
 func (g *Gateway) openErr(tb testing.TB, o Options, logger *slog.Logger) error {
-	var cards interface {
-		paygate.CardStore
-		paygate.KeyStore
-	}
-	var seqs paygate.SequenceStore
+	var st paygate.Stores
 	if g.Postgres = o.Postgres; g.Postgres != "" {
 		db, err := postgres.Open(context.Background(), g.Postgres, postgres.Options{MaxConns: 8, Writers: 2})
 		if err != nil {
 			return err
 		}
-		g.closeDB = func() { db.Close() }
-		g.Payments, g.Merchants = postgres.NewPaymentStore(db), postgres.NewMerchantStore(db)
-		cards, g.Idempotency, seqs = postgres.NewCardStore(db), postgres.NewIdempotencyStore(db), postgres.NewSequenceStore(db)
-		g.Jobs = postgres.NewJobStore(db)
+		st = db.Stores()
 	} else {
 		db, err := sqlite.Open(g.DBPath)
 		if err != nil {
 			return err
 		}
-		g.closeDB = func() { db.Close() }
-		g.SQLite = db
-		g.Payments, g.Merchants = sqlite.NewPaymentStore(db), sqlite.NewMerchantStore(db)
-		cards, g.Idempotency, seqs = sqlite.NewCardStore(db), sqlite.NewIdempotencyStore(db), sqlite.NewSequenceStore(db)
-		g.Jobs = sqlite.NewJobStore(db)
+		g.SQLite, st = db, db.Stores()
 	}
+	g.closeDB = func() { st.Close() }
+	g.Payments, g.Merchants, g.Idempotency, g.Jobs = st.Payments, st.Merchants, st.Idempotency, st.Jobs
+	cards, seqs := st.Cards, st.Sequences
 	tb.Cleanup(func() { g.Close() })
-	var keys paygate.KeyStore = cards
+	keys := st.Keys
 	if o.KeyStore != nil {
-		keys = o.KeyStore(cards)
+		keys = o.KeyStore(keys)
 	}
 	v, err := vault.Open(context.Background(), g.MasterKey, keys)
 	if err != nil {

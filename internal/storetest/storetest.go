@@ -306,3 +306,18 @@ func randomBytes(tb testing.TB, n int) []byte {
 	b[0] = 0 // a NUL byte must survive too
 	return b
 }
+
+// Of returns the stores of a bundle, as an engine hands them out.
+func Of(s paygate.Stores) Stores {
+	return Stores{
+		Merchants: s.Merchants,
+		Payments:  s.Payments,
+		Cards: struct {
+			paygate.CardStore
+			paygate.KeyStore
+		}{s.Cards, s.Keys},
+		Idempotency: s.Idempotency,
+		Sequences:   s.Sequences,
+		Jobs:        s.Jobs,
+	}
+}

@@ -1,0 +1,103 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/paygate/paygate"
+)
+
+// merchants keeps merchants and API keys.
+type merchants struct{ *store }
+
+var _ paygate.MerchantStore = merchants{}
+
+const merchantColumns = `id, name, email, require_ack, ack_window_ms, mcc, acquirer_id, terminal_id, created_at, rate_limit`
+
+func scanMerchant(row Row) (*paygate.Merchant, error) {
+	var m paygate.Merchant
+	var ackMS int64
+	var created sql.NullInt64
+	if err := row.Scan(&m.ID, &m.Name, &m.Email, &m.RequireAck, &ackMS, &m.MCC, &m.AcquirerID, &m.TerminalID, &created, &m.RateLimit); err != nil {
+		return nil, err
+	}
+	m.AckWindow = time.Duration(ackMS) * time.Millisecond
+	m.CreatedAt = fromTime(created)
+	return &m, nil
+}
+
+// CreateMerchant inserts a merchant.
+func (s merchants) CreateMerchant(ctx context.Context, m *paygate.Merchant) error {
+	return s.db.Write(ctx, &Write{Key: "merchants/" + m.ID, Stmts: []Stmt{s.stmt(failed("insert merchant"),
+		`INSERT INTO merchants (`+merchantColumns+`) VALUES (`+placeholders(10)+`)`,
+		m.ID, m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.AcquirerID, m.TerminalID, toTime(m.CreatedAt), m.RateLimit)}})
+}
+
+// UpdateMerchant saves a merchant's settings.
+func (s merchants) UpdateMerchant(ctx context.Context, m *paygate.Merchant) error {
+	return s.db.Write(ctx, &Write{Key: "merchants/" + m.ID, Stmts: []Stmt{s.stmt(changed("update merchant", notFound("merchant", m.ID)),
+		`UPDATE merchants SET name = ?, email = ?, require_ack = ?, ack_window_ms = ?, mcc = ?, rate_limit = ? WHERE id = ?`,
+		m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.RateLimit, m.ID)}})
+}
+
+// Merchant returns a merchant by id.
+func (s merchants) Merchant(ctx context.Context, id string) (*paygate.Merchant, error) {
+	m, err := scanMerchant(s.queryRow(ctx, `SELECT `+merchantColumns+` FROM merchants WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("merchant", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("select merchant: %w", err)
+	}
+	return m, nil
+}
+
+// Merchants lists all merchants, oldest first.
+func (s merchants) Merchants(ctx context.Context) ([]*paygate.Merchant, error) {
+	return collect("merchants", scanMerchant)(s.query(ctx, `SELECT `+merchantColumns+` FROM merchants ORDER BY id`))
+}
+
+const keyColumns = `id, merchant_id, kind, prefix, hash, created_at, revoked_at`
+
+func scanKey(row Row) (*paygate.APIKey, error) {
+	var k paygate.APIKey
+	var created, revoked sql.NullInt64
+	if err := row.Scan(&k.ID, &k.MerchantID, &k.Kind, &k.Prefix, &k.Hash, &created, &revoked); err != nil {
+		return nil, err
+	}
+	k.CreatedAt, k.RevokedAt = fromTime(created), fromTime(revoked)
+	return &k, nil
+}
+
+// CreateAPIKey inserts a key (its hash).
+func (s merchants) CreateAPIKey(ctx context.Context, k *paygate.APIKey) error {
+	return s.db.Write(ctx, &Write{Key: "api_keys/" + k.ID, Stmts: []Stmt{s.stmt(failed("insert api key"),
+		`INSERT INTO api_keys (`+keyColumns+`) VALUES (`+placeholders(7)+`)`,
+		k.ID, k.MerchantID, k.Kind, k.Prefix, k.Hash, toTime(k.CreatedAt), toTime(k.RevokedAt))}})
+}
+
+// APIKeyByHash finds a key by the hash of its plaintext.
+func (s merchants) APIKeyByHash(ctx context.Context, hash string) (*paygate.APIKey, error) {
+	k, err := scanKey(s.queryRow(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = ?`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, paygate.Errorf(paygate.ENOTFOUND, "No such API key.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("select api key: %w", err)
+	}
+	return k, nil
+}
+
+// APIKeys lists a merchant's keys.
+func (s merchants) APIKeys(ctx context.Context, merchantID string) ([]*paygate.APIKey, error) {
+	return collect("api keys", scanKey)(s.query(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE merchant_id = ? ORDER BY id`, merchantID))
+}
+
+// RevokeAPIKey revokes a key; revoking twice keeps the first time.
+func (s merchants) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	return s.db.Write(ctx, &Write{Key: "api_keys/" + id, Stmts: []Stmt{s.stmt(changed("revoke api key", notFound("API key", id)),
+		`UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, toTime(at), id)}})
+}
