@@ -21,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"net/url"
 	"os"
 	"runtime"
@@ -167,7 +168,7 @@ func OpenWith(path string, o Options) (*DB, error) {
 	w.SetMaxOpenConns(1)
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
-	if err := w.Ping(); err != nil {
+	if err := pingBusy(w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -435,4 +436,26 @@ func incrementalVacuum(tx *Tx) error {
 		return fmt.Errorf("incremental vacuum: %w", err)
 	}
 	return nil
+}
+
+// pingBusy opens the writer's connection, running its pragmas. Of several
+// processes opening one new file at once, SQLite answers some "database is
+// locked" without waiting out the busy timeout (it refuses rather than
+// risk a deadlock while the file turns into a WAL database): such an open
+// is tried again, for as long as the busy timeout would have waited.
+func pingBusy(w *sql.DB) error {
+	deadline := time.Now().Add(10 * time.Second)
+	for try := 0; ; try++ {
+		err := w.Ping()
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(time.Duration(1+rand.IntN(10<<min(try, 4))) * time.Millisecond)
+	}
+}
+
+// isBusy reports whether err is SQLite's SQLITE_BUSY (5).
+func isBusy(err error) bool {
+	var coded interface{ Code() int }
+	return errors.As(err, &coded) && coded.Code()&0xff == 5
 }
