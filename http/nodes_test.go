@@ -2,9 +2,11 @@ package http_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/client"
@@ -41,6 +43,9 @@ func (k *barrierKeys) DataKeys(ctx context.Context) ([]paygate.WrappedKey, error
 	case <-k.b.all:
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-time.After(time.Minute):
+		// A node that failed to open never comes: fail, do not hang.
+		return nil, errors.New("start barrier: not every node reached it")
 	}
 	return keys, err
 }
