@@ -42,3 +42,14 @@ func (s clockedIdempotency) BeginIdempotent(ctx context.Context, rec *paygate.Id
 	rec.CreatedAt, rec.LockedAt = rec.CreatedAt.Add(d), rec.LockedAt.Add(d)
 	return s.IdempotencyStore.BeginIdempotent(ctx, rec, staleBefore.Add(d))
 }
+
+// PastInDoubt advances the clock past the gateway's InDoubtAfter (its
+// default, 2×NetworkTimeout+5s, when unset): every exchange under way
+// before the call is old enough for Gateway.Recover.
+func (g *Gateway) PastInDoubt() {
+	d := g.Gateway.InDoubtAfter
+	if d <= 0 {
+		d = 2*g.Gateway.NetworkTimeout + 5*time.Second
+	}
+	g.Clock.Advance(d + time.Millisecond)
+}

@@ -78,14 +78,15 @@ type Gateway struct {
 	Bank        *bank.Bank       // nil over TCP
 	Link        *iso8583.TCPLink // over TCP
 	Server      *pghttp.Server
-	// Clock is the time of the gateway, its server and its idempotency
-	// leases: the wall clock until the test advances it. Reopened nodes
-	// share it.
-	Clock *Clock
 	Merchant    *paygate.Merchant
 	SecretKey   string
 	Logs        *SyncBuffer
 	MasterKey   []byte
+
+	// Clock is the time of the gateway, its server and its idempotency
+	// leases: the wall clock until the test advances it. Reopened nodes
+	// share it.
+	Clock *Clock
 }
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers.
