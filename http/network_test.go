@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -427,4 +428,46 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestReversalOvertakesOriginal: a sale times out on its way to the bank,
+// the gateway declines it and reverses it, and the reversal reaches the
+// bank before the sale itself does (over TCP: the sale was written on a
+// connection the bank reads late, or closes with it unprocessed-yet, while
+// the reversal goes on another). The bank answers a reversal of an RRN it
+// has not seen by changing nothing and forgetting it; the late sale is then
+// posted. The gateway has the payment failed, the bank has the money
+// posted. This is what made TestFaultyLink fail under load (its
+// "closed" phase: the connection closed with messages in flight whose
+// processing the bank had not yet reached).
+func TestReversalOvertakesOriginal(t *testing.T) {
+	if os.Getenv("PAYGATE_KNOWN_BUGS") == "" {
+		t.Skip("known money bug, see the comment: the bank forgets a reversal that comes before its original; PAYGATE_KNOWN_BUGS=1 runs it")
+	}
+	const pan, amount = "4242424242424242", 999
+	late := make(chan func(), 1)
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Acquirer: func(a paygate.Acquirer) paygate.Acquirer {
+		return acquirerFunc(func(ctx context.Context, r paygate.NetworkRequest) (paygate.NetworkResponse, error) {
+			if r.Kind == paygate.NetworkSale && r.Amount == amount {
+				// Held on the way: delivered once the reversal is answered.
+				late <- func() { a.Send(context.Background(), r) }
+				return paygate.NetworkResponse{}, fmt.Errorf("no answer: %w", paygate.ErrNetworkTimeout)
+			}
+			resp, err := a.Send(ctx, r)
+			if r.Kind == paygate.NetworkReverse && r.OriginalAmount == amount {
+				(<-late)()
+			}
+			return resp, err
+		})
+	}})
+	before, _ := g.Bank.Account(pan)
+	_, err := g.Client(client.WithMaxRetries(0)).CreatePayment(ctx, client.PaymentParams{Amount: amount, Currency: "USD", Card: card(pan, "123")})
+	if e := asError(t, err); e.ResponseCode != "91" {
+		t.Fatalf("got %v, want a decline 91", err)
+	}
+	all := settle(t, g, 10*time.Second)
+	if len(all) != 1 || all[0].Status != paygate.StatusFailed {
+		t.Fatalf("payments: %v, want one failed", all)
+	}
+	gatewaytest.CheckLedger(t, g.Bank, all, []string{pan}, map[string]int64{pan: before.Posted})
 }
