@@ -100,7 +100,6 @@ type Node struct {
 	Bank    *bank.Bank       // the bank in process; nil over TCP
 	Link    *iso8583.TCPLink // the link to a bank run apart; nil in process
 
-	stores   Stores
 	interval time.Duration
 	logger   *slog.Logger
 	pruner   *paygate.IdempotencyPruner
@@ -131,7 +130,7 @@ func New(ctx context.Context, c Config) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{Vault: v, stores: c.Stores, interval: c.SweepInterval, logger: c.Logger}
+	n := &Node{Vault: v, interval: c.SweepInterval, logger: c.Logger}
 	var link iso8583.Link
 	if c.Acquirer.Addr != "" {
 		if n.Link, err = openAcquirer(ctx, c.Acquirer, c.Logger); err != nil {
@@ -155,6 +154,7 @@ func New(ctx context.Context, c Config) (*Node, error) {
 		g.Clock = c.Clock
 	}
 	n.Gateway = g
+	n.pruner = paygate.NewIdempotencyPruner(c.Stores.Idempotency, c.Stores.Jobs, paygate.NewHolder(), g.Clock)
 
 	ready := append([]pghttp.ReadyCheck(nil), c.Ready...)
 	if n.Link != nil {
@@ -191,7 +191,6 @@ func (n *Node) Open() error {
 	if err := n.Server.Open(); err != nil {
 		return err
 	}
-	n.pruner = paygate.NewIdempotencyPruner(n.stores.Idempotency, n.stores.Jobs, paygate.NewHolder(), n.Gateway.Clock)
 	if n.interval > 0 {
 		ctx, stop := context.WithCancel(context.Background())
 		n.mu.Lock()
@@ -255,7 +254,7 @@ func (n *Node) sweep(ctx context.Context) {
 // Sweep does one round of the background work, logging what fails: recover
 // network exchanges left in doubt, void approvals not acknowledged in
 // time, expire stale authorizations, prune expired idempotency keys
-// (claimed in the database: one node at a time does it). It needs Open.
+// (claimed in the database: one node at a time does it).
 func (n *Node) Sweep(ctx context.Context) {
 	g, logger := n.Gateway, n.logger
 	if _, err := g.Recover(ctx); err != nil && ctx.Err() == nil {
