@@ -503,7 +503,8 @@ func (f acquirerFunc) Send(c context.Context, r paygate.NetworkRequest) (paygate
 func TestAcknowledgment(t *testing.T) { gatewaytest.Engines(t, testAcknowledgment) }
 
 func testAcknowledgment(t *testing.T, pg string) {
-	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg, RequireAck: true, AckWindow: 150 * time.Millisecond})
+	const window = time.Minute
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg, RequireAck: true, AckWindow: window})
 	c := g.Client()
 	const pan = "6011111111111117"
 	acked := mustPay(t, c, client.PaymentParams{Amount: 1000, Currency: "USD", Card: card(pan, "123"), Capture: new(false)})
@@ -519,7 +520,10 @@ func testAcknowledgment(t *testing.T, pg string) {
 	if held := g.Bank.Holds(pan); held != 7000 {
 		t.Fatalf("holds %d, want 7000", held)
 	}
-	time.Sleep(200 * time.Millisecond)
+	if n, err := g.Gateway.ExpireUnacknowledged(ctx); err != nil || n != 0 {
+		t.Fatalf("expire within the window: %d %v, want 0", n, err)
+	}
+	g.Clock.Advance(window)
 	n, err := g.Gateway.ExpireUnacknowledged(ctx)
 	if err != nil || n != 1 {
 		t.Fatalf("expire: %d %v, want 1", n, err)

@@ -66,13 +66,16 @@ func TestMultiNode(t *testing.T) {
 		kills[i] = &killable{release: make(chan struct{})}
 	}
 	opts := func(i int) gatewaytest.Options {
-		return gatewaytest.Options{Postgres: pg, NetworkTimeout: 300 * time.Millisecond, IdempotencyLease: lease, Acquirer: kills[i].wrap, Quiet: true}
+		// Each node sweeps in the background, as serve does.
+		return gatewaytest.Options{Postgres: pg, NetworkTimeout: 300 * time.Millisecond, IdempotencyLease: lease, Acquirer: kills[i].wrap, Quiet: true,
+			SweepInterval: 50 * time.Millisecond, Setup: func(g *paygate.Gateway) { g.InDoubtAfter = time.Second }}
 	}
 	first := gatewaytest.MustOpen(t, opts(0))
 	nodes := []*gatewaytest.Gateway{first, first.Reopen(t, opts(1)), first.Reopen(t, opts(2))}
 	// Node 1 dies (no graceful shutdown) with its 12th answer in hand.
 	kills[1].dieAt = 12
 	kills[1].onDeath = func() {
+		nodes[1].Node.StopSweeper()
 		nodes[1].Server.Abort()
 		nodes[1].CloseDB()
 	}
@@ -81,21 +84,6 @@ func TestMultiNode(t *testing.T) {
 			close(k.release)
 		}
 	})
-
-	// Each node sweeps in the background, as serve does.
-	ctx, stop := context.WithCancel(context.Background())
-	defer stop()
-	var sweepers sync.WaitGroup
-	for i, n := range nodes {
-		n.Gateway.InDoubtAfter = time.Second
-		sweepers.Go(func() {
-			for ctx.Err() == nil && !kills[i].dead.Load() {
-				n.Gateway.Recover(ctx)
-				n.Gateway.ExpireUnacknowledged(ctx)
-				time.Sleep(50 * time.Millisecond)
-			}
-		})
-	}
 
 	cards := []string{"4242424242424242", "5555555555554444", "378282246310005", "6011111111111117", "3566002020360505"}
 	cvc := map[string]string{"378282246310005": "1234"}
@@ -203,8 +191,9 @@ func TestMultiNode(t *testing.T) {
 
 	// Wait until the surviving nodes have settled everything in doubt.
 	all := awaitSettled(t, nodes[0], 20*time.Second, nil) // the surviving nodes' sweepers do the work
-	stop()
-	sweepers.Wait()
+	for _, n := range nodes {
+		n.Node.StopSweeper()
+	}
 
 	// Identical requests made one payment each.
 	for order, ids := range groupIDs {
@@ -222,35 +211,14 @@ func TestMultiNode(t *testing.T) {
 		}
 	}
 
-	// The bank's ledger agrees with the gateway's records, card by card.
-	posted, held := map[string]int64{}, map[string]int64{}
 	statuses := map[paygate.PaymentStatus]int{}
 	for _, p := range all {
 		statuses[p.Status]++
-		pan := ""
-		for _, c := range cards {
-			if c[:6] == p.Card.First6 && c[len(c)-4:] == p.Card.Last4 {
-				pan = c
-			}
-		}
-		switch p.Status {
-		case paygate.StatusCaptured, paygate.StatusPartiallyRefunded, paygate.StatusRefunded:
-			posted[pan] += p.AmountCaptured - p.AmountRefunded
-		case paygate.StatusAuthorized:
-			held[pan] += p.Amount
-		}
 	}
 	t.Logf("%d payments: %v", len(all), statuses)
 	if len(all) < total/2 {
 		t.Errorf("only %d payments were made", len(all))
 	}
-	for _, pan := range cards {
-		a, _ := first.Bank.Account(pan)
-		if got := before[pan] - a.Posted; got != posted[pan] {
-			t.Errorf("card %s…: the bank posted %d, the gateway recorded %d", pan[:6], got, posted[pan])
-		}
-		if a.Held != held[pan] {
-			t.Errorf("card %s…: the bank holds %d, the gateway has %d authorized", pan[:6], a.Held, held[pan])
-		}
-	}
+	// The bank's ledger agrees with the gateway's records, card by card.
+	gatewaytest.CheckLedger(t, first.Bank, all, cards, before)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -14,9 +15,9 @@ import (
 	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/bank"
 	"github.com/paygate/paygate/client"
-	pghttp "github.com/paygate/paygate/http"
 	"github.com/paygate/paygate/internal/gatewaytest"
 	"github.com/paygate/paygate/iso8583"
+	"github.com/paygate/paygate/node"
 )
 
 // tcpNetwork is a bank on its own TCP server and a gateway that reaches it
@@ -39,30 +40,35 @@ func newTCPNetwork(t *testing.T, timeout time.Duration, b *bank.Bank, wrap func(
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { n.server.Close() })
+	n.g = gatewaytest.MustOpen(t, gatewaytest.Options{NetworkTimeout: timeout, Acquirer: wrap, TCP: node.AcquirerConfig{
+		Addr: n.server.ListenAddr(), Conns: 2,
+		Link: iso8583.DialOptions{EchoInterval: 200 * time.Millisecond, ReconnectWait: 20 * time.Millisecond, MaxReconnectWait: 200 * time.Millisecond},
+	}})
+	n.link = n.g.Link
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	link, err := iso8583.Dial(ctx, n.server.ListenAddr(), iso8583.DialOptions{Conns: 2, EchoInterval: 200 * time.Millisecond,
-		ReconnectWait: 20 * time.Millisecond, MaxReconnectWait: 200 * time.Millisecond})
-	if err != nil {
+	if err := n.link.WaitUp(ctx); err != nil {
 		t.Fatal(err)
 	}
-	n.link = link
-	t.Cleanup(func() { link.Close() })
-	n.g = gatewaytest.MustOpen(t, gatewaytest.Options{NetworkTimeout: timeout, Acquirer: func(paygate.Acquirer) paygate.Acquirer {
-		var a paygate.Acquirer = iso8583.NewClient(link, timeout)
-		if wrap != nil {
-			a = wrap(a)
-		}
-		return a
-	}, Server: func(s *pghttp.Server) { s.Ready = append(s.Ready, pghttp.LinkCheck(link)) }})
 	return n
 }
 
-// settle recovers until nothing is in doubt, then returns every payment.
+// settle finishes what is in doubt as the sweeper would, on the clock: it
+// waits for the reversals the requests handed to the background (the
+// gateway takes no new ones afterwards, as at shutdown), moves the clock
+// past InDoubtAfter and recovers until nothing is in doubt (the link may be
+// reconnecting), and returns every payment.
 func settle(t *testing.T, g *gatewaytest.Gateway, within time.Duration) []*paygate.Payment {
 	t.Helper()
-	g.Gateway.InDoubtAfter = time.Millisecond
-	return awaitSettled(t, g, within, func() { g.Gateway.Recover(ctx) })
+	sctx, cancel := context.WithTimeout(ctx, within)
+	defer cancel()
+	if err := g.Gateway.Shutdown(sctx); err != nil {
+		t.Fatalf("background reversals not done within %v: %v", within, err)
+	}
+	return awaitSettled(t, g, within, func() {
+		g.PastInDoubt()
+		g.Gateway.Recover(ctx)
+	})
 }
 
 // awaitSettled lists the merchant's payments until none (nor any refund) is
@@ -105,45 +111,6 @@ func awaitSettled(t *testing.T, g *gatewaytest.Gateway, within time.Duration, ea
 			t.Fatalf("%d payments or refunds still in doubt", stuck)
 		}
 		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// checkLedger compares the bank's accounts with the gateway's records:
-// every authorization the gateway holds is held once, under its RRN, for
-// its amount; every capture and sale is posted once; nothing else.
-func checkLedger(t *testing.T, b *bank.Bank, all []*paygate.Payment, cards []string, before map[string]int64) {
-	t.Helper()
-	posted, holds := map[string]int64{}, map[string]map[string]int64{}
-	for _, pan := range cards {
-		holds[pan] = map[string]int64{}
-	}
-	for _, p := range all {
-		pan := ""
-		for _, c := range cards {
-			if c[:6] == p.Card.First6 && c[len(c)-4:] == p.Card.Last4 {
-				pan = c
-			}
-		}
-		switch p.Status {
-		case paygate.StatusCaptured, paygate.StatusPartiallyRefunded, paygate.StatusRefunded:
-			posted[pan] += p.AmountCaptured - p.AmountRefunded
-		case paygate.StatusAuthorized:
-			holds[pan][p.RRN] = p.Amount
-		}
-	}
-	for _, pan := range cards {
-		a, _ := b.Account(pan)
-		if got := before[pan] - a.Posted; got != posted[pan] {
-			t.Errorf("card %s…: the bank posted %d, the gateway recorded %d", pan[:6], got, posted[pan])
-		}
-		if len(a.Holds) != len(holds[pan]) {
-			t.Errorf("card %s…: the bank has %d holds, the gateway %d open authorizations", pan[:6], len(a.Holds), len(holds[pan]))
-		}
-		for rrn, amount := range holds[pan] {
-			if a.Holds[rrn] != amount {
-				t.Errorf("card %s…: RRN %s held %d at the bank, want %d", pan[:6], rrn, a.Holds[rrn], amount)
-			}
-		}
 	}
 }
 
@@ -223,7 +190,7 @@ func TestFaultyLink(t *testing.T) {
 	if statuses[paygate.StatusFailed] == 0 {
 		t.Errorf("no payment failed: the faults did not bite")
 	}
-	checkLedger(t, n.bank, all, cards, before)
+	gatewaytest.CheckLedger(t, n.bank, all, cards, before)
 }
 
 // TestBankRestart: the bank process goes away mid-run and comes back on the
@@ -287,7 +254,7 @@ func TestBankRestart(t *testing.T) {
 	if statuses[paygate.StatusCaptured]+statuses[paygate.StatusAuthorized] < 15 {
 		t.Errorf("too few approvals: %v", statuses)
 	}
-	checkLedger(t, b2, all, cards, before)
+	gatewaytest.CheckLedger(t, b2, all, cards, before)
 }
 
 // readyz returns the status of GET /readyz and its body.
@@ -416,7 +383,7 @@ func TestNetworkFailureWait(t *testing.T) {
 			t.Errorf("payment %s (%s): %s, want failed", p.ID, p.OrderID, p.Status)
 		}
 	}
-	checkLedger(t, n.bank, all, cards, before)
+	gatewaytest.CheckLedger(t, n.bank, all, cards, before)
 }
 
 // TestShutdownStopsBackgroundReversal: a reversal handed to the background
@@ -449,7 +416,7 @@ func TestShutdownStopsBackgroundReversal(t *testing.T) {
 	if len(all) != 1 || all[0].Status != paygate.StatusFailed {
 		t.Errorf("after recovery: %v, want one failed payment", all)
 	}
-	checkLedger(t, n.bank, all, []string{pan}, map[string]int64{pan: before.Posted})
+	gatewaytest.CheckLedger(t, n.bank, all, []string{pan}, map[string]int64{pan: before.Posted})
 }
 
 // waitFor polls cond every 5 ms for at most 5 s.
@@ -461,4 +428,46 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestReversalOvertakesOriginal: a sale times out on its way to the bank,
+// the gateway declines it and reverses it, and the reversal reaches the
+// bank before the sale itself does (over TCP: the sale was written on a
+// connection the bank reads late, or closes with it unprocessed-yet, while
+// the reversal goes on another). The bank answers a reversal of an RRN it
+// has not seen by changing nothing and forgetting it; the late sale is then
+// posted. The gateway has the payment failed, the bank has the money
+// posted. This is what made TestFaultyLink fail under load (its
+// "closed" phase: the connection closed with messages in flight whose
+// processing the bank had not yet reached).
+func TestReversalOvertakesOriginal(t *testing.T) {
+	if os.Getenv("PAYGATE_KNOWN_BUGS") == "" {
+		t.Skip("known money bug, see the comment: the bank forgets a reversal that comes before its original; PAYGATE_KNOWN_BUGS=1 runs it")
+	}
+	const pan, amount = "4242424242424242", 999
+	late := make(chan func(), 1)
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Acquirer: func(a paygate.Acquirer) paygate.Acquirer {
+		return acquirerFunc(func(ctx context.Context, r paygate.NetworkRequest) (paygate.NetworkResponse, error) {
+			if r.Kind == paygate.NetworkSale && r.Amount == amount {
+				// Held on the way: delivered once the reversal is answered.
+				late <- func() { a.Send(context.Background(), r) }
+				return paygate.NetworkResponse{}, fmt.Errorf("no answer: %w", paygate.ErrNetworkTimeout)
+			}
+			resp, err := a.Send(ctx, r)
+			if r.Kind == paygate.NetworkReverse && r.OriginalAmount == amount {
+				(<-late)()
+			}
+			return resp, err
+		})
+	}})
+	before, _ := g.Bank.Account(pan)
+	_, err := g.Client(client.WithMaxRetries(0)).CreatePayment(ctx, client.PaymentParams{Amount: amount, Currency: "USD", Card: card(pan, "123")})
+	if e := asError(t, err); e.ResponseCode != "91" {
+		t.Fatalf("got %v, want a decline 91", err)
+	}
+	all := settle(t, g, 10*time.Second)
+	if len(all) != 1 || all[0].Status != paygate.StatusFailed {
+		t.Fatalf("payments: %v, want one failed", all)
+	}
+	gatewaytest.CheckLedger(t, g.Bank, all, []string{pan}, map[string]int64{pan: before.Posted})
 }

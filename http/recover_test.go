@@ -99,8 +99,7 @@ func testRecoverAfterCrash(t *testing.T, pg string) {
 			// The process is frozen mid-request; a new one starts on the
 			// same database and recovers what was left in doubt.
 			n := g.Reopen(t, gatewaytest.Options{Postgres: pg})
-			n.Gateway.InDoubtAfter = time.Millisecond
-			time.Sleep(5 * time.Millisecond)
+			n.PastInDoubt()
 			got, err := n.Gateway.Recover(ctx)
 			if err != nil || got != 1 {
 				t.Fatalf("recover: %d %v, want 1", got, err)
@@ -148,8 +147,7 @@ func testRecoverRefundInDoubt(t *testing.T, pg string) {
 	go c.Refund(cctx, p.ID, client.RefundParams{Amount: new(int64(1234))})
 	<-f.reached
 	n := g.Reopen(t, gatewaytest.Options{Postgres: pg})
-	n.Gateway.InDoubtAfter = time.Millisecond
-	time.Sleep(5 * time.Millisecond)
+	n.PastInDoubt()
 	if got, err := n.Gateway.Recover(ctx); err != nil || got != 1 {
 		t.Fatalf("recover: %d %v, want 1", got, err)
 	}
@@ -187,20 +185,21 @@ func TestIdempotencyTakeover(t *testing.T) {
 	}()
 	<-f.reached
 
-	n := g.Reopen(t, gatewaytest.Options{IdempotencyLease: 50 * time.Millisecond})
+	const lease = time.Minute
+	n := g.Reopen(t, gatewaytest.Options{IdempotencyLease: lease})
 	// Before the lease is over, and while the payment is in doubt: 409.
 	if s, b := do(t, n, "POST", "/v1/payments", n.SecretKey, body, "Idempotency-Key", "dies-1"); s != 409 {
 		t.Fatalf("retry during the lease: got %d %v, want 409", s, b)
 	}
-	time.Sleep(60 * time.Millisecond)
+	n.Clock.Advance(lease)
 	if s, b := do(t, n, "POST", "/v1/payments", n.SecretKey, body, "Idempotency-Key", "dies-1"); s != 409 || errField(b, "code") != paygate.EIDEMPOTENCYBUSY {
 		t.Fatalf("retry while the payment is in doubt: got %d %v, want 409", s, b)
 	}
-	n.Gateway.InDoubtAfter = time.Millisecond
+	n.PastInDoubt()
 	if got, err := n.Gateway.Recover(ctx); err != nil || got != 1 {
 		t.Fatalf("recover: %d %v", got, err)
 	}
-	time.Sleep(60 * time.Millisecond)
+	n.Clock.Advance(lease) // past the lease of the last retry's claim
 	s, b := do(t, n, "POST", "/v1/payments", n.SecretKey, body, "Idempotency-Key", "dies-1")
 	if s != 402 || errField(b, "decline_code") != "issuer_unavailable" || errField(b, "payment_id") == "" {
 		t.Fatalf("retry after recovery: got %d %v, want 402 issuer_unavailable naming the reversed payment", s, b)
@@ -276,8 +275,7 @@ func testReversalRefusedStaysInDoubt(t *testing.T, pg string) {
 			t.Fatalf("void while the issuer is down: %+v %v, want status voiding", p, err)
 		}
 	}
-	g.Gateway.InDoubtAfter = time.Millisecond
-	time.Sleep(5 * time.Millisecond)
+	g.PastInDoubt()
 	if n, _ := g.Gateway.Recover(ctx); n != 0 {
 		t.Errorf("recovered %d while the issuer is down, want 0", n)
 	}
@@ -291,7 +289,7 @@ func testReversalRefusedStaysInDoubt(t *testing.T, pg string) {
 	}
 
 	g.Bank.SetIssuerDown("555555", false)
-	time.Sleep(5 * time.Millisecond)
+	g.PastInDoubt() // the failed round renewed the claims' leases
 	if n, err := g.Gateway.Recover(ctx); n != 2 || err != nil {
 		t.Fatalf("recover: %d %v, want 2", n, err)
 	}

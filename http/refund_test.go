@@ -162,7 +162,7 @@ func testConcurrentRefunds(t *testing.T, pg string, nodes int) {
 
 	// Nothing is left for the sweeper, and it reverses nothing.
 	for _, g := range gws {
-		g.Gateway.InDoubtAfter = time.Nanosecond
+		g.PastInDoubt()
 		if _, err := g.Gateway.Recover(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -237,7 +237,8 @@ func TestServerErrorNotStored(t *testing.T) { gatewaytest.Engines(t, testServerE
 func testServerErrorNotStored(t *testing.T, pg string) {
 	const pan = "5555555555554444"
 	store := &faultyRefunds{}
-	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg, IdempotencyLease: 100 * time.Millisecond, Setup: func(gw *paygate.Gateway) {
+	const lease = time.Minute
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg, IdempotencyLease: lease, Setup: func(gw *paygate.Gateway) {
 		store.PaymentStore, gw.Payments = gw.Payments, store
 		gw.ConflictTimeout = 50 * time.Millisecond
 	}})
@@ -308,18 +309,12 @@ func testServerErrorNotStored(t *testing.T, pg string) {
 	if s, b, _ := refund("unrecorded"); s != 409 || errField(b, "code") != paygate.EIDEMPOTENCYBUSY {
 		t.Fatalf("retry while the refund is in doubt: got %d %v, want 409 %s", s, b, paygate.EIDEMPOTENCYBUSY)
 	}
-	g.Gateway.InDoubtAfter = time.Nanosecond
+	g.PastInDoubt()
 	if n, err := g.Gateway.Recover(ctx); err != nil || n != 1 {
 		t.Fatalf("recover: %d %v, want 1", n, err)
 	}
-	var s int
-	var b map[string]any
-	for range 100 { // until the lease of the last retry's claim ends
-		if s, b, _ = refund("unrecorded"); s != 409 {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	g.Clock.Advance(lease) // past the lease of the last retry's claim
+	s, b, _ := refund("unrecorded")
 	if s != 402 || errField(b, "payment_id") != p.ID || errField(b, "response_code") != "91" {
 		t.Fatalf("retry after recovery: got %d %v, want 402 with payment %s and response code 91", s, b, p.ID)
 	}

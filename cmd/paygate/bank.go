@@ -3,19 +3,15 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
-	"os"
 	"strings"
 	"time"
 
-	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/bank"
-	"github.com/paygate/paygate/iso8583"
+	"github.com/paygate/paygate/node"
 )
 
 const bankHelp = `Usage: paygate bank [flags]
@@ -135,63 +131,10 @@ func runBank(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return errors.Join(s.Close(), b.Close())
 }
 
-// acquirerConfig is serve's link to a bank run apart ("paygate bank").
-type acquirerConfig struct {
-	Addr  string // host:port; "" for the bank in process
-	TLS   bool   // verify against the system roots
-	CA    string // PEM file of the CAs to trust; implies TLS
-	Conns int
-}
-
 // acquirerFlags adds serve's --acquirer flags.
-func acquirerFlags(fs *flag.FlagSet, c *acquirerConfig) {
+func acquirerFlags(fs *flag.FlagSet, c *node.AcquirerConfig) {
 	fs.StringVar(&c.Addr, "acquirer", env("ACQUIRER", ""), "host:port of the acquirer (paygate bank) to reach over TCP; default: the simulated bank in process (env PAYGATE_ACQUIRER)")
 	fs.BoolVar(&c.TLS, "acquirer-tls", env("ACQUIRER_TLS", "") == "true", "reach the acquirer over TLS, verified against the system roots (env PAYGATE_ACQUIRER_TLS)")
 	fs.StringVar(&c.CA, "acquirer-ca", env("ACQUIRER_CA", ""), "PEM file of the CA certificates that sign the acquirer's; implies --acquirer-tls (env PAYGATE_ACQUIRER_CA)")
 	fs.IntVar(&c.Conns, "acquirer-conns", intEnv("ACQUIRER_CONNS", 2), "connections to the acquirer (env PAYGATE_ACQUIRER_CONNS)")
-}
-
-// openAcquirer starts the link to the acquirer c names, or returns a nil
-// link for the bank in process. It does not fail when the acquirer cannot
-// be reached: it says so in the log and the link keeps trying, so that the
-// gateway serves (payments get 91) until the bank is back. closeLink signs
-// off.
-func openAcquirer(ctx context.Context, c acquirerConfig, logger *slog.Logger) (link *iso8583.TCPLink, closeLink func(), err error) {
-	none := func() {}
-	if c.Addr == "" {
-		if c.TLS || c.CA != "" {
-			return nil, none, errors.New("--acquirer-tls and --acquirer-ca need --acquirer")
-		}
-		return nil, none, nil
-	}
-	if c.Conns <= 0 {
-		return nil, none, errors.New("--acquirer-conns must be positive")
-	}
-	var tlsConf *tls.Config
-	if c.TLS || c.CA != "" {
-		tlsConf = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	if c.CA != "" {
-		pem, err := os.ReadFile(c.CA)
-		if err != nil {
-			return nil, none, fmt.Errorf("--acquirer-ca: %w", err)
-		}
-		tlsConf.RootCAs = x509.NewCertPool()
-		if !tlsConf.RootCAs.AppendCertsFromPEM(pem) {
-			return nil, none, fmt.Errorf("--acquirer-ca: no PEM certificate in %s", c.CA)
-		}
-	}
-	l, err := iso8583.NewLink(c.Addr, iso8583.DialOptions{TLS: tlsConf, Conns: c.Conns, Logger: logger.With("component", "acquirer")})
-	if err != nil {
-		return nil, none, err
-	}
-	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	if err := l.WaitUp(wctx); err != nil {
-		logger.Warn("acquirer not reachable at start; serving anyway, payments are declined with 91 until it is; reconnecting in the background",
-			"acquirer", c.Addr, paygate.LogError, err)
-	} else {
-		logger.Info("acquirer link up", "acquirer", c.Addr, "tls", tlsConf != nil, "conns", c.Conns)
-	}
-	return l, func() { l.Close() }, nil
 }

@@ -71,7 +71,7 @@ func keyCreate(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer st.Close()
 	plain, k := paygate.NewAPIKey(*merchant, *kind, time.Now().UTC())
-	if err := st.merchants.CreateAPIKey(ctx, k); err != nil {
+	if err := st.Merchants.CreateAPIKey(ctx, k); err != nil {
 		return err
 	}
 	if *asJSON {
@@ -96,7 +96,7 @@ func keyList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer st.Close()
-	list, err := st.merchants.APIKeys(ctx, *merchant)
+	list, err := st.Merchants.APIKeys(ctx, *merchant)
 	if err != nil {
 		return err
 	}
@@ -132,7 +132,7 @@ func keyRevoke(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer st.Close()
-	if err := st.merchants.RevokeAPIKey(ctx, fs.Arg(0), time.Now().UTC()); err != nil {
+	if err := st.Merchants.RevokeAPIKey(ctx, fs.Arg(0), time.Now().UTC()); err != nil {
 		return fmt.Errorf("%s", paygate.ErrorMessage(err))
 	}
 	if *asJSON {

@@ -107,7 +107,7 @@ func merchantList(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer st.Close()
-	list, err := st.merchants.Merchants(ctx)
+	list, err := st.Merchants.Merchants(ctx)
 	if err != nil {
 		return err
 	}
@@ -155,14 +155,14 @@ func merchantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer st.Close()
-	m, err := st.merchants.Merchant(ctx, *id)
+	m, err := st.Merchants.Merchant(ctx, *id)
 	if paygate.ErrorCode(err) == paygate.ENOTFOUND {
 		return fmt.Errorf("%s", paygate.ErrorMessage(err))
 	} else if err != nil {
 		return err
 	}
 	m.RateLimit = *rateLimit
-	if err := st.merchants.UpdateMerchant(ctx, m); err != nil {
+	if err := st.Merchants.UpdateMerchant(ctx, m); err != nil {
 		return err
 	}
 	if *asJSON {

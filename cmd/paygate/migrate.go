@@ -22,11 +22,11 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer st.Close()
-	schema, err := st.migrations(ctx)
+	schema, err := st.Migrations(ctx)
 	if err != nil {
 		return err
 	}
-	applied := st.applied
+	applied := st.Applied
 	if applied == nil {
 		applied = []string{}
 	}

@@ -4,9 +4,7 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -21,9 +19,8 @@ import (
 	"time"
 
 	"github.com/paygate/paygate"
-	"github.com/paygate/paygate/bank"
 	pghttp "github.com/paygate/paygate/http"
-	"github.com/paygate/paygate/iso8583"
+	"github.com/paygate/paygate/node"
 )
 
 // serveConfig is everything serve needs, read from flags and environment.
@@ -40,7 +37,7 @@ type serveConfig struct {
 	LogLevel       string
 	LogFormat      string
 	Pool           poolConfig
-	Acquirer       acquirerConfig
+	Acquirer       node.AcquirerConfig
 	MaxConns       int
 	RateLimit      int // per API key, requests per second; 0: none
 	RateBurst      int
@@ -158,6 +155,9 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 	if err != nil {
 		return err
 	}
+	if err := c.Acquirer.Check(); err != nil {
+		return err
+	}
 	// Bind before anything is created: a start that cannot have its
 	// address must leave no database or key file behind.
 	ln, err := net.Listen("tcp", c.Addr)
@@ -165,118 +165,58 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 		return fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
 	defer ln.Close() // if the server never took it; harmless after
-	link, closeLink, err := openAcquirer(ctx, c.Acquirer, logger)
-	if err != nil {
-		return err
-	}
-	defer closeLink() // signs off, after the HTTP server has drained
 	st, err := openStores(ctx, c.DB, c.Pool)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	v, master, note, err := openVault(ctx, st, c.KeyFile)
+	master, note, err := masterKey(c.KeyFile)
 	if err != nil {
 		return err
 	}
 	if note != "" {
 		logger.Warn(note)
 	}
-
-	b := bank.New(logger.With("component", "bank"))
-	g := paygate.NewGateway()
-	g.Merchants, g.Payments, g.Cards, g.Vault, g.Sequences = st.merchants, st.payments, st.cards, v, st.sequences
-	var acquirer iso8583.Link = link
-	if link == nil {
-		acquirer = iso8583.LinkFunc(b.Handle)
+	n, err := node.New(ctx, node.Config{
+		Stores:         *st,
+		MasterKey:      master,
+		Addr:           c.Addr,
+		Listener:       ln,
+		TLSConfig:      tlsConf,
+		NetworkTimeout: c.NetworkTimeout,
+		InDoubtAfter:   c.InDoubtAfter,
+		SweepInterval:  c.SweepInterval,
+		MaxConns:       c.MaxConns,
+		RateLimit:      c.RateLimit,
+		RateBurst:      c.RateBurst,
+		Acquirer:       c.Acquirer,
+		Ready:          []pghttp.ReadyCheck{databaseCheck(st)},
+		Logger:         logger,
+	})
+	if err != nil {
+		return err
 	}
-	g.Acquirer = iso8583.NewClient(acquirer, c.NetworkTimeout)
-	g.Logger = logger
-	g.NetworkTimeout, g.InDoubtAfter = c.NetworkTimeout, c.InDoubtAfter
-
-	srv := &pghttp.Server{
-		Addr:              c.Addr,
-		Listener:          ln,
-		Gateway:           g,
-		Merchants:         st.merchants,
-		Idempotency:       st.idempotency,
-		Logger:            logger,
-		IdempotencySecret: derive(master, "paygate idempotency"),
-		IdempotencyLease:  2*c.NetworkTimeout + 30*time.Second,
-		TLSConfig:         tlsConf,
-		MaxConns:          c.MaxConns,
-		RateLimit:         c.RateLimit,
-		RateBurst:         c.RateBurst,
-		Ready:             readyChecks(st, link),
-	}
-	if c.RateLimit == 0 {
-		srv.RateLimit = -1 // none, unless a merchant has its own
-	}
-	if err := srv.Open(); err != nil {
+	if err := n.Open(); err != nil {
+		n.Close()
 		return err
 	}
 	// Only once the address is ours: a failed start must not spend the
 	// one showing of the demo keys.
 	if err := ensureDemoMerchant(ctx, st, stdout); err != nil {
-		srv.Close()
+		n.Close()
 		return err
 	}
-	logger.Info("paygate listening", "url", srv.URL(), "db", c.DB)
-	fmt.Fprintf(stdout, "paygate listening on %s\n", srv.URL())
-
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		sweep(ctx, g, st, c.SweepInterval, logger)
-	}()
+	logger.Info("paygate listening", "url", n.URL(), "db", c.DB)
+	fmt.Fprintf(stdout, "paygate listening on %s\n", n.URL())
 	<-ctx.Done()
 	logger.Info("shutting down")
-	err = srv.Close()
-	// Reversals the requests handed off get one network timeout to finish;
-	// what is left stays in doubt in the database for the next sweep.
-	sctx, cancel := context.WithTimeout(context.Background(), c.NetworkTimeout+time.Second)
-	if serr := g.Shutdown(sctx); serr != nil {
-		logger.Warn("background reversals cut short, left for recovery", paygate.LogError, serr)
-	}
-	cancel()
-	<-done
-	return err
-}
-
-// sweep runs the background work until ctx ends: recover network exchanges
-// left in doubt, void approvals not acknowledged in time, prune expired
-// idempotency keys (claimed in the database: one node at a time does it).
-func sweep(ctx context.Context, g *paygate.Gateway, st *stores, every time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	prune := paygate.NewIdempotencyPruner(st.idempotency, st.jobs, paygate.NewHolder(), g.Clock)
-	for {
-		if _, err := g.Recover(ctx); err != nil && ctx.Err() == nil {
-			logger.Error("recover in-doubt payments", paygate.LogError, err)
-		}
-		if _, err := g.ExpireUnacknowledged(ctx); err != nil && ctx.Err() == nil {
-			logger.Error("void unacknowledged payments", paygate.LogError, err)
-		}
-		if _, err := g.ExpireAuthorizations(ctx); err != nil && ctx.Err() == nil {
-			logger.Error("expire authorizations", paygate.LogError, err)
-		}
-		if n, _, err := prune.Prune(ctx); err != nil && ctx.Err() == nil {
-			logger.Error("prune idempotency keys", paygate.LogError, err)
-		} else if n > 0 {
-			logger.Info("pruned idempotency keys", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+	return n.Close()
 }
 
 // ensureDemoMerchant creates a demo merchant on first start and prints its
 // secret key once.
-func ensureDemoMerchant(ctx context.Context, st *stores, stdout io.Writer) error {
-	list, err := st.merchants.Merchants(ctx)
+func ensureDemoMerchant(ctx context.Context, st *paygate.Stores, stdout io.Writer) error {
+	list, err := st.Merchants.Merchants(ctx)
 	if err != nil {
 		return err
 	}
@@ -292,19 +232,13 @@ func ensureDemoMerchant(ctx context.Context, st *stores, stdout io.Writer) error
 	m.ID = "acct_demo"
 	secret, err := newMerchantWithKey(ctx, st, m)
 	if err != nil {
-		if list, lerr := st.merchants.Merchants(ctx); lerr == nil && len(list) > 0 {
+		if list, lerr := st.Merchants.Merchants(ctx); lerr == nil && len(list) > 0 {
 			return nil // another node made it
 		}
 		return err
 	}
 	fmt.Fprintf(stdout, "First start: created demo merchant %s.\n  secret key:      %s\nThe key is shown only this once; store it now.\n", m.ID, secret)
 	return nil
-}
-
-func derive(master []byte, purpose string) []byte {
-	h := hmac.New(sha256.New, master)
-	h.Write([]byte(purpose))
-	return h.Sum(nil)
 }
 
 func tlsConfig(c serveConfig) (*tls.Config, error) {
@@ -328,18 +262,13 @@ func tlsConfig(c serveConfig) (*tls.Config, error) {
 	return nil, nil
 }
 
-// readyChecks are what /readyz reports: the database answers a cheap query,
-// and the link to a separate acquirer has a connection up (the bank in
-// process, link nil, is always there).
-func readyChecks(st *stores, link *iso8583.TCPLink) []pghttp.ReadyCheck {
-	checks := []pghttp.ReadyCheck{{Name: "database", Check: func(ctx context.Context) (map[string]any, error) {
-		_, err := st.migrations(ctx)
-		return map[string]any{"engine": st.engine}, err
-	}}}
-	if link != nil {
-		checks = append(checks, pghttp.LinkCheck(link))
-	}
-	return checks
+// databaseCheck is the database's check of /readyz: it answers a cheap
+// query. (The node adds the acquirer link's.)
+func databaseCheck(st *paygate.Stores) pghttp.ReadyCheck {
+	return pghttp.ReadyCheck{Name: "database", Check: func(ctx context.Context) (map[string]any, error) {
+		_, err := st.Migrations(ctx)
+		return map[string]any{"engine": st.Engine}, err
+	}}
 }
 
 // selfSigned makes a throwaway certificate for localhost and the listen host.

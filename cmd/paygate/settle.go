@@ -26,7 +26,7 @@ func runSettle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer st.Close()
 	g := paygate.NewGateway()
-	g.Merchants, g.Payments = st.merchants, st.payments
+	g.Merchants, g.Payments = st.Merchants, st.Payments
 	n, err := g.CloseBatch(ctx, m)
 	if err != nil {
 		return err

@@ -15,21 +15,6 @@ import (
 	"github.com/paygate/paygate/vault"
 )
 
-// stores is an open database, SQLite or PostgreSQL, with its stores.
-type stores struct {
-	engine      string // "sqlite" or "postgres"
-	merchants   paygate.MerchantStore
-	payments    paygate.PaymentStore
-	cards       paygate.CardStore
-	keys        paygate.KeyStore
-	idempotency paygate.IdempotencyStore
-	sequences   paygate.SequenceStore
-	jobs        paygate.JobStore
-	migrations  func(context.Context) ([]string, error)
-	applied     []string // the migrations that opening applied
-	close       func() error
-}
-
 // poolConfig is the PostgreSQL connection pool, from flags.
 type poolConfig struct {
 	MaxConns        int
@@ -47,7 +32,7 @@ func isPostgres(db string) bool {
 // openStores opens the database named by --db: a postgres:// URL selects
 // PostgreSQL, anything else (a path, or sqlite:path) SQLite. Opening applies
 // the migrations that are missing.
-func openStores(ctx context.Context, db string, pool poolConfig) (*stores, error) {
+func openStores(ctx context.Context, db string, pool poolConfig) (*paygate.Stores, error) {
 	var st paygate.Stores
 	if isPostgres(db) {
 		pg, err := postgres.Open(ctx, db, postgres.Options{MaxConns: pool.MaxConns, MinConns: pool.MinConns,
@@ -63,27 +48,13 @@ func openStores(ctx context.Context, db string, pool poolConfig) (*stores, error
 		}
 		st = lite.Stores()
 	}
-	return &stores{
-		engine:      st.Engine,
-		merchants:   st.Merchants,
-		payments:    st.Payments,
-		cards:       st.Cards,
-		keys:        st.Keys,
-		idempotency: st.Idempotency,
-		sequences:   st.Sequences,
-		jobs:        st.Jobs,
-		migrations:  st.Migrations,
-		applied:     st.Applied,
-		close:       st.Close,
-	}, nil
+	return &st, nil
 }
-
-func (s *stores) Close() error { return s.close() }
 
 // openExisting opens a database that must already exist with a current
 // schema. Every command but serve and migrate uses it, so that a typo in
 // --db is an error rather than a new, empty database.
-func openExisting(ctx context.Context, db string) (*stores, error) {
+func openExisting(ctx context.Context, db string) (*paygate.Stores, error) {
 	if !isPostgres(db) {
 		path := strings.TrimPrefix(db, "sqlite:")
 		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
@@ -94,7 +65,7 @@ func openExisting(ctx context.Context, db string) (*stores, error) {
 }
 
 // openMerchant opens an existing database and finds a merchant in it.
-func openMerchant(ctx context.Context, db, merchantID string) (*stores, *paygate.Merchant, error) {
+func openMerchant(ctx context.Context, db, merchantID string) (*paygate.Stores, *paygate.Merchant, error) {
 	if merchantID == "" {
 		return nil, nil, errors.New("--merchant is required")
 	}
@@ -102,7 +73,7 @@ func openMerchant(ctx context.Context, db, merchantID string) (*stores, *paygate
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := st.merchants.Merchant(ctx, merchantID)
+	m, err := st.Merchants.Merchant(ctx, merchantID)
 	if err != nil {
 		st.Close()
 		return nil, nil, fmt.Errorf("%s", paygate.ErrorMessage(err))
@@ -142,28 +113,15 @@ func defaultKeyFile(db string) string {
 	return filepath.Join(filepath.Dir(db), "paygate.key")
 }
 
-// openVault opens the vault with the master key.
-func openVault(ctx context.Context, s *stores, keyFile string) (*vault.Vault, []byte, string, error) {
-	key, note, err := masterKey(keyFile)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	v, err := vault.Open(ctx, key, s.keys)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	return v, key, note, nil
-}
-
 // newMerchantWithKey creates a merchant and its first secret key, whose
 // plaintext is returned once. (Publishable keys are no longer issued: no
 // route takes them.)
-func newMerchantWithKey(ctx context.Context, s *stores, m *paygate.Merchant) (secret string, err error) {
-	if err := s.merchants.CreateMerchant(ctx, m); err != nil {
+func newMerchantWithKey(ctx context.Context, s *paygate.Stores, m *paygate.Merchant) (secret string, err error) {
+	if err := s.Merchants.CreateMerchant(ctx, m); err != nil {
 		return "", err
 	}
 	secret, sk := paygate.NewAPIKey(m.ID, paygate.KeySecret, m.CreatedAt)
-	if err := s.merchants.CreateAPIKey(ctx, sk); err != nil {
+	if err := s.Merchants.CreateAPIKey(ctx, sk); err != nil {
 		return "", err
 	}
 	return secret, nil

@@ -1,6 +1,9 @@
 // Package gatewaytest runs a whole gateway for tests: SQLite in a temporary
-// directory, the vault, the simulated bank over the in-process ISO 8583
-// link, and the HTTP server on 127.0.0.1:0. It belongs to no layer.
+// directory (or a fresh PostgreSQL schema), and on it a node wired by
+// package node exactly as serve wires it — the vault, the simulated bank
+// over the in-process ISO 8583 link (or a TCP link to a bank server), the
+// HTTP server on 127.0.0.1:0 — on a clock the test can move. It belongs to
+// no layer.
 package gatewaytest
 
 import (
@@ -21,6 +24,7 @@ import (
 	"github.com/paygate/paygate/client"
 	pghttp "github.com/paygate/paygate/http"
 	"github.com/paygate/paygate/iso8583"
+	"github.com/paygate/paygate/node"
 	"github.com/paygate/paygate/postgres"
 	"github.com/paygate/paygate/sqlite"
 	"github.com/paygate/paygate/vault"
@@ -49,6 +53,12 @@ type Options struct {
 	// Server, if set, adjusts the HTTP server before it opens (limits,
 	// readiness checks, TLS).
 	Server func(*pghttp.Server)
+	// TCP, with an Addr, reaches a bank server over a TCP link instead of
+	// the bank in process (Gateway.Bank is then nil).
+	TCP node.AcquirerConfig
+	// SweepInterval runs the node's sweeper, as serve does; 0 runs none
+	// (tests call Recover and the like themselves, after moving Clock).
+	SweepInterval time.Duration
 }
 
 // Gateway is a running test gateway.
@@ -63,13 +73,20 @@ type Gateway struct {
 	SQLite      *sqlite.DB // nil on PostgreSQL
 	Vault       *vault.Vault
 	closeDB     func()
+	Node        *node.Node
 	Gateway     *paygate.Gateway
-	Bank        *bank.Bank
+	Bank        *bank.Bank       // nil over TCP
+	Link        *iso8583.TCPLink // over TCP
 	Server      *pghttp.Server
 	Merchant    *paygate.Merchant
 	SecretKey   string
 	Logs        *SyncBuffer
 	MasterKey   []byte
+
+	// Clock is the time of the gateway, its server and its idempotency
+	// leases: the wall clock until the test advances it. Reopened nodes
+	// share it.
+	Clock *Clock
 }
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers.
@@ -98,7 +115,7 @@ func MustOpen(tb testing.TB, o Options) *Gateway {
 	if o.NetworkTimeout == 0 {
 		o.NetworkTimeout = 300 * time.Millisecond
 	}
-	g := &Gateway{Dir: tb.TempDir(), Logs: &SyncBuffer{}, Bank: nil}
+	g := &Gateway{Dir: tb.TempDir(), Logs: &SyncBuffer{}, Clock: &Clock{}}
 	g.DBPath = filepath.Join(g.Dir, "paygate.db")
 	g.MasterKey = bytes.Repeat([]byte{7}, 32)
 	var w io.Writer = g.Logs
@@ -107,7 +124,9 @@ func MustOpen(tb testing.TB, o Options) *Gateway {
 		w, level = io.Discard, slog.LevelWarn
 	}
 	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
-	g.Bank = bank.New(logger.With("component", "bank"))
+	if o.TCP.Addr == "" {
+		g.Bank = bank.New(logger.With("component", "bank"))
+	}
 	g.open(tb, o, logger)
 	g.mustCreateMerchant(tb, o)
 	return g
@@ -121,7 +140,7 @@ func MustOpenNodes(tb testing.TB, n int, o Options) []*Gateway {
 	if o.NetworkTimeout == 0 {
 		o.NetworkTimeout = 300 * time.Millisecond
 	}
-	first := &Gateway{Dir: tb.TempDir(), Logs: &SyncBuffer{}, MasterKey: bytes.Repeat([]byte{7}, 32)}
+	first := &Gateway{Dir: tb.TempDir(), Logs: &SyncBuffer{}, MasterKey: bytes.Repeat([]byte{7}, 32), Clock: &Clock{}}
 	first.DBPath = filepath.Join(first.Dir, "paygate.db")
 	logger := slog.New(slog.NewTextHandler(first.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	first.Bank = bank.New(logger.With("component", "bank"))
@@ -129,7 +148,7 @@ func MustOpenNodes(tb testing.TB, n int, o Options) []*Gateway {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range nodes {
-		nodes[i] = &Gateway{Dir: first.Dir, DBPath: first.DBPath, Bank: first.Bank, Logs: first.Logs, MasterKey: first.MasterKey}
+		nodes[i] = &Gateway{Dir: first.Dir, DBPath: first.DBPath, Bank: first.Bank, Logs: first.Logs, MasterKey: first.MasterKey, Clock: first.Clock}
 		wg.Go(func() { errs[i] = nodes[i].openErr(tb, o, logger) })
 	}
 	wg.Wait()
@@ -194,50 +213,47 @@ func (g *Gateway) openErr(tb testing.TB, o Options, logger *slog.Logger) error {
 	if o.KeyStore != nil {
 		keys = o.KeyStore(keys)
 	}
-	v, err := vault.Open(context.Background(), g.MasterKey, keys)
-	if err != nil {
-		return err
+	lease := 2*o.NetworkTimeout + time.Second
+	if o.IdempotencyLease > 0 {
+		lease = o.IdempotencyLease
 	}
-	g.Vault = v
-	gw := paygate.NewGateway()
-	gw.Merchants, gw.Payments, gw.Cards, gw.Vault, gw.Logger = g.Merchants, g.Payments, cards, v, logger
-	gw.Sequences = seqs
-	var acq paygate.Acquirer = iso8583.NewClient(iso8583.LinkFunc(g.Bank.Handle), o.NetworkTimeout)
-	if o.Acquirer != nil {
-		acq = o.Acquirer(acq)
-	}
-	gw.Acquirer, gw.NetworkTimeout = acq, o.NetworkTimeout
-	if o.Setup != nil {
-		o.Setup(gw)
-	}
-	g.Gateway = gw
-	g.Server = &pghttp.Server{
-		Addr: "127.0.0.1:0", Gateway: gw, Merchants: g.Merchants, Idempotency: g.Idempotency,
-		Logger: logger, IdempotencySecret: bytes.Repeat([]byte{9}, 32), IdempotencyLease: 2*o.NetworkTimeout + time.Second,
-		RateLimit: -1, // tests and benchmarks send as fast as they can; Options.Server may set limits
+	n, err := node.New(context.Background(), node.Config{
+		Stores: paygate.Stores{Merchants: g.Merchants, Payments: g.Payments, Cards: cards, Keys: keys,
+			Idempotency: clockedIdempotency{g.Idempotency, g.Clock}, Sequences: seqs, Jobs: g.Jobs},
+		MasterKey:        g.MasterKey,
+		Addr:             "127.0.0.1:0",
+		NetworkTimeout:   o.NetworkTimeout,
+		SweepInterval:    o.SweepInterval,
+		IdempotencyLease: lease,
+		Acquirer:         o.TCP,
+		Bank:             g.Bank,
 		Ready: []pghttp.ReadyCheck{{Name: "database", Check: func(ctx context.Context) (map[string]any, error) {
 			_, err := g.Merchants.Merchants(ctx)
 			return nil, err
 		}}},
+		Logger: logger,
+		Clock:  g.Clock,
+	})
+	if err != nil {
+		return err
 	}
-	if o.IdempotencyLease > 0 {
-		g.Server.IdempotencyLease = o.IdempotencyLease
+	g.Node, g.Gateway, g.Server, g.Vault, g.Link = n, n.Gateway, n.Server, n.Vault, n.Link
+	if o.Acquirer != nil {
+		n.Gateway.Acquirer = o.Acquirer(n.Gateway.Acquirer)
+	}
+	if o.Setup != nil {
+		o.Setup(n.Gateway)
 	}
 	if o.Server != nil {
-		o.Server(g.Server)
+		o.Server(n.Server)
 	}
-	return g.Server.Open()
+	return n.Open()
 }
 
 // Close stops the server, the gateway's background work and the database.
 func (g *Gateway) Close() {
-	if g.Server != nil {
-		g.Server.Close()
-	}
-	if g.Gateway != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		g.Gateway.Shutdown(ctx)
-		cancel()
+	if g.Node != nil {
+		g.Node.Close()
 	}
 	g.CloseDB()
 }
@@ -315,7 +331,7 @@ func (g *Gateway) Reopen(tb testing.TB, o Options) *Gateway {
 		o.Postgres = g.Postgres
 	}
 	n := &Gateway{Dir: g.Dir, DBPath: g.DBPath, Bank: g.Bank, Logs: g.Logs, MasterKey: g.MasterKey,
-		Merchant: g.Merchant, SecretKey: g.SecretKey}
+		Merchant: g.Merchant, SecretKey: g.SecretKey, Clock: g.Clock}
 	logger := slog.New(slog.NewTextHandler(g.Logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	n.open(tb, o, logger)
 	return n

@@ -1,0 +1,341 @@
+// Package node is the one wiring of paygate: from a Config and the stores
+// of an open database it builds a running gateway node — the vault, the
+// acquirer (the simulated bank in process, or a TCP link to one run apart),
+// the Gateway, the HTTP server and the background sweeper — and stops it
+// in the right order. `paygate serve` uses it, and so do the test helpers
+// (internal/gatewaytest) and `paygate bench`, so that what the tests run is
+// what serve runs.
+//
+// Why a package of its own: the root package imports only the standard
+// library, so it cannot wire its own adapters; cmd/paygate is a main
+// package, which nothing can import; and internal/gatewaytest belongs to
+// the tests. The wiring imports every adapter (bank, iso8583, vault, http)
+// and is imported by nothing but the edges that start nodes. It takes the
+// stores already open: opening a database (which engine, pools, migrations)
+// stays with whoever reads the configuration, so that commands that only
+// need a database do not pull in a server.
+package node
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/paygate/paygate"
+	"github.com/paygate/paygate/bank"
+	pghttp "github.com/paygate/paygate/http"
+	"github.com/paygate/paygate/iso8583"
+	"github.com/paygate/paygate/vault"
+)
+
+// Config is everything a node needs besides its stores. Zero values take
+// the defaults serve documents.
+type Config struct {
+	Stores paygate.Stores // only the stores are used: opening and closing the database is the caller's
+	// MasterKey (32 bytes) opens the vault; the key of the idempotency
+	// request hashes is derived from it.
+	MasterKey []byte
+
+	// Addr is the HTTP listen address, unless Listener is already bound.
+	Addr      string
+	Listener  net.Listener
+	TLSConfig *tls.Config // nil: plain HTTP
+
+	// NetworkTimeout is the acquirer's answer timeout (default 10 s);
+	// InDoubtAfter as paygate.Gateway has it.
+	NetworkTimeout time.Duration
+	InDoubtAfter   time.Duration
+	// SweepInterval is how often the sweeper recovers work in doubt, voids
+	// unacknowledged and expired authorizations and prunes idempotency
+	// keys; 0 runs no sweeper (tests call Sweep themselves).
+	SweepInterval time.Duration
+	// IdempotencyLease is how long an in-flight Idempotency-Key stays
+	// locked; default 2×NetworkTimeout+30s.
+	IdempotencyLease time.Duration
+
+	MaxConns  int // default pghttp.DefaultMaxConns
+	RateLimit int // requests per second per API key; 0: none, unless a merchant has its own
+	RateBurst int
+
+	Acquirer AcquirerConfig
+	// Bank is the simulated bank reached in process when Acquirer.Addr is
+	// empty; nil makes a new one. Several nodes of a test share one.
+	Bank *bank.Bank
+
+	// Ready are the checks of /readyz besides the acquirer link's (which
+	// the node adds): the database's.
+	Ready []pghttp.ReadyCheck
+
+	Logger *slog.Logger
+	Clock  paygate.Clock // nil: the system clock
+}
+
+// Node is a gateway node, wired by New and started by Open. Between the
+// two its parts may still be adjusted (tests wrap the acquirer or the
+// stores, or set limits on the server).
+type Node struct {
+	Gateway *paygate.Gateway
+	Server  *pghttp.Server
+	Vault   *vault.Vault
+	Bank    *bank.Bank       // the bank in process; nil over TCP
+	Link    *iso8583.TCPLink // the link to a bank run apart; nil in process
+
+	interval time.Duration
+	logger   *slog.Logger
+	pruner   *paygate.IdempotencyPruner
+
+	mu        sync.Mutex
+	stop      context.CancelFunc // ends the sweeper
+	sweeping  sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New wires a node on c.Stores: it opens the vault and the acquirer (a
+// link that cannot reach its bank yet does not fail: it says so in the log
+// and keeps trying, so that the node serves, declining with 91, until the
+// bank is back). Nothing is served before Open. Close releases what New
+// opened, whether or not Open ran; the stores are the caller's to close.
+func New(ctx context.Context, c Config) (*Node, error) {
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.NetworkTimeout <= 0 {
+		c.NetworkTimeout = 10 * time.Second
+	}
+	if err := c.Acquirer.Check(); err != nil {
+		return nil, err
+	}
+	v, err := vault.Open(ctx, c.MasterKey, c.Stores.Keys)
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{Vault: v, interval: c.SweepInterval, logger: c.Logger}
+	var link iso8583.Link
+	if c.Acquirer.Addr != "" {
+		if n.Link, err = openAcquirer(ctx, c.Acquirer, c.Logger); err != nil {
+			return nil, err
+		}
+		link = n.Link
+	} else {
+		n.Bank = c.Bank
+		if n.Bank == nil {
+			n.Bank = bank.New(c.Logger.With("component", "bank"))
+		}
+		link = iso8583.LinkFunc(n.Bank.Handle)
+	}
+
+	g := paygate.NewGateway()
+	g.Merchants, g.Payments, g.Cards, g.Vault, g.Sequences = c.Stores.Merchants, c.Stores.Payments, c.Stores.Cards, v, c.Stores.Sequences
+	g.Acquirer = iso8583.NewClient(link, c.NetworkTimeout)
+	g.Logger = c.Logger
+	g.NetworkTimeout, g.InDoubtAfter = c.NetworkTimeout, c.InDoubtAfter
+	if c.Clock != nil {
+		g.Clock = c.Clock
+	}
+	n.Gateway = g
+	n.pruner = paygate.NewIdempotencyPruner(c.Stores.Idempotency, c.Stores.Jobs, paygate.NewHolder(), g.Clock)
+
+	ready := append([]pghttp.ReadyCheck(nil), c.Ready...)
+	if n.Link != nil {
+		ready = append(ready, pghttp.LinkCheck(n.Link))
+	}
+	n.Server = &pghttp.Server{
+		Addr:              c.Addr,
+		Listener:          c.Listener,
+		Gateway:           g,
+		Merchants:         c.Stores.Merchants,
+		Idempotency:       c.Stores.Idempotency,
+		Logger:            c.Logger,
+		IdempotencySecret: derive(c.MasterKey, "paygate idempotency"),
+		IdempotencyLease:  c.IdempotencyLease,
+		TLSConfig:         c.TLSConfig,
+		MaxConns:          c.MaxConns,
+		RateLimit:         c.RateLimit,
+		RateBurst:         c.RateBurst,
+		Clock:             c.Clock,
+		Ready:             ready,
+	}
+	if n.Server.IdempotencyLease <= 0 {
+		n.Server.IdempotencyLease = 2*c.NetworkTimeout + 30*time.Second
+	}
+	if c.RateLimit == 0 {
+		n.Server.RateLimit = -1 // none, unless a merchant has its own
+	}
+	return n, nil
+}
+
+// Open starts serving (the address is bound when it returns) and, with a
+// SweepInterval, the sweeper.
+func (n *Node) Open() error {
+	if err := n.Server.Open(); err != nil {
+		return err
+	}
+	if n.interval > 0 {
+		ctx, stop := context.WithCancel(context.Background())
+		n.mu.Lock()
+		n.stop = stop
+		n.mu.Unlock()
+		n.sweeping.Go(func() { n.sweep(ctx) })
+	}
+	return nil
+}
+
+// URL is the server's base URL.
+func (n *Node) URL() string { return n.Server.URL() }
+
+// Close stops the node in order: the sweeper is told to stop, the HTTP
+// server drains, the reversals the requests handed to the background get
+// one network timeout to finish (what is left stays in doubt in the
+// database for recovery), the sweeper's round ends, and the link to the
+// bank signs off. It returns the server's error; a second Close returns
+// the first one's.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		n.StopSweeper()
+		n.closeErr = n.Server.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), n.Gateway.NetworkTimeout+time.Second)
+		if err := n.Gateway.Shutdown(ctx); err != nil {
+			n.logger.Warn("background reversals cut short, left for recovery", paygate.LogError, err)
+		}
+		cancel()
+		n.sweeping.Wait()
+		if n.Link != nil {
+			n.Link.Close()
+		}
+	})
+	return n.closeErr
+}
+
+// StopSweeper tells the sweeper to stop, without waiting for its round to
+// end (Close waits). Tests use it, with Server.Abort, to kill a node.
+func (n *Node) StopSweeper() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.stop != nil {
+		n.stop()
+	}
+}
+
+// sweep runs Sweep every interval until ctx ends.
+func (n *Node) sweep(ctx context.Context) {
+	t := time.NewTicker(n.interval)
+	defer t.Stop()
+	for {
+		n.Sweep(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep does one round of the background work, logging what fails: recover
+// network exchanges left in doubt, void approvals not acknowledged in
+// time, expire stale authorizations, prune expired idempotency keys
+// (claimed in the database: one node at a time does it).
+func (n *Node) Sweep(ctx context.Context) {
+	g, logger := n.Gateway, n.logger
+	if _, err := g.Recover(ctx); err != nil && ctx.Err() == nil {
+		logger.Error("recover in-doubt payments", paygate.LogError, err)
+	}
+	if _, err := g.ExpireUnacknowledged(ctx); err != nil && ctx.Err() == nil {
+		logger.Error("void unacknowledged payments", paygate.LogError, err)
+	}
+	if _, err := g.ExpireAuthorizations(ctx); err != nil && ctx.Err() == nil {
+		logger.Error("expire authorizations", paygate.LogError, err)
+	}
+	if k, _, err := n.pruner.Prune(ctx); err != nil && ctx.Err() == nil {
+		logger.Error("prune idempotency keys", paygate.LogError, err)
+	} else if k > 0 {
+		logger.Info("pruned idempotency keys", "count", k)
+	}
+}
+
+func derive(master []byte, purpose string) []byte {
+	h := hmac.New(sha256.New, master)
+	h.Write([]byte(purpose))
+	return h.Sum(nil)
+}
+
+// AcquirerConfig is the link to a bank run apart ("paygate bank"); an empty
+// Addr means the simulated bank in process.
+type AcquirerConfig struct {
+	Addr  string // host:port; "" for the bank in process
+	TLS   bool   // verify against the system roots
+	CA    string // PEM file of the CAs to trust; implies TLS
+	Conns int    // connections in the pool
+	// Link tunes the link further (echo and reconnection timing); its TLS,
+	// Conns and Logger are taken from the fields above and the node's.
+	Link iso8583.DialOptions
+}
+
+// Check reports settings that cannot work (the CA file included), before
+// anything is opened.
+func (c AcquirerConfig) Check() error {
+	if c.Addr == "" {
+		if c.TLS || c.CA != "" {
+			return errors.New("--acquirer-tls and --acquirer-ca need --acquirer")
+		}
+		return nil
+	}
+	if c.Conns <= 0 {
+		return errors.New("--acquirer-conns must be positive")
+	}
+	_, err := c.tlsConfig()
+	return err
+}
+
+// tlsConfig returns the link's TLS configuration, nil for none.
+func (c AcquirerConfig) tlsConfig() (*tls.Config, error) {
+	if !c.TLS && c.CA == "" {
+		return nil, nil
+	}
+	conf := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.CA != "" {
+		pem, err := os.ReadFile(c.CA)
+		if err != nil {
+			return nil, fmt.Errorf("--acquirer-ca: %w", err)
+		}
+		conf.RootCAs = x509.NewCertPool()
+		if !conf.RootCAs.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--acquirer-ca: no PEM certificate in %s", c.CA)
+		}
+	}
+	return conf, nil
+}
+
+// openAcquirer starts the link to the acquirer c names. It does not fail
+// when the acquirer cannot be reached: it says so in the log and the link
+// keeps trying.
+func openAcquirer(ctx context.Context, c AcquirerConfig, logger *slog.Logger) (*iso8583.TCPLink, error) {
+	o := c.Link
+	o.Conns, o.Logger = c.Conns, logger.With("component", "acquirer")
+	var err error
+	if o.TLS, err = c.tlsConfig(); err != nil {
+		return nil, err
+	}
+	l, err := iso8583.NewLink(c.Addr, o)
+	if err != nil {
+		return nil, err
+	}
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := l.WaitUp(wctx); err != nil {
+		logger.Warn("acquirer not reachable at start; serving anyway, payments are declined with 91 until it is; reconnecting in the background",
+			"acquirer", c.Addr, paygate.LogError, err)
+	} else {
+		logger.Info("acquirer link up", "acquirer", c.Addr, "tls", o.TLS != nil, "conns", c.Conns)
+	}
+	return l, nil
+}
