@@ -253,14 +253,20 @@ func (a *account) capture(req paygate.NetworkRequest) *entry {
 }
 
 // reverse brings what an RRN holds, posted or credited down to remaining
-// (0 for a full reversal). Nothing to reverse, or a repeat, changes nothing.
+// (0 for a full reversal). A repeat changes nothing. A reversal of an RRN
+// not seen yet overtook its original on the way (the original was sent on
+// a connection read late, or cut): it is remembered, so that the original,
+// when it comes, is refused as a duplicate (94) and changes nothing, as
+// acquirers match a reversal that comes before its original.
 func (a *account) reverse(req paygate.NetworkRequest, remaining int64) *entry {
 	k := rrnKey(req.RRN)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	t, ok := a.txns[k]
 	if !ok {
-		return a.last
+		t = txn{kind: paygate.NetworkReverse, rc: rcApproved}
+		a.txns[k] = t
+		return a.record(k, t)
 	}
 	before := t
 	if d := t.held - remaining; d > 0 {

@@ -458,3 +458,34 @@ func BenchmarkAuthorizeLedger(b *testing.B) {
 		})
 	}
 }
+
+// TestReversalBeforeOriginal: a reversal that overtakes its original is
+// remembered (in the ledger file too), so the late original is refused as a
+// duplicate and moves no money, for every kind of original.
+func TestReversalBeforeOriginal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bank.db")
+	b := mustOpen(t, path)
+	c := client(b, 5*time.Second)
+	before := mustAccount(t, b, approve)
+	var late []paygate.NetworkRequest
+	for _, kind := range []paygate.NetworkKind{paygate.NetworkSale, paygate.NetworkAuthorize, paygate.NetworkRefund} {
+		orig := request(kind, approve, 700)
+		rev := follow(paygate.NetworkReverse, orig, "", 0)
+		rev.Advice = true
+		if resp := mustSend(t, c, rev); !resp.Approved() {
+			t.Fatalf("reversal of an unseen %s: got %s, want 00 (an advice is always taken)", kind, resp.ResponseCode)
+		}
+		late = append(late, orig)
+	}
+	mustClose(t, b)
+	b = mustOpen(t, path) // what was remembered survives a restart
+	c = client(b, 5*time.Second)
+	for _, orig := range late {
+		if resp := mustSend(t, c, orig); resp.ResponseCode != "94" {
+			t.Errorf("late %s after its reversal: got %s, want 94", orig.Kind, resp.ResponseCode)
+		}
+	}
+	if after := mustAccount(t, b, approve); after.Posted != before.Posted || after.Held != before.Held || after.Available != before.Available {
+		t.Errorf("account moved: before %+v, after %+v", before, after)
+	}
+}
