@@ -57,6 +57,10 @@ func (c *Client) Send(ctx context.Context, req paygate.NetworkRequest) (paygate.
 	raw, err := c.link.RoundTrip(ctx, msg)
 	if err != nil {
 		switch {
+		case errors.Is(err, paygate.ErrNetworkTimeout):
+			// Written, and then no answer (a connection lost or closed
+			// under the request, even by the link's own Close): in doubt.
+			return paygate.NetworkResponse{}, fmt.Errorf("iso8583: %s %s stan %s: %w", f.mti, req.Kind, f.v[11], err)
 		case errors.Is(err, ErrLinkDown) || errors.Is(err, ErrLinkClosed):
 			// No connection was up: the message was never written.
 			return paygate.NetworkResponse{}, fmt.Errorf("iso8583: %s %s stan %s: %w: %w", f.mti, req.Kind, f.v[11], paygate.ErrNotSent, err)

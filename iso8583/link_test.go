@@ -648,3 +648,24 @@ func selfSigned(t testing.TB) (tls.Certificate, *x509.CertPool) {
 	pool.AddCert(leaf)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
+
+// TestLinkCloseWithRequestInFlight: a request already written when the link
+// closes may have reached the acquirer: it is in doubt (to be reversed),
+// never "not sent" (which would fail it with nothing reversed).
+func TestLinkCloseWithRequestInFlight(t *testing.T) {
+	b, s := startBank(t, nil)
+	l := mustDial(t, s.ListenAddr(), iso8583.DialOptions{Conns: 1})
+	s.SetFaults(simbank.Faults{DropAnswers: true})
+	before := b.Holds(testPAN)
+	done := make(chan error, 1)
+	go func() {
+		_, err := iso8583.NewClient(l, 10*time.Second).Send(context.Background(), fresh(paygate.NetworkAuthorize, testPAN, 700))
+		done <- err
+	}()
+	eventually(t, "the issuer processed the request", func() bool { return b.Holds(testPAN)-before == 700 })
+	l.Close()
+	err := <-done
+	if !errors.Is(err, paygate.ErrNetworkTimeout) || errors.Is(err, paygate.ErrNotSent) {
+		t.Fatalf("Send = %v, want ErrNetworkTimeout (in doubt), not ErrNotSent", err)
+	}
+}
