@@ -19,6 +19,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/paygate/paygate/internal/gatewaytest"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine to write while
@@ -386,31 +388,6 @@ func TestServeMasterKeyEnv(t *testing.T) {
 	}
 }
 
-// checkServeTLS checks that serve speaks HTTP/2 to a client that offers it
-// and refuses a TLS 1.2 client that offers only CBC suites.
-func checkServeTLS(t *testing.T, url string) {
-	t.Helper()
-	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr, Timeout: 10 * time.Second}).Get(url + "/healthz")
-	if err != nil {
-		t.Fatalf("HTTP/2 client: %v", err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || resp.ProtoMajor != 2 {
-		t.Errorf("HTTP/2 client: %d over %s, want 200 over HTTP/2.0", resp.StatusCode, resp.Proto)
-	}
-	cbc := &tls.Config{InsecureSkipVerify: true, MaxVersion: tls.VersionTLS12, CipherSuites: []uint16{
-		tls.TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
-		tls.TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, tls.TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA}}
-	c, err := (&tls.Dialer{NetDialer: &net.Dialer{Timeout: 5 * time.Second}, Config: cbc}).Dial("tcp", strings.TrimPrefix(url, "https://"))
-	if err == nil {
-		c.Close()
-		t.Errorf("a TLS 1.2 client offering only CBC suites was accepted")
-	}
-}
-
 func TestServeTLSCert(t *testing.T) {
 	clearPaygateEnv(t)
 	dir := t.TempDir()
@@ -426,7 +403,7 @@ func TestServeTLSCert(t *testing.T) {
 	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o600)
 	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600)
 	s := startServe(t, serveArgs(dir, "--tls-cert", certFile, "--tls-key", keyFile)...)
-	checkServeTLS(t, s.url)
+	gatewaytest.CheckTLS(t, s.url, nil)
 	if code := s.stop(); code != 0 {
 		t.Fatalf("serve exited %d\nstderr:\n%s", code, s.stderr)
 	}
@@ -439,7 +416,7 @@ func TestServeDevTLS(t *testing.T) {
 	if !strings.HasPrefix(s.url, "https://127.0.0.1:") {
 		t.Fatalf("--dev-tls url %q, want https://127.0.0.1:PORT", s.url)
 	}
-	checkServeTLS(t, s.url)
+	gatewaytest.CheckTLS(t, s.url, nil)
 	tr := &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}
 	client := &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	if r := call(t, client, "GET", s.url+"/healthz", "", nil); r.status != 200 {
