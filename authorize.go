@@ -25,6 +25,21 @@ type PaymentRequest struct {
 }
 
 func (r *PaymentRequest) validate() error {
+	if err := r.validateText(); err != nil {
+		return err
+	}
+	if r.Card == nil && r.CardID == "" {
+		return ParamErrorf(EMISSING, "card", "A card or a card_id is required.")
+	}
+	if r.Card != nil && r.CardID != "" {
+		return ParamErrorf(EINVALID, "card_id", "Give either card or card_id, not both.")
+	}
+	return nil
+}
+
+// validateText checks the request's free text: description, order id,
+// metadata and e-mail.
+func (r *PaymentRequest) validateText() error {
 	switch {
 	case len(r.Description) > 1000:
 		return ParamErrorf(EINVALID, "description", "Description must be at most 1000 characters.")
@@ -52,12 +67,6 @@ func (r *PaymentRequest) validate() error {
 		if err := CheckFreeText(f.param, f.value); err != nil {
 			return err
 		}
-	}
-	if r.Card == nil && r.CardID == "" {
-		return ParamErrorf(EMISSING, "card", "A card or a card_id is required.")
-	}
-	if r.Card != nil && r.CardID != "" {
-		return ParamErrorf(EINVALID, "card_id", "Give either card or card_id, not both.")
 	}
 	return nil
 }

@@ -22,6 +22,16 @@ type Gateway struct {
 	Clock     Clock
 	Logger    *slog.Logger
 
+	// The browser models: hosted sessions, the merchants' signing
+	// secrets, proxy deliveries still to retry, and the guarded client
+	// that reaches merchants' sites. SessionLifetime defaults to
+	// DefaultSessionLifetime.
+	Sessions        SessionStore
+	SigningSecrets  SigningSecretStore
+	Deliveries      DeliveryStore
+	Fetcher         Fetcher
+	SessionLifetime time.Duration
+
 	// NetworkTimeout is the acquirer's answer timeout. Work in doubt is
 	// only recovered once it is older than InDoubtAfter, which must be
 	// comfortably longer.

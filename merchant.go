@@ -26,6 +26,19 @@ type Merchant struct {
 	// API keys may send (in bursts of up to twice it); 0: the server's
 	// default.
 	RateLimit int
+
+	// Settings for the browser models (settings.go): the origins the
+	// merchant's pages live on (every URL below must be on one of them),
+	// the global result URLs, the model a session uses when it names
+	// none, and what the payment page shows.
+	AllowedOrigins []string
+	SuccessURL     string
+	DeclineURL     string
+	CancelURL      string
+	DefaultModel   string // ModelRedirect or ModelProxy; "" means ModelRedirect
+	DisplayName    string
+	LogoURL        string
+
 	CreatedAt time.Time
 }
 

@@ -13,6 +13,9 @@ type Stores struct {
 	Idempotency IdempotencyStore
 	Sequences   SequenceStore
 	Jobs        JobStore
+	Sessions    SessionStore
+	Signing     SigningSecretStore
+	Deliveries  DeliveryStore
 
 	// Engine names the database engine: "sqlite" or "postgres".
 	Engine string
