@@ -346,3 +346,17 @@ func Engines(t *testing.T, fn func(t *testing.T, pg string)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, "") })
 	t.Run("postgres", func(t *testing.T) { fn(t, PostgresDSN(t)) })
 }
+
+// MustCreateMerchant makes another merchant on g's database and returns
+// its secret key.
+func MustCreateMerchant(tb testing.TB, g *Gateway, name string) string {
+	tb.Helper()
+	m, err := paygate.NewMerchant(name, "", time.Now().UTC())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := g.Merchants.CreateMerchant(context.Background(), m); err != nil {
+		tb.Fatal(err)
+	}
+	return g.MustCreateKey(tb, m.ID, paygate.KeySecret)
+}
