@@ -16,7 +16,7 @@ func TestParseOrigin(t *testing.T) {
 		{"http://127.0.0.1:9000", "http://127.0.0.1:9000"},
 		{"http://[::1]:9000", "http://[::1]:9000"},
 		{"http://localhost:80", "http://localhost"},
-		{"http://shop.example.com", ""},            // plain http off localhost
+		{"http://shop.example.com", ""},             // plain http off localhost
 		{"https://shop.example.com/pay", ""},        // a path
 		{"https://shop.example.com?x=1", ""},        // a query
 		{"https://shop.example.com#top", ""},        // a fragment
@@ -63,8 +63,8 @@ func TestCheckURL(t *testing.T) {
 		{"https:\\\\evil.net", false},
 		{"javascript:alert(document.cookie)", false},
 		{"data:text/html,<script>alert(1)</script>", false},
-		{"/paid", false}, // relative
-		{"http://shop.example.com/paid", false},     // downgraded to http
+		{"/paid", false},                             // relative
+		{"http://shop.example.com/paid", false},      // downgraded to http
 		{"https://shop.example.com/\r\nX: y", false}, // header injection
 	} {
 		err := m.CheckURL("return_url", c.url)

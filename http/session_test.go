@@ -289,5 +289,3 @@ func mustQuery(t *testing.T, raw string) url.Values {
 	}
 	return u.Query()
 }
-
-

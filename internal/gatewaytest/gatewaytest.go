@@ -223,13 +223,13 @@ func (g *Gateway) openErr(tb testing.TB, o Options, logger *slog.Logger) error {
 			Sessions: st.Sessions, Signing: st.Signing, Deliveries: st.Deliveries},
 		// Merchants' sites in tests run on 127.0.0.1.
 		AllowPrivateTargets: true,
-		MasterKey:        g.MasterKey,
-		Addr:             "127.0.0.1:0",
-		NetworkTimeout:   o.NetworkTimeout,
-		SweepInterval:    o.SweepInterval,
-		IdempotencyLease: lease,
-		Acquirer:         o.TCP,
-		Bank:             g.Bank,
+		MasterKey:           g.MasterKey,
+		Addr:                "127.0.0.1:0",
+		NetworkTimeout:      o.NetworkTimeout,
+		SweepInterval:       o.SweepInterval,
+		IdempotencyLease:    lease,
+		Acquirer:            o.TCP,
+		Bank:                g.Bank,
 		Ready: []pghttp.ReadyCheck{{Name: "database", Check: func(ctx context.Context) (map[string]any, error) {
 			_, err := g.Merchants.Merchants(ctx)
 			return nil, err
