@@ -34,7 +34,17 @@ func runMerchant(ctx context.Context, args []string, stdout, stderr io.Writer) e
 }
 
 type merchantJSON struct {
-	ID             string   `json:"id"`
+	ID         string `json:"id"`
+	Name       string `json:"name"`
+	Email      string `json:"email,omitempty"`
+	RequireAck bool   `json:"require_ack"`
+	AckWindow  string `json:"ack_window,omitempty"`
+	RateLimit  int    `json:"rate_limit,omitempty"` // requests per second per API key; absent: the server's
+	AcquirerID string `json:"acquirer_merchant_id"`
+	TerminalID string `json:"terminal_id"`
+	CreatedAt  string `json:"created_at"`
+	SecretKey  string `json:"secret_key,omitempty"`
+
 	AllowedOrigins []string `json:"allowed_origins,omitempty"`
 	SuccessURL     string   `json:"success_url,omitempty"`
 	DeclineURL     string   `json:"decline_url,omitempty"`
@@ -42,15 +52,6 @@ type merchantJSON struct {
 	DefaultModel   string   `json:"default_model"`
 	DisplayName    string   `json:"display_name,omitempty"`
 	LogoURL        string   `json:"logo_url,omitempty"`
-	Name           string   `json:"name"`
-	Email          string   `json:"email,omitempty"`
-	RequireAck     bool     `json:"require_ack"`
-	AckWindow      string   `json:"ack_window,omitempty"`
-	RateLimit      int      `json:"rate_limit,omitempty"` // requests per second per API key; absent: the server's
-	AcquirerID     string   `json:"acquirer_merchant_id"`
-	TerminalID     string   `json:"terminal_id"`
-	CreatedAt      string   `json:"created_at"`
-	SecretKey      string   `json:"secret_key,omitempty"`
 }
 
 func newMerchantJSON(m *paygate.Merchant) merchantJSON {
