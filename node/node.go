@@ -35,6 +35,7 @@ import (
 	pghttp "github.com/paygate/paygate/http"
 	"github.com/paygate/paygate/iso8583"
 	"github.com/paygate/paygate/vault"
+	"github.com/paygate/paygate/webhook"
 )
 
 // Config is everything a node needs besides its stores. Zero values take
@@ -148,6 +149,7 @@ func New(ctx context.Context, c Config) (*Node, error) {
 	g.Merchants, g.Payments, g.Cards, g.Vault, g.Sequences = c.Stores.Merchants, c.Stores.Payments, c.Stores.Cards, v, c.Stores.Sequences
 	g.Sessions, g.SigningSecrets, g.Deliveries = c.Stores.Sessions, c.Stores.Signing, c.Stores.Deliveries
 	g.SessionLifetime = c.SessionLifetime
+	g.Fetcher = &webhook.Client{AllowPrivate: c.AllowPrivateTargets}
 	g.Acquirer = iso8583.NewClient(link, c.NetworkTimeout)
 	g.Logger = c.Logger
 	g.NetworkTimeout, g.InDoubtAfter = c.NetworkTimeout, c.InDoubtAfter
