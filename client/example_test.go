@@ -339,7 +339,7 @@ func ExampleSignForm() {
 	// <input type="hidden" name="merchant_id" value="acct_1">
 	// <input type="hidden" name="order_id" value="order-1001">
 	// <input type="hidden" name="return_url" value="https://shop.example.com/paid">
-	// <input type="hidden" name="signature" value="v1,70MilGovejq5HesI5j6XLFg3v5nMmLTvRy74asfvcSw=">
+	// <input type="hidden" name="signature" value="v1,b&#43;DW/UwzVklUuxAYOuS7VVnAXZ2wua9PNn97XuI95MY=">
 	// <input type="hidden" name="timestamp" value="1772366400">
 	// <button>Pay $19.99</button>
 	// </form>
