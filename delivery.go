@@ -111,7 +111,7 @@ func (g *Gateway) deliver(ctx context.Context, m *Merchant, s *Session, p *Payme
 	where := "GET " + withoutQuery(target)
 	switch {
 	case err != nil:
-		e.Event, e.Detail = TraceDeliveryFailed, where+": "+err.Error()
+		e.Event, e.Detail = TraceDeliveryFailed, err.Error() // the fetcher's errors name the method and URL
 	case !res.OK():
 		e.Event, e.Detail = TraceDeliveryFailed, fmt.Sprintf("%s: HTTP %d", where, res.Status)
 		err = fmt.Errorf("the merchant's site answered HTTP %d", res.Status)

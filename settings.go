@@ -1,6 +1,8 @@
 package paygate
 
 import (
+	"context"
+	"fmt"
 	"net"
 	"net/url"
 	"strings"
@@ -246,4 +248,30 @@ func containsString(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// UpdateSettings applies u to the merchant as stored and saves it.
+// (Merchants carry no version: of two updates at once, the later write
+// wins for the fields both name; each is whole and valid.)
+func (g *Gateway) UpdateSettings(ctx context.Context, merchantID string, u SettingsUpdate) (*Merchant, error) {
+	m, err := g.Merchants.Merchant(ctx, merchantID)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.ApplySettings(u); err != nil {
+		return nil, err
+	}
+	if err := g.Merchants.UpdateMerchant(ctx, m); err != nil {
+		return nil, fmt.Errorf("save settings: %w", err)
+	}
+	return m, nil
+}
+
+// SigningSecretList returns the merchant's signing secrets in force (sealed:
+// only their ids and times are for showing).
+func (g *Gateway) SigningSecretList(ctx context.Context, merchantID string) ([]*SigningSecret, error) {
+	if g.SigningSecrets == nil {
+		return nil, nil
+	}
+	return g.SigningSecrets.SigningSecrets(ctx, merchantID, g.now())
 }

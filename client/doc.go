@@ -34,6 +34,68 @@
 //
 //	re, err := c.Refund(ctx, pay.ID, client.RefundParams{Amount: new(int64(500)), Reason: "damaged"})
 //
+// # Payments on the gateway's page
+//
+// With a session the customer types the card on the gateway's page, not
+// yours. First set the origins your URLs live on and make a signing
+// secret (once; it is shown only then, keep it with your API key):
+//
+//	_, err := c.UpdateSettings(ctx, client.SettingsUpdate{
+//		AllowedOrigins: new([]string{"https://shop.example.com"}),
+//		SuccessURL:     new("https://shop.example.com/paid"),
+//	})
+//	secret, err := c.RotateSigningSecret(ctx)
+//
+// Then, for each order, start a session and send the browser to its URL:
+//
+//	s, err := c.StartSession(ctx, client.SessionParams{Amount: 1999, Currency: "USD", OrderID: "order-1001"})
+//	http.Redirect(w, r, s.URL, http.StatusSeeOther)
+//
+// After the payment the gateway sends the browser back to the return URL
+// (the Web Redirect model) or itself GETs it and shows the customer your
+// answer (the Web Proxy model, DefaultModel "proxy"), in both cases with
+// the result in the query, signed. Verify it before you trust it:
+//
+//	func paid(w http.ResponseWriter, r *http.Request) {
+//		res, err := client.VerifyRequest(r, time.Now(), secret)
+//		switch {
+//		case errors.Is(err, client.ErrBadSignature):
+//			// Not from the gateway, or changed on the way: refuse it.
+//		case errors.Is(err, client.ErrExpired):
+//			// Genuine but older than 5 minutes: ask the gateway instead.
+//		case err == nil && res.Outcome == client.OutcomeApproved:
+//			// Paid: res.OrderID, res.Amount, res.ConfirmationNumber.
+//		}
+//	}
+//
+// The browser may never come back, so the gateway answers too:
+// c.Session(ctx, id) returns the session and its payment. If your settings
+// require acknowledgments, acknowledge an approval (AckSession) once you
+// have recorded it; one left unacknowledged past the window is voided.
+//
+// # Signing secrets
+//
+// Everything the gateway sends your site outside the API is signed with
+// your signing secret, with a timestamp: VerifyQuery and VerifyRequest
+// check both. RotateSigningSecret makes a new secret; the old one keeps
+// working for 24 hours, while you deploy the new one. Verify with both in
+// that time:
+//
+//	res, err := client.VerifyRequest(r, time.Now(), newSecret, oldSecret)
+//
+// # A payment form without an API call
+//
+// A page of yours can also start a payment with a plain HTML form posted
+// to <gateway>/pay. SignForm gives its hidden fields, signed with your
+// secret, so that nobody can change the amount or the return URL; the
+// gateway accepts it for 30 minutes:
+//
+//	fields, err := client.SignForm(client.FormParams{
+//		MerchantID: "mer_...", Amount: 1999, Currency: "USD", ReturnURL: "https://shop.example.com/paid",
+//	}, time.Now(), secret)
+//	// <form method="post" action="https://pay.example.com/pay">
+//	// {{range $k, $v := .Fields}}<input type="hidden" name="{{$k}}" value="{{index $v 0}}">{{end}}
+//
 // # Declines and other errors
 //
 // Every answer the server refuses is an *Error. A declined card is a 402

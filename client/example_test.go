@@ -4,7 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"html/template"
 	"log"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"time"
 
 	"github.com/paygate/paygate/client"
 )
@@ -212,4 +218,151 @@ func ExampleCardParams_String() {
 	// Output:
 	// {Number:424242******4242 ExpMonth:12 ExpYear:2030 CVC:*** Name:Ada Lovelace}
 	// {Number:424242******4242 ExpMonth:12 ExpYear:2030 CVC:*** Name:Ada Lovelace}
+}
+
+// A payment on the gateway's page: the card number never reaches your
+// server. Start a session, send the customer to its URL, and read the
+// signed result when the browser comes back.
+func ExampleClient_StartSession() {
+	srv := newFakeGateway()
+	defer srv.Close()
+	ctx := context.Background()
+	c := client.New(srv.URL, fakeKey)
+
+	// Once, when you set up: keep the secret with your API key.
+	secret, err := c.RotateSigningSecret(ctx)
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	s, err := c.StartSession(ctx, client.SessionParams{
+		Amount: 1999, Currency: "USD", OrderID: "order-1001", Description: "Two mugs",
+		ReturnURL: "https://shop.example.com/paid",
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s.ID, s.Status, strings.TrimPrefix(s.URL, srv.URL))
+
+	// Send the customer's browser to s.URL, say with
+	// http.Redirect(w, r, s.URL, http.StatusSeeOther). The customer pays
+	// there and the browser comes back to the return URL, signed:
+	r := customerPays(s.URL) // the request your /paid handler gets
+	res, err := client.VerifyRequest(r, time.Now(), secret)
+	if err != nil {
+		log.Fatal(err) // ErrBadSignature: not from the gateway; refuse it
+	}
+	fmt.Println(res.Outcome, res.OrderID, res.Amount, res.ConfirmationNumber)
+
+	// The gateway knows the result whether or not the browser comes back
+	// (c.Session). Acknowledge it once you have recorded it.
+	s, err = c.AckSession(ctx, res.SessionID)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s.Status, s.Outcome, s.Payment.Status, s.AckedAt != nil)
+	// Output:
+	// cs_1 open /pay/cs_1
+	// approved order-1001 1999 PG-7K3M-0001
+	// complete approved captured true
+}
+
+// The handler of your return URL checks the signature before it trusts
+// anything in the query.
+func ExampleVerifyRequest() {
+	// Your signing secret, from RotateSigningSecret, kept in your
+	// configuration; and your clock (time.Now in your code).
+	secret := "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	now := func() time.Time { return time.Date(2026, 3, 1, 12, 1, 0, 0, time.UTC) }
+
+	paid := func(w http.ResponseWriter, r *http.Request) {
+		res, err := client.VerifyRequest(r, now(), secret)
+		switch {
+		case errors.Is(err, client.ErrBadSignature):
+			http.Error(w, "This link is not from our payment gateway.", http.StatusBadRequest)
+			return
+		case errors.Is(err, client.ErrExpired):
+			// Genuine but old (a bookmark, the back button): ask the
+			// gateway with Client.Session(ctx, r.URL.Query().Get("session_id")).
+			http.Error(w, "This link has expired.", http.StatusBadRequest)
+			return
+		case err != nil:
+			http.Error(w, "Internal error.", http.StatusInternalServerError)
+			return
+		}
+		if res.Outcome != client.OutcomeApproved {
+			fmt.Fprintf(w, "Order %s was not paid (%s).", res.OrderID, res.Outcome)
+			return
+		}
+		fmt.Fprintf(w, "Thank you: order %s is paid (%s ending %s, confirmation %s).",
+			res.OrderID, res.CardBrand, res.CardLast4, res.ConfirmationNumber)
+	}
+
+	const signed = "https://shop.example.com/paid?session_id=cs_7K3M9QX2ABCDEFGHJKLMNPQRSTVWXYZ2&result=approved" +
+		"&amount=1999&currency=USD&order_id=order-1001&sequence=1&payment_id=pay_01JNX5Z8K3M9QX2&status=captured" +
+		"&card_brand=visa&card_last4=4242&confirmation_number=PG-7K3M-9QX2&timestamp=1772366400" +
+		"&signature=v1%2CmXaJVIX0cVm%2BjI7XzRFemYobyeWtcA%2BIEs%2BQ%2FpPc%2BxE%3D"
+	for _, u := range []string{signed, strings.Replace(signed, "amount=1999", "amount=1", 1)} {
+		w := httptest.NewRecorder()
+		paid(w, httptest.NewRequest("GET", u, nil))
+		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	// Output:
+	// 200 Thank you: order order-1001 is paid (visa ending 4242, confirmation PG-7K3M-9QX2).
+	// 400 This link is not from our payment gateway.
+}
+
+// A page of yours can start a payment with a plain HTML form posted to the
+// gateway, signed so that nobody can change the amount.
+func ExampleSignForm() {
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) // time.Now() in your code
+	fields, err := client.SignForm(client.FormParams{
+		MerchantID: "mer_1", Amount: 1999, Currency: "USD", OrderID: "order-1001",
+		ReturnURL: "https://shop.example.com/paid",
+	}, now, fakeSecret)
+	if err != nil {
+		log.Fatal(err)
+	}
+	page := template.Must(template.New("pay").Parse(`<form method="post" action="{{.Gateway}}/pay">
+{{range $name, $values := .Fields}}<input type="hidden" name="{{$name}}" value="{{index $values 0}}">
+{{end}}<button>Pay $19.99</button>
+</form>
+`))
+	err = page.Execute(os.Stdout, map[string]any{"Gateway": "https://pay.example.com", "Fields": fields})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// <form method="post" action="https://pay.example.com/pay">
+	// <input type="hidden" name="amount" value="1999">
+	// <input type="hidden" name="currency" value="USD">
+	// <input type="hidden" name="merchant_id" value="mer_1">
+	// <input type="hidden" name="order_id" value="order-1001">
+	// <input type="hidden" name="return_url" value="https://shop.example.com/paid">
+	// <input type="hidden" name="signature" value="v1,70MilGovejq5HesI5j6XLFg3v5nMmLTvRy74asfvcSw=">
+	// <input type="hidden" name="timestamp" value="1772366400">
+	// <button>Pay $19.99</button>
+	// </form>
+}
+
+// Settings for payments on the gateway's pages: where the gateway may send
+// the customer's browser, and where by default.
+func ExampleClient_UpdateSettings() {
+	srv := newFakeGateway()
+	defer srv.Close()
+	ctx := context.Background()
+	c := client.New(srv.URL, fakeKey)
+
+	set, err := c.UpdateSettings(ctx, client.SettingsUpdate{
+		AllowedOrigins: new([]string{"https://shop.example.com"}),
+		SuccessURL:     new("https://shop.example.com/paid"),
+		DefaultModel:   new(client.ModelProxy),
+		DisplayName:    new("Mug Shop"),
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(set.AllowedOrigins, set.SuccessURL, set.DefaultModel, set.DisplayName)
+	// Output:
+	// [https://shop.example.com] https://shop.example.com/paid proxy Mug Shop
 }

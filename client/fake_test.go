@@ -1,10 +1,14 @@
 package client_test
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,30 +22,52 @@ const fakeKey = "sk_test_example"
 
 // fakeGateway is a small in-memory paygate for the examples: enough of the
 // API to show the flows, none of the real rules. A card number ending in
-// 0002 is declined for insufficient funds.
+// 0002 is declined for insufficient funds. On its payment page (POST
+// /pay/{id}, see customerPays) the customer pays with 4242 4242 4242 4242.
 type fakeGateway struct {
 	mu       sync.Mutex
 	now      time.Time
 	seq      int
+	base     string // the server's URL
 	payments []*client.Payment
 	cards    map[string]*client.Card
+	sessions map[string]*client.Session
+	settings client.Settings
+	secret   string            // the signing secret, once made
 	replies  map[string][]byte // by Idempotency-Key
 }
 
+// fakeSecret is the signing secret the fake gateway makes.
+const fakeSecret = "whsec_AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
 func newFakeGateway() *httptest.Server {
 	g := &fakeGateway{
-		now:     time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
-		cards:   map[string]*client.Card{},
+		now:      time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC),
+		cards:    map[string]*client.Card{},
+		sessions: map[string]*client.Session{},
+		settings: client.Settings{Object: "settings", MerchantID: "mer_1", AllowedOrigins: []string{},
+			DefaultModel: client.ModelRedirect, AckWindow: 1800, SigningSecrets: []client.SigningSecret{}},
 		replies: map[string][]byte{},
 	}
+	api := http.NewServeMux()
+	api.HandleFunc("POST /v1/payments", g.createPayment)
+	api.HandleFunc("GET /v1/payments", g.listPayments)
+	api.HandleFunc("GET /v1/payments/{id}", g.getPayment)
+	api.HandleFunc("POST /v1/payments/{id}/{action}", g.paymentAction)
+	api.HandleFunc("POST /v1/cards", g.createCard)
+	api.HandleFunc("GET /v1/cards/{id}", g.getCard)
+	api.HandleFunc("GET /v1/settings", g.getSettings)
+	api.HandleFunc("POST /v1/settings", g.updateSettings)
+	api.HandleFunc("POST /v1/settings/signing_secret", g.rotateSecret)
+	api.HandleFunc("POST /v1/sessions", g.startSession)
+	api.HandleFunc("GET /v1/sessions/{id}", g.getSession)
+	api.HandleFunc("POST /v1/sessions/{id}/ack", g.ackSession)
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /v1/payments", g.createPayment)
-	mux.HandleFunc("GET /v1/payments", g.listPayments)
-	mux.HandleFunc("GET /v1/payments/{id}", g.getPayment)
-	mux.HandleFunc("POST /v1/payments/{id}/{action}", g.paymentAction)
-	mux.HandleFunc("POST /v1/cards", g.createCard)
-	mux.HandleFunc("GET /v1/cards/{id}", g.getCard)
-	return httptest.NewServer(g.middleware(mux))
+	mux.Handle("/v1/", g.middleware(api))
+	mux.HandleFunc("POST /pay/{id}", g.pay) // the customer's browser: no API key
+	srv := httptest.NewServer(mux)
+	g.base = srv.URL
+	return srv
 }
 
 type recorder struct {
@@ -287,4 +313,146 @@ func (g *fakeGateway) getCard(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	reply(w, c)
+}
+
+func (g *fakeGateway) getSettings(w http.ResponseWriter, r *http.Request) { reply(w, g.settings) }
+
+func (g *fakeGateway) updateSettings(w http.ResponseWriter, r *http.Request) {
+	var u client.SettingsUpdate
+	json.NewDecoder(r.Body).Decode(&u)
+	s := &g.settings
+	if u.AllowedOrigins != nil {
+		s.AllowedOrigins = *u.AllowedOrigins
+	}
+	for _, f := range []struct{ dst, src *string }{{&s.SuccessURL, u.SuccessURL}, {&s.DeclineURL, u.DeclineURL},
+		{&s.CancelURL, u.CancelURL}, {&s.DefaultModel, u.DefaultModel}, {&s.DisplayName, u.DisplayName}, {&s.LogoURL, u.LogoURL}} {
+		if f.src != nil {
+			*f.dst = *f.src
+		}
+	}
+	if u.RequireAck != nil {
+		s.RequireAck = *u.RequireAck
+	}
+	if u.AckWindow != nil {
+		s.AckWindow = *u.AckWindow
+	}
+	reply(w, s)
+}
+
+func (g *fakeGateway) rotateSecret(w http.ResponseWriter, r *http.Request) {
+	g.secret = fakeSecret
+	t := g.tick()
+	g.settings.SigningSecrets = append([]client.SigningSecret{{ID: "whsec_1", CreatedAt: t}}, g.settings.SigningSecrets...)
+	reply(w, map[string]any{"object": "signing_secret", "signing_secret": g.secret, "created_at": t})
+}
+
+func (g *fakeGateway) startSession(w http.ResponseWriter, r *http.Request) {
+	var p client.SessionParams
+	json.NewDecoder(r.Body).Decode(&p)
+	if g.secret == "" {
+		fail(w, 409, "invalid_request_error", "conflict", "The merchant has no signing secret: create one first.")
+		return
+	}
+	if p.ReturnURL == "" {
+		p.ReturnURL = g.settings.SuccessURL
+	}
+	if p.Model == "" {
+		p.Model = g.settings.DefaultModel
+	}
+	id := fmt.Sprintf("cs_%d", len(g.sessions)+1)
+	t := g.tick()
+	s := &client.Session{
+		ID: id, Object: "session", URL: g.base + "/pay/" + id, Status: client.SessionOpen, Model: p.Model,
+		Amount: p.Amount, Currency: p.Currency, OrderID: p.OrderID, Description: p.Description, ReturnURL: p.ReturnURL,
+		CancelURL: p.CancelURL, Capture: p.Capture == nil || *p.Capture, CustomerEmail: p.CustomerEmail,
+		Metadata: p.Metadata, ExpiresAt: t.Add(30 * time.Minute), CreatedAt: t,
+	}
+	g.sessions[id] = s
+	reply(w, s)
+}
+
+func (g *fakeGateway) getSession(w http.ResponseWriter, r *http.Request) {
+	s := g.sessions[r.PathValue("id")]
+	if s == nil {
+		fail(w, 404, "invalid_request_error", "resource_missing", "No such session.")
+		return
+	}
+	reply(w, s)
+}
+
+func (g *fakeGateway) ackSession(w http.ResponseWriter, r *http.Request) {
+	s := g.sessions[r.PathValue("id")]
+	if s == nil {
+		fail(w, 404, "invalid_request_error", "resource_missing", "No such session.")
+		return
+	}
+	if s.Outcome != client.OutcomeApproved {
+		fail(w, 409, "invalid_request_error", "conflict", "The session has no approved payment to acknowledge.")
+		return
+	}
+	if s.AckedAt == nil {
+		t := g.tick()
+		s.AckedAt, s.Payment.AckedAt = &t, &t
+	}
+	reply(w, s)
+}
+
+// pay is the payment page's submit: the customer pays with a test card,
+// and the browser is sent back to the return URL with the signed result.
+func (g *fakeGateway) pay(w http.ResponseWriter, r *http.Request) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	s := g.sessions[r.PathValue("id")]
+	if s == nil || s.Status != client.SessionOpen {
+		http.Error(w, "This payment session has ended.", http.StatusConflict)
+		return
+	}
+	n := len(g.payments) + 1
+	p := &client.Payment{
+		ID: "pay_" + strconv.Itoa(n), Object: "payment", Status: client.StatusAuthorized, Amount: s.Amount,
+		Currency: s.Currency, Card: summary("4242424242424242", 12, 2030), ConfirmationNumber: fmt.Sprintf("PG-7K3M-%04d", n),
+		AuthCode: fmt.Sprintf("A%05d", n), ResponseCode: "00", OrderID: s.OrderID, CreatedAt: g.tick(),
+	}
+	if s.Capture {
+		g.capture(p, p.Amount)
+	}
+	g.payments = append(g.payments, p)
+	t := g.tick()
+	s.Attempts++
+	s.Status, s.Outcome, s.Sequence, s.Payment, s.CompletedAt = client.SessionComplete, client.OutcomeApproved, s.Attempts, p, &t
+
+	u, _ := url.Parse(s.ReturnURL)
+	q := u.Query()
+	for k, v := range map[string]string{
+		"session_id": s.ID, "result": string(s.Outcome), "amount": strconv.FormatInt(s.Amount, 10), "currency": s.Currency,
+		"order_id": s.OrderID, "sequence": strconv.Itoa(s.Sequence), "payment_id": p.ID, "status": string(p.Status),
+		"card_brand": p.Card.Brand, "card_last4": p.Card.Last4, "confirmation_number": p.ConfirmationNumber,
+	} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	// Signed as the gateway signs (see signing.go), at the real time: the
+	// merchant checks it against its own clock.
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	q.Set("timestamp", ts)
+	key, _ := base64.StdEncoding.DecodeString(strings.TrimPrefix(g.secret, "whsec_"))
+	mac := hmac.New(sha256.New, key)
+	mac.Write([]byte(ts + "." + q.Encode()))
+	q.Set("signature", "v1,"+base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+// customerPays stands in for the customer's browser: it pays on the
+// session's page at payURL and returns the request the browser then makes
+// to the merchant's return URL, as the merchant's handler receives it.
+func customerPays(payURL string) *http.Request {
+	browser := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := browser.PostForm(payURL, url.Values{"number": {"4242424242424242"}})
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	return httptest.NewRequest("GET", resp.Header.Get("Location"), nil)
 }

@@ -30,6 +30,14 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/payments/{id}/ack", s.api(s.ackPayment)},
 		{"GET", "/v1/payments/{id}/trace", s.api(s.paymentTrace)},
 
+		{"GET", "/v1/settings", s.api(s.getSettings)},
+		{"POST", "/v1/settings", s.api(s.updateSettings)},
+		{"POST", "/v1/settings/signing_secret", withoutIdempotency(s.api(s.rotateSigningSecret))},
+
+		{"POST", "/v1/sessions", s.api(s.startSession)},
+		{"GET", "/v1/sessions/{id}", s.api(s.getSession)},
+		{"POST", "/v1/sessions/{id}/ack", s.api(s.ackSession)},
+
 		{"POST", "/v1/cards", s.api(s.createCard)},
 		{"GET", "/v1/cards/{id}", s.api(s.getCard)},
 	}
@@ -75,4 +83,15 @@ func (s *Server) Handler() http.Handler {
 // serve).
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// withoutIdempotency serves a route whose answer must not be kept: a new
+// signing secret is shown once and never stored in the clear, so an
+// Idempotency-Key is ignored (a retry makes another secret, and the first
+// one still works for its overlap).
+func withoutIdempotency(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Del("Idempotency-Key")
+		h(w, r)
+	}
 }

@@ -29,6 +29,10 @@ type Server struct {
 	// first when a failed bind must leave nothing behind.
 	Listener net.Listener
 
+	// PublicURL is the base URL customers' browsers reach the gateway on
+	// (the payment page's links); "" means URL().
+	PublicURL string
+
 	Gateway     *paygate.Gateway
 	Merchants   paygate.MerchantStore
 	Idempotency paygate.IdempotencyStore

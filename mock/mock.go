@@ -142,3 +142,82 @@ func (s *CardStore) CreateCard(ctx context.Context, c *paygate.StoredCard) error
 func (s *CardStore) Card(ctx context.Context, merchantID, id string) (*paygate.StoredCard, error) {
 	return s.CardFn(ctx, merchantID, id)
 }
+
+// SessionStore mocks paygate.SessionStore.
+type SessionStore struct {
+	CreateSessionFn    func(ctx context.Context, s *paygate.Session) error
+	SessionFn          func(ctx context.Context, merchantID, id string) (*paygate.Session, error)
+	SessionByFormKeyFn func(ctx context.Context, merchantID, formKey string) (*paygate.Session, error)
+	UpdateSessionFn    func(ctx context.Context, s *paygate.Session) error
+}
+
+var _ paygate.SessionStore = (*SessionStore)(nil)
+
+func (s *SessionStore) CreateSession(ctx context.Context, ss *paygate.Session) error {
+	return s.CreateSessionFn(ctx, ss)
+}
+
+func (s *SessionStore) Session(ctx context.Context, merchantID, id string) (*paygate.Session, error) {
+	return s.SessionFn(ctx, merchantID, id)
+}
+
+func (s *SessionStore) SessionByFormKey(ctx context.Context, merchantID, formKey string) (*paygate.Session, error) {
+	return s.SessionByFormKeyFn(ctx, merchantID, formKey)
+}
+
+func (s *SessionStore) UpdateSession(ctx context.Context, ss *paygate.Session) error {
+	return s.UpdateSessionFn(ctx, ss)
+}
+
+// SigningSecretStore mocks paygate.SigningSecretStore.
+type SigningSecretStore struct {
+	RotateSigningSecretFn func(ctx context.Context, s *paygate.SigningSecret, retireAt time.Time) error
+	SigningSecretsFn      func(ctx context.Context, merchantID string, now time.Time) ([]*paygate.SigningSecret, error)
+}
+
+var _ paygate.SigningSecretStore = (*SigningSecretStore)(nil)
+
+func (s *SigningSecretStore) RotateSigningSecret(ctx context.Context, ss *paygate.SigningSecret, retireAt time.Time) error {
+	return s.RotateSigningSecretFn(ctx, ss, retireAt)
+}
+
+func (s *SigningSecretStore) SigningSecrets(ctx context.Context, merchantID string, now time.Time) ([]*paygate.SigningSecret, error) {
+	return s.SigningSecretsFn(ctx, merchantID, now)
+}
+
+// DeliveryStore mocks paygate.DeliveryStore.
+type DeliveryStore struct {
+	CreateDeliveryFn  func(ctx context.Context, d *paygate.Delivery) error
+	ClaimDeliveriesFn func(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*paygate.Delivery, error)
+	UpdateDeliveryFn  func(ctx context.Context, d *paygate.Delivery) error
+	SessionDeliveryFn func(ctx context.Context, sessionID string) (*paygate.Delivery, error)
+}
+
+var _ paygate.DeliveryStore = (*DeliveryStore)(nil)
+
+func (s *DeliveryStore) CreateDelivery(ctx context.Context, d *paygate.Delivery) error {
+	return s.CreateDeliveryFn(ctx, d)
+}
+
+func (s *DeliveryStore) ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*paygate.Delivery, error) {
+	return s.ClaimDeliveriesFn(ctx, now, lease, limit)
+}
+
+func (s *DeliveryStore) UpdateDelivery(ctx context.Context, d *paygate.Delivery) error {
+	return s.UpdateDeliveryFn(ctx, d)
+}
+
+func (s *DeliveryStore) SessionDelivery(ctx context.Context, sessionID string) (*paygate.Delivery, error) {
+	return s.SessionDeliveryFn(ctx, sessionID)
+}
+
+// Fetcher mocks paygate.Fetcher.
+type Fetcher struct {
+	FetchFn func(ctx context.Context, url string) (*paygate.FetchResult, error)
+}
+
+var _ paygate.Fetcher = (*Fetcher)(nil)
+
+func (f *Fetcher) Fetch(ctx context.Context, url string) (*paygate.FetchResult, error) {
+	return f.FetchFn(ctx, url)
+}

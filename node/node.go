@@ -35,6 +35,7 @@ import (
 	pghttp "github.com/paygate/paygate/http"
 	"github.com/paygate/paygate/iso8583"
 	"github.com/paygate/paygate/vault"
+	"github.com/paygate/paygate/webhook"
 )
 
 // Config is everything a node needs besides its stores. Zero values take
@@ -49,6 +50,16 @@ type Config struct {
 	Addr      string
 	Listener  net.Listener
 	TLSConfig *tls.Config // nil: plain HTTP
+	// PublicURL is the base URL customers' browsers reach the gateway on
+	// ("": the address it listens on).
+	PublicURL string
+
+	// SessionLifetime is how long a hosted payment session waits to be
+	// paid (0: paygate.DefaultSessionLifetime). AllowPrivateTargets lets
+	// the gateway reach merchants' sites on loopback and private
+	// addresses: for development only (the demo shop, tests).
+	SessionLifetime     time.Duration
+	AllowPrivateTargets bool
 
 	// NetworkTimeout is the acquirer's answer timeout (default 10 s);
 	// InDoubtAfter as paygate.Gateway has it.
@@ -136,6 +147,9 @@ func New(ctx context.Context, c Config) (*Node, error) {
 
 	g := paygate.NewGateway()
 	g.Merchants, g.Payments, g.Cards, g.Vault, g.Sequences = c.Stores.Merchants, c.Stores.Payments, c.Stores.Cards, v, c.Stores.Sequences
+	g.Sessions, g.SigningSecrets, g.Deliveries = c.Stores.Sessions, c.Stores.Signing, c.Stores.Deliveries
+	g.SessionLifetime = c.SessionLifetime
+	g.Fetcher = &webhook.Client{AllowPrivate: c.AllowPrivateTargets}
 	g.Acquirer = iso8583.NewClient(link, c.NetworkTimeout)
 	g.Logger = c.Logger
 	g.NetworkTimeout, g.InDoubtAfter = c.NetworkTimeout, c.InDoubtAfter
@@ -151,6 +165,7 @@ func New(ctx context.Context, c Config) (*Node, error) {
 	}
 	n.Server = &pghttp.Server{
 		Addr:              c.Addr,
+		PublicURL:         c.PublicURL,
 		Listener:          c.Listener,
 		Gateway:           g,
 		Merchants:         c.Stores.Merchants,
@@ -251,6 +266,9 @@ func (n *Node) Sweep(ctx context.Context) {
 	}
 	if _, err := g.ExpireUnacknowledged(ctx); err != nil && ctx.Err() == nil {
 		logger.Error("void unacknowledged payments", paygate.LogError, err)
+	}
+	if _, err := g.RetryDeliveries(ctx); err != nil && ctx.Err() == nil {
+		logger.Error("retry deliveries to merchants", paygate.LogError, err)
 	}
 	if _, err := g.ExpireAuthorizations(ctx); err != nil && ctx.Err() == nil {
 		logger.Error("expire authorizations", paygate.LogError, err)

@@ -100,6 +100,7 @@ type Tx struct {
 	tx  interface {
 		Exec(context.Context, string, ...any) (pgconn.CommandTag, error)
 		QueryRow(context.Context, string, ...any) pgx.Row
+		Query(context.Context, string, ...any) (pgx.Rows, error)
 	}
 }
 
@@ -115,6 +116,11 @@ func (t *Tx) Exec(query string, args ...any) (int64, error) {
 // QueryRow runs a query that returns one row in the transaction.
 func (t *Tx) QueryRow(query string, args ...any) sqlstore.Row {
 	return t.tx.QueryRow(t.ctx, query, args...)
+}
+
+// Query runs a statement that returns rows in the transaction.
+func (t *Tx) Query(query string, args ...any) (sqlstore.Rows, error) {
+	return t.tx.Query(t.ctx, query, args...)
 }
 
 // Open connects to the database at dsn (a postgres:// URL or a key=value

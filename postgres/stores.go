@@ -10,8 +10,10 @@ import (
 )
 
 // dialect is how PostgreSQL spells what package sqlstore's queries leave
-// open: numbered arguments.
-var dialect = &sqlstore.Dialect{Numbered: true, True: "TRUE", False: "FALSE", IsUnique: isUnique, AnyOf: anyOf}
+// open: numbered arguments, and claims that skip the rows another claim
+// holds.
+var dialect = &sqlstore.Dialect{Numbered: true, True: "TRUE", False: "FALSE", IsUnique: isUnique, AnyOf: anyOf,
+	SkipLocked: "FOR UPDATE SKIP LOCKED"}
 
 // isUnique reports whether err is a unique (or primary key) violation.
 func isUnique(err error) bool {

@@ -86,6 +86,21 @@ func (t *Tx) QueryRow(query string, args ...any) sqlstore.Row {
 	return t.tx.QueryRow(query, args...)
 }
 
+// Query runs a statement that returns rows in the transaction.
+func (t *Tx) Query(query string, args ...any) (sqlstore.Rows, error) {
+	var r *sql.Rows
+	var err error
+	if s, ok := t.db.wstmts[query]; ok {
+		r, err = t.tx.Stmt(s).Query(args...)
+	} else {
+		r, err = t.tx.Query(query, args...)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return rows{r}, nil
+}
+
 // reader runs queries on the pool of reading connections, each statement
 // prepared once (database/sql prepares it again on each connection it meets).
 type reader struct {

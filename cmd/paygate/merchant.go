@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -19,7 +20,7 @@ func runMerchant(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
-		fmt.Fprintln(stderr, "usage: paygate merchant create|list|update [flags]\n\n  create  create a merchant and its secret key\n  list    list the merchants\n  update  change a merchant's settings (--rate-limit)\n\nRun 'paygate merchant <subcommand> -h' for its flags.")
+		fmt.Fprintln(stderr, "usage: paygate merchant create|list|update [flags]\n\n  create  create a merchant and its secret key\n  list    list the merchants\n  update  change a merchant's settings (rate limit, allowed origins, result URLs, model, payment page)\n\nRun 'paygate merchant <subcommand> -h' for its flags.")
 		return nil
 	case "create":
 		return merchantCreate(ctx, args[1:], stdout, stderr)
@@ -43,11 +44,21 @@ type merchantJSON struct {
 	TerminalID string `json:"terminal_id"`
 	CreatedAt  string `json:"created_at"`
 	SecretKey  string `json:"secret_key,omitempty"`
+
+	AllowedOrigins []string `json:"allowed_origins,omitempty"`
+	SuccessURL     string   `json:"success_url,omitempty"`
+	DeclineURL     string   `json:"decline_url,omitempty"`
+	CancelURL      string   `json:"cancel_url,omitempty"`
+	DefaultModel   string   `json:"default_model"`
+	DisplayName    string   `json:"display_name,omitempty"`
+	LogoURL        string   `json:"logo_url,omitempty"`
 }
 
 func newMerchantJSON(m *paygate.Merchant) merchantJSON {
 	j := merchantJSON{ID: m.ID, Name: m.Name, Email: m.Email, RequireAck: m.RequireAck, RateLimit: m.RateLimit, AcquirerID: m.AcquirerID,
-		TerminalID: m.TerminalID, CreatedAt: m.CreatedAt.Format(time.RFC3339)}
+		TerminalID: m.TerminalID, CreatedAt: m.CreatedAt.Format(time.RFC3339),
+		AllowedOrigins: m.AllowedOrigins, SuccessURL: m.SuccessURL, DeclineURL: m.DeclineURL, CancelURL: m.CancelURL,
+		DefaultModel: m.Model(), DisplayName: m.DisplayName, LogoURL: m.LogoURL}
 	if m.RequireAck {
 		j.AckWindow = m.EffectiveAckWindow().String()
 	}
@@ -136,19 +147,59 @@ func merchantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer
 	db := dbFlag(fs)
 	id := fs.String("merchant", "", "merchant id (required)")
 	rateLimit := rateLimitFlag(fs)
+	origins := fs.String("allowed-origins", "", "comma-separated origins the merchant's pages live on, such as https://shop.example.com (\"\" clears them)")
+	success := fs.String("success-url", "", "where the customer goes after an approval, unless a session names its own return URL")
+	decline := fs.String("decline-url", "", "where the customer goes after the last decline (default: the return URL)")
+	cancel := fs.String("cancel-url", "", "where the customer goes on cancel (default: the return URL)")
+	model := fs.String("default-model", "", "browser model of sessions that name none: redirect or proxy")
+	requireAck := fs.Bool("require-ack", false, "approvals must be acknowledged or they are voided")
+	ackWindow := fs.Duration("ack-window", 0, "how long an approval waits for acknowledgment (0: the default)")
+	display := fs.String("display-name", "", "the name customers see on the payment page")
+	logo := fs.String("logo-url", "", "a logo shown on the payment page (on an allowed origin)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	given := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+	delete(given, "db")
+	delete(given, "merchant")
+	delete(given, "json")
 	switch {
 	case *id == "":
 		return fmt.Errorf("--merchant is required")
-	case !given["rate-limit"]:
-		return fmt.Errorf("nothing to update: give --rate-limit")
+	case len(given) == 0:
+		return fmt.Errorf("nothing to update: give --rate-limit or a setting (see -h)")
 	case *rateLimit < 0:
 		return fmt.Errorf("--rate-limit must not be negative")
+	}
+	var u paygate.SettingsUpdate
+	str := func(name string, v *string) *string {
+		if given[name] {
+			return v
+		}
+		return nil
+	}
+	if given["allowed-origins"] {
+		list := []string{}
+		for _, o := range strings.Split(*origins, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				list = append(list, o)
+			}
+		}
+		u.AllowedOrigins = &list
+	}
+	u.SuccessURL, u.DeclineURL, u.CancelURL = str("success-url", success), str("decline-url", decline), str("cancel-url", cancel)
+	u.DefaultModel, u.DisplayName, u.LogoURL = str("default-model", model), str("display-name", display), str("logo-url", logo)
+	if given["require-ack"] {
+		u.RequireAck = requireAck
+	}
+	if given["ack-window"] {
+		secs := int64(*ackWindow / time.Second)
+		if *ackWindow < 0 || *ackWindow%time.Second != 0 {
+			return fmt.Errorf("--ack-window must be a whole number of seconds, not negative")
+		}
+		u.AckWindow = &secs
 	}
 	st, err := openExisting(ctx, *db)
 	if err != nil {
@@ -161,7 +212,12 @@ func merchantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer
 	} else if err != nil {
 		return err
 	}
-	m.RateLimit = *rateLimit
+	if given["rate-limit"] {
+		m.RateLimit = *rateLimit
+	}
+	if err := m.ApplySettings(u); err != nil {
+		return fmt.Errorf("%s", paygate.ErrorMessage(err))
+	}
 	if err := st.Merchants.UpdateMerchant(ctx, m); err != nil {
 		return err
 	}
@@ -173,5 +229,9 @@ func merchantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer
 		limit = fmt.Sprintf("%d requests per second per API key, in bursts of %d", m.RateLimit, 2*m.RateLimit)
 	}
 	fmt.Fprintf(stdout, "Updated merchant %s (%s): rate limit %s.\n", m.ID, m.Name, limit)
+	if len(m.AllowedOrigins) > 0 || m.SuccessURL != "" {
+		fmt.Fprintf(stdout, "  allowed origins: %s\n  success URL:     %s\n  default model:   %s\n",
+			strings.Join(m.AllowedOrigins, ", "), m.SuccessURL, m.Model())
+	}
 	return nil
 }

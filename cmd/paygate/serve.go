@@ -41,6 +41,10 @@ type serveConfig struct {
 	MaxConns       int
 	RateLimit      int // per API key, requests per second; 0: none
 	RateBurst      int
+
+	PublicURL           string
+	SessionLifetime     time.Duration
+	AllowPrivateTargets bool
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -57,6 +61,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&c.SweepInterval, "sweep-interval", durationEnv("SWEEP_INTERVAL", time.Second), "how often to recover work in doubt and void unacknowledged approvals (env PAYGATE_SWEEP_INTERVAL)")
 	fs.IntVar(&c.Pool.MaxConns, "db-max-conns", intEnv("DB_MAX_CONNS", 16), "PostgreSQL: reading connections in the pool (env PAYGATE_DB_MAX_CONNS)")
 	fs.IntVar(&c.Pool.MinConns, "db-min-conns", intEnv("DB_MIN_CONNS", 2), "PostgreSQL: connections kept open when idle (env PAYGATE_DB_MIN_CONNS)")
+	fs.StringVar(&c.PublicURL, "public-url", env("PUBLIC_URL", ""), "base URL customers' browsers reach the gateway on, for the payment page links (default: the listen address) (env PAYGATE_PUBLIC_URL)")
+	fs.DurationVar(&c.SessionLifetime, "session-lifetime", durationEnv("SESSION_LIFETIME", paygate.DefaultSessionLifetime), "how long a hosted payment session waits to be paid (env PAYGATE_SESSION_LIFETIME)")
+	fs.BoolVar(&c.AllowPrivateTargets, "allow-private-targets", env("ALLOW_PRIVATE_TARGETS", "") == "true", "let the gateway reach merchants' sites on loopback and private addresses (the Web Proxy model): development only, never in production (env PAYGATE_ALLOW_PRIVATE_TARGETS)")
 	migrate := fs.Bool("migrate", env("MIGRATE", "true") == "true", "apply missing database migrations on start; with false, refuse to start on a schema that is not current (env PAYGATE_MIGRATE)")
 	fs.IntVar(&c.Pool.Writers, "db-writers", intEnv("DB_WRITERS", 2), "PostgreSQL: connections that write, each committing batches of writes (env PAYGATE_DB_WRITERS)")
 	fs.DurationVar(&c.Pool.MaxConnLifetime, "db-conn-lifetime", durationEnv("DB_CONN_LIFETIME", time.Hour), "PostgreSQL: close connections older than this (env PAYGATE_DB_CONN_LIFETIME)")
@@ -87,6 +94,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if c.PublicURL != "" {
+		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+		if paygate.URLOrigin(c.PublicURL) == "" && !strings.HasPrefix(c.PublicURL, "http://") {
+			return fmt.Errorf("--public-url %q: want an http(s) URL such as https://pay.example.com", c.PublicURL)
+		}
 	}
 	c.DB = *db
 	if c.KeyFile == "" {
@@ -190,8 +203,12 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 		RateLimit:      c.RateLimit,
 		RateBurst:      c.RateBurst,
 		Acquirer:       c.Acquirer,
-		Ready:          []pghttp.ReadyCheck{databaseCheck(st)},
-		Logger:         logger,
+
+		PublicURL:           c.PublicURL,
+		SessionLifetime:     c.SessionLifetime,
+		AllowPrivateTargets: c.AllowPrivateTargets,
+		Ready:               []pghttp.ReadyCheck{databaseCheck(st)},
+		Logger:              logger,
 	})
 	if err != nil {
 		return err
@@ -205,6 +222,10 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 	if err := ensureDemoMerchant(ctx, st, stdout); err != nil {
 		n.Close()
 		return err
+	}
+	if c.AllowPrivateTargets {
+		logger.Warn("ALLOW PRIVATE TARGETS IS ON: the gateway will connect to loopback and private addresses for merchants. " +
+			"This is for development only; never run a production gateway with --allow-private-targets.")
 	}
 	logger.Info("paygate listening", "url", n.URL(), "db", c.DB)
 	fmt.Fprintf(stdout, "paygate listening on %s\n", n.URL())

@@ -219,14 +219,17 @@ func (g *Gateway) openErr(tb testing.TB, o Options, logger *slog.Logger) error {
 	}
 	n, err := node.New(context.Background(), node.Config{
 		Stores: paygate.Stores{Merchants: g.Merchants, Payments: g.Payments, Cards: cards, Keys: keys,
-			Idempotency: clockedIdempotency{g.Idempotency, g.Clock}, Sequences: seqs, Jobs: g.Jobs},
-		MasterKey:        g.MasterKey,
-		Addr:             "127.0.0.1:0",
-		NetworkTimeout:   o.NetworkTimeout,
-		SweepInterval:    o.SweepInterval,
-		IdempotencyLease: lease,
-		Acquirer:         o.TCP,
-		Bank:             g.Bank,
+			Idempotency: clockedIdempotency{g.Idempotency, g.Clock}, Sequences: seqs, Jobs: g.Jobs,
+			Sessions: st.Sessions, Signing: st.Signing, Deliveries: st.Deliveries},
+		// Merchants' sites in tests run on 127.0.0.1.
+		AllowPrivateTargets: true,
+		MasterKey:           g.MasterKey,
+		Addr:                "127.0.0.1:0",
+		NetworkTimeout:      o.NetworkTimeout,
+		SweepInterval:       o.SweepInterval,
+		IdempotencyLease:    lease,
+		Acquirer:            o.TCP,
+		Bank:                g.Bank,
 		Ready: []pghttp.ReadyCheck{{Name: "database", Check: func(ctx context.Context) (map[string]any, error) {
 			_, err := g.Merchants.Merchants(ctx)
 			return nil, err
@@ -342,4 +345,18 @@ func (g *Gateway) Reopen(tb testing.TB, o Options) *Gateway {
 func Engines(t *testing.T, fn func(t *testing.T, pg string)) {
 	t.Run("sqlite", func(t *testing.T) { fn(t, "") })
 	t.Run("postgres", func(t *testing.T) { fn(t, PostgresDSN(t)) })
+}
+
+// MustCreateMerchant makes another merchant on g's database and returns
+// its secret key.
+func MustCreateMerchant(tb testing.TB, g *Gateway, name string) string {
+	tb.Helper()
+	m, err := paygate.NewMerchant(name, "", time.Now().UTC())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := g.Merchants.CreateMerchant(context.Background(), m); err != nil {
+		tb.Fatal(err)
+	}
+	return g.MustCreateKey(tb, m.ID, paygate.KeySecret)
 }

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -15,32 +16,66 @@ type merchants struct{ *store }
 
 var _ paygate.MerchantStore = merchants{}
 
-const merchantColumns = `id, name, email, require_ack, ack_window_ms, mcc, acquirer_id, terminal_id, created_at, rate_limit`
+const merchantColumns = `id, name, email, require_ack, ack_window_ms, mcc, acquirer_id, terminal_id, created_at, rate_limit,
+	allowed_origins, success_url, decline_url, cancel_url, default_model, display_name, logo_url`
 
 func scanMerchant(row Row) (*paygate.Merchant, error) {
 	var m paygate.Merchant
 	var ackMS int64
 	var created sql.NullInt64
-	if err := row.Scan(&m.ID, &m.Name, &m.Email, &m.RequireAck, &ackMS, &m.MCC, &m.AcquirerID, &m.TerminalID, &created, &m.RateLimit); err != nil {
+	var origins string
+	if err := row.Scan(&m.ID, &m.Name, &m.Email, &m.RequireAck, &ackMS, &m.MCC, &m.AcquirerID, &m.TerminalID, &created, &m.RateLimit,
+		&origins, &m.SuccessURL, &m.DeclineURL, &m.CancelURL, &m.DefaultModel, &m.DisplayName, &m.LogoURL); err != nil {
 		return nil, err
 	}
 	m.AckWindow = time.Duration(ackMS) * time.Millisecond
 	m.CreatedAt = fromTime(created)
+	if err := json.Unmarshal([]byte(origins), &m.AllowedOrigins); err != nil {
+		return nil, fmt.Errorf("decode allowed origins of %s: %w", m.ID, err)
+	}
+	if len(m.AllowedOrigins) == 0 {
+		m.AllowedOrigins = nil
+	}
 	return &m, nil
+}
+
+// encodeOrigins stores a merchant's allowed origins as a JSON array ("[]"
+// when none).
+func encodeOrigins(origins []string) (string, error) {
+	if len(origins) == 0 {
+		return "[]", nil
+	}
+	b, err := json.Marshal(origins)
+	if err != nil {
+		return "", fmt.Errorf("encode allowed origins: %w", err)
+	}
+	return string(b), nil
 }
 
 // CreateMerchant inserts a merchant.
 func (s merchants) CreateMerchant(ctx context.Context, m *paygate.Merchant) error {
+	origins, err := encodeOrigins(m.AllowedOrigins)
+	if err != nil {
+		return err
+	}
 	return s.db.Write(ctx, &Write{Key: "merchants/" + m.ID, Stmts: []Stmt{s.stmt(failed("insert merchant"),
-		`INSERT INTO merchants (`+merchantColumns+`) VALUES (`+placeholders(10)+`)`,
-		m.ID, m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.AcquirerID, m.TerminalID, toTime(m.CreatedAt), m.RateLimit)}})
+		`INSERT INTO merchants (`+merchantColumns+`) VALUES (`+placeholders(17)+`)`,
+		m.ID, m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.AcquirerID, m.TerminalID, toTime(m.CreatedAt), m.RateLimit,
+		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel, m.DisplayName, m.LogoURL)}})
 }
 
 // UpdateMerchant saves a merchant's settings.
 func (s merchants) UpdateMerchant(ctx context.Context, m *paygate.Merchant) error {
+	origins, err := encodeOrigins(m.AllowedOrigins)
+	if err != nil {
+		return err
+	}
 	return s.db.Write(ctx, &Write{Key: "merchants/" + m.ID, Stmts: []Stmt{s.stmt(changed("update merchant", notFound("merchant", m.ID)),
-		`UPDATE merchants SET name = ?, email = ?, require_ack = ?, ack_window_ms = ?, mcc = ?, rate_limit = ? WHERE id = ?`,
-		m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.RateLimit, m.ID)}})
+		`UPDATE merchants SET name = ?, email = ?, require_ack = ?, ack_window_ms = ?, mcc = ?, rate_limit = ?,
+		allowed_origins = ?, success_url = ?, decline_url = ?, cancel_url = ?, default_model = ?, display_name = ?, logo_url = ?
+		WHERE id = ?`,
+		m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.RateLimit,
+		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel, m.DisplayName, m.LogoURL, m.ID)}})
 }
 
 // Merchant returns a merchant by id.

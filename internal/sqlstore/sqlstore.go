@@ -54,6 +54,10 @@ type Tx interface {
 	// Exec runs a statement and returns how many rows it changed.
 	Exec(query string, args ...any) (int64, error)
 	QueryRow(query string, args ...any) Row
+	// Query runs a statement that returns rows (a SELECT, or a write
+	// with RETURNING); the caller reads them all and closes them before
+	// it runs the next statement.
+	Query(query string, args ...any) (Rows, error)
 }
 
 // DB is a database as the stores use it.
@@ -161,6 +165,10 @@ type Dialect struct {
 	// AnyOf returns the condition that column is one of values, written
 	// with ? for its arguments, and the arguments.
 	AnyOf func(column string, values []string) (string, []any)
+	// SkipLocked ends a SELECT that picks rows for its statement to
+	// change: it locks them and skips the rows another transaction holds
+	// ("FOR UPDATE SKIP LOCKED"), or is "" where writes run one at a time.
+	SkipLocked string
 
 	rewritten sync.Map // query → the query in this dialect
 }
@@ -230,6 +238,7 @@ func New(db DB, d *Dialect, bundle paygate.Stores) paygate.Stores {
 	bundle.Merchants, bundle.Payments = merchants{s}, payments{s}
 	bundle.Cards, bundle.Keys = cards{s}, cards{s}
 	bundle.Idempotency, bundle.Sequences, bundle.Jobs = idempotency{s}, sequences{s}, jobs{s}
+	bundle.Sessions, bundle.Signing, bundle.Deliveries = sessions{s}, signing{s}, deliveries{s}
 	return bundle
 }
 
@@ -363,10 +372,16 @@ func fromTime(v sql.NullInt64) time.Time {
 }
 
 func notFound(what, id string) error {
+	return paygate.Errorf(paygate.ENOTFOUND, "No such %s: %s.", what, shownID(id))
+}
+
+// shownID is an id as an error may show it: cut short, card numbers
+// redacted.
+func shownID(id string) string {
 	if len(id) > 64 {
 		id = id[:64] + "…"
 	}
-	return paygate.Errorf(paygate.ENOTFOUND, "No such %s: %s.", what, paygate.RedactPANs(id))
+	return paygate.RedactPANs(id)
 }
 
 // placeholders returns "?, ?, ..., ?", n of them.

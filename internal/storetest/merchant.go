@@ -13,6 +13,7 @@ var merchantTests = []test{
 	{"NotFound", testMerchantNotFound},
 	{"List", testMerchantList},
 	{"Update", testMerchantUpdate},
+	{"Settings", testMerchantSettings},
 }
 
 func testMerchantCreateGet(t *testing.T, s Stores) {
@@ -78,6 +79,63 @@ func testMerchantUpdate(t *testing.T, s Stores) {
 		t.Fatalf("Merchant(other): %v", err)
 	}
 	CheckEqual(t, "other merchant after update", gotOther, other)
+}
+
+// testMerchantSettings round-trips the browser models' settings: set,
+// changed, and cleared again.
+func testMerchantSettings(t *testing.T, s Stores) {
+	bare, err := paygate.NewMerchant("Bare", "", Base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Merchants.CreateMerchant(t.Context(), bare); err != nil {
+		t.Fatalf("CreateMerchant(no settings): %v", err)
+	}
+	got, err := s.Merchants.Merchant(t.Context(), bare.ID)
+	if err != nil {
+		t.Fatalf("Merchant(no settings): %v", err)
+	}
+	CheckEqual(t, "merchant with no settings", got, bare)
+	if got.Model() != paygate.ModelRedirect {
+		t.Errorf("Model() of a merchant with no settings: got %q, want %q", got.Model(), paygate.ModelRedirect)
+	}
+
+	m, other := NewMerchant(t, "Acme", Base.Add(time.Second)), NewMerchant(t, "Other", Base.Add(2*time.Second))
+	for _, x := range []*paygate.Merchant{m, other} {
+		if err := s.Merchants.CreateMerchant(t.Context(), x); err != nil {
+			t.Fatalf("CreateMerchant(%s): %v", x.Name, err)
+		}
+	}
+	origins := []string{"https://acme.example", "https://pay.acme.example:8443"}
+	str := func(v string) *string { return &v }
+	tests := []struct {
+		name string
+		u    paygate.SettingsUpdate
+	}{
+		{"changed", paygate.SettingsUpdate{AllowedOrigins: &origins, SuccessURL: str("https://acme.example/ok?x=1&y='2'"),
+			DeclineURL: str("https://pay.acme.example:8443/no"), CancelURL: str("https://acme.example/back"),
+			DefaultModel: str(paygate.ModelRedirect), DisplayName: str("Acme \"Tickets\" – Zürich"), LogoURL: str("https://acme.example/logo.svg")}},
+		{"cleared", paygate.SettingsUpdate{AllowedOrigins: &[]string{}, SuccessURL: str(""), DeclineURL: str(""),
+			CancelURL: str(""), DefaultModel: str(""), DisplayName: str(""), LogoURL: str("")}},
+	}
+	for _, tt := range tests {
+		if err := m.ApplySettings(tt.u); err != nil {
+			t.Fatalf("%s: ApplySettings: %v", tt.name, err)
+		}
+		if err := s.Merchants.UpdateMerchant(t.Context(), m); err != nil {
+			t.Fatalf("%s: UpdateMerchant: %v", tt.name, err)
+		}
+		got, err := s.Merchants.Merchant(t.Context(), m.ID)
+		if err != nil {
+			t.Fatalf("%s: Merchant: %v", tt.name, err)
+		}
+		CheckEqual(t, tt.name+": Merchant", got, m)
+		list, err := s.Merchants.Merchants(t.Context())
+		if err != nil {
+			t.Fatalf("%s: Merchants: %v", tt.name, err)
+		}
+		CheckEqual(t, tt.name+": Merchants", list, []*paygate.Merchant{bare, m, other})
+	}
 }
 
 var apiKeyTests = []test{

@@ -48,6 +48,9 @@ type Stores struct {
 	Idempotency paygate.IdempotencyStore
 	Sequences   paygate.SequenceStore
 	Jobs        paygate.JobStore
+	Sessions    paygate.SessionStore
+	Signing     paygate.SigningSecretStore
+	Deliveries  paygate.DeliveryStore
 }
 
 // Run runs the contract suite. open must return stores on a fresh, empty
@@ -70,6 +73,9 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Concurrent", concurrentTests},
 		{"Sequence", sequenceTests},
 		{"Job", jobTests},
+		{"Session", sessionTests},
+		{"SigningSecret", signingTests},
+		{"Delivery", deliveryTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -102,6 +108,13 @@ func NewMerchant(tb testing.TB, name string, created time.Time) *paygate.Merchan
 	m.RequireAck = true
 	m.AckWindow = 90 * time.Second
 	m.RateLimit = 25
+	m.AllowedOrigins = []string{"https://shop.example.com", "http://localhost:8080"}
+	m.SuccessURL = "https://shop.example.com/paid"
+	m.DeclineURL = "https://shop.example.com/declined"
+	m.CancelURL = "https://shop.example.com/cart"
+	m.DefaultModel = paygate.ModelProxy
+	m.DisplayName = name + " Shop"
+	m.LogoURL = "https://shop.example.com/logo.png"
 	return m
 }
 
@@ -319,5 +332,8 @@ func Of(s paygate.Stores) Stores {
 		Idempotency: s.Idempotency,
 		Sequences:   s.Sequences,
 		Jobs:        s.Jobs,
+		Sessions:    s.Sessions,
+		Signing:     s.Signing,
+		Deliveries:  s.Deliveries,
 	}
 }

@@ -1,0 +1,127 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/paygate/paygate"
+)
+
+// sessions keeps hosted payment sessions.
+type sessions struct{ *store }
+
+var _ paygate.SessionStore = sessions{}
+
+const sessionColumns = `id, merchant_id, status, model, amount, currency, order_id, description, return_url, cancel_url,
+	capture, customer_email, metadata, form_key, attempts, paying, paying_since, payment_id, sequence, outcome,
+	expires_at, created_at, updated_at, completed_at, acked_at, version`
+
+// encodeMetadata stores metadata as a JSON object ("" when empty), as
+// payments do.
+func encodeMetadata(meta map[string]string) (string, error) {
+	if len(meta) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(meta)
+	if err != nil {
+		return "", fmt.Errorf("encode metadata: %w", err)
+	}
+	return string(b), nil
+}
+
+func scanSession(row Row) (*paygate.Session, error) {
+	var s paygate.Session
+	var status, currency, meta string
+	var payingSince, expires, created, updated, completed, acked sql.NullInt64
+	err := row.Scan(&s.ID, &s.MerchantID, &status, &s.Model, &s.Amount, &currency, &s.OrderID, &s.Description, &s.ReturnURL, &s.CancelURL,
+		&s.Capture, &s.CustomerEmail, &meta, &s.FormKey, &s.Attempts, &s.Paying, &payingSince, &s.PaymentID, &s.Sequence, &s.Outcome,
+		&expires, &created, &updated, &completed, &acked, &s.Version)
+	if err != nil {
+		return nil, err
+	}
+	s.Status = paygate.SessionStatus(status)
+	s.Currency, _ = paygate.LookupCurrency(currency)
+	if meta != "" {
+		if err := json.Unmarshal([]byte(meta), &s.Metadata); err != nil {
+			return nil, fmt.Errorf("decode metadata of %s: %w", s.ID, err)
+		}
+	}
+	s.PayingSince, s.ExpiresAt, s.CreatedAt = fromTime(payingSince), fromTime(expires), fromTime(created)
+	s.UpdatedAt, s.CompletedAt, s.AckedAt = fromTime(updated), fromTime(completed), fromTime(acked)
+	return &s, nil
+}
+
+// CreateSession inserts a new session at version 1. A session of the same
+// merchant and form (a non-empty FormKey) is ErrDuplicate.
+func (s sessions) CreateSession(ctx context.Context, ss *paygate.Session) error {
+	meta, err := encodeMetadata(ss.Metadata)
+	if err != nil {
+		return err
+	}
+	ss.Version = 1
+	return s.db.Write(ctx, &Write{Key: "sessions/" + ss.ID, Stmts: []Stmt{s.stmt(s.unique("insert session"),
+		`INSERT INTO sessions (`+sessionColumns+`) VALUES (`+placeholders(26)+`)`,
+		ss.ID, ss.MerchantID, string(ss.Status), ss.Model, ss.Amount, ss.Currency.Code, ss.OrderID, ss.Description, ss.ReturnURL, ss.CancelURL,
+		ss.Capture, ss.CustomerEmail, meta, ss.FormKey, ss.Attempts, ss.Paying, toTime(ss.PayingSince), ss.PaymentID, ss.Sequence, ss.Outcome,
+		toTime(ss.ExpiresAt), toTime(ss.CreatedAt), toTime(ss.UpdatedAt), toTime(ss.CompletedAt), toTime(ss.AckedAt), ss.Version)}})
+}
+
+// UpdateSession saves everything of a session but its identity (id,
+// merchant, form, creation) if it is still at ss.Version, and bumps the
+// version; else ErrVersionConflict.
+func (s sessions) UpdateSession(ctx context.Context, ss *paygate.Session) error {
+	meta, err := encodeMetadata(ss.Metadata)
+	if err != nil {
+		return err
+	}
+	err = s.db.Write(ctx, &Write{Key: "sessions/" + ss.ID, Stmts: []Stmt{s.stmt(changed("update session", paygate.ErrVersionConflict),
+		`UPDATE sessions SET status = ?, model = ?, amount = ?, currency = ?, order_id = ?, description = ?, return_url = ?,
+		cancel_url = ?, capture = ?, customer_email = ?, metadata = ?, attempts = ?, paying = ?, paying_since = ?, payment_id = ?,
+		sequence = ?, outcome = ?, expires_at = ?, updated_at = ?, completed_at = ?, acked_at = ?, version = version + 1
+		WHERE id = ? AND version = ?`,
+		string(ss.Status), ss.Model, ss.Amount, ss.Currency.Code, ss.OrderID, ss.Description, ss.ReturnURL,
+		ss.CancelURL, ss.Capture, ss.CustomerEmail, meta, ss.Attempts, ss.Paying, toTime(ss.PayingSince), ss.PaymentID,
+		ss.Sequence, ss.Outcome, toTime(ss.ExpiresAt), toTime(ss.UpdatedAt), toTime(ss.CompletedAt), toTime(ss.AckedAt),
+		ss.ID, ss.Version)}})
+	if err == nil {
+		ss.Version++
+	}
+	return err
+}
+
+// Session returns a session by id; merchantID "" matches any merchant.
+func (s sessions) Session(ctx context.Context, merchantID, id string) (*paygate.Session, error) {
+	var row Row
+	if merchantID == "" {
+		row = s.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id)
+	} else {
+		row = s.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ? AND merchant_id = ?`, id, merchantID)
+	}
+	ss, err := scanSession(row)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("session", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("select session: %w", err)
+	}
+	return ss, nil
+}
+
+// SessionByFormKey returns the merchant's session started by a signed form.
+func (s sessions) SessionByFormKey(ctx context.Context, merchantID, formKey string) (*paygate.Session, error) {
+	if formKey == "" {
+		return nil, paygate.Errorf(paygate.ENOTFOUND, "No session was started by this payment form.")
+	}
+	ss, err := scanSession(s.queryRow(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE merchant_id = ? AND form_key = ? AND form_key <> ''`,
+		merchantID, formKey))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, paygate.Errorf(paygate.ENOTFOUND, "No session was started by this payment form.")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("select session: %w", err)
+	}
+	return ss, nil
+}
