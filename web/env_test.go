@@ -57,12 +57,8 @@ func newEnv(t *testing.T, o envOptions) *env {
 	e.gw = gatewaytest.MustOpen(t, gatewaytest.Options{
 		Postgres: o.pg,
 		Setup: func(g *paygate.Gateway) {
-			e.sessions = &countingSessions{SessionStore: newMemSessions()}
+			e.sessions = &countingSessions{SessionStore: g.Sessions}
 			g.Sessions = e.sessions
-			g.SigningSecrets = &memSigning{}
-			g.Deliveries = &memDeliveries{}
-			g.Fetcher = fetcher{}
-			g.Merchants = &merchantSettings{MerchantStore: g.Merchants}
 		},
 		Server: func(s *pghttp.Server) {
 			s.Pages = &web.Handler{Gateway: s.Gateway, Logger: s.Logger, CSRFKey: bytes.Repeat([]byte{9}, 32), TLS: o.tls}
@@ -357,27 +353,4 @@ func (s *shop) requests() []*url.URL {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]*url.URL(nil), s.hits...)
-}
-
-// fetcher is the gateway's client to merchants' sites, for the tests:
-// GET only, no redirects followed.
-type fetcher struct{}
-
-func (fetcher) Fetch(ctx context.Context, target string) (*paygate.FetchResult, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", target, nil)
-	if err != nil {
-		return nil, err
-	}
-	c := &http.Client{Timeout: 5 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, fmt.Errorf("GET %s: failed", req.URL.Host)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return nil, err
-	}
-	return &paygate.FetchResult{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: b}, nil
 }

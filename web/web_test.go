@@ -118,45 +118,47 @@ func TestDeclineThenRetry(t *testing.T) {
 }
 
 func TestThreeDeclinesEndTheSession(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	s := e.start("")
-	page := e.get("/pay/" + s.ID).body
-	for i := 1; i <= paygate.MaxSessionDeclines; i++ {
-		r := e.post("/pay/"+s.ID, fillForm(t, page, cardDecline, testCVC))
-		if i < paygate.MaxSessionDeclines {
-			wantStatus(t, r, http.StatusPaymentRequired)
-			left := paygate.MaxSessionDeclines - i
-			if left == 1 {
-				wantBody(t, r, "You can try once more")
-			} else {
-				wantBody(t, r, strconv.Itoa(left)+" tries left")
+	gatewaytest.Engines(t, func(t *testing.T, pg string) {
+		e := newEnv(t, envOptions{pg: pg})
+		s := e.start("")
+		page := e.get("/pay/" + s.ID).body
+		for i := 1; i <= paygate.MaxSessionDeclines; i++ {
+			r := e.post("/pay/"+s.ID, fillForm(t, page, cardDecline, testCVC))
+			if i < paygate.MaxSessionDeclines {
+				wantStatus(t, r, http.StatusPaymentRequired)
+				left := paygate.MaxSessionDeclines - i
+				if left == 1 {
+					wantBody(t, r, "You can try once more")
+				} else {
+					wantBody(t, r, strconv.Itoa(left)+" tries left")
+				}
+				page = r.body
+				continue
 			}
-			page = r.body
-			continue
+			wantStatus(t, r, http.StatusSeeOther)
+			loc := r.Header.Get("Location")
+			if !strings.HasPrefix(loc, e.shop.srv.URL+"/declined?") {
+				t.Fatalf("Location: got %s, want the decline URL", loc)
+			}
+			q := e.verify(loc)
+			if q.Get("result") != "declined" || q.Get("decline_code") != "do_not_honor" || q.Get("sequence") != "3" {
+				t.Errorf("result: got %v", q)
+			}
 		}
+		r := e.get("/pay/" + s.ID)
+		wantStatus(t, r, 200)
+		wantBody(t, r, "Payment declined", "declined 3 times", "Your card was not charged")
+		wantNoBody(t, r, "csrf_token")
+		// A fourth try is not made.
+		r = e.post("/pay/"+s.ID, fillForm(t, page, cardOK, testCVC))
 		wantStatus(t, r, http.StatusSeeOther)
-		loc := r.Header.Get("Location")
-		if !strings.HasPrefix(loc, e.shop.srv.URL+"/declined?") {
-			t.Fatalf("Location: got %s, want the decline URL", loc)
+		if q := e.verify(r.Header.Get("Location")); q.Get("result") != "declined" {
+			t.Errorf("a submit after the end: got result %s, want declined", q.Get("result"))
 		}
-		q := e.verify(loc)
-		if q.Get("result") != "declined" || q.Get("decline_code") != "do_not_honor" || q.Get("sequence") != "3" {
-			t.Errorf("result: got %v", q)
+		if n := e.payments(); n != 3 {
+			t.Errorf("got %d payments, want 3", n)
 		}
-	}
-	r := e.get("/pay/" + s.ID)
-	wantStatus(t, r, 200)
-	wantBody(t, r, "Payment declined", "declined 3 times", "Your card was not charged")
-	wantNoBody(t, r, "csrf_token")
-	// A fourth try is not made.
-	r = e.post("/pay/"+s.ID, fillForm(t, page, cardOK, testCVC))
-	wantStatus(t, r, http.StatusSeeOther)
-	if q := e.verify(r.Header.Get("Location")); q.Get("result") != "declined" {
-		t.Errorf("a submit after the end: got result %s, want declined", q.Get("result"))
-	}
-	if n := e.payments(); n != 3 {
-		t.Errorf("got %d payments, want 3", n)
-	}
+	})
 }
 
 func TestInvalidCardNamesTheField(t *testing.T) {
@@ -215,40 +217,42 @@ func TestNameHoldingACardNumberIsNotShownBack(t *testing.T) {
 }
 
 func TestDoubleSubmitMakesOnePayment(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	s := e.start("")
-	form := e.cardForm(s.ID, cardOK, testCVC)
-	var wg sync.WaitGroup
-	results := make([]response, 4)
-	errs := make([]error, len(results))
-	for i := range results {
-		wg.Go(func() { results[i], errs[i] = e.doErr(e.postRequest("/pay/"+s.ID, form)) })
-	}
-	wg.Wait()
-	for i, r := range results {
-		if errs[i] != nil {
-			t.Fatal(errs[i])
+	gatewaytest.Engines(t, func(t *testing.T, pg string) {
+		e := newEnv(t, envOptions{pg: pg})
+		s := e.start("")
+		form := e.cardForm(s.ID, cardOK, testCVC)
+		var wg sync.WaitGroup
+		results := make([]response, 4)
+		errs := make([]error, len(results))
+		for i := range results {
+			wg.Go(func() { results[i], errs[i] = e.doErr(e.postRequest("/pay/"+s.ID, form)) })
 		}
-		switch r.StatusCode {
-		case http.StatusSeeOther:
-			if q := e.verify(r.Header.Get("Location")); q.Get("result") != "approved" {
-				t.Errorf("got result %s, want approved", q.Get("result"))
+		wg.Wait()
+		for i, r := range results {
+			if errs[i] != nil {
+				t.Fatal(errs[i])
 			}
-		case http.StatusOK:
-			wantBody(t, r, "Your payment is being processed", `<meta http-equiv="refresh" content="2; url=/pay/`+s.ID+`/continue">`)
-		default:
-			t.Errorf("a submit: got %d, want 303 or the processing page:\n%s", r.StatusCode, r.body)
+			switch r.StatusCode {
+			case http.StatusSeeOther:
+				if q := e.verify(r.Header.Get("Location")); q.Get("result") != "approved" {
+					t.Errorf("got result %s, want approved", q.Get("result"))
+				}
+			case http.StatusOK:
+				wantBody(t, r, "Your payment is being processed", `<meta http-equiv="refresh" content="2; url=/pay/`+s.ID+`/continue">`)
+			default:
+				t.Errorf("a submit: got %d, want 303 or the processing page:\n%s", r.StatusCode, r.body)
+			}
 		}
-	}
-	// Refresh (the same form once more) and the back button.
-	r := e.post("/pay/"+s.ID, form)
-	wantStatus(t, r, http.StatusSeeOther)
-	if got := e.session(s.ID); got.Attempts != 1 || got.Outcome != paygate.OutcomeApproved {
-		t.Errorf("session: got %d attempts, outcome %q; want 1, approved", got.Attempts, got.Outcome)
-	}
-	if n := e.payments(); n != 1 {
-		t.Errorf("got %d payments, want 1", n)
-	}
+		// Refresh (the same form once more) and the back button.
+		r := e.post("/pay/"+s.ID, form)
+		wantStatus(t, r, http.StatusSeeOther)
+		if got := e.session(s.ID); got.Attempts != 1 || got.Outcome != paygate.OutcomeApproved {
+			t.Errorf("session: got %d attempts, outcome %q; want 1, approved", got.Attempts, got.Outcome)
+		}
+		if n := e.payments(); n != 1 {
+			t.Errorf("got %d payments, want 1", n)
+		}
+	})
 }
 
 func TestResubmittedDeclineIsNotPaidAgain(t *testing.T) {
@@ -377,25 +381,27 @@ func TestClosedSessions(t *testing.T) {
 }
 
 func TestCancel(t *testing.T) {
-	e := newEnv(t, envOptions{})
-	s := e.start("")
-	form := e.cardForm(s.ID, cardOK, testCVC)
-	r := e.post("/pay/"+s.ID+"/cancel", url.Values{"csrf_token": form["csrf_token"]})
-	wantStatus(t, r, http.StatusSeeOther)
-	loc := r.Header.Get("Location")
-	if !strings.HasPrefix(loc, e.shop.srv.URL+"/canceled?") {
-		t.Fatalf("Location: got %s, want the cancel URL", loc)
-	}
-	if q := e.verify(loc); q.Get("result") != "canceled" || q.Get("session_id") != s.ID {
-		t.Errorf("result: got %v", q)
-	}
-	// Paying after canceling pays nothing.
-	r = e.post("/pay/"+s.ID, form)
-	wantStatus(t, r, http.StatusSeeOther)
-	wantStatus(t, e.get(r.Header.Get("Location")), http.StatusGone)
-	if n := e.payments(); n != 0 {
-		t.Errorf("got %d payments, want 0", n)
-	}
+	gatewaytest.Engines(t, func(t *testing.T, pg string) {
+		e := newEnv(t, envOptions{pg: pg})
+		s := e.start("")
+		form := e.cardForm(s.ID, cardOK, testCVC)
+		r := e.post("/pay/"+s.ID+"/cancel", url.Values{"csrf_token": form["csrf_token"]})
+		wantStatus(t, r, http.StatusSeeOther)
+		loc := r.Header.Get("Location")
+		if !strings.HasPrefix(loc, e.shop.srv.URL+"/canceled?") {
+			t.Fatalf("Location: got %s, want the cancel URL", loc)
+		}
+		if q := e.verify(loc); q.Get("result") != "canceled" || q.Get("session_id") != s.ID {
+			t.Errorf("result: got %v", q)
+		}
+		// Paying after canceling pays nothing.
+		r = e.post("/pay/"+s.ID, form)
+		wantStatus(t, r, http.StatusSeeOther)
+		wantStatus(t, e.get(r.Header.Get("Location")), http.StatusGone)
+		if n := e.payments(); n != 0 {
+			t.Errorf("got %d payments, want 0", n)
+		}
+	})
 }
 
 func TestProxyRelaysTheMerchantsPage(t *testing.T) {
@@ -428,28 +434,30 @@ func TestProxyRelaysTheMerchantsPage(t *testing.T) {
 }
 
 func TestProxyMerchantDown(t *testing.T) {
-	e := newEnv(t, envOptions{model: paygate.ModelProxy})
-	e.shop.setStatus(http.StatusBadGateway)
-	s := e.start("")
-	r := e.post("/pay/"+s.ID, e.cardForm(s.ID, cardOK, testCVC))
-	wantStatus(t, r, 200)
-	p, err := e.g.Payments.Payment(context.Background(), e.merchant.ID, e.session(s.ID).PaymentID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	wantBody(t, r, "Payment successful", p.ConfirmationNumber, "We could not reach Blue Heron Books", `href="`+e.shop.srv.URL+`/"`)
-	checkHeaders(t, r, e.shop.srv.URL)
-	d, err := e.g.Deliveries.SessionDelivery(context.Background(), s.ID)
-	if err != nil {
-		t.Fatalf("no delivery queued: %v", err)
-	}
-	if d.Status != paygate.DeliveryPending {
-		t.Errorf("delivery: got %s, want pending", d.Status)
-	}
-	// The receipt says so too.
-	r = e.get("/pay/" + s.ID + "/receipt")
-	wantStatus(t, r, 200)
-	wantBody(t, r, p.ConfirmationNumber, "We could not reach Blue Heron Books")
+	gatewaytest.Engines(t, func(t *testing.T, pg string) {
+		e := newEnv(t, envOptions{pg: pg, model: paygate.ModelProxy})
+		e.shop.setStatus(http.StatusBadGateway)
+		s := e.start("")
+		r := e.post("/pay/"+s.ID, e.cardForm(s.ID, cardOK, testCVC))
+		wantStatus(t, r, 200)
+		p, err := e.g.Payments.Payment(context.Background(), e.merchant.ID, e.session(s.ID).PaymentID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantBody(t, r, "Payment successful", p.ConfirmationNumber, "We could not reach Blue Heron Books", `href="`+e.shop.srv.URL+`/"`)
+		checkHeaders(t, r, e.shop.srv.URL)
+		d, err := e.g.Deliveries.SessionDelivery(context.Background(), s.ID)
+		if err != nil {
+			t.Fatalf("no delivery queued: %v", err)
+		}
+		if d.Status != paygate.DeliveryPending {
+			t.Errorf("delivery: got %s, want pending", d.Status)
+		}
+		// The receipt says so too.
+		r = e.get("/pay/" + s.ID + "/receipt")
+		wantStatus(t, r, 200)
+		wantBody(t, r, p.ConfirmationNumber, "We could not reach Blue Heron Books")
+	})
 }
 
 func TestProxyCancel(t *testing.T) {
