@@ -120,7 +120,7 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	case s2 != nil && (s2.Outcome == paygate.OutcomeApproved || s2.Outcome == paygate.OutcomeDeclined):
 		h.finish(w, r, s2, m, p2)
 	case s2 != nil && paygate.ErrorCode(err) == paygate.EDECLINED:
-		f.notice, f.errors = declineNotice(p2DeclineCode(p2, err), paygate.ErrorMessage(err), paygate.MaxSessionDeclines-s2.Attempts)
+		f.notice, f.errors = declineNotice(declineCode(p2, err), paygate.ErrorMessage(err), paygate.MaxSessionDeclines-s2.Attempts)
 		h.payForm(w, r, http.StatusPaymentRequired, s2, m, f)
 	case err == nil, paygate.ErrorCode(err) == paygate.ECONFLICT:
 		h.seeOther(w, r, sessionPath(s.ID))
@@ -137,7 +137,7 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func p2DeclineCode(p *paygate.Payment, err error) string {
+func declineCode(p *paygate.Payment, err error) string {
 	var e *paygate.Error
 	if errors.As(err, &e) && e.DeclineCode != "" {
 		return e.DeclineCode
