@@ -59,7 +59,8 @@ func (g *Gateway) PaySession(ctx context.Context, id string, card Card) (*Sessio
 		case st != SessionOpen:
 			return s, p, sessionClosedError(s, st)
 		}
-		if err := card.Validate(now, false); err != nil {
+		// The customer types the card on our page: the CVC is required.
+		if err := card.Validate(now, true); err != nil {
 			return s, nil, err
 		}
 		s.Paying, s.PayingSince, s.Attempts = true, now, s.Attempts+1

@@ -91,7 +91,7 @@
 // gateway accepts it for 30 minutes:
 //
 //	fields, err := client.SignForm(client.FormParams{
-//		MerchantID: "mer_...", Amount: 1999, Currency: "USD", ReturnURL: "https://shop.example.com/paid",
+//		MerchantID: "acct_...", Amount: 1999, Currency: "USD", ReturnURL: "https://shop.example.com/paid",
 //	}, time.Now(), secret)
 //	// <form method="post" action="https://pay.example.com/pay">
 //	// {{range $k, $v := .Fields}}<input type="hidden" name="{{$k}}" value="{{index $v 0}}">{{end}}

@@ -317,7 +317,7 @@ func ExampleVerifyRequest() {
 func ExampleSignForm() {
 	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC) // time.Now() in your code
 	fields, err := client.SignForm(client.FormParams{
-		MerchantID: "mer_1", Amount: 1999, Currency: "USD", OrderID: "order-1001",
+		MerchantID: "acct_1", Amount: 1999, Currency: "USD", OrderID: "order-1001",
 		ReturnURL: "https://shop.example.com/paid",
 	}, now, fakeSecret)
 	if err != nil {
@@ -336,10 +336,10 @@ func ExampleSignForm() {
 	// <form method="post" action="https://pay.example.com/pay">
 	// <input type="hidden" name="amount" value="1999">
 	// <input type="hidden" name="currency" value="USD">
-	// <input type="hidden" name="merchant_id" value="mer_1">
+	// <input type="hidden" name="merchant_id" value="acct_1">
 	// <input type="hidden" name="order_id" value="order-1001">
 	// <input type="hidden" name="return_url" value="https://shop.example.com/paid">
-	// <input type="hidden" name="signature" value="v1,70MilGovejq5HesI5j6XLFg3v5nMmLTvRy74asfvcSw=">
+	// <input type="hidden" name="signature" value="v1,b&#43;DW/UwzVklUuxAYOuS7VVnAXZ2wua9PNn97XuI95MY=">
 	// <input type="hidden" name="timestamp" value="1772366400">
 	// <button>Pay $19.99</button>
 	// </form>

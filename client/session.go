@@ -127,7 +127,7 @@ const FormLifetime = 30 * time.Minute
 // FormParams describe a payment a page of yours starts with a form posted
 // to the gateway's /pay (see SignForm).
 type FormParams struct {
-	MerchantID    string // required: your merchant id ("mer_...")
+	MerchantID    string // required: your merchant id ("acct_...")
 	Amount        int64  // minor units
 	Currency      string // required
 	OrderID       string

@@ -67,6 +67,11 @@ func (s *Server) Handler() http.Handler {
 				Message: fmt.Sprintf("%s is not allowed on %s; use %s.", r.Method, sanitizePath(r.URL.Path), allow)})
 		})
 	}
+	if s.Pages != nil {
+		for _, path := range []string{"/pay", "/pay/", "/assets/"} {
+			mux.Handle(path, s.Pages)
+		}
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &paygate.Error{Code: paygate.ENOTFOUND,
 			Message: fmt.Sprintf("Unrecognized request URL (%s %s).", r.Method, sanitizePath(r.URL.Path))})

@@ -63,6 +63,11 @@ type Server struct {
 	RateBurst int
 	Clock     paygate.Clock
 
+	// Pages, if set, serves what a customer's browser sees (package web):
+	// it gets /pay, /pay/... and /assets/... on the same listener as the
+	// API, behind the request id, recovery and access log.
+	Pages http.Handler
+
 	// Ready lists what GET /readyz checks (the database, the acquirer
 	// link); each check gets 2 s.
 	Ready []ReadyCheck

@@ -27,6 +27,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -35,6 +36,7 @@ import (
 	pghttp "github.com/paygate/paygate/http"
 	"github.com/paygate/paygate/iso8583"
 	"github.com/paygate/paygate/vault"
+	"github.com/paygate/paygate/web"
 	"github.com/paygate/paygate/webhook"
 )
 
@@ -180,6 +182,8 @@ func New(ctx context.Context, c Config) (*Node, error) {
 		Clock:             c.Clock,
 		Ready:             ready,
 	}
+	n.Server.Pages = &web.Handler{Gateway: g, Logger: c.Logger, CSRFKey: derive(c.MasterKey, "paygate web csrf"),
+		TLS: c.TLSConfig != nil || strings.HasPrefix(c.PublicURL, "https://")}
 	if n.Server.IdempotencyLease <= 0 {
 		n.Server.IdempotencyLease = 2*c.NetworkTimeout + 30*time.Second
 	}

@@ -1,0 +1,4 @@
+package web
+
+// InjectBase exposes injectBase to the tests.
+var InjectBase = injectBase
