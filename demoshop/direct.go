@@ -72,7 +72,9 @@ func (s *Shop) directPay(w http.ResponseWriter, r *http.Request) {
 		s.Logger.Warn("a direct payment did not go through", "order_id", id, "payment_id", pay.ID, "status", pay.Status)
 		again.Error = "The payment did not go through (" + string(pay.Status) + "); nothing was charged. Please try again."
 		s.render(w, http.StatusBadGateway, "direct", again)
-	case client.IsDeclined(err) && errors.As(err, &e):
+	case errors.As(err, &e) && e.Code == client.CodeCardDeclined:
+		// (Not client.IsDeclined: it is true of every card_error, an
+		// incorrect number too, which is no decline and records nothing.)
 		if e.PaymentID != "" {
 			s.orderFor(e.PaymentID, func() Order {
 				return Order{ID: id, Flow: FlowDirect, PaymentID: e.PaymentID, Outcome: string(client.OutcomeDeclined),
@@ -83,8 +85,8 @@ func (s *Shop) directPay(w http.ResponseWriter, r *http.Request) {
 		again.Error = e.Message
 		s.render(w, http.StatusPaymentRequired, "direct", again)
 	case errors.As(err, &e) && e.Status < 500:
-		// The gateway refused the card as typed (an invalid number, a past
-		// expiry): its message names the field.
+		// The gateway refused the card as typed (an incorrect number, a
+		// past expiry): its message says why, Param names the field.
 		again.Error, again.Field = customerMessage(err), e.Param
 		s.render(w, http.StatusUnprocessableEntity, "direct", again)
 	default:
