@@ -1,6 +1,7 @@
 // Command paygate is the payment gateway: one binary, one subcommand per
-// file (serve, bank, merchant, key, migrate, settle). Flags and PAYGATE_*
-// environment variables are read here only and passed down as plain values.
+// file (serve, bank, merchant, key, migrate, settle, demo-shop). Flags and
+// PAYGATE_* environment variables are read here only and passed down as
+// plain values.
 package main
 
 import (
@@ -29,6 +30,7 @@ func commands() []command {
 		{"key", "create, list and revoke API keys", runKey},
 		{"migrate", "apply database migrations", runMigrate},
 		{"settle", "close a merchant's batch (end of day cut-off)", runSettle},
+		{"demo-shop", "run a demo merchant site that shows every way to take a card", runDemoShop},
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -50,6 +51,28 @@ type serveConfig struct {
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", stderr)
 	var c serveConfig
+	finish := serveFlags(fs, &c)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := finish(); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	logger, err := newLogger(stderr, c.LogLevel, c.LogFormat)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, c, stdout, logger)
+}
+
+// serveFlags defines serve's flags (and their PAYGATE_* variables) on fs,
+// to fill c when fs is parsed; finish then checks them and completes c.
+// demo-shop reads the settings of the gateway it starts through them too,
+// so that both have the same defaults.
+func serveFlags(fs *flag.FlagSet, c *serveConfig) (finish func() error) {
 	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (env PAYGATE_ADDR)")
 	db := dbFlag(fs)
 	fs.StringVar(&c.KeyFile, "master-key-file", env("MASTER_KEY_FILE", ""), "master key file, made with mode 0600 on first start; default paygate.key next to the database; PAYGATE_MASTER_KEY (64 hex characters) overrides it (env PAYGATE_MASTER_KEY_FILE)")
@@ -73,43 +96,35 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.RateLimit, "rate-limit", countEnv("RATE_LIMIT", pghttp.DefaultRateLimit), "requests per second each API key may send, unless its merchant has its own (merchant update --rate-limit); 0 for no limit (env PAYGATE_RATE_LIMIT)")
 	fs.IntVar(&c.RateBurst, "rate-burst", countEnv("RATE_BURST", 0), "requests an API key may send at once; default twice --rate-limit (env PAYGATE_RATE_BURST)")
 	acquirerFlags(fs, &c.Acquirer)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if len(badEnv) > 0 {
-		return errors.New(strings.Join(badEnv, "; "))
-	}
-	c.Pool.NoMigrate = !*migrate
-	switch {
-	case c.NetworkTimeout <= 0:
-		return errors.New("--network-timeout must be positive")
-	case c.SweepInterval <= 0:
-		return errors.New("--sweep-interval must be positive")
-	case c.InDoubtAfter < 0:
-		return errors.New("--in-doubt-after must not be negative")
-	case c.MaxConns <= 0:
-		return errors.New("--max-conns must be positive")
-	case c.RateLimit < 0 || c.RateBurst < 0:
-		return errors.New("--rate-limit and --rate-burst must not be negative")
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if c.PublicURL != "" {
-		c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
-		if paygate.URLOrigin(c.PublicURL) == "" && !strings.HasPrefix(c.PublicURL, "http://") {
-			return fmt.Errorf("--public-url %q: want an http(s) URL such as https://pay.example.com", c.PublicURL)
+	return func() error {
+		if len(badEnv) > 0 {
+			return errors.New(strings.Join(badEnv, "; "))
 		}
+		c.Pool.NoMigrate = !*migrate
+		switch {
+		case c.NetworkTimeout <= 0:
+			return errors.New("--network-timeout must be positive")
+		case c.SweepInterval <= 0:
+			return errors.New("--sweep-interval must be positive")
+		case c.InDoubtAfter < 0:
+			return errors.New("--in-doubt-after must not be negative")
+		case c.MaxConns <= 0:
+			return errors.New("--max-conns must be positive")
+		case c.RateLimit < 0 || c.RateBurst < 0:
+			return errors.New("--rate-limit and --rate-burst must not be negative")
+		}
+		if c.PublicURL != "" {
+			c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
+			if paygate.URLOrigin(c.PublicURL) == "" && !strings.HasPrefix(c.PublicURL, "http://") {
+				return fmt.Errorf("--public-url %q: want an http(s) URL such as https://pay.example.com", c.PublicURL)
+			}
+		}
+		c.DB = *db
+		if c.KeyFile == "" {
+			c.KeyFile = defaultKeyFile(c.DB)
+		}
+		return nil
 	}
-	c.DB = *db
-	if c.KeyFile == "" {
-		c.KeyFile = defaultKeyFile(c.DB)
-	}
-	logger, err := newLogger(stderr, c.LogLevel, c.LogFormat)
-	if err != nil {
-		return err
-	}
-	return serve(ctx, c, stdout, logger)
 }
 
 func intEnv(name string, def int) int {
@@ -162,30 +177,79 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 }
 
 func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Logger) error {
+	gw, err := startGateway(ctx, c, logger)
+	if err != nil {
+		return err
+	}
+	// Only once the address is ours: a failed start must not spend the
+	// one showing of the demo keys.
+	if err := ensureDemoMerchant(ctx, gw.stores, stdout); err != nil {
+		gw.Close()
+		return err
+	}
+	if c.AllowPrivateTargets {
+		logger.Warn("ALLOW PRIVATE TARGETS IS ON: the gateway will connect to loopback and private addresses for merchants. " +
+			"This is for development only; never run a production gateway with --allow-private-targets.")
+	}
+	logger.Info("paygate listening", "url", gw.node.URL(), "db", c.DB)
+	fmt.Fprintf(stdout, "paygate listening on %s\n", gw.node.URL())
+	<-ctx.Done()
+	logger.Info("shutting down")
+	return gw.Close()
+}
+
+// gateway is a node serving on its open database.
+type gateway struct {
+	node   *node.Node
+	stores *paygate.Stores
+}
+
+// Close stops the node, then closes the database; it returns the node's
+// error.
+func (g *gateway) Close() error {
+	err := g.node.Close()
+	g.stores.Close()
+	return err
+}
+
+// startGateway starts a node as c says: serve's wiring, which demo-shop
+// shares. It checks the settings and binds the address before anything
+// is created, so that a start that fails early leaves no database or key
+// file behind.
+func startGateway(ctx context.Context, c serveConfig, logger *slog.Logger) (*gateway, error) {
 	// Check the TLS settings before anything is created: a failed start
 	// must not make the demo merchant (and print its keys) or the key file.
 	tlsConf, err := tlsConfig(c)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := c.Acquirer.Check(); err != nil {
-		return err
+		return nil, err
 	}
 	// Bind before anything is created: a start that cannot have its
 	// address must leave no database or key file behind.
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", c.Addr, err)
+		return nil, fmt.Errorf("listen on %s: %w", c.Addr, err)
 	}
-	defer ln.Close() // if the server never took it; harmless after
+	ok := false
+	defer func() {
+		if !ok {
+			ln.Close() // the server never took it
+		}
+	}()
 	st, err := openStores(ctx, c.DB, c.Pool)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer st.Close()
+	defer func() {
+		if !ok {
+			st.Close()
+		}
+	}()
 	master, note, err := masterKey(c.KeyFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if note != "" {
 		logger.Warn(note)
@@ -211,27 +275,14 @@ func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Lo
 		Logger:              logger,
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := n.Open(); err != nil {
 		n.Close()
-		return err
+		return nil, err
 	}
-	// Only once the address is ours: a failed start must not spend the
-	// one showing of the demo keys.
-	if err := ensureDemoMerchant(ctx, st, stdout); err != nil {
-		n.Close()
-		return err
-	}
-	if c.AllowPrivateTargets {
-		logger.Warn("ALLOW PRIVATE TARGETS IS ON: the gateway will connect to loopback and private addresses for merchants. " +
-			"This is for development only; never run a production gateway with --allow-private-targets.")
-	}
-	logger.Info("paygate listening", "url", n.URL(), "db", c.DB)
-	fmt.Fprintf(stdout, "paygate listening on %s\n", n.URL())
-	<-ctx.Done()
-	logger.Info("shutting down")
-	return n.Close()
+	ok = true
+	return &gateway{node: n, stores: st}, nil
 }
 
 // ensureDemoMerchant creates a demo merchant on first start and prints its

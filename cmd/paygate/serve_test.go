@@ -72,9 +72,17 @@ var listeningRE = regexp.MustCompile(`paygate listening on (https?://127\.0\.0\.
 // listens. It stops the server at the end of the test if the test has not.
 func startServe(t *testing.T, args ...string) *server {
 	t.Helper()
+	return startCommand(t, listeningRE, append([]string{"serve"}, args...)...)
+}
+
+// startCommand runs the command line args and waits (at most 10 s) until
+// its stdout matches ready, whose first group is the URL it serves. It
+// stops the command at the end of the test if the test has not.
+func startCommand(t *testing.T, ready *regexp.Regexp, args ...string) *server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{t: t, stdout: new(syncBuffer), stderr: new(syncBuffer), cancel: cancel, done: make(chan int, 1)}
-	go func() { s.done <- run(ctx, append([]string{"serve"}, args...), s.stdout, s.stderr) }()
+	go func() { s.done <- run(ctx, args, s.stdout, s.stderr) }()
 	t.Cleanup(func() {
 		if !s.stopped {
 			s.stop()
@@ -82,18 +90,18 @@ func startServe(t *testing.T, args ...string) *server {
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		if m := listeningRE.FindStringSubmatch(s.stdout.String()); m != nil {
+		if m := ready.FindStringSubmatch(s.stdout.String()); m != nil {
 			s.url = m[1]
 			return s
 		}
 		select {
 		case code := <-s.done:
 			s.stopped = true
-			t.Fatalf("serve exited with %d before listening\nstdout:\n%s\nstderr:\n%s", code, s.stdout, s.stderr)
+			t.Fatalf("%s exited with %d before listening\nstdout:\n%s\nstderr:\n%s", args[0], code, s.stdout, s.stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("serve not listening after 10s\nstdout:\n%s\nstderr:\n%s", s.stdout, s.stderr)
+			t.Fatalf("%s not listening after 10s\nstdout:\n%s\nstderr:\n%s", args[0], s.stdout, s.stderr)
 		}
 	}
 }
@@ -107,7 +115,7 @@ func (s *server) stop() int {
 	case code := <-s.done:
 		return code
 	case <-time.After(20 * time.Second):
-		s.t.Fatalf("serve did not return within 20s of cancel\nstderr:\n%s", s.stderr)
+		s.t.Fatalf("the command did not return within 20s of cancel\nstderr:\n%s", s.stderr)
 		return -1
 	}
 }
