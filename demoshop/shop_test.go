@@ -507,6 +507,21 @@ func TestProxy(t *testing.T) {
 	if o := e.order(id); o.Outcome != "canceled" {
 		t.Errorf("canceled order: %+v", o)
 	}
+
+	// The last decline goes to the settings' decline URL (/return), which
+	// the gateway fetches and relays the same way.
+	id, pageURL = e.buy(client.ModelProxy)
+	var last page
+	for range paygate.MaxSessionDeclines {
+		last = e.payOnPage(pageURL, decline)
+	}
+	if last.status != http.StatusOK || text(last.body, "outcome") != "declined" || !strings.Contains(last.body, `data-flow="proxy"`) ||
+		!strings.Contains(last.body, `<base href="`+e.srv.URL+`/return">`) {
+		t.Errorf("last decline: got %d %q\n%s", last.status, text(last.body, "outcome"), last.body)
+	}
+	if o := e.order(id); o.Outcome != "declined" || o.Fulfilled != 0 {
+		t.Errorf("declined order: %+v", o)
+	}
 }
 
 // TestProxyDown: while the shop's response URL fails the customer gets
