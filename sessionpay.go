@@ -250,7 +250,8 @@ func ResultValues(s *Session, p *Payment) url.Values {
 
 // ResultURL returns where the session's outcome goes, signed: the return
 // URL after an approval, the merchant's decline URL (or the return URL)
-// after the last decline, the cancel URL (the session's, the merchant's,
+// after the last decline (the proxy model: the return URL, its response
+// URL), the cancel URL (the session's, the merchant's,
 // or the return URL) after a cancel. Parameters the URL already has are
 // kept and signed too.
 func (g *Gateway) ResultURL(ctx context.Context, m *Merchant, s *Session, p *Payment) (string, error) {
@@ -258,11 +259,13 @@ func (g *Gateway) ResultURL(ctx context.Context, m *Merchant, s *Session, p *Pay
 		return "", fmt.Errorf("session %s has no outcome yet", s.ID)
 	}
 	target := s.ReturnURL
-	switch s.Outcome {
-	case OutcomeDeclined:
-		target = firstNonEmpty(m.DeclineURL, s.ReturnURL)
-	case OutcomeCanceled:
+	switch {
+	case s.Outcome == OutcomeCanceled:
 		target = firstNonEmpty(s.CancelURL, m.CancelURL, s.ReturnURL)
+	case s.Outcome == OutcomeDeclined && s.Model != ModelProxy:
+		// In the proxy model the return URL is the one response URL
+		// that handles every result.
+		target = firstNonEmpty(m.DeclineURL, s.ReturnURL)
 	}
 	u, err := url.Parse(target)
 	if err != nil {

@@ -508,15 +508,15 @@ func TestProxy(t *testing.T) {
 		t.Errorf("canceled order: %+v", o)
 	}
 
-	// The last decline goes to the settings' decline URL (/return), which
-	// the gateway fetches and relays the same way.
+	// The last decline goes to the session's response URL too: in the
+	// proxy model it handles every result.
 	id, pageURL = e.buy(client.ModelProxy)
 	var last page
 	for range paygate.MaxSessionDeclines {
 		last = e.payOnPage(pageURL, decline)
 	}
 	if last.status != http.StatusOK || text(last.body, "outcome") != "declined" || !strings.Contains(last.body, `data-flow="proxy"`) ||
-		!strings.Contains(last.body, `<base href="`+e.srv.URL+`/return">`) {
+		!strings.Contains(last.body, `<base href="`+e.srv.URL+`/proxy/result">`) {
 		t.Errorf("last decline: got %d %q\n%s", last.status, text(last.body, "outcome"), last.body)
 	}
 	if o := e.order(id); o.Outcome != "declined" || o.Fulfilled != 0 {
