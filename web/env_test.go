@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"regexp"
@@ -92,7 +93,12 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if e.secret, err = e.g.RotateSigningSecret(ctx, m); err != nil {
 		t.Fatal(err)
 	}
+	jar, err := cookiejar.New(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
 	e.client = &http.Client{
+		Jar:           jar, // as a browser keeps the page's cookie (the name typed before a decline)
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		Timeout:       10 * time.Second,
 	}
@@ -353,4 +359,15 @@ func (s *shop) requests() []*url.URL {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]*url.URL(nil), s.hits...)
+}
+
+// afterDecline checks that a declined submit sends the browser back to the
+// payment page (post, redirect, get) and returns that page, as the browser
+// shows it.
+func (e *env) afterDecline(r response, id string) response {
+	e.t.Helper()
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/pay/"+id {
+		e.t.Fatalf("declined submit: got %d to %q, want 303 to /pay/%s:\n%s", r.StatusCode, r.Header.Get("Location"), id, r.body)
+	}
+	return e.get("/pay/" + id)
 }

@@ -57,7 +57,7 @@ func TestSecurityHeadersOnEveryPage(t *testing.T) {
 	e.post("/pay/"+paid.ID, e.cardForm(paid.ID, cardOK, testCVC))
 	declined := e.start("")
 	form := e.cardForm(declined.ID, cardDecline, testCVC)
-	decline := e.post("/pay/"+declined.ID, form)
+	decline := e.afterDecline(e.post("/pay/"+declined.ID, form), declined.ID)
 	bad := e.cardForm(s.ID, "1234", testCVC)
 	invalid := e.post("/pay/"+s.ID, bad)
 	for _, tc := range []struct {

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/http"
 	"net/url"
@@ -25,6 +26,10 @@ import (
 
 // sessionPath is the payment page of a session.
 func sessionPath(id string) string { return "/pay/" + id }
+
+// nameCookie keeps the cardholder name typed before a decline, for the
+// page that shows the decline.
+const nameCookie = "paygate_name"
 
 // validSessionID checks the form of a SecureID ("cs_" and 32 base32
 // characters) before it is looked up.
@@ -75,6 +80,10 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		f := formState{}
 		if p != nil && s.Attempts > 0 && !p.Approved() {
 			f.notice, f.errors = declineNotice(p.DeclineCode, p.DeclineReason, paygate.MaxSessionDeclines-s.Attempts)
+			f.expMonth, f.expYear = fmt.Sprintf("%02d", p.Card.ExpMonth), strconv.Itoa(p.Card.ExpYear)
+			if c, err := r.Cookie(nameCookie); err == nil {
+				f.name, _ = url.QueryUnescape(c.Value)
+			}
 		}
 		h.payForm(w, r, http.StatusOK, s, m, f)
 	default:
@@ -120,8 +129,16 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 	case s2 != nil && (s2.Outcome == paygate.OutcomeApproved || s2.Outcome == paygate.OutcomeDeclined):
 		h.finish(w, r, s2, m, p2)
 	case s2 != nil && paygate.ErrorCode(err) == paygate.EDECLINED:
-		f.notice, f.errors = declineNotice(declineCode(p2, err), paygate.ErrorMessage(err), paygate.MaxSessionDeclines-s2.Attempts)
-		h.payForm(w, r, http.StatusPaymentRequired, s2, m, f)
+		// Post, redirect, get: the decline shows on the page's own URL
+		// (from the session's last payment), so that neither a refresh
+		// nor the back button later meets a form to post again. The name
+		// typed waits in a cookie of this page (not card data); the
+		// expiry comes back from the declined payment.
+		if f.name != "" {
+			http.SetCookie(w, &http.Cookie{Name: nameCookie, Value: url.QueryEscape(keepName(f.name)), Path: sessionPath(s.ID),
+				MaxAge: int(paygate.DefaultSessionLifetime / time.Second), HttpOnly: true, Secure: h.TLS, SameSite: http.SameSiteLaxMode})
+		}
+		h.seeOther(w, r, sessionPath(s.ID))
 	case err == nil, paygate.ErrorCode(err) == paygate.ECONFLICT:
 		h.seeOther(w, r, sessionPath(s.ID))
 	case s2 != nil:

@@ -98,8 +98,8 @@ func TestDeclineThenRetry(t *testing.T) {
 	form := e.cardForm(s.ID, cardDecline, testCVC)
 	form.Set("name", "Ada Lovelace")
 	form.Set("exp_month", "07")
-	r := e.post("/pay/"+s.ID, form)
-	wantStatus(t, r, http.StatusPaymentRequired)
+	r := e.afterDecline(e.post("/pay/"+s.ID, form), s.ID)
+	wantStatus(t, r, http.StatusOK)
 	wantBody(t, r, "Your card was declined", "Your card was not charged", "2 tries left", `value="Ada Lovelace"`,
 		`value="07"`, `value="`+form.Get("exp_year")+`"`, `name="attempt" value="1"`)
 	wantNoBody(t, r, `name="number" value`, `name="cvc" value`)
@@ -125,7 +125,8 @@ func TestThreeDeclinesEndTheSession(t *testing.T) {
 		for i := 1; i <= paygate.MaxSessionDeclines; i++ {
 			r := e.post("/pay/"+s.ID, fillForm(t, page, cardDecline, testCVC))
 			if i < paygate.MaxSessionDeclines {
-				wantStatus(t, r, http.StatusPaymentRequired)
+				r = e.afterDecline(r, s.ID)
+				wantStatus(t, r, http.StatusOK)
 				left := paygate.MaxSessionDeclines - i
 				if left == 1 {
 					wantBody(t, r, "You can try once more")
@@ -259,8 +260,9 @@ func TestResubmittedDeclineIsNotPaidAgain(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	s := e.start("")
 	form := e.cardForm(s.ID, cardDecline, testCVC)
-	wantStatus(t, e.post("/pay/"+s.ID, form), http.StatusPaymentRequired)
-	// The browser's refresh posts the same form again.
+	e.afterDecline(e.post("/pay/"+s.ID, form), s.ID)
+	// A browser that posts the same form again (its back button, then
+	// resubmit).
 	r := e.post("/pay/"+s.ID, form)
 	wantStatus(t, r, http.StatusSeeOther)
 	if loc := r.Header.Get("Location"); loc != "/pay/"+s.ID {

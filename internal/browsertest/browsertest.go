@@ -19,8 +19,12 @@ import (
 	"github.com/chromedp/chromedp"
 )
 
-// Timeout bounds one browser test.
-const Timeout = 60 * time.Second
+// Timeout bounds the browser's life in one test; StepTimeout bounds each
+// call of Do or Get (a selector that never matches fails in StepTimeout).
+const (
+	Timeout     = 5 * time.Minute
+	StepTimeout = 20 * time.Second
+)
 
 // ExecPath finds Chromium: $PAYGATE_CHROMIUM, or chromium (Debian) or
 // chromium-browser or google-chrome on the PATH.
@@ -62,10 +66,12 @@ func New(t *testing.T) context.Context {
 		chromedp.DisableGPU,
 		chromedp.WindowSize(1000, 900),
 		// This machine's network is closed: without these, Chromium
-		// keeps trying to reach Google's services.
+		// keeps trying to reach Google's services. The back-forward
+		// cache is off: chromedp loses the page it restores, and a page
+		// served no-store is fetched again on Back in any case.
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,AutofillServerCommunication"),
+		chromedp.Flag("disable-features", "Translate,OptimizationHints,MediaRouter,AutofillServerCommunication,BackForwardCache"),
 		chromedp.Flag("no-proxy-server", true),
 	)
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
@@ -91,18 +97,37 @@ func New(t *testing.T) context.Context {
 // Do runs browser steps, failing t with what was being done.
 func Do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
-		t.Fatalf("%s: %v", what, err)
+	sctx, cancel := context.WithTimeout(ctx, StepTimeout)
+	defer cancel()
+	if err := chromedp.Do(sctx, steps...); err != nil {
+		failed(t, ctx, what, err)
 	}
+}
+
+// failed fails t after a step failed, saying where the tab was and what it
+// showed (and keeping a screenshot, with PAYGATE_SCREENSHOTS).
+func failed(t *testing.T, ctx context.Context, what string, err error) {
+	t.Helper()
+	qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	loc, _ := chromedp.Run(qctx, chromedp.Location())
+	text, _ := chromedp.Run(qctx, chromedp.Text(chromedp.CSS("body")))
+	Screenshot(t, qctx, "failed-"+t.Name())
+	if len(text) > 2000 {
+		text = text[:2000] + "…"
+	}
+	t.Fatalf("%s: %v\nat %s, the page reads:\n%s", what, err, loc, text)
 }
 
 // Get runs one browser action that returns a value, failing t with what
 // was being done.
 func Get[T any](t *testing.T, ctx context.Context, what string, a chromedp.Action[T]) T {
 	t.Helper()
-	v, err := chromedp.Run(ctx, a)
+	sctx, cancel := context.WithTimeout(ctx, StepTimeout)
+	defer cancel()
+	v, err := chromedp.Run(sctx, a)
 	if err != nil {
-		t.Fatalf("%s: %v", what, err)
+		failed(t, ctx, what, err)
 	}
 	return v
 }
@@ -136,4 +161,16 @@ func Text(t *testing.T, ctx context.Context) string {
 func Location(t *testing.T, ctx context.Context) string {
 	t.Helper()
 	return Get(t, ctx, "read the URL", chromedp.Location())
+}
+
+// Tab opens a new tab in the browser of ctx (from New); it is closed when
+// t ends.
+func Tab(t *testing.T, ctx context.Context) context.Context {
+	t.Helper()
+	tab, cancel := chromedp.NewContext(ctx)
+	t.Cleanup(cancel)
+	if err := chromedp.Do(tab); err != nil {
+		t.Fatalf("open a tab: %v", err)
+	}
+	return tab
 }
