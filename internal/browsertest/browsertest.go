@@ -133,14 +133,15 @@ func Get[T any](t *testing.T, ctx context.Context, what string, a chromedp.Actio
 }
 
 // Screenshot saves the whole page as name.png in $PAYGATE_SCREENSHOTS, if
-// set (to look at the pages), and does nothing otherwise.
+// set (to look at the pages), and does nothing otherwise. (Quality 100
+// makes a PNG; less, a JPEG.)
 func Screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	dir := os.Getenv("PAYGATE_SCREENSHOTS")
 	if dir == "" {
 		return
 	}
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		t.Errorf("screenshot %s: %v", name, err)
 		return
