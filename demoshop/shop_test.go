@@ -440,8 +440,8 @@ func TestDeclineAndCancel(t *testing.T) {
 	var last page
 	for i := 1; i <= paygate.MaxSessionDeclines; i++ {
 		last = e.payOnPage(pageURL, decline)
-		if i < paygate.MaxSessionDeclines && last.status != http.StatusPaymentRequired {
-			t.Fatalf("decline %d: got %d, want the page again (402)", i, last.status)
+		if i < paygate.MaxSessionDeclines && (last.status != http.StatusSeeOther || last.location != strings.TrimPrefix(pageURL, e.g.URL())) {
+			t.Fatalf("decline %d: got %d to %q, want 303 back to the page", i, last.status, last.location)
 		}
 	}
 	if last.status != http.StatusSeeOther || !strings.HasPrefix(last.location, e.srv.URL+"/return?") {
