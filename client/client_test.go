@@ -490,6 +490,11 @@ func TestErrorRequestIDFromHeader(t *testing.T) {
 	if client.IsDeclined(errors.New("x")) || client.IsDeclined(nil) {
 		t.Error("IsDeclined of a plain error = true")
 	}
+	// A mistyped number is a card_error too, but nothing went to the
+	// issuer: no decline.
+	if mistyped := (&client.Error{Type: client.TypeCard, Code: "incorrect_number"}); client.IsDeclined(mistyped) {
+		t.Error("IsDeclined(incorrect_number) = true")
+	}
 }
 
 func TestNonJSONError(t *testing.T) {

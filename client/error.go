@@ -103,7 +103,7 @@ func (e *Error) retryable() bool {
 // PaymentID then say why and where it was recorded.
 func IsDeclined(err error) bool {
 	var e *Error
-	return errors.As(err, &e) && (e.Type == TypeCard || e.Code == CodeCardDeclined)
+	return errors.As(err, &e) && e.Code == CodeCardDeclined
 }
 
 // decodeError turns an error response into an *Error. A body that is not the

@@ -72,9 +72,7 @@ func (s *Shop) directPay(w http.ResponseWriter, r *http.Request) {
 		s.Logger.Warn("a direct payment did not go through", "order_id", id, "payment_id", pay.ID, "status", pay.Status)
 		again.Error = "The payment did not go through (" + string(pay.Status) + "); nothing was charged. Please try again."
 		s.render(w, http.StatusBadGateway, "direct", again)
-	case errors.As(err, &e) && e.Code == client.CodeCardDeclined:
-		// (Not client.IsDeclined: it is true of every card_error, an
-		// incorrect number too, which is no decline and records nothing.)
+	case client.IsDeclined(err) && errors.As(err, &e):
 		if e.PaymentID != "" {
 			s.orderFor(e.PaymentID, func() Order {
 				return Order{ID: id, Flow: FlowDirect, PaymentID: e.PaymentID, Outcome: string(client.OutcomeDeclined),
