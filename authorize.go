@@ -22,6 +22,12 @@ type PaymentRequest struct {
 	ReceiptEmail   string
 	RequireAck     *bool // nil: the merchant's setting
 	IdempotencyKey string
+
+	// beforeSend, if set, runs once the payment is recorded and before it
+	// goes to the network; an error keeps it off the network (the payment
+	// fails) and is returned with it. A hosted session binds the payment
+	// to its claim here.
+	beforeSend func(ctx context.Context, p *Payment) error
 }
 
 func (r *PaymentRequest) validate() error {
@@ -160,6 +166,13 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 	}
 	if err != nil {
 		return nil, fmt.Errorf("record payment: %w", err)
+	}
+	if req.beforeSend != nil {
+		if err := req.beforeSend(ctx, p); err != nil {
+			p.Status, p.DeclineReason = StatusFailed, "Not sent: "+err.Error()+"."
+			g.saveTrace(context.WithoutCancel(ctx), p)
+			return p, err
+		}
 	}
 
 	kind := NetworkAuthorize

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync"
 	"time"
 )
 
@@ -39,8 +40,17 @@ var DeliveryRetries = []time.Duration{5 * time.Second, 5 * time.Minute, 30 * tim
 	5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
 
 // DeliveryLease is how long a node holds a claimed delivery before another
-// node may take it over.
-const DeliveryLease = time.Minute
+// node may take it over: longer than a batch (DeliveryBatch, tried side by
+// side) takes, at the fetcher's 10 s each.
+const DeliveryLease = 2 * time.Minute
+
+// DeliveryBatch is how many due deliveries a node claims at a time.
+const DeliveryBatch = 5
+
+// DeliveryGrace is how long the customer's own request has to deliver a
+// proxy session's outcome before the background takes it over (the
+// delivery is recorded before the outcome, due this long after).
+const DeliveryGrace = time.Minute
 
 // Delivery is a session outcome that still has to reach the merchant's
 // response URL (the Web Proxy model, when the merchant's site failed while
@@ -66,8 +76,10 @@ type DeliveryStore interface {
 	// (NextAt at or before now) by setting their NextAt to now+lease, and
 	// returns them. Of nodes claiming at once, each delivery goes to one.
 	ClaimDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*Delivery, error)
-	// UpdateDelivery saves d's status, attempts, NextAt and LastError.
-	UpdateDelivery(ctx context.Context, d *Delivery) error
+	// UpdateDelivery saves d's status, attempts, NextAt and LastError if
+	// its NextAt is still prevNextAt (the lease a claim set, or the value
+	// read): else ErrVersionConflict, and nothing is saved.
+	UpdateDelivery(ctx context.Context, d *Delivery, prevNextAt time.Time) error
 	// SessionDelivery returns the session's delivery, if any (ENOTFOUND).
 	SessionDelivery(ctx context.Context, sessionID string) (*Delivery, error)
 }
@@ -80,22 +92,52 @@ const (
 
 // DeliverProxy sends a session's outcome to the merchant's response URL
 // (the Web Proxy model, seed 000): the gateway GETs it with the signed
-// result and returns the merchant's page for the customer. If the merchant
-// does not answer with a 2xx, the outcome is queued for retries in the
-// background and the error says so; the customer then gets the gateway's
-// own receipt. Every attempt is on the payment's trace.
+// result and returns the merchant's page for the customer. The attempt is
+// the first of the session's delivery (recorded before its outcome,
+// ensureDelivery): if the merchant does not answer with a 2xx, the
+// background retries it and the error says so; the customer then gets the
+// gateway's own receipt. Every attempt is on the payment's trace.
 func (g *Gateway) DeliverProxy(ctx context.Context, m *Merchant, s *Session, p *Payment) (*FetchResult, error) {
-	res, err := g.deliver(ctx, m, s, p)
-	if err == nil {
-		return res, nil
+	res, derr := g.deliver(ctx, m, s, p)
+	ctx = context.WithoutCancel(ctx)
+	d, err := g.Deliveries.SessionDelivery(ctx, s.ID)
+	if ErrorCode(err) == ENOTFOUND {
+		now := g.now()
+		d = &Delivery{ID: NewID("dlv", now), MerchantID: m.ID, SessionID: s.ID, Status: DeliveryPending,
+			NextAt: now, CreatedAt: now, UpdatedAt: now}
+		if err = g.Deliveries.CreateDelivery(ctx, d); errors.Is(err, ErrDuplicate) {
+			d, err = g.Deliveries.SessionDelivery(ctx, s.ID)
+		}
 	}
-	now := g.now()
-	d := &Delivery{ID: NewID("dlv", now), MerchantID: m.ID, SessionID: s.ID, Status: DeliveryPending, Attempts: 1,
-		NextAt: now.Add(DeliveryRetries[0]), LastError: err.Error(), CreatedAt: now, UpdatedAt: now}
-	if cerr := g.Deliveries.CreateDelivery(context.WithoutCancel(ctx), d); cerr != nil && !errors.Is(cerr, ErrDuplicate) {
-		return res, fmt.Errorf("%w; and queueing a retry failed: %v", err, cerr)
+	if err != nil {
+		g.Logger.Error("record a delivery", LogMerchantID, m.ID, "session_id", s.ID, LogError, err)
+		return res, derr
 	}
-	return res, err
+	if d.Status != DeliveryPending {
+		return res, derr
+	}
+	g.recordAttempt(ctx, d, d.NextAt, derr)
+	return res, derr
+}
+
+// recordAttempt records an attempt of d that ended with derr (nil:
+// delivered) and schedules the next, unless another node's claim moved d
+// on since (prev is its NextAt as this node knew it).
+func (g *Gateway) recordAttempt(ctx context.Context, d *Delivery, prev time.Time, derr error) {
+	d.Attempts++
+	d.UpdatedAt = g.now()
+	switch {
+	case derr == nil:
+		d.Status, d.LastError = DeliveryDelivered, ""
+	case d.Attempts > len(DeliveryRetries):
+		d.Status, d.LastError = DeliveryFailed, derr.Error()
+		g.Logger.Warn("gave up delivering a session outcome", LogMerchantID, d.MerchantID, "session_id", d.SessionID, LogError, derr)
+	default:
+		d.LastError, d.NextAt = derr.Error(), d.UpdatedAt.Add(DeliveryRetries[d.Attempts-1])
+	}
+	if err := g.Deliveries.UpdateDelivery(ctx, d, prev); err != nil && !errors.Is(err, ErrVersionConflict) {
+		g.Logger.Error("record a delivery attempt", LogMerchantID, d.MerchantID, "session_id", d.SessionID, LogError, err)
+	}
 }
 
 // deliver makes one attempt, and traces it on the payment.
@@ -140,50 +182,51 @@ func withoutQuery(raw string) string {
 }
 
 // RetryDeliveries tries again the deliveries that are due, on the schedule
-// of DeliveryRetries, and returns how many it tried.
+// of DeliveryRetries, DeliveryBatch at a time side by side, and returns how
+// many it tried. One delivery's failure does not hold up the others.
 func (g *Gateway) RetryDeliveries(ctx context.Context) (int, error) {
 	if g.Deliveries == nil {
 		return 0, nil
 	}
-	list, err := g.Deliveries.ClaimDeliveries(ctx, g.now(), DeliveryLease, 20)
+	list, err := g.Deliveries.ClaimDeliveries(ctx, g.now(), DeliveryLease, DeliveryBatch)
 	if err != nil {
 		return 0, fmt.Errorf("claim deliveries: %w", err)
 	}
+	var wg sync.WaitGroup
 	for _, d := range list {
-		if err := g.retryDelivery(ctx, d); err != nil {
-			return 0, err
-		}
+		wg.Go(func() { g.retryDelivery(ctx, d) })
 	}
+	wg.Wait()
 	return len(list), nil
 }
 
-func (g *Gateway) retryDelivery(ctx context.Context, d *Delivery) error {
+func (g *Gateway) retryDelivery(ctx context.Context, d *Delivery) {
+	lease := d.NextAt
 	s, err := g.Sessions.Session(ctx, d.MerchantID, d.SessionID)
-	if err != nil {
-		return fmt.Errorf("delivery %s: %w", d.ID, err)
+	var m *Merchant
+	if err == nil {
+		m, err = g.Merchants.Merchant(ctx, d.MerchantID)
 	}
-	m, err := g.Merchants.Merchant(ctx, d.MerchantID)
-	if err != nil {
-		return fmt.Errorf("delivery %s: %w", d.ID, err)
+	var p *Payment
+	if err == nil {
+		p, err = g.sessionPayment(ctx, s)
 	}
-	p, err := g.sessionPayment(ctx, s)
-	if err != nil {
-		return fmt.Errorf("delivery %s: %w", d.ID, err)
-	}
-	_, derr := g.deliver(ctx, m, s, p)
-	d.Attempts++
-	d.UpdatedAt = g.now()
 	switch {
-	case derr == nil:
-		d.Status, d.LastError = DeliveryDelivered, ""
-	case d.Attempts > len(DeliveryRetries):
-		d.Status, d.LastError = DeliveryFailed, derr.Error()
-		g.Logger.Warn("gave up delivering a session outcome", LogMerchantID, m.ID, "session_id", s.ID, LogError, derr)
+	case err != nil:
+		err = fmt.Errorf("load delivery %s: %w", d.ID, err)
+	case s.Outcome == "" && s.StatusAt(g.now()) == SessionExpired:
+		// Recorded for an outcome that never came (a cancel that lost to
+		// the session's expiry): nothing to deliver.
+		d.Status, d.LastError, d.UpdatedAt = DeliveryFailed, "the session ended without an outcome", g.now()
+		if err := g.Deliveries.UpdateDelivery(ctx, d, lease); err != nil && !errors.Is(err, ErrVersionConflict) {
+			g.Logger.Error("close a delivery", "session_id", d.SessionID, LogError, err)
+		}
+		return
+	case s.Outcome == "":
+		// The outcome is on its way (recovery settles the session).
+		err = fmt.Errorf("session %s has no outcome yet", s.ID)
 	default:
-		d.LastError, d.NextAt = derr.Error(), d.UpdatedAt.Add(DeliveryRetries[d.Attempts-1])
+		_, err = g.deliver(ctx, m, s, p)
 	}
-	if err := g.Deliveries.UpdateDelivery(ctx, d); err != nil {
-		return fmt.Errorf("update delivery %s: %w", d.ID, err)
-	}
-	return nil
+	g.recordAttempt(ctx, d, lease, err)
 }

@@ -62,15 +62,20 @@ type Session struct {
 	// started by the API): posting the same form again finds it.
 	FormKey string
 
-	// Attempts counts the payments made (declined ones included); Paying
-	// is set while one is on its way (since PayingSince), so that a second
-	// submit never makes a second payment.
+	// Attempts counts the submits that claimed the session (it only ever
+	// grows: attempt n's payment has the idempotency key ID/n); Declines
+	// counts those that ended declined. Paying is set while attempt
+	// Attempts is on its way (since PayingSince), so that a second submit
+	// never makes a second payment.
 	Attempts    int
+	Declines    int
 	Paying      bool
 	PayingSince time.Time
-	// PaymentID is the latest attempt's payment; Sequence is the number of
-	// the attempt that ended the session (0 while none has): the redirect,
-	// the proxy GET and GetResult carry the same one.
+	// PaymentID is the latest attempt's payment: while Paying, the one
+	// bound to attempt Attempts before it went to the network ("" until
+	// then). Sequence is the number of the attempt that ended the session
+	// (0 while none has): the redirect, the proxy GET and GetResult carry
+	// the same one.
 	PaymentID string
 	Sequence  int
 	Outcome   string // OutcomeApproved, OutcomeDeclined, OutcomeCanceled; "" while open
@@ -108,6 +113,9 @@ type SessionStore interface {
 	// UpdateSession saves s if its Version is still the stored one, and
 	// bumps it; else ErrVersionConflict.
 	UpdateSession(ctx context.Context, s *Session) error
+	// StalePaying returns sessions left paying since before the given
+	// time, oldest first.
+	StalePaying(ctx context.Context, before time.Time, limit int) ([]*Session, error)
 }
 
 // SessionRequest is StartSession's request.
@@ -266,7 +274,9 @@ func (g *Gateway) StartFormSession(ctx context.Context, form url.Values) (*Sessi
 		}
 		req.Capture = &b
 	}
-	sum := sha256.Sum256([]byte(payload + "&" + form.Get("signature")))
+	// The form is identified by what it signs, not by its signature text
+	// (which a browser could pad with more "v1," values).
+	sum := sha256.Sum256([]byte(m.ID + "\x00" + payload))
 	req.formKey = hex.EncodeToString(sum[:])
 	s, err := g.StartSession(ctx, m, req)
 	return s, m, err

@@ -101,19 +101,28 @@ func SignAll(keys [][]byte, timestamp int64, payload string) string {
 // of payload at timestamp with any of keys. It compares in constant time.
 // It does not check the timestamp's age (CheckTimestamp does).
 func SignatureValid(keys [][]byte, signature string, timestamp int64, payload string) bool {
+	sigs := strings.Fields(signature)
+	if len(sigs) > MaxSignatures {
+		return false
+	}
+	want := make([][]byte, len(keys))
+	for i, k := range keys {
+		want[i] = []byte(Sign(k, timestamp, payload))
+	}
 	ok := false
-	for _, sig := range strings.Fields(signature) {
-		if !strings.HasPrefix(sig, "v1,") {
-			continue
-		}
-		for _, k := range keys {
-			if hmac.Equal([]byte(sig), []byte(Sign(k, timestamp, payload))) {
+	for _, sig := range sigs {
+		for _, w := range want {
+			if hmac.Equal([]byte(sig), w) {
 				ok = true
 			}
 		}
 	}
 	return ok
 }
+
+// MaxSignatures bounds the signatures one value may carry (a sender signs
+// with at most the secrets of one rotation): more is refused unread.
+const MaxSignatures = 5
 
 // CheckTimestamp checks a signed Unix timestamp (text, as sent) against now:
 // no older than maxAge, no more than SignatureTolerance in the future.

@@ -259,6 +259,9 @@ func (s *sigSessions) SessionByFormKey(_ context.Context, merchantID, key string
 }
 
 func (s *sigSessions) UpdateSession(context.Context, *paygate.Session) error { panic("not used") }
+func (s *sigSessions) StalePaying(context.Context, time.Time, int) ([]*paygate.Session, error) {
+	panic("not used")
+}
 
 // A form signed by client.SignForm is one the gateway accepts, once,
 // within FormLifetime, and refuses changed.

@@ -1,9 +1,14 @@
 package http_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,7 +162,7 @@ func testSessionAPI(t *testing.T, pg string) {
 	checkError(t, "another merchant's session", st, body, 404, paygate.ENOTFOUND, "")
 
 	// Pay it (as the payment page does): declined once, then approved.
-	s, p, err := g.Gateway.PaySession(ctx, id, paygate.Card{Number: "4000000000000002", ExpMonth: 12, ExpYear: time.Now().Year() + 2, CVC: "123"})
+	s, p, err := g.Gateway.PaySession(ctx, id, paygate.AnyAttempt, paygate.Card{Number: "4000000000000002", ExpMonth: 12, ExpYear: time.Now().Year() + 2, CVC: "123"})
 	if paygate.ErrorCode(err) != paygate.EDECLINED || p == nil || s.Status != paygate.SessionOpen {
 		t.Fatalf("first attempt: got %v, %v, %v; want a decline with the session still open", s, p, err)
 	}
@@ -165,7 +170,7 @@ func testSessionAPI(t *testing.T, pg string) {
 	if body["status"] != "open" || body["attempts"] != float64(1) || body["sequence"] != float64(0) {
 		t.Errorf("after a decline: got %v", body)
 	}
-	_, p, err = g.Gateway.PaySession(ctx, id, paygate.Card{Number: "4242424242424242", ExpMonth: 12, ExpYear: time.Now().Year() + 2, CVC: "123"})
+	_, p, err = g.Gateway.PaySession(ctx, id, paygate.AnyAttempt, paygate.Card{Number: "4242424242424242", ExpMonth: 12, ExpYear: time.Now().Year() + 2, CVC: "123"})
 	if err != nil {
 		t.Fatalf("second attempt: %v", err)
 	}
@@ -177,7 +182,7 @@ func testSessionAPI(t *testing.T, pg string) {
 		t.Fatalf("GetResult after approval: got %d %v", st, body)
 	}
 	// Paying again is refused, and makes no payment.
-	_, _, err = g.Gateway.PaySession(ctx, id, paygate.Card{Number: "4242424242424242", ExpMonth: 12, ExpYear: time.Now().Year() + 2, CVC: "123"})
+	_, _, err = g.Gateway.PaySession(ctx, id, paygate.AnyAttempt, paygate.Card{Number: "4242424242424242", ExpMonth: 12, ExpYear: time.Now().Year() + 2, CVC: "123"})
 	if paygate.ErrorCode(err) != paygate.ECONFLICT {
 		t.Errorf("paying a paid session: got %v, want a conflict", err)
 	}
@@ -201,7 +206,7 @@ func testSessionAPI(t *testing.T, pg string) {
 	if body["status"] != "expired" {
 		t.Errorf("after its lifetime: got status %v, want expired", body["status"])
 	}
-	_, _, err = g.Gateway.PaySession(ctx, late, paygate.Card{Number: "4242424242424242", ExpMonth: 12, ExpYear: time.Now().Year() + 2, CVC: "123"})
+	_, _, err = g.Gateway.PaySession(ctx, late, paygate.AnyAttempt, paygate.Card{Number: "4242424242424242", ExpMonth: 12, ExpYear: time.Now().Year() + 2, CVC: "123"})
 	if paygate.ErrorCode(err) != paygate.ECONFLICT {
 		t.Errorf("paying an expired session: got %v, want a conflict", err)
 	}
@@ -219,7 +224,7 @@ func testSessionAckRequired(t *testing.T, pg string) {
 	pay := func() string {
 		_, body := do(t, g, "POST", "/v1/sessions", g.SecretKey, `{"amount":700,"currency":"USD"}`)
 		id, _ := body["id"].(string)
-		if _, _, err := g.Gateway.PaySession(ctx, id, paygate.Card{Number: "4242424242424242", ExpMonth: 12,
+		if _, _, err := g.Gateway.PaySession(ctx, id, paygate.AnyAttempt, paygate.Card{Number: "4242424242424242", ExpMonth: 12,
 			ExpYear: time.Now().Year() + 2, CVC: "123"}); err != nil {
 			t.Fatalf("pay: %v", err)
 		}
@@ -254,7 +259,7 @@ func testSessionAcrossNodes(t *testing.T, pg string) {
 	mustSetUpSessions(t, a)
 	_, body := do(t, a, "POST", "/v1/sessions", a.SecretKey, `{"amount":1234,"currency":"USD"}`)
 	id, _ := body["id"].(string)
-	if _, _, err := b.Gateway.PaySession(ctx, id, paygate.Card{Number: "4242424242424242", ExpMonth: 12,
+	if _, _, err := b.Gateway.PaySession(ctx, id, paygate.AnyAttempt, paygate.Card{Number: "4242424242424242", ExpMonth: 12,
 		ExpYear: time.Now().Year() + 2, CVC: "123"}); err != nil {
 		t.Fatalf("pay on the other node: %v", err)
 	}
@@ -288,4 +293,192 @@ func mustQuery(t *testing.T, raw string) url.Values {
 		t.Fatal(err)
 	}
 	return u.Query()
+}
+
+// stallFirstCreate holds the first CreatePayment until release is closed:
+// a node that claimed a session and is slow (a pause, a lock wait) before
+// it records the payment, but not dead.
+type stallFirstCreate struct {
+	paygate.PaymentStore
+	once             sync.Once
+	entered, release chan struct{}
+}
+
+func (s *stallFirstCreate) CreatePayment(ctx context.Context, p *paygate.Payment) error {
+	first := false
+	s.once.Do(func() { first = true })
+	if first {
+		close(s.entered)
+		<-s.release
+	}
+	return s.PaymentStore.CreatePayment(ctx, p)
+}
+
+// TestSlowNodeChargesOnce: recovery takes over an attempt whose node
+// stalled past InDoubtAfter, and the customer pays again; when the slow
+// node wakes up its claim is lost and its payment never goes to the
+// network. (Found in review: both were captured.)
+func TestSlowNodeChargesOnce(t *testing.T) {
+	stall := &stallFirstCreate{entered: make(chan struct{}), release: make(chan struct{})}
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Setup: func(gw *paygate.Gateway) {
+		stall.PaymentStore = gw.Payments
+		gw.Payments = stall
+	}})
+	mustSetUpSessions(t, g)
+	_, body := do(t, g, "POST", "/v1/sessions", g.SecretKey, `{"amount":1000,"currency":"USD"}`)
+	id, _ := body["id"].(string)
+	card := paygate.Card{Number: "4242424242424242", ExpMonth: 12, ExpYear: time.Now().Year() + 2, CVC: "123"}
+	type result struct {
+		p   *paygate.Payment
+		err error
+	}
+	first := make(chan result, 1)
+	go func() {
+		_, p, err := g.Gateway.PaySession(context.Background(), id, paygate.AnyAttempt, card)
+		first <- result{p, err}
+	}()
+	<-stall.entered
+	g.PastInDoubt()
+	s2, p2, err := g.Gateway.PaySession(ctx, id, paygate.AnyAttempt, card)
+	if err != nil || s2.Outcome != paygate.OutcomeApproved || s2.Sequence != 2 {
+		t.Fatalf("second submit: %+v, %v; want approved as attempt 2", s2, err)
+	}
+	close(stall.release)
+	r := <-first
+	if !errors.Is(r.err, paygate.ErrSessionPaying) || r.p != nil {
+		t.Errorf("the slow submit: got %v, %v; want no payment and ErrSessionPaying", r.p, r.err)
+	}
+	list, _, err := g.Payments.Payments(ctx, paygate.PaymentFilter{MerchantID: g.Merchant.ID, Limit: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	captured := 0
+	for _, p := range list {
+		switch p.Status {
+		case paygate.StatusCaptured:
+			captured++
+		case paygate.StatusFailed:
+			if len(p.Trace) != 0 {
+				t.Errorf("the slow node's payment went to the network: %+v", p.Trace)
+			}
+		default:
+			t.Errorf("payment %s is %s", p.ID, p.Status)
+		}
+	}
+	if captured != 1 || len(list) != 2 {
+		t.Errorf("got %d payments, %d captured; want 2, 1 captured", len(list), captured)
+	}
+	if s := mustSession(t, g, id); s.PaymentID != p2.ID || s.Outcome != paygate.OutcomeApproved {
+		t.Errorf("session: payment %s outcome %s; want %s approved", s.PaymentID, s.Outcome, p2.ID)
+	}
+	if a, _ := g.Bank.Account(card.Number); a.Limit-a.Available != 1000 {
+		t.Errorf("the issuer holds %d of the card's limit, want 1000 (one payment)", a.Limit-a.Available)
+	}
+}
+
+// TestResultURLKeepsOnlyTheResult: a return URL's own parameters stay,
+// but none that a result carries: a canceled session's result cannot go
+// out with a confirmation number the merchant's URL held.
+func TestResultURLKeepsOnlyTheResult(t *testing.T) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
+	mustSetUpSessions(t, g)
+	_, body := do(t, g, "POST", "/v1/sessions", g.SecretKey,
+		`{"amount":100,"currency":"USD","return_url":"`+shop+`/paid?cart=7&confirmation_number=PG-FAKE-FAKE&result=approved&payment_id=pay_x"}`)
+	id, _ := body["id"].(string)
+	s, err := g.Gateway.CancelSession(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := g.Gateway.ResultURL(ctx, g.Merchant, s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := mustQuery(t, u)
+	if q.Get("cart") != "7" || q.Get("result") != "canceled" || q.Has("confirmation_number") || q.Has("payment_id") ||
+		len(q["result"]) != 1 {
+		t.Errorf("canceled result URL: %s", u)
+	}
+}
+
+func TestSignatureCount(t *testing.T) {
+	key := []byte("0123456789abcdef0123456789abcdef")
+	good := paygate.Sign(key, 1700000000, "a=1")
+	many := strings.Repeat("v1,AAAA ", paygate.MaxSignatures) + good
+	if paygate.SignatureValid([][]byte{key}, many, 1700000000, "a=1") {
+		t.Errorf("a value with %d signatures was checked", paygate.MaxSignatures+1)
+	}
+	if !paygate.SignatureValid([][]byte{key}, "v1,AAAA "+good, 1700000000, "a=1") {
+		t.Errorf("two signatures, one good: refused")
+	}
+}
+
+// TestProxyOutcomeSurvivesACrash: a proxy session's outcome is recorded as
+// a delivery before the session's own outcome, so that if the node stops
+// before relaying the merchant's page, the background delivers it.
+func TestProxyOutcomeSurvivesACrash(t *testing.T) {
+	gatewaytest.Engines(t, func(t *testing.T, pg string) {
+		got := make(chan url.Values, 4)
+		merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got <- r.URL.Query()
+			w.Write([]byte("<p>thanks</p>"))
+		}))
+		defer merchant.Close()
+		g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg})
+		mustSetUpSessions(t, g)
+		do(t, g, "POST", "/v1/settings", g.SecretKey, `{"allowed_origins":["`+shop+`","`+merchant.URL+`"]}`)
+		_, body := do(t, g, "POST", "/v1/sessions", g.SecretKey,
+			`{"amount":300,"currency":"USD","model":"proxy","return_url":"`+merchant.URL+`/result"}`)
+		id, _ := body["id"].(string)
+		// The payment goes through; the node stops before the relay.
+		s, _, err := g.Gateway.PaySession(ctx, id, paygate.AnyAttempt, paygate.Card{Number: "4242424242424242", ExpMonth: 12,
+			ExpYear: time.Now().Year() + 2, CVC: "123"})
+		if err != nil || s.Outcome != paygate.OutcomeApproved {
+			t.Fatalf("pay: %v, %v", s, err)
+		}
+		if n, _ := g.Gateway.RetryDeliveries(ctx); n != 0 {
+			t.Errorf("retried %d deliveries within the grace the customer's request has", n)
+		}
+		g.Clock.Advance(paygate.DeliveryGrace + time.Second)
+		if n, err := g.Gateway.RetryDeliveries(ctx); n != 1 || err != nil {
+			t.Fatalf("RetryDeliveries after the grace: %d, %v; want 1", n, err)
+		}
+		select {
+		case q := <-got:
+			if q.Get("session_id") != id || q.Get("result") != "approved" || q.Get("signature") == "" {
+				t.Errorf("the merchant got %v", q)
+			}
+		default:
+			t.Fatal("the merchant's response URL was not called")
+		}
+		g.Clock.Advance(paygate.DeliveryRetries[len(paygate.DeliveryRetries)-1])
+		if n, _ := g.Gateway.RetryDeliveries(ctx); n != 0 {
+			t.Errorf("a delivered outcome was claimed again (%d)", n)
+		}
+	})
+}
+
+// TestRecoverSessions: the sweeper gives back an attempt whose node
+// stopped before recording a payment, so the session can be paid.
+func TestRecoverSessions(t *testing.T) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
+	mustSetUpSessions(t, g)
+	_, body := do(t, g, "POST", "/v1/sessions", g.SecretKey, `{"amount":300,"currency":"USD"}`)
+	id, _ := body["id"].(string)
+	s := mustSession(t, g, id)
+	s.Paying, s.PayingSince, s.Attempts = true, g.Clock.Now(), 1 // a node claimed it, then died
+	if err := g.Gateway.Sessions.UpdateSession(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := g.Gateway.RecoverSessions(ctx); n != 0 || err != nil {
+		t.Errorf("RecoverSessions before InDoubtAfter: %d, %v", n, err)
+	}
+	g.PastInDoubt()
+	if n, err := g.Gateway.RecoverSessions(ctx); n != 1 || err != nil {
+		t.Fatalf("RecoverSessions: %d, %v; want 1", n, err)
+	}
+	s2, p, err := g.Gateway.PaySession(ctx, id, 1, paygate.Card{Number: "4242424242424242", ExpMonth: 12,
+		ExpYear: time.Now().Year() + 2, CVC: "123"})
+	if err != nil || s2.Sequence != 2 || p.IdempotencyKey != id+"/2" {
+		t.Errorf("pay after recovery: %+v, %v; want attempt 2", s2, err)
+	}
 }

@@ -149,6 +149,7 @@ type SessionStore struct {
 	SessionFn          func(ctx context.Context, merchantID, id string) (*paygate.Session, error)
 	SessionByFormKeyFn func(ctx context.Context, merchantID, formKey string) (*paygate.Session, error)
 	UpdateSessionFn    func(ctx context.Context, s *paygate.Session) error
+	StalePayingFn      func(ctx context.Context, before time.Time, limit int) ([]*paygate.Session, error)
 }
 
 var _ paygate.SessionStore = (*SessionStore)(nil)
@@ -167,6 +168,10 @@ func (s *SessionStore) SessionByFormKey(ctx context.Context, merchantID, formKey
 
 func (s *SessionStore) UpdateSession(ctx context.Context, ss *paygate.Session) error {
 	return s.UpdateSessionFn(ctx, ss)
+}
+
+func (s *SessionStore) StalePaying(ctx context.Context, before time.Time, limit int) ([]*paygate.Session, error) {
+	return s.StalePayingFn(ctx, before, limit)
 }
 
 // SigningSecretStore mocks paygate.SigningSecretStore.
@@ -189,7 +194,7 @@ func (s *SigningSecretStore) SigningSecrets(ctx context.Context, merchantID stri
 type DeliveryStore struct {
 	CreateDeliveryFn  func(ctx context.Context, d *paygate.Delivery) error
 	ClaimDeliveriesFn func(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*paygate.Delivery, error)
-	UpdateDeliveryFn  func(ctx context.Context, d *paygate.Delivery) error
+	UpdateDeliveryFn  func(ctx context.Context, d *paygate.Delivery, prevNextAt time.Time) error
 	SessionDeliveryFn func(ctx context.Context, sessionID string) (*paygate.Delivery, error)
 }
 
@@ -203,8 +208,8 @@ func (s *DeliveryStore) ClaimDeliveries(ctx context.Context, now time.Time, leas
 	return s.ClaimDeliveriesFn(ctx, now, lease, limit)
 }
 
-func (s *DeliveryStore) UpdateDelivery(ctx context.Context, d *paygate.Delivery) error {
-	return s.UpdateDeliveryFn(ctx, d)
+func (s *DeliveryStore) UpdateDelivery(ctx context.Context, d *paygate.Delivery, prevNextAt time.Time) error {
+	return s.UpdateDeliveryFn(ctx, d, prevNextAt)
 }
 
 func (s *DeliveryStore) SessionDelivery(ctx context.Context, sessionID string) (*paygate.Delivery, error) {

@@ -205,6 +205,9 @@ func (n *Node) Open() error {
 		n.stop = stop
 		n.mu.Unlock()
 		n.sweeping.Go(func() { n.sweep(ctx) })
+		// Deliveries to merchants' sites wait on those sites (10 s
+		// each): apart, so they never hold up reversals.
+		n.sweeping.Go(func() { n.deliver(ctx) })
 	}
 	return nil
 }
@@ -271,8 +274,8 @@ func (n *Node) Sweep(ctx context.Context) {
 	if _, err := g.ExpireUnacknowledged(ctx); err != nil && ctx.Err() == nil {
 		logger.Error("void unacknowledged payments", paygate.LogError, err)
 	}
-	if _, err := g.RetryDeliveries(ctx); err != nil && ctx.Err() == nil {
-		logger.Error("retry deliveries to merchants", paygate.LogError, err)
+	if _, err := g.RecoverSessions(ctx); err != nil && ctx.Err() == nil {
+		logger.Error("recover payment sessions", paygate.LogError, err)
 	}
 	if _, err := g.ExpireAuthorizations(ctx); err != nil && ctx.Err() == nil {
 		logger.Error("expire authorizations", paygate.LogError, err)
@@ -281,6 +284,22 @@ func (n *Node) Sweep(ctx context.Context) {
 		logger.Error("prune idempotency keys", paygate.LogError, err)
 	} else if k > 0 {
 		logger.Info("pruned idempotency keys", "count", k)
+	}
+}
+
+// deliver retries the due deliveries to merchants' sites, every interval.
+func (n *Node) deliver(ctx context.Context) {
+	t := time.NewTicker(n.interval)
+	defer t.Stop()
+	for {
+		if _, err := n.Gateway.RetryDeliveries(ctx); err != nil && ctx.Err() == nil {
+			n.logger.Error("retry deliveries to merchants", paygate.LogError, err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
 	}
 }
 

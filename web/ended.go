@@ -81,7 +81,7 @@ func (h *Handler) receiptPage(w http.ResponseWriter, r *http.Request, s *paygate
 		Amount:      formatMoney(s.Amount, s.Currency),
 		OrderID:     s.OrderID,
 		Description: s.Description,
-		Attempts:    s.Attempts,
+		Attempts:    s.Declines,
 		Date:        s.CompletedAt.UTC().Format("2 January 2006, 15:04 UTC"),
 	}
 	if s.Outcome != paygate.OutcomeApproved {

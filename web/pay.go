@@ -78,8 +78,8 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		h.processing(w, r, s, m)
 	case st == paygate.SessionOpen:
 		f := formState{}
-		if p != nil && s.Attempts > 0 && !p.Approved() {
-			f.notice, f.errors = declineNotice(p.DeclineCode, p.DeclineReason, paygate.MaxSessionDeclines-s.Attempts)
+		if p != nil && s.Declines > 0 && !p.Approved() {
+			f.notice, f.errors = declineNotice(p.DeclineCode, p.DeclineReason, paygate.MaxSessionDeclines-s.Declines)
 			f.expMonth, f.expYear = fmt.Sprintf("%02d", p.Card.ExpMonth), strconv.Itoa(p.Card.ExpYear)
 			if c, err := r.Cookie(nameCookie); err == nil {
 				f.name, _ = url.QueryUnescape(c.Value)
@@ -121,9 +121,11 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		h.retry(w, r, s, m, f, err)
 		return
 	}
-	s2, p2, err := h.Gateway.PaySession(r.Context(), s.ID, card)
+	s2, p2, err := h.Gateway.PaySession(r.Context(), s.ID, atoi(form.Get("attempt")), card)
 	card.Number, card.CVC = "", ""
 	switch {
+	case errors.Is(err, paygate.ErrStaleForm):
+		h.seeOther(w, r, sessionPath(s.ID))
 	case errors.Is(err, paygate.ErrSessionPaying):
 		h.processing(w, r, s2, m)
 	case s2 != nil && (s2.Outcome == paygate.OutcomeApproved || s2.Outcome == paygate.OutcomeDeclined):
@@ -141,7 +143,7 @@ func (h *Handler) pay(w http.ResponseWriter, r *http.Request) {
 		h.seeOther(w, r, sessionPath(s.ID))
 	case err == nil, paygate.ErrorCode(err) == paygate.ECONFLICT:
 		h.seeOther(w, r, sessionPath(s.ID))
-	case s2 != nil:
+	case s2 != nil && paygate.ErrorCode(err) != paygate.EINTERNAL:
 		h.retry(w, r, s2, m, f, err)
 	default:
 		// The payment may have been made and not yet recorded on the
@@ -362,8 +364,8 @@ func (h *Handler) payForm(w http.ResponseWriter, r *http.Request, status int, s 
 		Notice:       f.notice,
 		MinutesLeft:  max(left, 1),
 	}
-	if s.Attempts > 0 {
-		page.TriesLeft = paygate.MaxSessionDeclines - s.Attempts
+	if s.Declines > 0 {
+		page.TriesLeft = paygate.MaxSessionDeclines - s.Declines
 		page.ShowTries = f.notice == nil || f.notice.Kind != "decline"
 	}
 	if page.Focus == "" {

@@ -78,10 +78,10 @@ func (s deliveries) ClaimDeliveries(ctx context.Context, now time.Time, lease ti
 
 // UpdateDelivery saves d's status, attempts, NextAt, LastError and
 // UpdatedAt.
-func (s deliveries) UpdateDelivery(ctx context.Context, d *paygate.Delivery) error {
-	return s.db.Write(ctx, &Write{Key: "deliveries/" + d.ID, Stmts: []Stmt{s.stmt(changed("update delivery", notFound("delivery", d.ID)),
-		`UPDATE deliveries SET status = ?, attempts = ?, next_at = ?, last_error = ?, updated_at = ? WHERE id = ?`,
-		d.Status, d.Attempts, toTime(d.NextAt), d.LastError, toTime(d.UpdatedAt), d.ID)}})
+func (s deliveries) UpdateDelivery(ctx context.Context, d *paygate.Delivery, prevNextAt time.Time) error {
+	return s.db.Write(ctx, &Write{Key: "deliveries/" + d.ID, Stmts: []Stmt{s.stmt(changed("update delivery", paygate.ErrVersionConflict),
+		`UPDATE deliveries SET status = ?, attempts = ?, next_at = ?, last_error = ?, updated_at = ? WHERE id = ? AND next_at = ?`,
+		d.Status, d.Attempts, toTime(d.NextAt), d.LastError, toTime(d.UpdatedAt), d.ID, toTime(prevNextAt))}})
 }
 
 // SessionDelivery returns the delivery of a session.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/paygate/paygate"
 )
@@ -16,7 +17,7 @@ type sessions struct{ *store }
 var _ paygate.SessionStore = sessions{}
 
 const sessionColumns = `id, merchant_id, status, model, amount, currency, order_id, description, return_url, cancel_url,
-	capture, customer_email, metadata, form_key, attempts, paying, paying_since, payment_id, sequence, outcome,
+	capture, customer_email, metadata, form_key, attempts, declines, paying, paying_since, payment_id, sequence, outcome,
 	expires_at, created_at, updated_at, completed_at, acked_at, version`
 
 // encodeMetadata stores metadata as a JSON object ("" when empty), as
@@ -37,7 +38,7 @@ func scanSession(row Row) (*paygate.Session, error) {
 	var status, currency, meta string
 	var payingSince, expires, created, updated, completed, acked sql.NullInt64
 	err := row.Scan(&s.ID, &s.MerchantID, &status, &s.Model, &s.Amount, &currency, &s.OrderID, &s.Description, &s.ReturnURL, &s.CancelURL,
-		&s.Capture, &s.CustomerEmail, &meta, &s.FormKey, &s.Attempts, &s.Paying, &payingSince, &s.PaymentID, &s.Sequence, &s.Outcome,
+		&s.Capture, &s.CustomerEmail, &meta, &s.FormKey, &s.Attempts, &s.Declines, &s.Paying, &payingSince, &s.PaymentID, &s.Sequence, &s.Outcome,
 		&expires, &created, &updated, &completed, &acked, &s.Version)
 	if err != nil {
 		return nil, err
@@ -63,9 +64,9 @@ func (s sessions) CreateSession(ctx context.Context, ss *paygate.Session) error 
 	}
 	ss.Version = 1
 	return s.db.Write(ctx, &Write{Key: "sessions/" + ss.ID, Stmts: []Stmt{s.stmt(s.unique("insert session"),
-		`INSERT INTO sessions (`+sessionColumns+`) VALUES (`+placeholders(26)+`)`,
+		`INSERT INTO sessions (`+sessionColumns+`) VALUES (`+placeholders(27)+`)`,
 		ss.ID, ss.MerchantID, string(ss.Status), ss.Model, ss.Amount, ss.Currency.Code, ss.OrderID, ss.Description, ss.ReturnURL, ss.CancelURL,
-		ss.Capture, ss.CustomerEmail, meta, ss.FormKey, ss.Attempts, ss.Paying, toTime(ss.PayingSince), ss.PaymentID, ss.Sequence, ss.Outcome,
+		ss.Capture, ss.CustomerEmail, meta, ss.FormKey, ss.Attempts, ss.Declines, ss.Paying, toTime(ss.PayingSince), ss.PaymentID, ss.Sequence, ss.Outcome,
 		toTime(ss.ExpiresAt), toTime(ss.CreatedAt), toTime(ss.UpdatedAt), toTime(ss.CompletedAt), toTime(ss.AckedAt), ss.Version)}})
 }
 
@@ -79,11 +80,11 @@ func (s sessions) UpdateSession(ctx context.Context, ss *paygate.Session) error 
 	}
 	err = s.db.Write(ctx, &Write{Key: "sessions/" + ss.ID, Stmts: []Stmt{s.stmt(changed("update session", paygate.ErrVersionConflict),
 		`UPDATE sessions SET status = ?, model = ?, amount = ?, currency = ?, order_id = ?, description = ?, return_url = ?,
-		cancel_url = ?, capture = ?, customer_email = ?, metadata = ?, attempts = ?, paying = ?, paying_since = ?, payment_id = ?,
+		cancel_url = ?, capture = ?, customer_email = ?, metadata = ?, attempts = ?, declines = ?, paying = ?, paying_since = ?, payment_id = ?,
 		sequence = ?, outcome = ?, expires_at = ?, updated_at = ?, completed_at = ?, acked_at = ?, version = version + 1
 		WHERE id = ? AND version = ?`,
 		string(ss.Status), ss.Model, ss.Amount, ss.Currency.Code, ss.OrderID, ss.Description, ss.ReturnURL,
-		ss.CancelURL, ss.Capture, ss.CustomerEmail, meta, ss.Attempts, ss.Paying, toTime(ss.PayingSince), ss.PaymentID,
+		ss.CancelURL, ss.Capture, ss.CustomerEmail, meta, ss.Attempts, ss.Declines, ss.Paying, toTime(ss.PayingSince), ss.PaymentID,
 		ss.Sequence, ss.Outcome, toTime(ss.ExpiresAt), toTime(ss.UpdatedAt), toTime(ss.CompletedAt), toTime(ss.AckedAt),
 		ss.ID, ss.Version)}})
 	if err == nil {
@@ -124,4 +125,23 @@ func (s sessions) SessionByFormKey(ctx context.Context, merchantID, formKey stri
 		return nil, fmt.Errorf("select session: %w", err)
 	}
 	return ss, nil
+}
+
+// StalePaying returns sessions left paying since before the given time.
+func (s sessions) StalePaying(ctx context.Context, before time.Time, limit int) ([]*paygate.Session, error) {
+	rows, err := s.query(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE paying = TRUE AND paying_since < ?
+		ORDER BY paying_since LIMIT ?`, toTime(before), limit)
+	if err != nil {
+		return nil, fmt.Errorf("select paying sessions: %w", err)
+	}
+	defer rows.Close()
+	var list []*paygate.Session
+	for rows.Next() {
+		ss, err := scanSession(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan session: %w", err)
+		}
+		list = append(list, ss)
+	}
+	return list, rows.Err()
 }

@@ -206,20 +206,26 @@ func testDeliveryUpdate(t *testing.T, s Stores) {
 	MustCreateDelivery(t, s.Deliveries, keep)
 
 	// Failed again: due later.
+	prev := d.NextAt
 	d.Attempts, d.LastError = 2, "dial tcp: connection refused"
 	d.UpdatedAt = Base.Add(time.Minute)
 	d.NextAt = d.UpdatedAt.Add(paygate.DeliveryRetries[1])
-	if err := s.Deliveries.UpdateDelivery(t.Context(), d); err != nil {
+	if err := s.Deliveries.UpdateDelivery(t.Context(), d, prev); err != nil {
 		t.Fatalf("UpdateDelivery: %v", err)
 	}
+	// A node whose lease ended (another claimed the delivery since) saves nothing.
+	stale := *d
+	stale.Status, stale.Attempts = paygate.DeliveryFailed, 9
+	checkIs(t, "UpdateDelivery after the lease moved", s.Deliveries.UpdateDelivery(t.Context(), &stale, prev), paygate.ErrVersionConflict)
 	CheckEqual(t, "delivery after a retry failed", MustSessionDelivery(t, s.Deliveries, d.SessionID), d)
 	if got := mustClaim(t, s.Deliveries, Base.Add(2*time.Minute), paygate.DeliveryLease, 10); !slices.Equal(got, sortedIDs(keep)) {
 		t.Errorf("ClaimDeliveries before the retry is due: got %v, want only %v", got, sortedIDs(keep))
 	}
 
 	// Delivered: never claimed again.
+	prev = d.NextAt
 	d.Attempts, d.Status, d.LastError, d.UpdatedAt = 3, paygate.DeliveryDelivered, "", Base.Add(time.Hour)
-	if err := s.Deliveries.UpdateDelivery(t.Context(), d); err != nil {
+	if err := s.Deliveries.UpdateDelivery(t.Context(), d, prev); err != nil {
 		t.Fatalf("UpdateDelivery(delivered): %v", err)
 	}
 	CheckEqual(t, "delivered delivery", MustSessionDelivery(t, s.Deliveries, d.SessionID), d)
@@ -229,5 +235,5 @@ func testDeliveryUpdate(t *testing.T, s Stores) {
 
 	ghost := *d
 	ghost.ID = paygate.NewID("dlv", Base)
-	checkCode(t, "UpdateDelivery(unknown)", s.Deliveries.UpdateDelivery(t.Context(), &ghost), paygate.ENOTFOUND)
+	checkIs(t, "UpdateDelivery(unknown)", s.Deliveries.UpdateDelivery(t.Context(), &ghost, ghost.NextAt), paygate.ErrVersionConflict)
 }

@@ -337,3 +337,11 @@ func Of(s paygate.Stores) Stores {
 		Deliveries:  s.Deliveries,
 	}
 }
+
+// checkIs checks that err is (or wraps) want.
+func checkIs(tb testing.TB, what string, err, want error) {
+	tb.Helper()
+	if !errors.Is(err, want) {
+		tb.Errorf("%s: got %v, want %v", what, err, want)
+	}
+}

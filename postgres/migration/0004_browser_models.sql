@@ -46,6 +46,7 @@ CREATE TABLE sessions (
 	metadata       TEXT NOT NULL DEFAULT '',
 	form_key       TEXT NOT NULL DEFAULT '',
 	attempts       INTEGER NOT NULL DEFAULT 0,
+	declines       INTEGER NOT NULL DEFAULT 0,
 	paying         BOOLEAN NOT NULL DEFAULT FALSE,
 	paying_since   BIGINT,
 	payment_id     TEXT COLLATE "C" NOT NULL DEFAULT '',
@@ -58,6 +59,9 @@ CREATE TABLE sessions (
 	acked_at       BIGINT,
 	version        INTEGER NOT NULL DEFAULT 1
 );
+-- Sessions an attempt was left paying on (a node stopped): the sweeper
+-- settles them.
+CREATE INDEX sessions_paying ON sessions (paying_since) WHERE paying;
 CREATE UNIQUE INDEX sessions_form_key ON sessions (merchant_id, form_key) WHERE form_key <> '';
 
 -- Session outcomes still to reach the merchant (the Web Proxy model's

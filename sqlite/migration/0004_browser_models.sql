@@ -45,6 +45,7 @@ CREATE TABLE sessions (
 	metadata       TEXT NOT NULL DEFAULT '',
 	form_key       TEXT NOT NULL DEFAULT '',
 	attempts       INTEGER NOT NULL DEFAULT 0,
+	declines       INTEGER NOT NULL DEFAULT 0,
 	paying         INTEGER NOT NULL DEFAULT 0,
 	paying_since   INTEGER,
 	payment_id     TEXT NOT NULL DEFAULT '',
@@ -57,6 +58,9 @@ CREATE TABLE sessions (
 	acked_at       INTEGER,
 	version        INTEGER NOT NULL DEFAULT 1
 );
+-- Sessions an attempt was left paying on (a node stopped): the sweeper
+-- settles them.
+CREATE INDEX sessions_paying ON sessions (paying_since) WHERE paying = 1;
 CREATE UNIQUE INDEX sessions_form_key ON sessions (merchant_id, form_key) WHERE form_key <> '';
 
 -- Session outcomes still to reach the merchant (the Web Proxy model's
