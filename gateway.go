@@ -32,6 +32,12 @@ type Gateway struct {
 	Fetcher         Fetcher
 	SessionLifetime time.Duration
 
+	// Post-backs: the events outbox, the merchants' webhook endpoints and
+	// their deliveries, and the guarded client that posts them.
+	Events   EventStore
+	Webhooks WebhookStore
+	Poster   Poster
+
 	// NetworkTimeout is the acquirer's answer timeout. Work in doubt is
 	// only recovered once it is older than InDoubtAfter, which must be
 	// comfortably longer.

@@ -68,6 +68,9 @@ type Payment struct {
 	VoidedAt           time.Time
 	SettledAt          time.Time
 	Version            int // optimistic lock: every update bumps it
+	// SavedStatus is Status as last read from or written to the store:
+	// saving a payment reports the status it reached since (PaymentEvents).
+	SavedStatus PaymentStatus
 
 	Refunds []*Refund
 	// Trace is every message the payment sent to the network and every
@@ -222,6 +225,8 @@ type Refund struct {
 	IdempotencyKey string
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+	// SavedStatus is Status as last read from or written to the store.
+	SavedStatus RefundStatus
 }
 
 // PaymentFilter selects payments for listing. Results come newest first.

@@ -86,6 +86,9 @@ type Session struct {
 	CompletedAt time.Time
 	AckedAt     time.Time
 	Version     int
+	// SavedOutcome is Outcome as last read from or written to the store:
+	// saving a session reports the outcome it reached (SessionEvents).
+	SavedOutcome string
 }
 
 // StatusAt is the session's status at now: an open session past its

@@ -16,6 +16,8 @@ type Stores struct {
 	Sessions    SessionStore
 	Signing     SigningSecretStore
 	Deliveries  DeliveryStore
+	Events      EventStore
+	Webhooks    WebhookStore
 
 	// Engine names the database engine: "sqlite" or "postgres".
 	Engine string
