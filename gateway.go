@@ -33,10 +33,12 @@ type Gateway struct {
 	SessionLifetime time.Duration
 
 	// Post-backs: the events outbox, the merchants' webhook endpoints and
-	// their deliveries, and the guarded client that posts them.
-	Events   EventStore
-	Webhooks WebhookStore
-	Poster   Poster
+	// their deliveries, the guarded client that posts them, and the check
+	// of an endpoint's host when it is registered (nil: none).
+	Events      EventStore
+	Webhooks    WebhookStore
+	Poster      Poster
+	CheckTarget CheckTarget
 
 	// NetworkTimeout is the acquirer's answer timeout. Work in doubt is
 	// only recovered once it is older than InDoubtAfter, which must be

@@ -81,11 +81,33 @@ func SigningKey(secret string) ([]byte, error) {
 
 // Sign returns the signature of payload at timestamp with one key.
 func Sign(key []byte, timestamp int64, payload string) string {
+	return signParts(key, []byte(strconv.FormatInt(timestamp, 10)), []byte(payload))
+}
+
+// signParts returns "v1," and the base64 HMAC-SHA256 with key of the parts
+// joined by ".".
+func signParts(key []byte, parts ...[]byte) string {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte(strconv.FormatInt(timestamp, 10)))
-	m.Write([]byte{'.'})
-	m.Write([]byte(payload))
+	for i, p := range parts {
+		if i > 0 {
+			m.Write([]byte{'.'})
+		}
+		m.Write(p)
+	}
 	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// WebhookSignature returns a post-back's webhook-signature header, as the
+// Standard Webhooks specification makes it: for each key, "v1," and the
+// base64 HMAC-SHA256 of id + "." + timestamp + "." + body, space-separated.
+// (The scheme of Sign with the id in front: the id is signed too, so that
+// a receiver that deduplicates on it cannot be fooled.)
+func WebhookSignature(keys [][]byte, id string, timestamp int64, body []byte) string {
+	sigs := make([]string, len(keys))
+	for i, k := range keys {
+		sigs[i] = signParts(k, []byte(id), []byte(strconv.FormatInt(timestamp, 10)), body)
+	}
+	return strings.Join(sigs, " ")
 }
 
 // SignAll returns the space-separated signatures of payload with each key.

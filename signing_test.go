@@ -320,3 +320,43 @@ func TestSignFormAcceptedByGateway(t *testing.T) {
 		t.Error("the client's constants differ from the gateway's")
 	}
 }
+
+// webhookVector is a known-answer case of client/testdata/webhooks.json,
+// computed by client/testdata/webhooks.py with Python's hmac (its first
+// case is the Standard Webhooks reference libraries' own vector).
+type webhookVector struct {
+	Name      string   `json:"name"`
+	Secret    string   `json:"secret"`
+	Signers   []string `json:"signers"`
+	ID        string   `json:"id"`
+	Timestamp int64    `json:"timestamp"`
+	Body      string   `json:"body"`
+	Signature string   `json:"signature"`
+}
+
+func TestWebhookSignatureVectors(t *testing.T) {
+	data, err := os.ReadFile("client/testdata/webhooks.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs []webhookVector
+	if err := json.Unmarshal(data, &vs); err != nil {
+		t.Fatal(err)
+	}
+	if len(vs) < 4 {
+		t.Fatalf("got %d vectors, want at least 4", len(vs))
+	}
+	for _, v := range vs {
+		t.Run(v.Name, func(t *testing.T) {
+			keys := make([][]byte, len(v.Signers))
+			for i, s := range v.Signers {
+				if keys[i], err = paygate.SigningKey(s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := paygate.WebhookSignature(keys, v.ID, v.Timestamp, []byte(v.Body)); got != v.Signature {
+				t.Errorf("got %q, want %q", got, v.Signature)
+			}
+		})
+	}
+}

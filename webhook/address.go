@@ -1,8 +1,13 @@
 package webhook
 
 import (
+	"context"
+	"errors"
 	"fmt"
+	"net"
 	"net/netip"
+	"strings"
+	"time"
 )
 
 // The addresses the gateway never connects to on a merchant's behalf: this
@@ -61,6 +66,39 @@ func CheckAddr(a netip.Addr) error {
 	for _, r := range refused {
 		if r.prefix.Contains(a) {
 			return &AddrError{Addr: orig, What: r.what}
+		}
+	}
+	return nil
+}
+
+// resolveTimeout bounds CheckHost's lookup.
+const resolveTimeout = 5 * time.Second
+
+// CheckHost resolves host (a name, or an IP address, bracketed or not) and
+// returns an error if it has no address or any of its addresses is one
+// CheckAddr refuses (an *AddrError). It checks a merchant's URL when it is
+// registered, so that a bad one is refused at once rather than failing
+// every delivery; the dialer checks again when connecting, since a name
+// may later resolve elsewhere. Its errors are for the merchant to read:
+// "refused: 10.0.0.5 is a private address", "no address found for
+// shop.example".
+func CheckHost(ctx context.Context, host string) error {
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	if host == "" {
+		return errors.New("no host given")
+	}
+	if a, err := netip.ParseAddr(host); err == nil {
+		return CheckAddr(a)
+	}
+	ctx, cancel := context.WithTimeout(ctx, resolveTimeout)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(addrs) == 0 {
+		return fmt.Errorf("no address found for %s", host)
+	}
+	for _, a := range addrs {
+		if err := CheckAddr(a); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package webhook_test
 
 import (
+	"context"
 	"errors"
 	"net/netip"
 	"strings"
@@ -78,5 +79,34 @@ func TestCheckAddr(t *testing.T) {
 func TestCheckAddrInvalid(t *testing.T) {
 	if err := webhook.CheckAddr(netip.Addr{}); err == nil {
 		t.Error("got nil for the zero Addr, want an error")
+	}
+}
+
+func TestCheckHost(t *testing.T) {
+	tests := []struct {
+		host string
+		want string // "": allowed
+	}{
+		{"127.0.0.1", "refused: 127.0.0.1 is a loopback address"},
+		{"[::1]", "refused: ::1 is a loopback address"},
+		{"::1", "refused: ::1 is a loopback address"},
+		{"localhost", "is a loopback address"}, // from /etc/hosts: no DNS query
+		{"10.0.0.5", "refused: 10.0.0.5 is a private address"},
+		{"169.254.169.254", "refused: 169.254.169.254 is a link-local address"},
+		{"[fd00::1]", "refused: fd00::1 is a private address"},
+		{"", "no host given"},
+		{"8.8.8.8", ""},
+		{"[2001:4860:4860::8888]", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.host, func(t *testing.T) {
+			err := webhook.CheckHost(context.Background(), tt.host)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("got %v, want allowed", err)
+			case tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("got %v, want %q", err, tt.want)
+			}
+		})
 	}
 }

@@ -1,5 +1,5 @@
 // Package webhook makes the gateway's own requests to merchants' sites:
-// the Web Proxy model's GET today, post-backs later. It is the one HTTP
+// the Web Proxy model's GET (Client) and post-backs (Poster). It is the one HTTP
 // client that may reach a URL a merchant chose, so it is guarded against
 // server-side request forgery: it connects only to public addresses,
 // checked on the address it actually dials (after DNS), so that a name
@@ -7,6 +7,7 @@
 package webhook
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -58,17 +59,22 @@ type Client struct {
 
 var _ paygate.Fetcher = (*Client)(nil)
 
-func (c *Client) init() {
-	d := &net.Dialer{Timeout: c.timeout(), KeepAlive: 30 * time.Second}
-	if !c.AllowPrivate {
+func (c *Client) init() { c.http = newHTTPClient(c.AllowPrivate, c.timeout()) }
+
+// newHTTPClient returns the guarded client that Client and Poster share:
+// no proxy from the environment, no redirects followed, and, unless
+// allowPrivate, no connection to an address CheckAddr refuses.
+func newHTTPClient(allowPrivate bool, timeout time.Duration) *http.Client {
+	d := &net.Dialer{Timeout: timeout, KeepAlive: 30 * time.Second}
+	if !allowPrivate {
 		d.Control = control
 	}
-	c.http = &http.Client{
+	return &http.Client{
 		Transport: &http.Transport{
 			Proxy:                  nil, // never a proxy from HTTP_PROXY and the like: it would dial for us, unguarded
 			DialContext:            d.DialContext,
 			ForceAttemptHTTP2:      true,
-			TLSHandshakeTimeout:    c.timeout(),
+			TLSHandshakeTimeout:    timeout,
 			MaxIdleConns:           100,
 			MaxIdleConnsPerHost:    4,
 			IdleConnTimeout:        90 * time.Second,
@@ -114,11 +120,31 @@ func (c *Client) maxBody() int64 {
 // Fetch GETs rawURL and returns the answer, whatever its status.
 func (c *Client) Fetch(ctx context.Context, rawURL string) (*paygate.FetchResult, error) {
 	c.once.Do(c.init)
-	u, err := url.Parse(rawURL)
+	return exchange(ctx, c.http, request{method: http.MethodGet, url: rawURL, timeout: c.timeout(), limit: c.maxBody()})
+}
+
+// request is one exchange with a merchant's site.
+type request struct {
+	method  string
+	url     string
+	header  http.Header
+	body    []byte
+	timeout time.Duration
+	// limit bounds the answer read: beyond it, an error, or with
+	// truncate the answer cut at limit (the rest is not read).
+	limit    int64
+	truncate bool
+}
+
+// exchange makes the request with hc and returns the answer, whatever its
+// status. Its errors start with the method and the URL without its query
+// ("POST https://shop.example.com/hooks: ...").
+func exchange(ctx context.Context, hc *http.Client, x request) (*paygate.FetchResult, error) {
+	u, err := url.Parse(x.url)
 	if err != nil {
-		return nil, fmt.Errorf("GET: the URL does not parse")
+		return nil, fmt.Errorf("%s: the URL does not parse", x.method)
 	}
-	where := "GET " + (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
+	where := x.method + " " + (&url.URL{Scheme: u.Scheme, Host: u.Host, Path: u.Path, RawPath: u.RawPath}).String()
 	fail := func(format string, args ...any) error {
 		msg := fmt.Sprintf(format, args...)
 		if u.RawQuery != "" {
@@ -127,13 +153,17 @@ func (c *Client) Fetch(ctx context.Context, rawURL string) (*paygate.FetchResult
 		return fmt.Errorf("%s: %s", where, msg)
 	}
 	if s := strings.ToLower(u.Scheme); s != "http" && s != "https" {
-		return nil, fail("only http and https URLs can be fetched")
+		verb := "fetched"
+		if x.method == http.MethodPost {
+			verb = "posted to"
+		}
+		return nil, fail("only http and https URLs can be %s", verb)
 	}
 	if u.Host == "" {
 		return nil, fail("the URL has no host")
 	}
 
-	tctx, cancel := context.WithTimeout(ctx, c.timeout())
+	tctx, cancel := context.WithTimeout(ctx, x.timeout)
 	defer cancel()
 	// explain turns a failure into what happened, without the URL's query.
 	explain := func(err error) error {
@@ -144,7 +174,7 @@ func (c *Client) Fetch(ctx context.Context, rawURL string) (*paygate.FetchResult
 		case ctx.Err() != nil:
 			return &fetchError{where + ": " + ctx.Err().Error(), ctx.Err()}
 		case tctx.Err() != nil:
-			return &fetchError{fmt.Sprintf("%s: timed out after %s", where, c.timeout()), tctx.Err()}
+			return &fetchError{fmt.Sprintf("%s: timed out after %s", where, x.timeout), tctx.Err()}
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
@@ -152,25 +182,34 @@ func (c *Client) Fetch(ctx context.Context, rawURL string) (*paygate.FetchResult
 		}
 		return &fetchError{fail("%s", err).Error(), err}
 	}
-	req, err := http.NewRequestWithContext(tctx, http.MethodGet, u.String(), nil)
+	var body io.Reader
+	if x.body != nil {
+		body = bytes.NewReader(x.body)
+	}
+	req, err := http.NewRequestWithContext(tctx, x.method, u.String(), body)
 	if err != nil {
 		return nil, explain(err)
 	}
+	for k, v := range x.header {
+		req.Header[k] = v
+	}
 	req.Header.Set("User-Agent", UserAgent)
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, explain(err)
 	}
 	defer resp.Body.Close()
-	limit := c.maxBody()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, x.limit+1))
 	if err != nil {
 		return nil, explain(err)
 	}
-	if int64(len(body)) > limit {
-		return nil, fail("answer larger than %s", size(limit))
+	if int64(len(data)) > x.limit {
+		if !x.truncate {
+			return nil, fail("answer larger than %s", size(x.limit))
+		}
+		data = data[:x.limit]
 	}
-	return &paygate.FetchResult{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: body}, nil
+	return &paygate.FetchResult{Status: resp.StatusCode, ContentType: resp.Header.Get("Content-Type"), Body: data}, nil
 }
 
 // fetchError is a Fetch failure: its text names the URL without the query

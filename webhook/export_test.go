@@ -3,6 +3,7 @@ package webhook
 import (
 	"net/http"
 	"testing"
+	"time"
 )
 
 // SetDialHook makes every address that passes the guard go to hook for
@@ -19,3 +20,12 @@ func Transport(c *Client) *http.Transport {
 	c.once.Do(c.init)
 	return c.http.Transport.(*http.Transport)
 }
+
+// PosterTransport returns the poster's transport.
+func PosterTransport(p *Poster) *http.Transport {
+	p.once.Do(p.init)
+	return p.http.Transport.(*http.Transport)
+}
+
+// PosterTimeout returns the timeout the poster applies.
+func PosterTimeout(p *Poster) time.Duration { return p.timeout() }
