@@ -83,6 +83,36 @@
 //
 //	res, err := client.VerifyRequest(r, time.Now(), newSecret, oldSecret)
 //
+// # Post-backs (webhooks)
+//
+// Besides the browser, the gateway tells your server itself of every
+// change of your payments, however they were made: a POST of the event to
+// each of your webhook endpoints (Standard Webhooks). Register one (its
+// secret is shown once):
+//
+//	ep, err := c.CreateWebhookEndpoint(ctx, client.WebhookEndpointParams{
+//		URL:    "https://shop.example.com/hooks",
+//		Events: []string{client.EventPaymentCaptured, client.EventPaymentRefunded}, // none: every type
+//	})
+//	// keep ep.Secret ("whsec_...") with your API key
+//
+// Verify each post-back with VerifyWebhook, on the body exactly as read,
+// and act on each event once (its ID is the same in every retry); answer a
+// 2xx within 15 seconds:
+//
+//	body, _ := io.ReadAll(r.Body)
+//	ev, err := client.VerifyWebhook(r.Header, body, time.Now(), secret)
+//	// ev.Type, ev.Data.PaymentID, ev.Data.Sequence
+//
+// A post-back that does not get a 2xx is retried for about 3 days, with
+// growing intervals; a 410 Gone disables the endpoint. The gateway keeps
+// every event (Events, Event) and every attempt (EventDeliveries: status,
+// time, the start of your answer), and RedeliverEvent posts one again.
+// For a hosted session, Data.Sequence is the number the signed redirect
+// carries: fulfil on whichever arrives first, once.
+// RotateWebhookEndpointSecret makes a new secret; for 24 hours each post
+// carries both signatures, so that either secret verifies.
+//
 // # A payment form without an API call
 //
 // A page of yours can also start a payment with a plain HTML form posted

@@ -175,19 +175,36 @@ func signingKeys(secrets []string) ([][]byte, error) {
 
 // sign returns the signature of payload at timestamp with one key.
 func sign(key []byte, timestamp int64, payload string) string {
+	return signParts(key, []byte(strconv.FormatInt(timestamp, 10)), []byte(payload))
+}
+
+// signParts returns "v1," and the base64 HMAC-SHA256 with key of the parts
+// joined by ".": timestamp.payload for what the gateway signs in a query,
+// id.timestamp.body for a post-back (Standard Webhooks).
+func signParts(key []byte, parts ...[]byte) string {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte(strconv.FormatInt(timestamp, 10)))
-	m.Write([]byte{'.'})
-	m.Write([]byte(payload))
+	for i, p := range parts {
+		if i > 0 {
+			m.Write([]byte{'.'})
+		}
+		m.Write(p)
+	}
 	return "v1," + base64.StdEncoding.EncodeToString(m.Sum(nil))
 }
 
 // signatureValid reports whether any "v1,..." in signature is payload's
 // signature at timestamp with any of keys, comparing in constant time.
 func signatureValid(keys [][]byte, signature string, timestamp int64, payload string) bool {
+	return anySignatureValid(keys, signature, []byte(strconv.FormatInt(timestamp, 10)), []byte(payload))
+}
+
+// anySignatureValid reports whether any of the space-separated signatures
+// is the signature of parts (signParts) with any of keys, comparing in
+// constant time. Signatures of other schemes ("v1a,...") match nothing.
+func anySignatureValid(keys [][]byte, signature string, parts ...[]byte) bool {
 	want := make([][]byte, len(keys))
 	for i, k := range keys {
-		want[i] = []byte(sign(k, timestamp, payload))
+		want[i] = []byte(signParts(k, parts...))
 	}
 	ok := false
 	for _, sig := range strings.Fields(signature) {

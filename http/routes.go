@@ -38,6 +38,17 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/sessions/{id}", s.api(s.getSession)},
 		{"POST", "/v1/sessions/{id}/ack", s.api(s.ackSession)},
 
+		{"POST", "/v1/webhook_endpoints", withoutIdempotency(s.api(s.createWebhookEndpoint))},
+		{"GET", "/v1/webhook_endpoints", s.api(s.listWebhookEndpoints)},
+		{"GET", "/v1/webhook_endpoints/{id}", s.api(s.getWebhookEndpoint)},
+		{"DELETE", "/v1/webhook_endpoints/{id}", s.api(s.deleteWebhookEndpoint)},
+		{"POST", "/v1/webhook_endpoints/{id}/secret", withoutIdempotency(s.api(s.rotateWebhookSecret))},
+
+		{"GET", "/v1/events", s.api(s.listEvents, eventListParams...)},
+		{"GET", "/v1/events/{id}", s.api(s.getEvent)},
+		{"GET", "/v1/events/{id}/deliveries", s.api(s.eventDeliveries)},
+		{"POST", "/v1/events/{id}/redeliver", s.api(s.redeliverEvent)},
+
 		{"POST", "/v1/cards", s.api(s.createCard)},
 		{"GET", "/v1/cards/{id}", s.api(s.getCard)},
 	}
@@ -86,9 +97,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // withoutIdempotency serves a route whose answer must not be kept: a new
-// signing secret is shown once and never stored in the clear, so an
-// Idempotency-Key is ignored (a retry makes another secret, and the first
-// one still works for its overlap).
+// signing secret (a merchant's, or a webhook endpoint's) is shown once and
+// never stored in the clear, so an Idempotency-Key is ignored (a retry
+// makes another secret, and the first one still works for its overlap; a
+// retried endpoint creation makes a second endpoint, which the merchant
+// can delete).
 func withoutIdempotency(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r.Header.Del("Idempotency-Key")

@@ -152,6 +152,11 @@ func New(ctx context.Context, c Config) (*Node, error) {
 	g.Sessions, g.SigningSecrets, g.Deliveries = c.Stores.Sessions, c.Stores.Signing, c.Stores.Deliveries
 	g.SessionLifetime = c.SessionLifetime
 	g.Fetcher = &webhook.Client{AllowPrivate: c.AllowPrivateTargets}
+	g.Events, g.Webhooks = c.Stores.Events, c.Stores.Webhooks
+	g.Poster = &webhook.Poster{AllowPrivate: c.AllowPrivateTargets}
+	if !c.AllowPrivateTargets {
+		g.CheckTarget = webhook.CheckHost
+	}
 	g.Acquirer = iso8583.NewClient(link, c.NetworkTimeout)
 	g.Logger = c.Logger
 	g.NetworkTimeout, g.InDoubtAfter = c.NetworkTimeout, c.InDoubtAfter
@@ -205,8 +210,8 @@ func (n *Node) Open() error {
 		n.stop = stop
 		n.mu.Unlock()
 		n.sweeping.Go(func() { n.sweep(ctx) })
-		// Deliveries to merchants' sites wait on those sites (10 s
-		// each): apart, so they never hold up reversals.
+		// Deliveries to merchants' sites and post-backs wait on those
+		// sites (10 s, 15 s each): apart, so they never hold up reversals.
 		n.sweeping.Go(func() { n.deliver(ctx) })
 	}
 	return nil
@@ -287,13 +292,24 @@ func (n *Node) Sweep(ctx context.Context) {
 	}
 }
 
-// deliver retries the due deliveries to merchants' sites, every interval.
+// deliver retries the due deliveries to merchants' sites and posts the
+// due post-backs, every interval (post-backs batch after batch while
+// whole batches are due).
 func (n *Node) deliver(ctx context.Context) {
 	t := time.NewTicker(n.interval)
 	defer t.Stop()
 	for {
 		if _, err := n.Gateway.RetryDeliveries(ctx); err != nil && ctx.Err() == nil {
 			n.logger.Error("retry deliveries to merchants", paygate.LogError, err)
+		}
+		for ctx.Err() == nil {
+			k, err := n.Gateway.DeliverWebhooks(ctx)
+			if err != nil && ctx.Err() == nil {
+				n.logger.Error("deliver post-backs", paygate.LogError, err)
+			}
+			if err != nil || k < paygate.WebhookBatch {
+				break
+			}
 		}
 		select {
 		case <-ctx.Done():
