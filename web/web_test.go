@@ -515,6 +515,9 @@ func TestSignedForm(t *testing.T) {
 		cardField := fields()
 		cardField.Set("card", "x")
 		cardField = e.signForm(cardField, e.gw.Clock.Now())
+		lineBreak := fields()
+		lineBreak.Set("description", "A heron print\r\nframed")
+		lineBreak = e.signForm(lineBreak, e.gw.Clock.Now())
 
 		before = e.sessions.count()
 		for _, tc := range []struct {
@@ -532,6 +535,8 @@ func TestSignedForm(t *testing.T) {
 			{"unknown merchant", unknown, "We don&#39;t know this shop", "a merchant this gateway does not know", false},
 			{"missing field", missing, "This payment request is not valid", "no &#34;currency&#34; field", false},
 			{"unknown field", cardField, "This payment request is not valid", "unknown field", false},
+			{"line break", lineBreak, "This payment request is not valid",
+				"must be a single line: browsers rewrite line breaks, which would break the signature", true},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r := e.postWith("/pay", tc.form, map[string]string{"Sec-Fetch-Site": "cross-site"})
