@@ -410,7 +410,7 @@ func TestProxyRelaysTheMerchantsPage(t *testing.T) {
 	gatewaytest.Engines(t, func(t *testing.T, pg string) {
 		e := newEnv(t, envOptions{pg: pg, model: paygate.ModelProxy})
 		s := e.start("")
-		r := e.post("/pay/"+s.ID, e.cardForm(s.ID, cardOK, testCVC))
+		r := e.afterProxy(e.post("/pay/"+s.ID, e.cardForm(s.ID, cardOK, testCVC)), s.ID)
 		wantStatus(t, r, 200)
 		if csp := r.Header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "sandbox allow-forms allow-popups allow-popups-to-escape-sandbox;") ||
 			strings.Contains(csp, "allow-scripts") || strings.Contains(csp, "allow-same-origin") {
@@ -432,6 +432,13 @@ func TestProxyRelaysTheMerchantsPage(t *testing.T) {
 				t.Errorf("relayed page: no %s", h)
 			}
 		}
+		// Delivered once: a refresh shows the gateway's receipt and does
+		// not call the shop again.
+		again := e.get("/pay/" + s.ID + "/continue")
+		wantBody(t, again, "Payment successful")
+		if hits := e.shop.requests(); len(hits) != 1 {
+			t.Errorf("after a refresh the shop got %d requests, want still 1", len(hits))
+		}
 	})
 }
 
@@ -440,7 +447,7 @@ func TestProxyMerchantDown(t *testing.T) {
 		e := newEnv(t, envOptions{pg: pg, model: paygate.ModelProxy})
 		e.shop.setStatus(http.StatusBadGateway)
 		s := e.start("")
-		r := e.post("/pay/"+s.ID, e.cardForm(s.ID, cardOK, testCVC))
+		r := e.afterProxy(e.post("/pay/"+s.ID, e.cardForm(s.ID, cardOK, testCVC)), s.ID)
 		wantStatus(t, r, 200)
 		p, err := e.g.Payments.Payment(context.Background(), e.merchant.ID, e.session(s.ID).PaymentID)
 		if err != nil {
@@ -466,7 +473,7 @@ func TestProxyCancel(t *testing.T) {
 	e := newEnv(t, envOptions{model: paygate.ModelProxy})
 	s := e.start("")
 	form := e.cardForm(s.ID, cardOK, testCVC)
-	r := e.post("/pay/"+s.ID+"/cancel", url.Values{"csrf_token": form["csrf_token"]})
+	r := e.afterProxy(e.post("/pay/"+s.ID+"/cancel", url.Values{"csrf_token": form["csrf_token"]}), s.ID)
 	wantStatus(t, r, 200)
 	wantBody(t, r, "Thank you: canceled", `<base href="`+e.shop.srv.URL+`/canceled">`)
 }
