@@ -122,7 +122,16 @@ type MerchantStore interface {
 	CreateMerchant(ctx context.Context, m *Merchant) error
 	Merchant(ctx context.Context, id string) (*Merchant, error)
 	Merchants(ctx context.Context) ([]*Merchant, error)
+	// UpdateMerchant saves every column of a merchant, from m.
 	UpdateMerchant(ctx context.Context, m *Merchant) error
+	// UpdateSettings saves only a merchant's settings (settings.go): its
+	// allowed origins, result URLs, default model, display name, logo,
+	// RequireAck and AckWindow. Its other columns (RateLimit, Name, ...)
+	// stay as stored, so a copy read before another write changed them
+	// does not undo that write.
+	UpdateSettings(ctx context.Context, m *Merchant) error
+	// UpdateRateLimit saves only a merchant's RateLimit.
+	UpdateRateLimit(ctx context.Context, m *Merchant) error
 
 	CreateAPIKey(ctx context.Context, k *APIKey) error
 	APIKeyByHash(ctx context.Context, hash string) (*APIKey, error)

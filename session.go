@@ -226,7 +226,9 @@ var FormFields = []string{"merchant_id", "amount", "currency", "order_id", "desc
 // page posts to /pay (seed 000's "some HTML code"). The signature covers
 // every field but itself (CanonicalQuery) and is checked with the
 // merchant's signing secrets; the form lives FormLifetime. The same form
-// posted again finds the session it opened.
+// posted again finds the session it opened. No field may hold a line
+// break: browsers post every one as CRLF, whatever the merchant signed, so
+// the error says that rather than that the signature does not match.
 func (g *Gateway) StartFormSession(ctx context.Context, form url.Values) (*Session, *Merchant, error) {
 	for k, v := range form {
 		if !containsString(FormFields, k) {
@@ -247,6 +249,11 @@ func (g *Gateway) StartFormSession(ctx context.Context, form url.Values) (*Sessi
 			return nil, nil, ParamErrorf(EINVALID, "merchant_id", "The payment form names a merchant this gateway does not know.")
 		}
 		return nil, nil, err
+	}
+	for _, k := range FormFields {
+		if strings.ContainsAny(form.Get(k), "\r\n") {
+			return nil, m, ParamErrorf(EINVALID, k, "The payment form's field %q must be a single line: browsers rewrite line breaks, which would break the signature.", k)
+		}
 	}
 	ts, err := CheckTimestamp("timestamp", form.Get("timestamp"), g.now(), FormLifetime)
 	if err != nil {

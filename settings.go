@@ -250,9 +250,13 @@ func containsString(list []string, s string) bool {
 	return false
 }
 
-// UpdateSettings applies u to the merchant as stored and saves it.
-// (Merchants carry no version: of two updates at once, the later write
-// wins for the fields both name; each is whole and valid.)
+// UpdateSettings applies u to the merchant as stored and saves its
+// settings, and only them (MerchantStore.UpdateSettings): a write to its
+// other columns meanwhile, such as an operator's rate limit, stays.
+// Merchants carry no version, so of two settings updates at once the later
+// write wins for all the settings, not only those it names: the settings
+// are checked together (every URL on an allowed origin), so they are saved
+// together, and what is stored is always one whole, valid set.
 func (g *Gateway) UpdateSettings(ctx context.Context, merchantID string, u SettingsUpdate) (*Merchant, error) {
 	m, err := g.Merchants.Merchant(ctx, merchantID)
 	if err != nil {
@@ -261,7 +265,7 @@ func (g *Gateway) UpdateSettings(ctx context.Context, merchantID string, u Setti
 	if err := m.ApplySettings(u); err != nil {
 		return nil, err
 	}
-	if err := g.Merchants.UpdateMerchant(ctx, m); err != nil {
+	if err := g.Merchants.UpdateSettings(ctx, m); err != nil {
 		return nil, fmt.Errorf("save settings: %w", err)
 	}
 	return m, nil

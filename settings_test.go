@@ -1,9 +1,11 @@
 package paygate_test
 
 import (
+	"context"
 	"testing"
 
 	"github.com/paygate/paygate"
+	"github.com/paygate/paygate/mock"
 )
 
 func TestParseOrigin(t *testing.T) {
@@ -107,5 +109,60 @@ func TestApplySettings(t *testing.T) {
 	}
 	if m.Title() != "Shop" {
 		t.Errorf("Title without a display name: got %q", m.Title())
+	}
+}
+
+// A merchant's settings update leaves the columns it does not own as
+// another write set them between its read and its write: an operator's
+// rate limit is not undone by the merchant's POST /v1/settings.
+func TestGatewayUpdateSettingsKeepsOtherColumns(t *testing.T) {
+	stored := paygate.Merchant{ID: "acct_1", Name: "Shop", RateLimit: 10, AllowedOrigins: []string{"https://shop.example.com"}}
+	var settingsWrites int
+	store := &mock.MerchantStore{
+		MerchantFn: func(_ context.Context, id string) (*paygate.Merchant, error) {
+			if id != stored.ID {
+				return nil, paygate.Errorf(paygate.ENOTFOUND, "No such merchant.")
+			}
+			cp := stored
+			// paygate merchant update --rate-limit 300, at once.
+			stored.RateLimit, stored.Name = 300, "Shop Ltd"
+			return &cp, nil
+		},
+		UpdateMerchantFn: func(_ context.Context, m *paygate.Merchant) error { // every column
+			stored = *m
+			return nil
+		},
+		UpdateSettingsFn: func(_ context.Context, m *paygate.Merchant) error { // the settings columns only
+			settingsWrites++
+			stored.AllowedOrigins, stored.SuccessURL, stored.DeclineURL, stored.CancelURL = m.AllowedOrigins, m.SuccessURL, m.DeclineURL, m.CancelURL
+			stored.DefaultModel, stored.DisplayName, stored.LogoURL = m.DefaultModel, m.DisplayName, m.LogoURL
+			stored.RequireAck, stored.AckWindow = m.RequireAck, m.AckWindow
+			return nil
+		},
+	}
+	g := &paygate.Gateway{Merchants: store}
+	success, display := "https://shop.example.com/paid", "The Shop"
+	got, err := g.UpdateSettings(t.Context(), "acct_1", paygate.SettingsUpdate{SuccessURL: &success, DisplayName: &display})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SuccessURL != success || got.DisplayName != display {
+		t.Errorf("returned: got success URL %q, display name %q; want %q, %q", got.SuccessURL, got.DisplayName, success, display)
+	}
+	if stored.RateLimit != 300 || stored.Name != "Shop Ltd" {
+		t.Errorf("stored: got rate limit %d, name %q; want 300, \"Shop Ltd\" (the other write kept)", stored.RateLimit, stored.Name)
+	}
+	if stored.SuccessURL != success || stored.DisplayName != display || settingsWrites != 1 {
+		t.Errorf("stored: got success URL %q, display name %q in %d settings writes; want %q, %q in 1",
+			stored.SuccessURL, stored.DisplayName, settingsWrites, success, display)
+	}
+
+	// An invalid update writes nothing.
+	bad := "https://elsewhere.example/paid"
+	if _, err := g.UpdateSettings(t.Context(), "acct_1", paygate.SettingsUpdate{SuccessURL: &bad}); paygate.ErrorCode(err) != paygate.EINVALID {
+		t.Errorf("a URL off the allowed origins: got %v, want %s", err, paygate.EINVALID)
+	}
+	if settingsWrites != 1 {
+		t.Errorf("got %d settings writes after an invalid update, want 1", settingsWrites)
 	}
 }

@@ -3,6 +3,7 @@ package paygate_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"os"
 	"reflect"
@@ -358,5 +359,80 @@ func TestWebhookSignatureVectors(t *testing.T) {
 				t.Errorf("got %q, want %q", got, v.Signature)
 			}
 		})
+	}
+}
+
+// A form field with a line break never verifies once a browser has posted
+// it (browsers submit every line break as CRLF), so the gateway says so,
+// naming the field, before it checks the signature: not "the signature
+// does not match", which would send the merchant's developer looking for
+// a wrong secret.
+func TestStartFormSessionLineBreak(t *testing.T) {
+	ctx := context.Background()
+	clock := paygate.NewFixedClock(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	m := &paygate.Merchant{ID: "mer_1", AllowedOrigins: []string{"https://shop.example.com"}}
+	sessions := &sigSessions{}
+	g := &paygate.Gateway{Clock: clock, Vault: mock.ReversibleVault(), SigningSecrets: &sigSecrets{},
+		Merchants: sigMerchants{m: m}, Sessions: sessions}
+	secret, err := g.RotateSigningSecret(ctx, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := paygate.SigningKey(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// signed returns a form the merchant signed over fields, as a browser
+	// posts it: with every line break rewritten as CRLF when posted.
+	signed := func(posted bool, fields url.Values) url.Values {
+		form := url.Values{"merchant_id": {"mer_1"}, "amount": {"1999"}, "currency": {"USD"},
+			"return_url": {"https://shop.example.com/paid"}}
+		for k, v := range fields {
+			form[k] = v
+		}
+		paygate.SignQuery([][]byte{key}, form, clock.Now())
+		if posted {
+			for k, v := range form {
+				form.Set(k, strings.ReplaceAll(strings.ReplaceAll(strings.ReplaceAll(v[0], "\r\n", "\n"), "\r", "\n"), "\n", "\r\n"))
+			}
+		}
+		return form
+	}
+	tests := []struct {
+		name   string
+		posted bool
+		field  string
+		value  string
+	}{
+		{"LF in the description, posted", true, "description", "Two mugs\nand a teapot"},
+		{"CRLF in the description, posted", true, "description", "Two mugs\r\nand a teapot"},
+		{"LF in the description, as signed (a link)", false, "description", "Two mugs\nand a teapot"},
+		{"CR in the order id", false, "order_id", "order-1\r"},
+		{"LF in the return URL", true, "return_url", "https://shop.example.com/paid\n"},
+		{"LF in the customer email", true, "customer_email", "ada@example.com\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			form := signed(tt.posted, url.Values{tt.field: {tt.value}})
+			s, got, err := g.StartFormSession(ctx, form)
+			if s != nil || paygate.ErrorCode(err) != paygate.EINVALID {
+				t.Fatalf("got session %v, %v; want no session, %s", s, err, paygate.EINVALID)
+			}
+			var e *paygate.Error
+			if !errors.As(err, &e) || e.Param != tt.field {
+				t.Errorf("got %#v, want a paygate.Error naming %q", err, tt.field)
+			}
+			msg := paygate.ErrorMessage(err)
+			if !strings.Contains(msg, `"`+tt.field+`"`) || !strings.Contains(msg, "must be a single line: browsers rewrite line breaks") {
+				t.Errorf("got message %q, want it to name %q and say why a line break is refused", msg, tt.field)
+			}
+			if got == nil || got.ID != m.ID {
+				t.Errorf("got merchant %v, want %s (the page names the shop)", got, m.ID)
+			}
+		})
+	}
+	// The same form on one line opens a session.
+	if _, _, err := g.StartFormSession(ctx, signed(true, url.Values{"description": {"Two mugs and a teapot"}})); err != nil {
+		t.Errorf("a one-line description: %v", err)
 	}
 }

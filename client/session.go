@@ -3,8 +3,10 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -144,7 +146,9 @@ type FormParams struct {
 // form posting to <gateway>/pay (or link to <gateway>/pay?<fields
 // encoded>). They are signed with your signing secret at now and accepted
 // for FormLifetime; the customer cannot change them. Posting the same form
-// twice opens one session.
+// twice opens one session. No field may hold a line break: a browser
+// submits every one as CRLF, whatever the page held, and the signature
+// would no longer match.
 func SignForm(f FormParams, now time.Time, secret string) (url.Values, error) {
 	switch {
 	case f.MerchantID == "":
@@ -159,10 +163,15 @@ func SignForm(f FormParams, now time.Time, secret string) (url.Values, error) {
 		return nil, err
 	}
 	v := url.Values{}
+	var lineBreak error
 	add := func(k, s string) {
-		if s != "" {
-			v.Set(k, s)
+		if s == "" {
+			return
 		}
+		if strings.ContainsAny(s, "\r\n") && lineBreak == nil {
+			lineBreak = fmt.Errorf("paygate: %s must be a single line: browsers rewrite line breaks, which would break the signature", k)
+		}
+		v.Set(k, s)
 	}
 	add("merchant_id", f.MerchantID)
 	add("amount", strconv.FormatInt(f.Amount, 10))
@@ -176,6 +185,9 @@ func SignForm(f FormParams, now time.Time, secret string) (url.Values, error) {
 		add("capture", strconv.FormatBool(*f.Capture))
 	}
 	add("customer_email", f.CustomerEmail)
+	if lineBreak != nil {
+		return nil, lineBreak
+	}
 	ts := now.Unix()
 	v.Set("timestamp", strconv.FormatInt(ts, 10))
 	v.Set("signature", sign(keys[0], ts, canonicalQuery(v)))

@@ -309,3 +309,46 @@ func TestSignForm(t *testing.T) {
 		}
 	}
 }
+
+// Browsers rewrite a line break in a submitted form field as CRLF, so a
+// form signed over a bare LF (or CR) never verifies: SignForm refuses any
+// field that holds one, naming it.
+func TestSignFormLineBreak(t *testing.T) {
+	secret := mustVectors(t)[0].Secret
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	base := client.FormParams{MerchantID: "mer_1", Amount: 500, Currency: "USD", ReturnURL: "https://shop.example.com/paid"}
+	tests := []struct {
+		field string
+		set   func(f *client.FormParams)
+	}{
+		{"description", func(f *client.FormParams) { f.Description = "Two mugs\nand a teapot" }},
+		{"description", func(f *client.FormParams) { f.Description = "Two mugs\r\nand a teapot" }},
+		{"description", func(f *client.FormParams) { f.Description = "Two mugs\r" }},
+		{"order_id", func(f *client.FormParams) { f.OrderID = "order\n1" }},
+		{"merchant_id", func(f *client.FormParams) { f.MerchantID = "mer_1\n" }},
+		{"currency", func(f *client.FormParams) { f.Currency = "USD\r" }},
+		{"return_url", func(f *client.FormParams) { f.ReturnURL = "https://shop.example.com/paid\n" }},
+		{"cancel_url", func(f *client.FormParams) { f.CancelURL = "https://shop.example.com/\r\ncart" }},
+		{"model", func(f *client.FormParams) { f.Model = "redirect\n" }},
+		{"customer_email", func(f *client.FormParams) { f.CustomerEmail = "ada@example.com\n" }},
+	}
+	for _, tt := range tests {
+		f := base
+		tt.set(&f)
+		got, err := client.SignForm(f, now, secret)
+		want := "paygate: " + tt.field + " must be a single line: browsers rewrite line breaks, which would break the signature"
+		if err == nil || err.Error() != want {
+			t.Errorf("a line break in %s: got %q, %v; want the error %q", tt.field, got.Encode(), err, want)
+		}
+	}
+	// Other whitespace is kept as it is, and verifies.
+	f := base
+	f.Description = "Two mugs\tand a teapot, 50 % off"
+	got, err := client.SignForm(f, now, secret)
+	if err != nil {
+		t.Fatalf("a tab in the description: %v", err)
+	}
+	if _, err := client.VerifyQuery(got, now, secret); err != nil || got.Get("description") != f.Description {
+		t.Errorf("got description %q, verified %v; want %q, verified", got.Get("description"), err, f.Description)
+	}
+}

@@ -172,7 +172,18 @@ func (e *env) payOnPage(pageURL, pan string) page {
 	form.Set("exp_year", strconv.Itoa(time.Now().Year()+2))
 	form.Set("cvc", "123")
 	form.Set("name", "Ada Lovelace")
-	return e.do("POST", pageURL, form)
+	return e.followContinue(e.do("POST", pageURL, form))
+}
+
+// followContinue follows the gateway's post-redirect-get of a proxy
+// session's end (303 to its /continue, where the shop's page is relayed),
+// as a browser does.
+func (e *env) followContinue(p page) page {
+	e.t.Helper()
+	if p.status == http.StatusSeeOther && strings.HasPrefix(p.location, "/pay/") && strings.HasSuffix(p.location, "/continue") {
+		return e.get(e.g.URL() + p.location)
+	}
+	return p
 }
 
 // cancelOnPage presses the payment page's cancel button.
@@ -180,7 +191,7 @@ func (e *env) cancelOnPage(pageURL string) page {
 	e.t.Helper()
 	p := e.get(pageURL)
 	form := inputs(e.t, p.body, `class="cancel-form"`)
-	return e.do("POST", pageURL+"/cancel", form)
+	return e.followContinue(e.do("POST", pageURL+"/cancel", form))
 }
 
 // session is the session as the gateway reports it to the merchant.

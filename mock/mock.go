@@ -22,6 +22,62 @@ func (a *Acquirer) Send(ctx context.Context, req paygate.NetworkRequest) (paygat
 	return a.SendFn(ctx, req)
 }
 
+// MerchantStore mocks paygate.MerchantStore.
+type MerchantStore struct {
+	CreateMerchantFn  func(ctx context.Context, m *paygate.Merchant) error
+	MerchantFn        func(ctx context.Context, id string) (*paygate.Merchant, error)
+	MerchantsFn       func(ctx context.Context) ([]*paygate.Merchant, error)
+	UpdateMerchantFn  func(ctx context.Context, m *paygate.Merchant) error
+	UpdateSettingsFn  func(ctx context.Context, m *paygate.Merchant) error
+	UpdateRateLimitFn func(ctx context.Context, m *paygate.Merchant) error
+	CreateAPIKeyFn    func(ctx context.Context, k *paygate.APIKey) error
+	APIKeyByHashFn    func(ctx context.Context, hash string) (*paygate.APIKey, error)
+	APIKeysFn         func(ctx context.Context, merchantID string) ([]*paygate.APIKey, error)
+	RevokeAPIKeyFn    func(ctx context.Context, id string, at time.Time) error
+}
+
+var _ paygate.MerchantStore = (*MerchantStore)(nil)
+
+func (s *MerchantStore) CreateMerchant(ctx context.Context, m *paygate.Merchant) error {
+	return s.CreateMerchantFn(ctx, m)
+}
+
+func (s *MerchantStore) Merchant(ctx context.Context, id string) (*paygate.Merchant, error) {
+	return s.MerchantFn(ctx, id)
+}
+
+func (s *MerchantStore) Merchants(ctx context.Context) ([]*paygate.Merchant, error) {
+	return s.MerchantsFn(ctx)
+}
+
+func (s *MerchantStore) UpdateMerchant(ctx context.Context, m *paygate.Merchant) error {
+	return s.UpdateMerchantFn(ctx, m)
+}
+
+func (s *MerchantStore) UpdateSettings(ctx context.Context, m *paygate.Merchant) error {
+	return s.UpdateSettingsFn(ctx, m)
+}
+
+func (s *MerchantStore) UpdateRateLimit(ctx context.Context, m *paygate.Merchant) error {
+	return s.UpdateRateLimitFn(ctx, m)
+}
+
+func (s *MerchantStore) CreateAPIKey(ctx context.Context, k *paygate.APIKey) error {
+	return s.CreateAPIKeyFn(ctx, k)
+}
+
+func (s *MerchantStore) APIKeyByHash(ctx context.Context, hash string) (*paygate.APIKey, error) {
+	return s.APIKeyByHashFn(ctx, hash)
+}
+
+func (s *MerchantStore) APIKeys(ctx context.Context, merchantID string) ([]*paygate.APIKey, error) {
+	return s.APIKeysFn(ctx, merchantID)
+}
+
+func (s *MerchantStore) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
+	return s.RevokeAPIKeyFn(ctx, id, at)
+}
+
 // PaymentStore mocks paygate.PaymentStore.
 type PaymentStore struct {
 	CreatePaymentFn           func(ctx context.Context, p *paygate.Payment) error

@@ -371,3 +371,13 @@ func (e *env) afterDecline(r response, id string) response {
 	}
 	return e.get("/pay/" + id)
 }
+
+// afterProxy checks that a proxy session's final submit sends the browser
+// on to /continue (post, redirect, get) and returns what that shows.
+func (e *env) afterProxy(r response, id string) response {
+	e.t.Helper()
+	if r.StatusCode != http.StatusSeeOther || r.Header.Get("Location") != "/pay/"+id+"/continue" {
+		e.t.Fatalf("proxy submit: got %d to %q, want 303 to /pay/%s/continue:\n%s", r.StatusCode, r.Header.Get("Location"), id, r.body)
+	}
+	return e.get("/pay/" + id + "/continue")
+}

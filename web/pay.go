@@ -266,6 +266,13 @@ func (h *Handler) receipt(w http.ResponseWriter, r *http.Request) {
 // removed its signing secrets) the customer gets the gateway's own page.
 func (h *Handler) finish(w http.ResponseWriter, r *http.Request, s *paygate.Session, m *paygate.Merchant, p *paygate.Payment) {
 	if s.Model == paygate.ModelProxy {
+		if r.Method == http.MethodPost {
+			// Post, redirect, get: the merchant's page is relayed on
+			// the GET, so that Back or a refresh never posts the card
+			// form again.
+			h.seeOther(w, r, sessionPath(s.ID)+"/continue")
+			return
+		}
 		h.relay(w, r, s, m, p)
 		return
 	}

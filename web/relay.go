@@ -18,6 +18,13 @@ import (
 // domain queues the outcome for retries and the customer gets the
 // gateway's own receipt.
 func (h *Handler) relay(w http.ResponseWriter, r *http.Request, s *paygate.Session, m *paygate.Merchant, p *paygate.Payment) {
+	// The merchant's page is fetched until it has been delivered once;
+	// after that (a refresh, a second tab) the gateway's own page, so
+	// that nobody can make the gateway call the merchant at will.
+	if d, err := h.Gateway.Deliveries.SessionDelivery(r.Context(), s.ID); err == nil && d.Status != paygate.DeliveryPending {
+		h.ended(w, r, s, m, p, s.StatusAt(h.now()))
+		return
+	}
 	res, err := h.Gateway.DeliverProxy(r.Context(), m, s, p)
 	if err != nil {
 		h.Logger.Warn("merchant's response URL failed: the gateway's own page instead", paygate.LogRequestID, requestID(r.Context()),

@@ -410,7 +410,7 @@ func TestProxyRelaysTheMerchantsPage(t *testing.T) {
 	gatewaytest.Engines(t, func(t *testing.T, pg string) {
 		e := newEnv(t, envOptions{pg: pg, model: paygate.ModelProxy})
 		s := e.start("")
-		r := e.post("/pay/"+s.ID, e.cardForm(s.ID, cardOK, testCVC))
+		r := e.afterProxy(e.post("/pay/"+s.ID, e.cardForm(s.ID, cardOK, testCVC)), s.ID)
 		wantStatus(t, r, 200)
 		if csp := r.Header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, "sandbox allow-forms allow-popups allow-popups-to-escape-sandbox;") ||
 			strings.Contains(csp, "allow-scripts") || strings.Contains(csp, "allow-same-origin") {
@@ -432,6 +432,13 @@ func TestProxyRelaysTheMerchantsPage(t *testing.T) {
 				t.Errorf("relayed page: no %s", h)
 			}
 		}
+		// Delivered once: a refresh shows the gateway's receipt and does
+		// not call the shop again.
+		again := e.get("/pay/" + s.ID + "/continue")
+		wantBody(t, again, "Payment successful")
+		if hits := e.shop.requests(); len(hits) != 1 {
+			t.Errorf("after a refresh the shop got %d requests, want still 1", len(hits))
+		}
 	})
 }
 
@@ -440,7 +447,7 @@ func TestProxyMerchantDown(t *testing.T) {
 		e := newEnv(t, envOptions{pg: pg, model: paygate.ModelProxy})
 		e.shop.setStatus(http.StatusBadGateway)
 		s := e.start("")
-		r := e.post("/pay/"+s.ID, e.cardForm(s.ID, cardOK, testCVC))
+		r := e.afterProxy(e.post("/pay/"+s.ID, e.cardForm(s.ID, cardOK, testCVC)), s.ID)
 		wantStatus(t, r, 200)
 		p, err := e.g.Payments.Payment(context.Background(), e.merchant.ID, e.session(s.ID).PaymentID)
 		if err != nil {
@@ -466,7 +473,7 @@ func TestProxyCancel(t *testing.T) {
 	e := newEnv(t, envOptions{model: paygate.ModelProxy})
 	s := e.start("")
 	form := e.cardForm(s.ID, cardOK, testCVC)
-	r := e.post("/pay/"+s.ID+"/cancel", url.Values{"csrf_token": form["csrf_token"]})
+	r := e.afterProxy(e.post("/pay/"+s.ID+"/cancel", url.Values{"csrf_token": form["csrf_token"]}), s.ID)
 	wantStatus(t, r, 200)
 	wantBody(t, r, "Thank you: canceled", `<base href="`+e.shop.srv.URL+`/canceled">`)
 }
@@ -515,6 +522,9 @@ func TestSignedForm(t *testing.T) {
 		cardField := fields()
 		cardField.Set("card", "x")
 		cardField = e.signForm(cardField, e.gw.Clock.Now())
+		lineBreak := fields()
+		lineBreak.Set("description", "A heron print\r\nframed")
+		lineBreak = e.signForm(lineBreak, e.gw.Clock.Now())
 
 		before = e.sessions.count()
 		for _, tc := range []struct {
@@ -532,6 +542,8 @@ func TestSignedForm(t *testing.T) {
 			{"unknown merchant", unknown, "We don&#39;t know this shop", "a merchant this gateway does not know", false},
 			{"missing field", missing, "This payment request is not valid", "no &#34;currency&#34; field", false},
 			{"unknown field", cardField, "This payment request is not valid", "unknown field", false},
+			{"line break", lineBreak, "This payment request is not valid",
+				"must be a single line: browsers rewrite line breaks, which would break the signature", true},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				r := e.postWith("/pay", tc.form, map[string]string{"Sec-Fetch-Site": "cross-site"})

@@ -141,7 +141,8 @@ func rateLimitFlag(fs *flag.FlagSet) *int {
 	return fs.Int("rate-limit", 0, "requests per second each of the merchant's API keys may send, in bursts of twice it; 0: the server's --rate-limit")
 }
 
-// merchantUpdate changes a merchant's settings: those whose flags are given.
+// merchantUpdate changes a merchant's rate limit and settings: those whose
+// flags are given, and nothing else (see updateMerchant).
 func merchantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("merchant update", stderr)
 	db := dbFlag(fs)
@@ -206,32 +207,54 @@ func merchantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer st.Close()
-	m, err := st.Merchants.Merchant(ctx, *id)
-	if paygate.ErrorCode(err) == paygate.ENOTFOUND {
-		return fmt.Errorf("%s", paygate.ErrorMessage(err))
-	} else if err != nil {
-		return err
-	}
+	var limit *int
 	if given["rate-limit"] {
-		m.RateLimit = *rateLimit
+		limit = rateLimit
 	}
-	if err := m.ApplySettings(u); err != nil {
-		return fmt.Errorf("%s", paygate.ErrorMessage(err))
-	}
-	if err := st.Merchants.UpdateMerchant(ctx, m); err != nil {
+	m, err := updateMerchant(ctx, st.Merchants, *id, limit, u)
+	if err != nil {
 		return err
 	}
 	if *asJSON {
 		return json.NewEncoder(stdout).Encode(newMerchantJSON(m))
 	}
-	limit := "the server's default"
+	shown := "the server's default"
 	if m.RateLimit > 0 {
-		limit = fmt.Sprintf("%d requests per second per API key, in bursts of %d", m.RateLimit, 2*m.RateLimit)
+		shown = fmt.Sprintf("%d requests per second per API key, in bursts of %d", m.RateLimit, 2*m.RateLimit)
 	}
-	fmt.Fprintf(stdout, "Updated merchant %s (%s): rate limit %s.\n", m.ID, m.Name, limit)
+	fmt.Fprintf(stdout, "Updated merchant %s (%s): rate limit %s.\n", m.ID, m.Name, shown)
 	if len(m.AllowedOrigins) > 0 || m.SuccessURL != "" {
 		fmt.Fprintf(stdout, "  allowed origins: %s\n  success URL:     %s\n  default model:   %s\n",
 			strings.Join(m.AllowedOrigins, ", "), m.SuccessURL, m.Model())
 	}
 	return nil
+}
+
+// updateMerchant sets a merchant's rate limit (unless rateLimit is nil) and
+// applies u to its settings (unless it names none). Each is written alone
+// (MerchantStore.UpdateRateLimit, UpdateSettings), so neither undoes a
+// write of the merchant's other columns since it was read: the merchant's
+// own POST /v1/settings, or another operator's command.
+func updateMerchant(ctx context.Context, ms paygate.MerchantStore, id string, rateLimit *int, u paygate.SettingsUpdate) (*paygate.Merchant, error) {
+	m, err := ms.Merchant(ctx, id)
+	if paygate.ErrorCode(err) == paygate.ENOTFOUND {
+		return nil, fmt.Errorf("%s", paygate.ErrorMessage(err))
+	} else if err != nil {
+		return nil, err
+	}
+	if err := m.ApplySettings(u); err != nil {
+		return nil, fmt.Errorf("%s", paygate.ErrorMessage(err))
+	}
+	if rateLimit != nil {
+		m.RateLimit = *rateLimit
+		if err := ms.UpdateRateLimit(ctx, m); err != nil {
+			return nil, err
+		}
+	}
+	if u != (paygate.SettingsUpdate{}) {
+		if err := ms.UpdateSettings(ctx, m); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
 }

@@ -64,7 +64,8 @@ func (s merchants) CreateMerchant(ctx context.Context, m *paygate.Merchant) erro
 		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel, m.DisplayName, m.LogoURL)}})
 }
 
-// UpdateMerchant saves a merchant's settings.
+// UpdateMerchant saves every column of a merchant but its id and creation
+// time (and its network identity: acquirer and terminal id).
 func (s merchants) UpdateMerchant(ctx context.Context, m *paygate.Merchant) error {
 	origins, err := encodeOrigins(m.AllowedOrigins)
 	if err != nil {
@@ -76,6 +77,26 @@ func (s merchants) UpdateMerchant(ctx context.Context, m *paygate.Merchant) erro
 		WHERE id = ?`,
 		m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.RateLimit,
 		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel, m.DisplayName, m.LogoURL, m.ID)}})
+}
+
+// UpdateSettings saves only a merchant's settings.
+func (s merchants) UpdateSettings(ctx context.Context, m *paygate.Merchant) error {
+	origins, err := encodeOrigins(m.AllowedOrigins)
+	if err != nil {
+		return err
+	}
+	return s.db.Write(ctx, &Write{Key: "merchants/" + m.ID, Stmts: []Stmt{s.stmt(changed("update merchant settings", notFound("merchant", m.ID)),
+		`UPDATE merchants SET allowed_origins = ?, success_url = ?, decline_url = ?, cancel_url = ?, default_model = ?,
+		display_name = ?, logo_url = ?, require_ack = ?, ack_window_ms = ?
+		WHERE id = ?`,
+		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel,
+		m.DisplayName, m.LogoURL, m.RequireAck, m.AckWindow.Milliseconds(), m.ID)}})
+}
+
+// UpdateRateLimit saves only a merchant's rate limit.
+func (s merchants) UpdateRateLimit(ctx context.Context, m *paygate.Merchant) error {
+	return s.db.Write(ctx, &Write{Key: "merchants/" + m.ID, Stmts: []Stmt{s.stmt(changed("update merchant rate limit", notFound("merchant", m.ID)),
+		`UPDATE merchants SET rate_limit = ? WHERE id = ?`, m.RateLimit, m.ID)}})
 }
 
 // Merchant returns a merchant by id.

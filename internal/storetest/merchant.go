@@ -14,6 +14,8 @@ var merchantTests = []test{
 	{"List", testMerchantList},
 	{"Update", testMerchantUpdate},
 	{"Settings", testMerchantSettings},
+	{"UpdateSettings", testMerchantUpdateSettings},
+	{"UpdateRateLimit", testMerchantUpdateRateLimit},
 }
 
 func testMerchantCreateGet(t *testing.T, s Stores) {
@@ -136,6 +138,76 @@ func testMerchantSettings(t *testing.T, s Stores) {
 		}
 		CheckEqual(t, tt.name+": Merchants", list, []*paygate.Merchant{bare, m, other})
 	}
+}
+
+// testMerchantUpdateSettings: UpdateSettings writes the settings columns
+// and only them, so a copy read before another write (an operator's rate
+// limit) leaves that write in place.
+func testMerchantUpdateSettings(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	other := MustCreateMerchant(t, s.Merchants, "Other")
+	stale := *m
+
+	m.RateLimit, m.Name, m.Email, m.MCC = 300, "Acme Events", "ops@acme.example", "7922"
+	if err := s.Merchants.UpdateMerchant(t.Context(), m); err != nil {
+		t.Fatalf("UpdateMerchant: %v", err)
+	}
+	stale.AllowedOrigins = []string{"https://acme.example"}
+	stale.SuccessURL, stale.DeclineURL, stale.CancelURL = "https://acme.example/ok", "https://acme.example/no", ""
+	stale.DefaultModel, stale.DisplayName, stale.LogoURL = paygate.ModelRedirect, "Acme", ""
+	stale.RequireAck, stale.AckWindow = false, 3*time.Minute
+	stale.RateLimit, stale.Name, stale.Email, stale.MCC = 1, "Stale", "stale@example.com", "0000"
+	if err := s.Merchants.UpdateSettings(t.Context(), &stale); err != nil {
+		t.Fatalf("UpdateSettings: %v", err)
+	}
+	want := *m
+	want.AllowedOrigins, want.SuccessURL, want.DeclineURL, want.CancelURL = stale.AllowedOrigins, stale.SuccessURL, stale.DeclineURL, stale.CancelURL
+	want.DefaultModel, want.DisplayName, want.LogoURL = stale.DefaultModel, stale.DisplayName, stale.LogoURL
+	want.RequireAck, want.AckWindow = stale.RequireAck, stale.AckWindow
+	got, err := s.Merchants.Merchant(t.Context(), m.ID)
+	if err != nil {
+		t.Fatalf("Merchant: %v", err)
+	}
+	CheckEqual(t, "Merchant after UpdateSettings from a stale copy", got, &want)
+	if got.RateLimit != 300 {
+		t.Errorf("rate limit after UpdateSettings from a stale copy: got %d, want 300 (as UpdateMerchant set it)", got.RateLimit)
+	}
+	gotOther, err := s.Merchants.Merchant(t.Context(), other.ID)
+	if err != nil {
+		t.Fatalf("Merchant(other): %v", err)
+	}
+	CheckEqual(t, "other merchant after UpdateSettings", gotOther, other)
+
+	ghost := NewMerchant(t, "Ghost", Base)
+	checkCode(t, "UpdateSettings(unknown)", s.Merchants.UpdateSettings(t.Context(), ghost), paygate.ENOTFOUND)
+	if _, err := s.Merchants.Merchant(t.Context(), ghost.ID); err == nil {
+		t.Errorf("Merchant after UpdateSettings(unknown): got the merchant, want it not to exist")
+	}
+}
+
+// testMerchantUpdateRateLimit: UpdateRateLimit writes the rate limit alone,
+// so a copy read before a settings update leaves those settings in place.
+func testMerchantUpdateRateLimit(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	stale := *m
+
+	m.SuccessURL, m.DisplayName, m.RequireAck = "http://localhost:8080/ok", "Acme Tickets", false
+	if err := s.Merchants.UpdateSettings(t.Context(), m); err != nil {
+		t.Fatalf("UpdateSettings: %v", err)
+	}
+	stale.RateLimit = 7
+	if err := s.Merchants.UpdateRateLimit(t.Context(), &stale); err != nil {
+		t.Fatalf("UpdateRateLimit: %v", err)
+	}
+	want := *m
+	want.RateLimit = 7
+	got, err := s.Merchants.Merchant(t.Context(), m.ID)
+	if err != nil {
+		t.Fatalf("Merchant: %v", err)
+	}
+	CheckEqual(t, "Merchant after UpdateRateLimit from a stale copy", got, &want)
+
+	checkCode(t, "UpdateRateLimit(unknown)", s.Merchants.UpdateRateLimit(t.Context(), NewMerchant(t, "Ghost", Base)), paygate.ENOTFOUND)
 }
 
 var apiKeyTests = []test{
