@@ -150,6 +150,7 @@ func New(ctx context.Context, c Config) (*Node, error) {
 	g := paygate.NewGateway()
 	g.Merchants, g.Payments, g.Cards, g.Vault, g.Sequences = c.Stores.Merchants, c.Stores.Payments, c.Stores.Cards, v, c.Stores.Sequences
 	g.Sessions, g.SigningSecrets, g.Deliveries = c.Stores.Sessions, c.Stores.Signing, c.Stores.Deliveries
+	g.Events, g.Webhooks = c.Stores.Events, c.Stores.Webhooks
 	g.SessionLifetime = c.SessionLifetime
 	g.Fetcher = &webhook.Client{AllowPrivate: c.AllowPrivateTargets}
 	g.Acquirer = iso8583.NewClient(link, c.NetworkTimeout)

@@ -220,7 +220,7 @@ func (g *Gateway) openErr(tb testing.TB, o Options, logger *slog.Logger) error {
 	n, err := node.New(context.Background(), node.Config{
 		Stores: paygate.Stores{Merchants: g.Merchants, Payments: g.Payments, Cards: cards, Keys: keys,
 			Idempotency: clockedIdempotency{g.Idempotency, g.Clock}, Sequences: seqs, Jobs: g.Jobs,
-			Sessions: st.Sessions, Signing: st.Signing, Deliveries: st.Deliveries},
+			Sessions: st.Sessions, Signing: st.Signing, Deliveries: st.Deliveries, Events: st.Events, Webhooks: st.Webhooks},
 		// Merchants' sites in tests run on 127.0.0.1.
 		AllowPrivateTargets: true,
 		MasterKey:           g.MasterKey,
