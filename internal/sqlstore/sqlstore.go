@@ -239,6 +239,7 @@ func New(db DB, d *Dialect, bundle paygate.Stores) paygate.Stores {
 	bundle.Cards, bundle.Keys = cards{s}, cards{s}
 	bundle.Idempotency, bundle.Sequences, bundle.Jobs = idempotency{s}, sequences{s}, jobs{s}
 	bundle.Sessions, bundle.Signing, bundle.Deliveries = sessions{s}, signing{s}, deliveries{s}
+	bundle.AccessKeys = accessKeys{s}
 	return bundle
 }
 

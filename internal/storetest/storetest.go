@@ -51,6 +51,7 @@ type Stores struct {
 	Sessions    paygate.SessionStore
 	Signing     paygate.SigningSecretStore
 	Deliveries  paygate.DeliveryStore
+	AccessKeys  paygate.AccessKeyStore
 }
 
 // Run runs the contract suite. open must return stores on a fresh, empty
@@ -76,6 +77,9 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Session", sessionTests},
 		{"SigningSecret", signingTests},
 		{"Delivery", deliveryTests},
+		{"AccessKey", accessKeyTests},
+		{"URLChange", urlChangeTests},
+		{"TRForm", trFormTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -335,6 +339,7 @@ func Of(s paygate.Stores) Stores {
 		Sessions:    s.Sessions,
 		Signing:     s.Signing,
 		Deliveries:  s.Deliveries,
+		AccessKeys:  s.AccessKeys,
 	}
 }
 
