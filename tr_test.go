@@ -2,10 +2,12 @@ package paygate_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -432,5 +434,41 @@ func TestTransparentRedirectAccessKeySent(t *testing.T) {
 				t.Errorf("the event holds the value sent: %s", ev.Data)
 			}
 		})
+	}
+}
+
+// The gateway reads the independent vectors of the client's hidden fields
+// (client/testdata/transparent_redirect.json) as they were hashed.
+func TestTRHashVectors(t *testing.T) {
+	data, err := os.ReadFile("client/testdata/transparent_redirect.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var vs struct {
+		Hashes []struct {
+			Name       string            `json:"name"`
+			AccessKey  string            `json:"access_key"`
+			HashString string            `json:"hash_string"`
+			Fields     map[string]string `json:"fields"`
+		} `json:"hashes"`
+	}
+	if err := json.Unmarshal(data, &vs); err != nil || len(vs.Hashes) == 0 {
+		t.Fatalf("read vectors: %v (%d)", err, len(vs.Hashes))
+	}
+	for _, v := range vs.Hashes {
+		form := url.Values{}
+		for k, s := range v.Fields {
+			form.Set(k, s)
+		}
+		names, err := paygate.ParseHashKey(form.Get("hash_key"))
+		if err != nil {
+			t.Fatalf("%s: %v", v.Name, err)
+		}
+		if got := paygate.TRHashString(form, v.AccessKey, names, false); got != v.HashString {
+			t.Errorf("%s: hash string\ngot  %q\nwant %q", v.Name, got, v.HashString)
+		}
+		if got := paygate.TRHash(paygate.TRHashString(form, v.AccessKey, names, false)); got != form.Get("hash") {
+			t.Errorf("%s: hash %s, want %s", v.Name, got, form.Get("hash"))
+		}
 	}
 }
