@@ -107,10 +107,13 @@ func TransparentRedirectFields(p TRParams, accessKey string, now time.Time) (url
 		return nil, bad
 	}
 	parts := []string{p.AccountID, strings.TrimSpace(accessKey), ts}
-	for _, k := range append([]string{"success_url", "decline_url"}, hashed...) {
-		if s := v.Get(k); s != "" || k != "success_url" && k != "decline_url" {
+	for _, k := range []string{"success_url", "decline_url"} {
+		if s := v.Get(k); s != "" {
 			parts = append(parts, s)
 		}
+	}
+	for _, k := range hashed {
+		parts = append(parts, v.Get(k))
 	}
 	sum := sha256.Sum256([]byte(strings.Join(parts, ",")))
 	v.Set("hash_key", strings.Join(hashed, ","))
