@@ -143,7 +143,7 @@ func TestGatewayUpdateSettingsKeepsOtherColumns(t *testing.T) {
 			return nil
 		},
 	}
-	g := &paygate.Gateway{Merchants: store}
+	g := &paygate.Gateway{Merchants: store, Clock: paygate.SystemClock{}}
 	success, display := "https://shop.example.com/paid", "The Shop"
 	got, err := g.UpdateSettings(t.Context(), "acct_1", paygate.SettingsUpdate{SuccessURL: &success, DisplayName: &display, By: "key_1"})
 	if err != nil {

@@ -201,12 +201,12 @@ func (g *Gateway) checkTRHash(ctx context.Context, m *Merchant, form url.Values)
 }
 
 // trViolation records that a form sent the access key as a field, for the
-// merchant (when the account is known), and returns ErrTRSecurityViolation.
-// What is recorded never holds the value sent.
-func (g *Gateway) trViolation(ctx context.Context, form url.Values) error {
+// merchant (when the account is known, which it returns), and returns
+// ErrTRSecurityViolation. What is recorded never holds the value sent.
+func (g *Gateway) trViolation(ctx context.Context, form url.Values) (*Merchant, error) {
 	m, err := g.Merchants.Merchant(ctx, form.Get("account_id"))
 	if err != nil {
-		return ErrTRSecurityViolation
+		return nil, ErrTRSecurityViolation
 	}
 	what := "api_accesskey sent in the form"
 	if keys, err := g.accessKeys(ctx, m.ID); err == nil {
@@ -221,7 +221,7 @@ func (g *Gateway) trViolation(ctx context.Context, form url.Values) error {
 	if err := g.SecurityViolation(ctx, m.ID, what); err != nil {
 		g.Logger.Error("record a security violation", LogMerchantID, m.ID, LogError, err)
 	}
-	return ErrTRSecurityViolation
+	return m, ErrTRSecurityViolation
 }
 
 // trLifetime is how long a hashed form is accepted.

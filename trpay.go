@@ -48,12 +48,16 @@ var TRResultFields = []string{"transaction_id", "transaction_approved", "transac
 // account or a missing or wrong hash; EINVALID for a field sent twice or a
 // URL off the merchant's allowed origins; ECONFLICT if the merchant has no
 // signing secret to sign the result with. The result then holds the
-// merchant if known. From a form that verified, everything else (an
+// merchant if it is known. From a form that verified, everything else (an
 // expired timestamp, a bad card, a decline) is a TRResult with its Err, to
 // send to the decline URL.
 func (g *Gateway) TransparentRedirect(ctx context.Context, form url.Values) (*TRResult, error) {
 	if _, sent := form["api_accesskey"]; sent {
-		return nil, g.trViolation(ctx, form)
+		m, err := g.trViolation(ctx, form)
+		if m == nil {
+			return nil, err
+		}
+		return &TRResult{Merchant: m}, err
 	}
 	for k, v := range form {
 		if len(v) > 1 {
