@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // TRResult is what became of a transparent redirect form that verified.
@@ -45,8 +46,9 @@ var TRResultFields = []string{"transaction_id", "transaction_approved", "transac
 // A form that cannot be trusted is refused with a *Error and nothing
 // charged: ErrTRSecurityViolation if it sent the access key as a field (the
 // attempt is recorded: SecurityViolation); EFORBIDDEN for an unknown
-// account or a missing or wrong hash; EINVALID for a field sent twice or a
-// URL off the merchant's allowed origins; ECONFLICT if the merchant has no
+// account or a missing or wrong hash; EINVALID for a field sent twice, a
+// field that is not UTF-8 text, or a URL off the merchant's allowed
+// origins; ECONFLICT if the merchant has no
 // signing secret to sign the result with. The result then holds the
 // merchant if it is known. From a form that verified, everything else (an
 // expired timestamp, a bad card, a decline) is a TRResult with its Err, to
@@ -62,6 +64,10 @@ func (g *Gateway) TransparentRedirect(ctx context.Context, form url.Values) (*TR
 	for k, v := range form {
 		if len(v) > 1 {
 			return nil, ParamErrorf(EINVALID, sanitize(k, 40), "The form has the field %q more than once.", sanitize(k, 40))
+		}
+		if !utf8.ValidString(k) || !utf8.ValidString(v[0]) || strings.ContainsRune(k+v[0], 0) {
+			return nil, ParamErrorf(EINVALID, sanitize(strings.ToValidUTF8(k, "?"), 40), "The form's field %q is not valid UTF-8 text.",
+				sanitize(strings.ToValidUTF8(k, "?"), 40))
 		}
 	}
 	id := form.Get("account_id")

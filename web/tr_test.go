@@ -449,3 +449,38 @@ func TestTRMethods(t *testing.T) {
 		t.Errorf("%d payments, want none", n)
 	}
 }
+
+// TestTRMalformed: whatever a form holds, the answer is a page or a
+// redirect, never a 500, and nothing is charged for a form that cannot be
+// read.
+func TestTRMalformed(t *testing.T) {
+	gatewaytest.Engines(t, func(t *testing.T, pg string) {
+		e := newTREnv(t, pg)
+		for _, tt := range []struct {
+			name   string
+			form   url.Values
+			status int
+		}{
+			{"account not UTF-8", withCard(e.trFields("account_id", "acct_\xff"), cardOK), 400},
+			{"order not UTF-8, unhashed", func() url.Values {
+				f := withCard(e.trFields(), cardOK)
+				f.Set("order_id", "\xffx")
+				return f
+			}(), 400},
+			{"name not UTF-8", func() url.Values { f := withCard(e.trFields(), cardOK); f.Set("first_name", "\xc3"); return f }(), 400},
+			{"NUL in a field name", func() url.Values { f := withCard(e.trFields(), cardOK); f.Set("x\x00", "1"); return f }(), 400},
+			{"a very long account", withCard(e.trFields("account_id", strings.Repeat("a", 30000)), cardOK), 403},
+			{"empty form", url.Values{}, 400},
+			{"only a hash", url.Values{"hash": {"00"}}, 403},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				r := e.postTR(tt.form)
+				wantStatus(t, r, tt.status)
+				wantBody(t, r, "Nothing was charged")
+			})
+		}
+		if n := e.payments(); n != 0 {
+			t.Errorf("%d payments, want none", n)
+		}
+	})
+}
