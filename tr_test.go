@@ -277,7 +277,7 @@ func TestTransparentRedirectRefused(t *testing.T) {
 			return f
 		}, paygate.EFORBIDDEN, "transaction_description"},
 		{"a control character in a hashed value", func() url.Values {
-			return e.form(e.key, all, "order_id", "order-1\x00")
+			return e.form(e.key, all, "order_id", "order-1\x1b")
 		}, paygate.EFORBIDDEN, "order_id"},
 		{"card field under the hash", func() url.Values { f := e.form(e.key, all); f.Set("hash_key", "card_number"); return f }, paygate.EFORBIDDEN, "hash_key"},
 		{"a field twice", func() url.Values {
