@@ -33,6 +33,8 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/settings", s.api(s.getSettings)},
 		{"POST", "/v1/settings", s.api(s.updateSettings)},
 		{"POST", "/v1/settings/signing_secret", withoutIdempotency(s.api(s.rotateSigningSecret))},
+		{"POST", "/v1/settings/api_accesskey", withoutIdempotency(s.api(s.rotateAccessKey))},
+		{"GET", "/v1/settings/history", s.api(s.settingsHistory, "limit")},
 
 		{"POST", "/v1/sessions", s.api(s.startSession)},
 		{"GET", "/v1/sessions/{id}", s.api(s.getSession)},
@@ -68,7 +70,7 @@ func (s *Server) Handler() http.Handler {
 		})
 	}
 	if s.Pages != nil {
-		for _, path := range []string{"/pay", "/pay/", "/assets/"} {
+		for _, path := range []string{"/pay", "/pay/", "/tr", "/assets/"} {
 			mux.Handle(path, s.Pages)
 		}
 	}
@@ -86,7 +88,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // withoutIdempotency serves a route whose answer must not be kept: a new
-// signing secret is shown once and never stored in the clear, so an
+// signing secret (or access key) is shown once and never stored in the clear, so an
 // Idempotency-Key is ignored (a retry makes another secret, and the first
 // one still works for its overlap).
 func withoutIdempotency(h http.HandlerFunc) http.HandlerFunc {

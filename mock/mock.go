@@ -28,7 +28,8 @@ type MerchantStore struct {
 	MerchantFn        func(ctx context.Context, id string) (*paygate.Merchant, error)
 	MerchantsFn       func(ctx context.Context) ([]*paygate.Merchant, error)
 	UpdateMerchantFn  func(ctx context.Context, m *paygate.Merchant) error
-	UpdateSettingsFn  func(ctx context.Context, m *paygate.Merchant) error
+	UpdateSettingsFn  func(ctx context.Context, m *paygate.Merchant, by string, at time.Time) error
+	URLChangesFn      func(ctx context.Context, merchantID string, limit int) ([]*paygate.URLChange, error)
 	UpdateRateLimitFn func(ctx context.Context, m *paygate.Merchant) error
 	CreateAPIKeyFn    func(ctx context.Context, k *paygate.APIKey) error
 	APIKeyByHashFn    func(ctx context.Context, hash string) (*paygate.APIKey, error)
@@ -54,8 +55,12 @@ func (s *MerchantStore) UpdateMerchant(ctx context.Context, m *paygate.Merchant)
 	return s.UpdateMerchantFn(ctx, m)
 }
 
-func (s *MerchantStore) UpdateSettings(ctx context.Context, m *paygate.Merchant) error {
-	return s.UpdateSettingsFn(ctx, m)
+func (s *MerchantStore) UpdateSettings(ctx context.Context, m *paygate.Merchant, by string, at time.Time) error {
+	return s.UpdateSettingsFn(ctx, m, by, at)
+}
+
+func (s *MerchantStore) URLChanges(ctx context.Context, merchantID string, limit int) ([]*paygate.URLChange, error) {
+	return s.URLChangesFn(ctx, merchantID, limit)
 }
 
 func (s *MerchantStore) UpdateRateLimit(ctx context.Context, m *paygate.Merchant) error {

@@ -58,6 +58,7 @@ type Stores struct {
 	Deliveries  paygate.DeliveryStore
 	Events      paygate.EventStore
 	Webhooks    paygate.WebhookStore
+	AccessKeys  paygate.AccessKeyStore
 }
 
 // Run runs the contract suite. open must return stores on a fresh, empty
@@ -87,6 +88,9 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Outbox", outboxTests},
 		{"WebhookEndpoint", endpointTests},
 		{"WebhookDelivery", webhookDeliveryTests},
+		{"AccessKey", accessKeyTests},
+		{"URLChange", urlChangeTests},
+		{"TRForm", trFormTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -348,6 +352,7 @@ func Of(s paygate.Stores) Stores {
 		Deliveries:  s.Deliveries,
 		Events:      s.Events,
 		Webhooks:    s.Webhooks,
+		AccessKeys:  s.AccessKeys,
 	}
 }
 
