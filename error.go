@@ -32,6 +32,7 @@ const (
 	EMETHOD           = "method_not_allowed"     // the path exists, the method does not
 	EBUSY             = "resource_busy"          // other requests kept changing the object; retry (409, not stored under an Idempotency-Key)
 	EUNAVAILABLE      = "service_unavailable"    // the server is at its connection limit or not ready; retry
+	ESECURITY         = "security_violation"     // a request broke a security rule (a transparent redirect sent its access key)
 )
 
 // Error is an error that a merchant or a cardholder may read. Message is a

@@ -40,6 +40,11 @@ type Gateway struct {
 	Poster      Poster
 	CheckTarget CheckTarget
 
+	// The transparent redirect (tr.go): the merchants' access keys, and
+	// how long a hashed form is accepted (0: DefaultTRLifetime).
+	AccessKeys AccessKeyStore
+	TRLifetime time.Duration
+
 	// NetworkTimeout is the acquirer's answer timeout. Work in doubt is
 	// only recovered once it is older than InDoubtAfter, which must be
 	// comfortably longer.

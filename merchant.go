@@ -128,8 +128,13 @@ type MerchantStore interface {
 	// allowed origins, result URLs, default model, display name, logo,
 	// RequireAck and AckWindow. Its other columns (RateLimit, Name, ...)
 	// stay as stored, so a copy read before another write changed them
-	// does not undo that write.
-	UpdateSettings(ctx context.Context, m *Merchant) error
+	// does not undo that write. In the same transaction it records a
+	// URLChange for each global result URL (SuccessURL, DeclineURL) whose
+	// stored value it changes, made by by at at.
+	UpdateSettings(ctx context.Context, m *Merchant, by string, at time.Time) error
+	// URLChanges returns the merchant's recorded URL changes, newest
+	// first, at most limit.
+	URLChanges(ctx context.Context, merchantID string, limit int) ([]*URLChange, error)
 	// UpdateRateLimit saves only a merchant's RateLimit.
 	UpdateRateLimit(ctx context.Context, m *Merchant) error
 

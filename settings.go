@@ -34,6 +34,10 @@ type SettingsUpdate struct {
 	AckWindow      *int64
 	DisplayName    *string
 	LogoURL        *string
+
+	// By says who makes the change (an API key's id, or "cli"): a change
+	// of the global result URLs is recorded with it (URLChange).
+	By string
 }
 
 // ApplySettings validates u and applies it to m. Nothing changes unless the
@@ -256,7 +260,8 @@ func containsString(list []string, s string) bool {
 // Merchants carry no version, so of two settings updates at once the later
 // write wins for all the settings, not only those it names: the settings
 // are checked together (every URL on an allowed origin), so they are saved
-// together, and what is stored is always one whole, valid set.
+// together, and what is stored is always one whole, valid set. A change of
+// the success or decline URL is recorded (who: u.By; when; old; new).
 func (g *Gateway) UpdateSettings(ctx context.Context, merchantID string, u SettingsUpdate) (*Merchant, error) {
 	m, err := g.Merchants.Merchant(ctx, merchantID)
 	if err != nil {
@@ -265,7 +270,11 @@ func (g *Gateway) UpdateSettings(ctx context.Context, merchantID string, u Setti
 	if err := m.ApplySettings(u); err != nil {
 		return nil, err
 	}
-	if err := g.Merchants.UpdateSettings(ctx, m); err != nil {
+	by := u.By
+	if by == "" {
+		by = "unknown"
+	}
+	if err := g.Merchants.UpdateSettings(ctx, m, by, g.now()); err != nil {
 		return nil, fmt.Errorf("save settings: %w", err)
 	}
 	return m, nil

@@ -3,6 +3,7 @@ package paygate_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/mock"
@@ -118,6 +119,7 @@ func TestApplySettings(t *testing.T) {
 func TestGatewayUpdateSettingsKeepsOtherColumns(t *testing.T) {
 	stored := paygate.Merchant{ID: "acct_1", Name: "Shop", RateLimit: 10, AllowedOrigins: []string{"https://shop.example.com"}}
 	var settingsWrites int
+	var by string
 	store := &mock.MerchantStore{
 		MerchantFn: func(_ context.Context, id string) (*paygate.Merchant, error) {
 			if id != stored.ID {
@@ -132,19 +134,23 @@ func TestGatewayUpdateSettingsKeepsOtherColumns(t *testing.T) {
 			stored = *m
 			return nil
 		},
-		UpdateSettingsFn: func(_ context.Context, m *paygate.Merchant) error { // the settings columns only
+		UpdateSettingsFn: func(_ context.Context, m *paygate.Merchant, changedBy string, _ time.Time) error { // the settings columns only
 			settingsWrites++
+			by = changedBy
 			stored.AllowedOrigins, stored.SuccessURL, stored.DeclineURL, stored.CancelURL = m.AllowedOrigins, m.SuccessURL, m.DeclineURL, m.CancelURL
 			stored.DefaultModel, stored.DisplayName, stored.LogoURL = m.DefaultModel, m.DisplayName, m.LogoURL
 			stored.RequireAck, stored.AckWindow = m.RequireAck, m.AckWindow
 			return nil
 		},
 	}
-	g := &paygate.Gateway{Merchants: store}
+	g := &paygate.Gateway{Merchants: store, Clock: paygate.SystemClock{}}
 	success, display := "https://shop.example.com/paid", "The Shop"
-	got, err := g.UpdateSettings(t.Context(), "acct_1", paygate.SettingsUpdate{SuccessURL: &success, DisplayName: &display})
+	got, err := g.UpdateSettings(t.Context(), "acct_1", paygate.SettingsUpdate{SuccessURL: &success, DisplayName: &display, By: "key_1"})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if by != "key_1" {
+		t.Errorf("the settings write names %q as who made it, want key_1 (for the URL change record)", by)
 	}
 	if got.SuccessURL != success || got.DisplayName != display {
 		t.Errorf("returned: got success URL %q, display name %q; want %q, %q", got.SuccessURL, got.DisplayName, success, display)

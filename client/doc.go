@@ -126,6 +126,40 @@
 //	// <form method="post" action="https://pay.example.com/pay">
 //	// {{range $k, $v := .Fields}}<input type="hidden" name="{{$k}}" value="{{index $v 0}}">{{end}}
 //
+// # Your own card form: the transparent redirect
+//
+// A page of yours can take the card in its own form and post it from the
+// customer's browser straight to <gateway>/tr, so that the card never
+// reaches your server (seed 003's transparent redirect; its field names).
+// Make an access key once, and keep it on your server as you keep your
+// API key: it never goes into a page.
+//
+//	accessKey, err := c.RotateAccessKey(ctx)
+//
+// For each page, make the form's hidden fields; they are hashed with the
+// access key, so the customer cannot change the amount, type, description,
+// order id or URLs, accepted for 30 minutes, and pay once:
+//
+//	fields, err := client.TransparentRedirectFields(client.TRParams{
+//		AccountID: "acct_...", Amount: 1999, OrderID: "order-1001", Description: "Mug",
+//		SuccessURL: "https://shop.example.com/paid", DeclineURL: "https://shop.example.com/declined",
+//	}, accessKey, time.Now())
+//
+// and render them, with the card inputs, as ExampleTransparentRedirectFields
+// shows: inputs named card_number, card_expiration (MMYY),
+// card_verification, first_name and last_name. The gateway sends the
+// browser to the success or decline URL (or your settings' ones) with the
+// result, signed with your signing secret:
+//
+//	res, err := client.VerifyTransparentRedirect(r.URL.Query(), time.Now(), secret)
+//	// res.Approved, res.TransactionID, res.ConfirmationNumber; on a
+//	// decline res.ErrorCode, res.ErrorMessage (for the customer), res.ErrorParam
+//
+// Confirm an approval with GetPayment(res.TransactionID) and fulfil each
+// transaction once. Your page serves the form that takes the card, so your
+// site's integrity is in your PCI DSS scope (SAQ A-EP), though the card
+// never reaches your server.
+//
 // # Declines and other errors
 //
 // Every answer the server refuses is an *Error. A declined card is a 402

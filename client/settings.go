@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"net/url"
+	"strconv"
 	"time"
 )
 
@@ -24,9 +26,13 @@ type Settings struct {
 	// SigningSecrets lists the secrets in force, newest first; their
 	// values are shown once, by RotateSigningSecret.
 	SigningSecrets []SigningSecret `json:"signing_secrets"`
+	// AccessKeys lists the transparent redirect's access keys in force,
+	// newest first; their values are shown once, by RotateAccessKey.
+	AccessKeys []SigningSecret `json:"api_accesskeys"`
 }
 
-// SigningSecret describes one of a merchant's signing secrets.
+// SigningSecret describes one of a merchant's signing secrets (or access
+// keys).
 type SigningSecret struct {
 	ID        string     `json:"id"`
 	CreatedAt time.Time  `json:"created_at"`
@@ -79,4 +85,47 @@ func (c *Client) RotateSigningSecret(ctx context.Context) (string, error) {
 		return "", err
 	}
 	return out.Secret, nil
+}
+
+// RotateAccessKey makes a new access key for the transparent redirect's
+// hash (TransparentRedirectFields) and returns it: this is the one time it
+// is shown, so store it on your server (as you store your API key) and
+// never put it in a page. The keys it replaces keep verifying for 24
+// hours, time to deploy the new one.
+func (c *Client) RotateAccessKey(ctx context.Context) (string, error) {
+	var out struct {
+		Key string `json:"api_accesskey"`
+	}
+	if err := c.post(ctx, "/v1/settings/api_accesskey", nil, "", &out); err != nil {
+		return "", err
+	}
+	return out.Key, nil
+}
+
+// URLChange is a recorded change of your global success or decline URL.
+type URLChange struct {
+	ID        string    `json:"id"`
+	Field     string    `json:"field"` // "success_url" or "decline_url"
+	Old       string    `json:"old"`   // "": none was set
+	New       string    `json:"new"`   // "": cleared
+	ChangedBy string    `json:"changed_by"`
+	ChangedAt time.Time `json:"changed_at"`
+}
+
+// SettingsHistory returns the latest changes of your global success and
+// decline URLs, newest first, at most limit (1 to 100; 0 means 20), each
+// with who made it: the id of the API key that made it, or "cli" for the
+// gateway's operator. A change you did not make loses results: look here.
+func (c *Client) SettingsHistory(ctx context.Context, limit int) ([]URLChange, error) {
+	q := url.Values{}
+	if limit != 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	var out struct {
+		Data []URLChange `json:"data"`
+	}
+	if err := c.get(ctx, "/v1/settings/history", q, &out); err != nil {
+		return nil, err
+	}
+	return out.Data, nil
 }

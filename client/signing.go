@@ -97,27 +97,39 @@ func VerifyRequest(r *http.Request, now time.Time, secrets ...string) (*Result, 
 // the timestamp is more than SignatureTolerance away from now. Anything
 // else (no secret, a secret that is not "whsec_...") is a plain error.
 func VerifyQuery(q url.Values, now time.Time, secrets ...string) (*Result, error) {
-	keys, err := signingKeys(secrets)
+	t, err := verifySigned(q, now, secrets)
 	if err != nil {
 		return nil, err
 	}
+	return parseResult(q, t)
+}
+
+// verifySigned checks a signed query's signature with secrets, then its
+// timestamp against now, and returns the time it was signed at: what
+// VerifyQuery and VerifyTransparentRedirect have in common, the one check
+// of the gateway's signature on a query.
+func verifySigned(q url.Values, now time.Time, secrets []string) (time.Time, error) {
+	keys, err := signingKeys(secrets)
+	if err != nil {
+		return time.Time{}, err
+	}
 	sig := q.Get("signature")
 	if sig == "" {
-		return nil, fmt.Errorf("%w: the query has no signature parameter", ErrBadSignature)
+		return time.Time{}, fmt.Errorf("%w: the query has no signature parameter", ErrBadSignature)
 	}
 	ts, err := strconv.ParseInt(q.Get("timestamp"), 10, 64)
 	if err != nil || ts <= 0 {
-		return nil, fmt.Errorf("%w: the query has no timestamp parameter in Unix seconds", ErrBadSignature)
+		return time.Time{}, fmt.Errorf("%w: the query has no timestamp parameter in Unix seconds", ErrBadSignature)
 	}
 	if !signatureValid(keys, sig, ts, canonicalQuery(q)) {
-		return nil, fmt.Errorf("%w: no signature matches the query with the secrets given", ErrBadSignature)
+		return time.Time{}, fmt.Errorf("%w: no signature matches the query with the secrets given", ErrBadSignature)
 	}
 	t := time.Unix(ts, 0)
 	if d := now.Sub(t); d > SignatureTolerance || d < -SignatureTolerance {
-		return nil, fmt.Errorf("%w: signed at %s, %s from now; the tolerance is %s", ErrExpired,
+		return time.Time{}, fmt.Errorf("%w: signed at %s, %s from now; the tolerance is %s", ErrExpired,
 			t.UTC().Format(time.RFC3339), d.Abs().Round(time.Second), SignatureTolerance)
 	}
-	return parseResult(q, t)
+	return t, nil
 }
 
 func parseResult(q url.Values, t time.Time) (*Result, error) {

@@ -10,16 +10,17 @@ import (
 
 // Flows: how an order was paid for.
 const (
-	FlowDirect   = "direct"   // the shop's own card form, client.CreatePayment
-	FlowRedirect = "redirect" // hosted page, Web Redirect (client.StartSession)
-	FlowProxy    = "proxy"    // hosted page, Web Proxy (client.StartSession)
-	FlowForm     = "form"     // hosted page from a signed HTML form (client.SignForm)
+	FlowDirect   = "direct"      // the shop's own card form, client.CreatePayment
+	FlowRedirect = "redirect"    // hosted page, Web Redirect (client.StartSession)
+	FlowProxy    = "proxy"       // hosted page, Web Proxy (client.StartSession)
+	FlowForm     = "form"        // hosted page from a signed HTML form (client.SignForm)
+	FlowTR       = "transparent" // the shop's own form posted to the gateway (client.TransparentRedirectFields)
 )
 
 // Order is one of the shop's orders, as Orders reports it.
 type Order struct {
 	ID        string // the shop's order id, such as "redirect-5f0c2a91d3e4"
-	Flow      string // FlowDirect, FlowRedirect, FlowProxy or FlowForm
+	Flow      string // FlowDirect, FlowRedirect, FlowProxy, FlowForm or FlowTR
 	SessionID string // the hosted flows' session, "cs_..."
 	PaymentID string
 	// Outcome is "approved", "declined" or "canceled"; "" while the

@@ -19,7 +19,7 @@ var staticFS embed.FS
 var pages = func() map[string]*template.Template {
 	funcs := template.FuncMap{"money": money, "brand": brand}
 	m := map[string]*template.Template{}
-	for _, name := range []string{"home", "direct", "result", "orders", "message"} {
+	for _, name := range []string{"home", "direct", "tr", "result", "orders", "message"} {
 		m[name] = template.Must(template.New("layout.html").Funcs(funcs).
 			ParseFS(templateFS, "template/layout.html", "template/"+name+".html"))
 	}
@@ -47,26 +47,31 @@ type model struct {
 	Name  string
 	About string
 	Scope string // the merchant's PCI DSS scope
+	Class string // the scope's style: "scope-a", "scope-aep", "scope-d"
 }
 
 const (
-	scopeA = "PCI DSS scope: SAQ A. The card never touches this shop: it is typed on the gateway's page, so the merchant's scope is the smallest there is."
-	scopeD = "PCI DSS scope: SAQ D. The raw card number passes through this shop's server on its way to the gateway, so the merchant's whole server is in scope."
+	scopeA   = "PCI DSS scope: SAQ A. The card never touches this shop: it is typed on the gateway's page, so the merchant's scope is the smallest there is."
+	scopeD   = "PCI DSS scope: SAQ D. The raw card number passes through this shop's server on its way to the gateway, so the merchant's whole server is in scope."
+	scopeAEP = "PCI DSS scope: SAQ A-EP. The card goes from your browser straight to the gateway and never touches this shop's server, but the shop serves the page that takes it: whoever could change that page could take the card, so the shop's site is in scope."
 )
 
 var models = map[string]model{
 	FlowDirect: {FlowDirect, "Direct API",
 		"You type the card on this shop's own form; the shop's server sends it to the gateway (client.CreatePayment) and has the answer at once.",
-		scopeD},
+		scopeD, "scope-d"},
 	FlowRedirect: {FlowRedirect, "Hosted payment page, Web Redirect",
 		"You type the card on the gateway's page; the gateway then sends your browser back to this shop's /return with the signed result, which the shop verifies (client.VerifyRequest) and confirms with the gateway before it fulfils the order.",
-		scopeA},
+		scopeA, "scope-a"},
 	FlowProxy: {FlowProxy, "Hosted payment page, Web Proxy",
 		"You type the card on the gateway's page; the gateway then fetches this shop's /proxy/result itself, server to server, with the signed result, and shows you the page the shop answers. Your browser never leaves the gateway.",
-		scopeA},
+		scopeA, "scope-a"},
 	FlowForm: {FlowForm, "Hosted page from a signed HTML form",
 		"This shop's page posts a form signed with client.SignForm straight to the gateway's /pay, with no call from the shop's server; you type the card on the gateway's page and come back here with the signed result.",
-		scopeA},
+		scopeA, "scope-a"},
+	FlowTR: {FlowTR, "Transparent redirect",
+		"You type the card on this shop's own form, but the form posts it from your browser straight to the gateway's /tr, with hidden fields the shop hashed with its access key (client.TransparentRedirectFields); the gateway sends your browser back to the shop's success or decline page with the signed result, which the shop verifies (client.VerifyTransparentRedirect) and confirms with the gateway.",
+		scopeAEP, "scope-aep"},
 }
 
 // resultView is the page of an order's outcome.

@@ -14,6 +14,11 @@
 //   - Hosted payment page from a signed HTML form: the shop's page posts a
 //     form signed with client.SignForm straight to the gateway's /pay, no
 //     API call: SAQ A.
+//   - Transparent redirect: the shop's own card form posts the card from
+//     the browser straight to the gateway's /tr, its hidden fields hashed
+//     with the shop's access key (client.TransparentRedirectFields); the
+//     gateway sends the browser to the shop's success or decline page with
+//     the signed result (client.VerifyTransparentRedirect): SAQ A-EP.
 //
 // It is written only against package client and the standard library, as
 // a real merchant's site would be: every signed result is verified with
@@ -29,6 +34,9 @@
 //	POST /buy/redirect   start a Web Redirect session: 303 to the gateway's page
 //	POST /buy/proxy      start a Web Proxy session: 303 to the gateway's page
 //	GET  /return         the Web Redirect landing (and the signed form's, and declines')
+//	GET  /tr             the shop's card form, posting to the gateway's /tr
+//	GET  /tr/success     the transparent redirect's landing after an approval
+//	GET  /tr/decline     ... after a decline, or a form the gateway refused to pay
 //	GET  /proxy/result   the Web Proxy response URL, fetched by the gateway
 //	GET  /orders         the shop's orders
 //	GET  /static/shop.css
@@ -74,6 +82,9 @@ type Shop struct {
 	// SigningSecret ("whsec_...") verifies the gateway's signed results and
 	// signs the HTML form; Setup makes a new one.
 	SigningSecret string
+	// AccessKey hashes the transparent redirect form's hidden fields; it
+	// never goes into a page. Setup makes a new one.
+	AccessKey string
 	// URL is the shop's own base URL as browsers and the gateway reach it,
 	// such as "http://127.0.0.1:8081": the return URLs are built on it.
 	URL string
@@ -95,8 +106,9 @@ type Shop struct {
 
 // Setup configures the merchant on the gateway for this shop, at shopURL:
 // the shop's origin as the only allowed origin, its result pages as the
-// success, decline and cancel URLs, its display name; and a new signing
-// secret, kept in s.SigningSecret (the one time the gateway shows it).
+// success, decline and cancel URLs, its display name; a new signing
+// secret, kept in s.SigningSecret, and a new access key, kept in
+// s.AccessKey (the one time the gateway shows each).
 func (s *Shop) Setup(ctx context.Context, shopURL string) error {
 	u, err := url.Parse(shopURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -123,6 +135,11 @@ func (s *Shop) Setup(ctx context.Context, shopURL string) error {
 		return fmt.Errorf("make a signing secret: %w", err)
 	}
 	s.SigningSecret = secret
+	key, err := s.Client.RotateAccessKey(ctx)
+	if err != nil {
+		return fmt.Errorf("make an access key: %w", err)
+	}
+	s.AccessKey = key
 	return nil
 }
 
@@ -139,6 +156,9 @@ func (s *Shop) Handler() http.Handler {
 	mux.HandleFunc("POST /buy/proxy", s.buy(client.ModelProxy))
 	mux.HandleFunc("GET /return", s.redirectResult)
 	mux.HandleFunc("GET /proxy/result", s.proxyResult)
+	mux.HandleFunc("GET /tr", s.trForm)
+	mux.HandleFunc("GET /tr/success", s.trResult)
+	mux.HandleFunc("GET /tr/decline", s.trResult)
 	mux.HandleFunc("GET /orders", s.ordersPage)
 	mux.Handle("GET /static/", http.FileServerFS(staticFS))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -146,16 +166,22 @@ func (s *Shop) Handler() http.Handler {
 	})
 	// A form posted from another site is refused (the relayed Web Proxy
 	// page has no forms: only links back).
-	return headers(http.NewCrossOriginProtection().Handler(mux))
+	return s.headers(http.NewCrossOriginProtection().Handler(mux))
 }
 
 // headers sets the shop's security headers. Its pages have no script at
-// all. Results carry the signed outcome in their URL: no referrer, no
-// caching.
-func headers(next http.Handler) http.Handler {
+// all, and their forms post to the shop or to the gateway only (the
+// transparent redirect's card form is the page a merchant in SAQ A-EP
+// must guard). Results carry the signed outcome in their URL: no
+// referrer, no caching.
+func (s *Shop) headers(next http.Handler) http.Handler {
+	csp := "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+	if u, err := url.Parse(s.GatewayURL); err == nil && u.Host != "" && (u.Scheme == "http" || u.Scheme == "https") {
+		csp += " " + u.Scheme + "://" + u.Host
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
-		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'self'; img-src 'self'; base-uri 'none'; frame-ancestors 'none'")
+		hd.Set("Content-Security-Policy", csp)
 		hd.Set("Referrer-Policy", "no-referrer")
 		hd.Set("X-Content-Type-Options", "nosniff")
 		hd.Set("Cache-Control", "no-store")

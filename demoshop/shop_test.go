@@ -1,7 +1,9 @@
 package demoshop_test
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"html"
 	"io"
 	"log/slog"
@@ -34,6 +36,9 @@ type env struct {
 	shop *demoshop.Shop
 	srv  *httptest.Server
 	logs *gatewaytest.SyncBuffer // the shop's
+	// seen holds every request the shop's server got: its request line,
+	// headers and body.
+	seen *gatewaytest.SyncBuffer
 }
 
 func mustStart(t *testing.T, o gatewaytest.Options) *env {
@@ -46,12 +51,19 @@ func mustStart(t *testing.T, o gatewaytest.Options) *env {
 		Logger:     slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Clock:      g.Clock.Now,
 	}
-	srv := httptest.NewServer(shop.Handler())
+	seen := &gatewaytest.SyncBuffer{}
+	h := shop.Handler()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		fmt.Fprintf(seen, "%s %s\n%v\n%s\n", r.Method, r.URL, r.Header, b)
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	if err := shop.Setup(ctx, srv.URL); err != nil {
 		t.Fatalf("Setup: %v", err)
 	}
-	e := &env{t: t, g: g, shop: shop, srv: srv, logs: logs}
+	e := &env{t: t, g: g, shop: shop, srv: srv, logs: logs, seen: seen}
 	t.Cleanup(e.checkLogs)
 	return e
 }
@@ -60,7 +72,7 @@ func mustStart(t *testing.T, o gatewaytest.Options) *env {
 // the shop's or the gateway's log.
 func (e *env) checkLogs() {
 	for name, logs := range map[string]string{"shop": string(e.logs.Bytes()), "gateway": string(e.g.Logs.Bytes())} {
-		for _, secret := range []string{approve, decline, e.shop.SigningSecret} {
+		for _, secret := range []string{approve, decline, e.shop.SigningSecret, e.shop.AccessKey} {
 			if secret != "" && strings.Contains(logs, secret) {
 				e.t.Errorf("the %s's log holds %.10s...", name, secret)
 			}
@@ -266,6 +278,9 @@ func TestSetup(t *testing.T) {
 	}
 	if len(set.SigningSecrets) != 1 || !strings.HasPrefix(e.shop.SigningSecret, client.SigningSecretPrefix) {
 		t.Errorf("signing secrets: got %d listed, shop holds %.6s..., want 1 and whsec_", len(set.SigningSecrets), e.shop.SigningSecret)
+	}
+	if len(set.AccessKeys) != 1 || len(e.shop.AccessKey) != 36 {
+		t.Errorf("access keys: got %d listed, shop holds one of %d characters; want 1, a UUID", len(set.AccessKeys), len(e.shop.AccessKey))
 	}
 	if e.shop.MerchantID != e.g.Merchant.ID || e.shop.URL != e.srv.URL {
 		t.Errorf("shop: merchant %q, URL %q; want %q, %q", e.shop.MerchantID, e.shop.URL, e.g.Merchant.ID, e.srv.URL)

@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -37,11 +38,12 @@ func (s *Server) api(h apiFunc, query ...string) http.HandlerFunc {
 			s.writeError(w, r, errTooLarge)
 			return
 		}
-		m, err := s.authenticate(w, r)
+		m, keyID, err := s.authenticate(w, r)
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
+		r = r.WithContext(context.WithValue(r.Context(), apiKeyIDKey, keyID))
 		if err := checkRequest(r, query); err != nil {
 			s.writeError(w, r, err)
 			return

@@ -46,14 +46,15 @@ func (c *authCache) put(hash string, e authEntry) {
 }
 
 // authenticate finds the merchant of the secret key in the Authorization
-// header and takes a token from the key's rate limit (see limit).
-func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*paygate.Merchant, error) {
+// header and takes a token from the key's rate limit (see limit). It
+// returns the key's id too (apiKeyID).
+func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*paygate.Merchant, string, error) {
 	if n := len(r.Header.Values("Authorization")); n > 1 {
-		return nil, paygate.ParamErrorf(paygate.EMALFORMED, "Authorization", "Send one Authorization header, not %d.", n)
+		return nil, "", paygate.ParamErrorf(paygate.EMALFORMED, "Authorization", "Send one Authorization header, not %d.", n)
 	}
 	h := r.Header.Get("Authorization")
 	if h == "" {
-		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "No API key provided. Send your secret key as 'Authorization: Bearer sk_...'.")
+		return nil, "", paygate.Errorf(paygate.EUNAUTHORIZED, "No API key provided. Send your secret key as 'Authorization: Bearer sk_...'.")
 	}
 	token, ok := strings.CutPrefix(h, "Bearer ")
 	if !ok {
@@ -63,7 +64,7 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*paygate.
 	}
 	token = strings.TrimSpace(token)
 	if !ok || token == "" {
-		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "Malformed Authorization header. Send 'Authorization: Bearer sk_...'.")
+		return nil, "", paygate.Errorf(paygate.EUNAUTHORIZED, "Malformed Authorization header. Send 'Authorization: Bearer sk_...'.")
 	}
 	hash := paygate.HashAPIKey(token)
 	now := time.Now()
@@ -71,27 +72,33 @@ func (s *Server) authenticate(w http.ResponseWriter, r *http.Request) (*paygate.
 	if !ok {
 		k, err := s.Merchants.APIKeyByHash(r.Context(), hash)
 		if paygate.ErrorCode(err) == paygate.ENOTFOUND {
-			return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "Invalid API key provided.")
+			return nil, "", paygate.Errorf(paygate.EUNAUTHORIZED, "Invalid API key provided.")
 		}
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		e = authEntry{key: k, expires: now.Add(authTTL)}
 		if !k.Revoked() {
 			if e.merchant, err = s.Merchants.Merchant(r.Context(), k.MerchantID); err != nil {
-				return nil, err
+				return nil, "", err
 			}
 		}
 		s.auth.put(hash, e)
 	}
 	if e.key.Revoked() {
-		return nil, paygate.Errorf(paygate.EUNAUTHORIZED, "This API key (%s…) has been revoked.", e.key.Prefix)
+		return nil, "", paygate.Errorf(paygate.EUNAUTHORIZED, "This API key (%s…) has been revoked.", e.key.Prefix)
 	}
 	if e.key.Kind != paygate.KeySecret {
-		return nil, paygate.Errorf(paygate.EFORBIDDEN, "Publishable keys are no longer used; use a secret key.")
+		return nil, "", paygate.Errorf(paygate.EFORBIDDEN, "Publishable keys are no longer used; use a secret key.")
 	}
 	if err := s.limit(w, e.key.ID, e.merchant); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return e.merchant, nil
+	return e.merchant, e.key.ID, nil
+}
+
+// apiKeyID returns the id of the API key that authenticated the request.
+func apiKeyID(r *http.Request) string {
+	v, _ := r.Context().Value(apiKeyIDKey).(string)
+	return v
 }

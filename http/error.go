@@ -19,7 +19,7 @@ func errorStatus(code string) (int, string) {
 		return http.StatusRequestEntityTooLarge, "invalid_request_error"
 	case paygate.EUNAUTHORIZED:
 		return http.StatusUnauthorized, "authentication_error"
-	case paygate.EFORBIDDEN:
+	case paygate.EFORBIDDEN, paygate.ESECURITY:
 		return http.StatusForbidden, "authentication_error"
 	case paygate.ENOTFOUND:
 		return http.StatusNotFound, "invalid_request_error"

@@ -16,6 +16,7 @@ const (
 	requestIDKey ctxKey = iota
 	recoveredKey
 	idempotencyKey
+	apiKeyIDKey
 )
 
 func requestID(ctx context.Context) string {

@@ -33,6 +33,8 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/settings", s.api(s.getSettings)},
 		{"POST", "/v1/settings", s.api(s.updateSettings)},
 		{"POST", "/v1/settings/signing_secret", withoutIdempotency(s.api(s.rotateSigningSecret))},
+		{"POST", "/v1/settings/api_accesskey", withoutIdempotency(s.api(s.rotateAccessKey))},
+		{"GET", "/v1/settings/history", s.api(s.settingsHistory, "limit")},
 
 		{"POST", "/v1/sessions", s.api(s.startSession)},
 		{"GET", "/v1/sessions/{id}", s.api(s.getSession)},
@@ -79,7 +81,7 @@ func (s *Server) Handler() http.Handler {
 		})
 	}
 	if s.Pages != nil {
-		for _, path := range []string{"/pay", "/pay/", "/assets/"} {
+		for _, path := range []string{"/pay", "/pay/", "/tr", "/assets/"} {
 			mux.Handle(path, s.Pages)
 		}
 	}
@@ -97,11 +99,11 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 }
 
 // withoutIdempotency serves a route whose answer must not be kept: a new
-// signing secret (a merchant's, or a webhook endpoint's) is shown once and
-// never stored in the clear, so an Idempotency-Key is ignored (a retry
-// makes another secret, and the first one still works for its overlap; a
-// retried endpoint creation makes a second endpoint, which the merchant
-// can delete).
+// signing secret (a merchant's, or a webhook endpoint's) or access key is
+// shown once and never stored in the clear, so an Idempotency-Key is
+// ignored (a retry makes another secret, and the first one still works for
+// its overlap; a retried endpoint creation makes a second endpoint, which
+// the merchant can delete).
 func withoutIdempotency(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		r.Header.Del("Idempotency-Key")

@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/paygate/paygate"
@@ -21,6 +22,9 @@ type settingsJSON struct {
 	DisplayName    string              `json:"display_name"`
 	LogoURL        string              `json:"logo_url"`
 	SigningSecrets []signingSecretJSON `json:"signing_secrets"`
+	// AccessKeys are the transparent redirect's access keys in force
+	// (never their values).
+	AccessKeys []signingSecretJSON `json:"api_accesskeys"`
 }
 
 // signingSecretJSON describes a signing secret without showing it.
@@ -48,11 +52,15 @@ func (s *Server) settingsJSON(r *http.Request, m *paygate.Merchant) (any, error)
 	if err != nil {
 		return nil, err
 	}
+	keys, err := s.Gateway.AccessKeyList(r.Context(), m.ID)
+	if err != nil {
+		return nil, err
+	}
 	out := settingsJSON{
 		Object: "settings", MerchantID: m.ID, AllowedOrigins: m.AllowedOrigins, SuccessURL: m.SuccessURL,
 		DeclineURL: m.DeclineURL, CancelURL: m.CancelURL, DefaultModel: m.Model(), RequireAck: m.RequireAck,
 		AckWindow: int64(m.EffectiveAckWindow() / time.Second), DisplayName: m.DisplayName, LogoURL: m.LogoURL,
-		SigningSecrets: []signingSecretJSON{},
+		SigningSecrets: []signingSecretJSON{}, AccessKeys: []signingSecretJSON{},
 	}
 	if out.AllowedOrigins == nil {
 		out.AllowedOrigins = []string{}
@@ -60,6 +68,10 @@ func (s *Server) settingsJSON(r *http.Request, m *paygate.Merchant) (any, error)
 	for _, sec := range list {
 		out.SigningSecrets = append(out.SigningSecrets, signingSecretJSON{ID: sec.ID, CreatedAt: timePtr(sec.CreatedAt),
 			ExpiresAt: timePtr(sec.ExpiresAt)})
+	}
+	for _, k := range keys {
+		out.AccessKeys = append(out.AccessKeys, signingSecretJSON{ID: k.ID, CreatedAt: timePtr(k.CreatedAt),
+			ExpiresAt: timePtr(k.ExpiresAt)})
 	}
 	return out, nil
 }
@@ -82,6 +94,7 @@ func (s *Server) updateSettings(r *http.Request, m *paygate.Merchant, body []byt
 		AllowedOrigins: req.AllowedOrigins, SuccessURL: req.SuccessURL, DeclineURL: req.DeclineURL,
 		CancelURL: req.CancelURL, DefaultModel: req.DefaultModel, RequireAck: req.RequireAck,
 		AckWindow: req.AckWindow, DisplayName: req.DisplayName, LogoURL: req.LogoURL,
+		By: apiKeyID(r),
 	})
 	if err != nil {
 		return nil, err
@@ -108,4 +121,63 @@ func (s *Server) rotateSigningSecret(r *http.Request, m *paygate.Merchant, body 
 	}
 	now := time.Now().UTC().Truncate(time.Second)
 	return signingSecretCreatedJSON{Object: "signing_secret", SigningSecret: secret, CreatedAt: &now}, nil
+}
+
+// accessKeyCreatedJSON shows a new access key, the one time it is shown.
+type accessKeyCreatedJSON struct {
+	Object       string     `json:"object"`
+	ID           string     `json:"id"`
+	APIAccessKey string     `json:"api_accesskey"`
+	CreatedAt    *time.Time `json:"created_at,omitempty"`
+}
+
+// rotateAccessKey serves POST /v1/settings/api_accesskey: a new access key
+// for the transparent redirect's hash, shown once (never kept under an
+// Idempotency-Key: see withoutIdempotency). The keys it replaces keep
+// verifying for paygate.AccessKeyOverlap.
+func (s *Server) rotateAccessKey(r *http.Request, m *paygate.Merchant, body []byte) (any, error) {
+	var req struct{}
+	if err := decode(body, &req, true); err != nil {
+		return nil, err
+	}
+	k, text, err := s.Gateway.RotateAccessKey(r.Context(), m)
+	if err != nil {
+		return nil, err
+	}
+	return accessKeyCreatedJSON{Object: "api_accesskey", ID: k.ID, APIAccessKey: text, CreatedAt: timePtr(k.CreatedAt)}, nil
+}
+
+// urlChangeJSON is one recorded change of a global result URL.
+type urlChangeJSON struct {
+	Object    string     `json:"object"`
+	ID        string     `json:"id"`
+	Field     string     `json:"field"`
+	Old       string     `json:"old"`
+	New       string     `json:"new"`
+	ChangedBy string     `json:"changed_by"`
+	ChangedAt *time.Time `json:"changed_at,omitempty"`
+}
+
+// settingsHistory serves GET /v1/settings/history: the latest changes of
+// the global success and decline URLs, newest first (limit: 1 to 100,
+// default 20), each with who made it (an API key's id, or "cli").
+func (s *Server) settingsHistory(r *http.Request, m *paygate.Merchant, _ []byte) (any, error) {
+	limit := 20
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > paygate.MaxURLChanges {
+			return nil, paygate.ParamErrorf(paygate.EMALFORMED, "limit", "Limit must be an integer between 1 and %d.", paygate.MaxURLChanges)
+		}
+		limit = n
+	}
+	list, err := s.Gateway.URLChanges(r.Context(), m.ID, limit)
+	if err != nil {
+		return nil, err
+	}
+	data := make([]urlChangeJSON, 0, len(list))
+	for _, c := range list {
+		data = append(data, urlChangeJSON{Object: "url_change", ID: c.ID, Field: c.Field, Old: c.Old, New: c.New,
+			ChangedBy: c.By, ChangedAt: timePtr(c.At)})
+	}
+	return listJSON{Object: "list", Data: data}, nil
 }

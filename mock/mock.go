@@ -28,7 +28,8 @@ type MerchantStore struct {
 	MerchantFn        func(ctx context.Context, id string) (*paygate.Merchant, error)
 	MerchantsFn       func(ctx context.Context) ([]*paygate.Merchant, error)
 	UpdateMerchantFn  func(ctx context.Context, m *paygate.Merchant) error
-	UpdateSettingsFn  func(ctx context.Context, m *paygate.Merchant) error
+	UpdateSettingsFn  func(ctx context.Context, m *paygate.Merchant, by string, at time.Time) error
+	URLChangesFn      func(ctx context.Context, merchantID string, limit int) ([]*paygate.URLChange, error)
 	UpdateRateLimitFn func(ctx context.Context, m *paygate.Merchant) error
 	CreateAPIKeyFn    func(ctx context.Context, k *paygate.APIKey) error
 	APIKeyByHashFn    func(ctx context.Context, hash string) (*paygate.APIKey, error)
@@ -54,8 +55,12 @@ func (s *MerchantStore) UpdateMerchant(ctx context.Context, m *paygate.Merchant)
 	return s.UpdateMerchantFn(ctx, m)
 }
 
-func (s *MerchantStore) UpdateSettings(ctx context.Context, m *paygate.Merchant) error {
-	return s.UpdateSettingsFn(ctx, m)
+func (s *MerchantStore) UpdateSettings(ctx context.Context, m *paygate.Merchant, by string, at time.Time) error {
+	return s.UpdateSettingsFn(ctx, m, by, at)
+}
+
+func (s *MerchantStore) URLChanges(ctx context.Context, merchantID string, limit int) ([]*paygate.URLChange, error) {
+	return s.URLChangesFn(ctx, merchantID, limit)
 }
 
 func (s *MerchantStore) UpdateRateLimit(ctx context.Context, m *paygate.Merchant) error {
@@ -270,6 +275,73 @@ func (s *DeliveryStore) UpdateDelivery(ctx context.Context, d *paygate.Delivery,
 
 func (s *DeliveryStore) SessionDelivery(ctx context.Context, sessionID string) (*paygate.Delivery, error) {
 	return s.SessionDeliveryFn(ctx, sessionID)
+}
+
+// EventStore mocks paygate.EventStore.
+type EventStore struct {
+	CreateEventFn func(ctx context.Context, e *paygate.Event) error
+	EventFn       func(ctx context.Context, merchantID, id string) (*paygate.Event, error)
+	EventsFn      func(ctx context.Context, f paygate.EventFilter) ([]*paygate.Event, bool, error)
+}
+
+var _ paygate.EventStore = (*EventStore)(nil)
+
+func (s *EventStore) CreateEvent(ctx context.Context, e *paygate.Event) error {
+	return s.CreateEventFn(ctx, e)
+}
+
+func (s *EventStore) Event(ctx context.Context, merchantID, id string) (*paygate.Event, error) {
+	return s.EventFn(ctx, merchantID, id)
+}
+
+func (s *EventStore) Events(ctx context.Context, f paygate.EventFilter) ([]*paygate.Event, bool, error) {
+	return s.EventsFn(ctx, f)
+}
+
+// WebhookStore mocks paygate.WebhookStore.
+type WebhookStore struct {
+	CreateEndpointFn         func(ctx context.Context, e *paygate.WebhookEndpoint) error
+	EndpointFn               func(ctx context.Context, merchantID, id string) (*paygate.WebhookEndpoint, error)
+	EndpointsFn              func(ctx context.Context, merchantID string) ([]*paygate.WebhookEndpoint, error)
+	UpdateEndpointFn         func(ctx context.Context, e *paygate.WebhookEndpoint) error
+	ClaimWebhookDeliveriesFn func(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*paygate.WebhookDelivery, error)
+	RecordWebhookAttemptFn   func(ctx context.Context, d *paygate.WebhookDelivery, prevNextAt time.Time, a *paygate.WebhookAttempt) error
+	WebhookDeliveriesFn      func(ctx context.Context, merchantID, eventID string) ([]*paygate.WebhookDelivery, []*paygate.WebhookAttempt, error)
+	RedeliverFn              func(ctx context.Context, merchantID, eventID string, now time.Time) ([]*paygate.WebhookDelivery, error)
+}
+
+var _ paygate.WebhookStore = (*WebhookStore)(nil)
+
+func (s *WebhookStore) CreateEndpoint(ctx context.Context, e *paygate.WebhookEndpoint) error {
+	return s.CreateEndpointFn(ctx, e)
+}
+
+func (s *WebhookStore) Endpoint(ctx context.Context, merchantID, id string) (*paygate.WebhookEndpoint, error) {
+	return s.EndpointFn(ctx, merchantID, id)
+}
+
+func (s *WebhookStore) Endpoints(ctx context.Context, merchantID string) ([]*paygate.WebhookEndpoint, error) {
+	return s.EndpointsFn(ctx, merchantID)
+}
+
+func (s *WebhookStore) UpdateEndpoint(ctx context.Context, e *paygate.WebhookEndpoint) error {
+	return s.UpdateEndpointFn(ctx, e)
+}
+
+func (s *WebhookStore) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*paygate.WebhookDelivery, error) {
+	return s.ClaimWebhookDeliveriesFn(ctx, now, lease, limit)
+}
+
+func (s *WebhookStore) RecordWebhookAttempt(ctx context.Context, d *paygate.WebhookDelivery, prevNextAt time.Time, a *paygate.WebhookAttempt) error {
+	return s.RecordWebhookAttemptFn(ctx, d, prevNextAt, a)
+}
+
+func (s *WebhookStore) WebhookDeliveries(ctx context.Context, merchantID, eventID string) ([]*paygate.WebhookDelivery, []*paygate.WebhookAttempt, error) {
+	return s.WebhookDeliveriesFn(ctx, merchantID, eventID)
+}
+
+func (s *WebhookStore) Redeliver(ctx context.Context, merchantID, eventID string, now time.Time) ([]*paygate.WebhookDelivery, error) {
+	return s.RedeliverFn(ctx, merchantID, eventID, now)
 }
 
 // Fetcher mocks paygate.Fetcher.

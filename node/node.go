@@ -62,6 +62,9 @@ type Config struct {
 	// addresses: for development only (the demo shop, tests).
 	SessionLifetime     time.Duration
 	AllowPrivateTargets bool
+	// TRLifetime is how long a transparent redirect form is accepted
+	// after its timestamp (0: paygate.DefaultTRLifetime).
+	TRLifetime time.Duration
 
 	// NetworkTimeout is the acquirer's answer timeout (default 10 s);
 	// InDoubtAfter as paygate.Gateway has it.
@@ -150,9 +153,10 @@ func New(ctx context.Context, c Config) (*Node, error) {
 	g := paygate.NewGateway()
 	g.Merchants, g.Payments, g.Cards, g.Vault, g.Sequences = c.Stores.Merchants, c.Stores.Payments, c.Stores.Cards, v, c.Stores.Sequences
 	g.Sessions, g.SigningSecrets, g.Deliveries = c.Stores.Sessions, c.Stores.Signing, c.Stores.Deliveries
-	g.SessionLifetime = c.SessionLifetime
-	g.Fetcher = &webhook.Client{AllowPrivate: c.AllowPrivateTargets}
 	g.Events, g.Webhooks = c.Stores.Events, c.Stores.Webhooks
+	g.SessionLifetime = c.SessionLifetime
+	g.AccessKeys, g.TRLifetime = c.Stores.AccessKeys, c.TRLifetime
+	g.Fetcher = &webhook.Client{AllowPrivate: c.AllowPrivateTargets}
 	g.Poster = &webhook.Poster{AllowPrivate: c.AllowPrivateTargets}
 	if !c.AllowPrivateTargets {
 		g.CheckTarget = webhook.CheckHost

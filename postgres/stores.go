@@ -10,9 +10,9 @@ import (
 )
 
 // dialect is how PostgreSQL spells what package sqlstore's queries leave
-// open: numbered arguments, and claims that skip the rows another claim
-// holds.
-var dialect = &sqlstore.Dialect{Numbered: true, True: "TRUE", False: "FALSE", IsUnique: isUnique, AnyOf: anyOf,
+// open: numbered arguments, strpos for INSTR, and claims that skip the rows
+// another claim holds.
+var dialect = &sqlstore.Dialect{Numbered: true, True: "TRUE", False: "FALSE", Instr: "strpos", IsUnique: isUnique, AnyOf: anyOf,
 	SkipLocked: "FOR UPDATE SKIP LOCKED"}
 
 // isUnique reports whether err is a unique (or primary key) violation.

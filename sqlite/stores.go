@@ -15,7 +15,7 @@ import (
 // dialect is how SQLite spells what package sqlstore's queries leave open.
 // Booleans are 1 and 0: the partial indexes are written so, and SQLite
 // uses a partial index only for a query that spells its condition the same.
-var dialect = &sqlstore.Dialect{True: "1", False: "0", IsUnique: isUnique, AnyOf: anyOf}
+var dialect = &sqlstore.Dialect{True: "1", False: "0", Instr: "instr", IsUnique: isUnique, AnyOf: anyOf}
 
 // isUnique reports whether err is a UNIQUE or PRIMARY KEY constraint violation.
 func isUnique(err error) bool {

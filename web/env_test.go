@@ -50,6 +50,7 @@ type envOptions struct {
 	pg    string
 	model string // the merchant's default model
 	tls   bool
+	setup func(*paygate.Gateway) // adjusts the gateway before it serves
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -60,6 +61,9 @@ func newEnv(t *testing.T, o envOptions) *env {
 		Setup: func(g *paygate.Gateway) {
 			e.sessions = &countingSessions{SessionStore: g.Sessions}
 			g.Sessions = e.sessions
+			if o.setup != nil {
+				o.setup(g)
+			}
 		},
 		Server: func(s *pghttp.Server) {
 			s.Pages = &web.Handler{Gateway: s.Gateway, Logger: s.Logger, CSRFKey: bytes.Repeat([]byte{9}, 32), TLS: o.tls}

@@ -114,7 +114,7 @@ func (h *Handler) formError(w http.ResponseWriter, r *http.Request, form url.Val
 
 // cardFieldNames are names a card's number, CVC or expiry goes by in a form.
 var cardFieldNames = []string{"number", "cvc", "cvv", "csc", "exp_month", "exp_year", "pan", "card_number",
-	"cardnumber", "cc-number", "cc-csc", "cc-exp", "card[number]", "card[cvc]", "card[exp_month]", "card[exp_year]"}
+	"cardnumber", "cc-number", "cc-csc", "cc-exp", "card_expiration", "card_verification", "card[number]", "card[cvc]", "card[exp_month]", "card[exp_year]"}
 
 // cardInURL reports whether a URL's query carries card data: a card
 // field's name, or a value that holds a card number.

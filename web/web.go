@@ -12,7 +12,7 @@
 // form only, passed to the gateway and dropped: they never reach a log
 // line, a URL or a page.
 //
-// Routes (mount the handler for "/pay", "/pay/" and "/assets/"):
+// Routes (mount the handler for "/pay", "/pay/", "/tr" and "/assets/"):
 //
 //	GET  /pay/{id}           the payment page, or what became of the session
 //	POST /pay/{id}           the card form (CSRF token)
@@ -21,6 +21,8 @@
 //	                         the "being processed" page goes once it is done
 //	GET  /pay/{id}/receipt   the gateway's receipt
 //	GET|POST /pay            a merchant's signed form: opens a session
+//	POST /tr                 a merchant's transparent redirect form (seed 003,
+//	                         tr.go): 303 to its success or decline URL
 //	GET  /assets/{name}      the stylesheet (names carry a hash: cached for good)
 package web
 
@@ -76,7 +78,7 @@ func (h *Handler) Handler() http.Handler {
 	// cross-site POST (Sec-Fetch-Site, or an Origin that is not the Host)
 	// is refused before the CSRF token is even looked at. The signed form
 	// (POST /pay) is cross-site by design and authenticated by its
-	// signature.
+	// signature, and the transparent redirect (POST /tr) by its hash.
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.forbidden(w, r)
@@ -93,6 +95,7 @@ func (h *Handler) Handler() http.Handler {
 		{"POST /pay/{id}/cancel", cop.Handler(http.HandlerFunc(h.cancel))},
 		{"GET /pay/{id}/continue", http.HandlerFunc(h.resume)},
 		{"GET /pay/{id}/receipt", http.HandlerFunc(h.receipt)},
+		{"POST /tr", http.HandlerFunc(h.transparentRedirect)},
 		{"GET /assets/{name}", http.HandlerFunc(h.asset)},
 	}
 	allow := map[string]string{}

@@ -252,7 +252,8 @@ func updateMerchant(ctx context.Context, ms paygate.MerchantStore, id string, ra
 		}
 	}
 	if u != (paygate.SettingsUpdate{}) {
-		if err := ms.UpdateSettings(ctx, m); err != nil {
+		// A change of the global result URLs is recorded as made by "cli".
+		if err := ms.UpdateSettings(ctx, m, "cli", time.Now().UTC()); err != nil {
 			return nil, err
 		}
 	}

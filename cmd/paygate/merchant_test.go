@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/mock"
@@ -14,6 +15,7 @@ import (
 type merchantRow struct {
 	stored     paygate.Merchant
 	concurrent func(*paygate.Merchant)
+	by         string // who the last settings write named
 }
 
 func (r *merchantRow) store() *mock.MerchantStore {
@@ -30,7 +32,8 @@ func (r *merchantRow) store() *mock.MerchantStore {
 			r.stored = *m
 			return nil
 		},
-		UpdateSettingsFn: func(_ context.Context, m *paygate.Merchant) error {
+		UpdateSettingsFn: func(_ context.Context, m *paygate.Merchant, by string, _ time.Time) error {
+			r.by = by
 			r.stored.AllowedOrigins, r.stored.SuccessURL, r.stored.DeclineURL, r.stored.CancelURL = m.AllowedOrigins, m.SuccessURL, m.DeclineURL, m.CancelURL
 			r.stored.DefaultModel, r.stored.DisplayName, r.stored.LogoURL = m.DefaultModel, m.DisplayName, m.LogoURL
 			r.stored.RequireAck, r.stored.AckWindow = m.RequireAck, m.AckWindow
@@ -88,6 +91,9 @@ func TestUpdateMerchantKeepsConcurrentWrites(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.check(t, r.stored)
+			if want := map[bool]string{true: "cli"}[tt.u != (paygate.SettingsUpdate{})]; r.by != want {
+				t.Errorf("settings written as made by %q, want %q", r.by, want)
+			}
 		})
 	}
 }

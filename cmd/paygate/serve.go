@@ -45,6 +45,7 @@ type serveConfig struct {
 
 	PublicURL           string
 	SessionLifetime     time.Duration
+	TRLifetime          time.Duration
 	AllowPrivateTargets bool
 }
 
@@ -86,6 +87,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) (finish func() error) {
 	fs.IntVar(&c.Pool.MinConns, "db-min-conns", intEnv("DB_MIN_CONNS", 2), "PostgreSQL: connections kept open when idle (env PAYGATE_DB_MIN_CONNS)")
 	fs.StringVar(&c.PublicURL, "public-url", env("PUBLIC_URL", ""), "base URL customers' browsers reach the gateway on, for the payment page links (default: the listen address) (env PAYGATE_PUBLIC_URL)")
 	fs.DurationVar(&c.SessionLifetime, "session-lifetime", durationEnv("SESSION_LIFETIME", paygate.DefaultSessionLifetime), "how long a hosted payment session waits to be paid (env PAYGATE_SESSION_LIFETIME)")
+	fs.DurationVar(&c.TRLifetime, "tr-lifetime", durationEnv("TR_LIFETIME", paygate.DefaultTRLifetime), "how long a transparent redirect form is accepted after its timestamp, at most 24h (env PAYGATE_TR_LIFETIME)")
 	fs.BoolVar(&c.AllowPrivateTargets, "allow-private-targets", env("ALLOW_PRIVATE_TARGETS", "") == "true", "let the gateway reach merchants' sites on loopback and private addresses (the Web Proxy model): development only, never in production (env PAYGATE_ALLOW_PRIVATE_TARGETS)")
 	migrate := fs.Bool("migrate", env("MIGRATE", "true") == "true", "apply missing database migrations on start; with false, refuse to start on a schema that is not current (env PAYGATE_MIGRATE)")
 	fs.IntVar(&c.Pool.Writers, "db-writers", intEnv("DB_WRITERS", 2), "PostgreSQL: connections that write, each committing batches of writes (env PAYGATE_DB_WRITERS)")
@@ -112,6 +114,8 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) (finish func() error) {
 			return errors.New("--max-conns must be positive")
 		case c.RateLimit < 0 || c.RateBurst < 0:
 			return errors.New("--rate-limit and --rate-burst must not be negative")
+		case c.TRLifetime <= 0 || c.TRLifetime > paygate.MaxTRLifetime:
+			return fmt.Errorf("--tr-lifetime must be positive and at most %s", paygate.MaxTRLifetime)
 		}
 		if c.PublicURL != "" {
 			c.PublicURL = strings.TrimSuffix(c.PublicURL, "/")
@@ -270,6 +274,7 @@ func startGateway(ctx context.Context, c serveConfig, logger *slog.Logger) (*gat
 
 		PublicURL:           c.PublicURL,
 		SessionLifetime:     c.SessionLifetime,
+		TRLifetime:          c.TRLifetime,
 		AllowPrivateTargets: c.AllowPrivateTargets,
 		Ready:               []pghttp.ReadyCheck{databaseCheck(st)},
 		Logger:              logger,

@@ -59,6 +59,9 @@ type Options struct {
 	// SweepInterval runs the node's sweeper, as serve does; 0 runs none
 	// (tests call Recover and the like themselves, after moving Clock).
 	SweepInterval time.Duration
+	// TRLifetime is how long a transparent redirect form is accepted
+	// (0: paygate.DefaultTRLifetime).
+	TRLifetime time.Duration
 }
 
 // Gateway is a running test gateway.
@@ -220,13 +223,15 @@ func (g *Gateway) openErr(tb testing.TB, o Options, logger *slog.Logger) error {
 	n, err := node.New(context.Background(), node.Config{
 		Stores: paygate.Stores{Merchants: g.Merchants, Payments: g.Payments, Cards: cards, Keys: keys,
 			Idempotency: clockedIdempotency{g.Idempotency, g.Clock}, Sequences: seqs, Jobs: g.Jobs,
-			Sessions: st.Sessions, Signing: st.Signing, Deliveries: st.Deliveries},
+			Sessions: st.Sessions, Signing: st.Signing, Deliveries: st.Deliveries, Events: st.Events, Webhooks: st.Webhooks,
+			AccessKeys: st.AccessKeys},
 		// Merchants' sites in tests run on 127.0.0.1.
 		AllowPrivateTargets: true,
 		MasterKey:           g.MasterKey,
 		Addr:                "127.0.0.1:0",
 		NetworkTimeout:      o.NetworkTimeout,
 		SweepInterval:       o.SweepInterval,
+		TRLifetime:          o.TRLifetime,
 		IdempotencyLease:    lease,
 		Acquirer:            o.TCP,
 		Bank:                g.Bank,

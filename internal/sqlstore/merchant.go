@@ -79,18 +79,51 @@ func (s merchants) UpdateMerchant(ctx context.Context, m *paygate.Merchant) erro
 		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel, m.DisplayName, m.LogoURL, m.ID)}})
 }
 
-// UpdateSettings saves only a merchant's settings.
-func (s merchants) UpdateSettings(ctx context.Context, m *paygate.Merchant) error {
+// UpdateSettings saves only a merchant's settings and, in the same
+// transaction, records the changes of its global result URLs. It locks the
+// merchant's row first, so that each change records the value the one
+// before it stored as its old value.
+func (s merchants) UpdateSettings(ctx context.Context, m *paygate.Merchant, by string, at time.Time) error {
 	origins, err := encodeOrigins(m.AllowedOrigins)
 	if err != nil {
 		return err
 	}
-	return s.db.Write(ctx, &Write{Key: "merchants/" + m.ID, Stmts: []Stmt{s.stmt(changed("update merchant settings", notFound("merchant", m.ID)),
+	stmts := []Stmt{s.stmt(changed("lock merchant", notFound("merchant", m.ID)),
+		`UPDATE merchants SET id = id WHERE id = ?`, m.ID)}
+	for _, c := range []struct{ field, value string }{{"success_url", m.SuccessURL}, {"decline_url", m.DeclineURL}} {
+		// The column is named by the loop, never by input.
+		stmts = append(stmts, s.stmt(failed("record "+c.field+" change"),
+			`INSERT INTO url_changes (`+urlChangeColumns+`)
+			SELECT CAST(? AS TEXT), id, '`+c.field+`', `+c.field+`, CAST(? AS TEXT), CAST(? AS TEXT), CAST(? AS BIGINT)
+			FROM merchants WHERE id = ? AND `+c.field+` <> ?`,
+			paygate.NewID("urlchg", at), c.value, by, toTime(at), m.ID, c.value))
+	}
+	stmts = append(stmts, s.stmt(changed("update merchant settings", notFound("merchant", m.ID)),
 		`UPDATE merchants SET allowed_origins = ?, success_url = ?, decline_url = ?, cancel_url = ?, default_model = ?,
 		display_name = ?, logo_url = ?, require_ack = ?, ack_window_ms = ?
 		WHERE id = ?`,
 		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel,
-		m.DisplayName, m.LogoURL, m.RequireAck, m.AckWindow.Milliseconds(), m.ID)}})
+		m.DisplayName, m.LogoURL, m.RequireAck, m.AckWindow.Milliseconds(), m.ID))
+	return s.db.Write(ctx, &Write{Key: "merchants/" + m.ID, Stmts: stmts})
+}
+
+const urlChangeColumns = `id, merchant_id, field, old_url, new_url, changed_by, changed_at`
+
+func scanURLChange(row Row) (*paygate.URLChange, error) {
+	var c paygate.URLChange
+	var at sql.NullInt64
+	if err := row.Scan(&c.ID, &c.MerchantID, &c.Field, &c.Old, &c.New, &c.By, &at); err != nil {
+		return nil, err
+	}
+	c.At = fromTime(at)
+	return &c, nil
+}
+
+// URLChanges returns the merchant's URL changes, newest first (of one
+// update, the success URL's first).
+func (s merchants) URLChanges(ctx context.Context, merchantID string, limit int) ([]*paygate.URLChange, error) {
+	return collect("url changes", scanURLChange)(s.query(ctx, `SELECT `+urlChangeColumns+` FROM url_changes
+		WHERE merchant_id = ? ORDER BY changed_at DESC, field DESC, id DESC LIMIT ?`, merchantID, limit))
 }
 
 // UpdateRateLimit saves only a merchant's rate limit.

@@ -64,6 +64,7 @@ func scanPayment(row Row) (*paygate.Payment, error) {
 		return nil, err
 	}
 	p.Status = paygate.PaymentStatus(status)
+	p.SavedStatus = p.Status
 	p.Currency, _ = paygate.LookupCurrency(currency)
 	if meta != "" {
 		if err := json.Unmarshal([]byte(meta), &p.Metadata); err != nil {
@@ -99,6 +100,7 @@ func scanRefund(row Row) (*paygate.Refund, error) {
 	}
 	r.Currency, _ = paygate.LookupCurrency(currency)
 	r.Status = paygate.RefundStatus(status)
+	r.SavedStatus = r.Status
 	r.TransmittedAt, r.CreatedAt, r.UpdatedAt = fromTime(transmitted), fromTime(created), fromTime(updated)
 	return &r, nil
 }
@@ -113,14 +115,21 @@ var (
 	WHERE refunds.status = 'pending'`
 )
 
-// CreatePayment inserts a new payment at version 1.
+// CreatePayment inserts a new payment at version 1, with the events it
+// reports (paygate.PaymentEvents) and their deliveries, in one transaction.
 func (s payments) CreatePayment(ctx context.Context, p *paygate.Payment) error {
 	p.Version = 1
 	args, err := paymentArgs(p)
 	if err != nil {
 		return err
 	}
-	return s.db.Write(ctx, &Write{Key: "payments/" + p.ID, Stmts: []Stmt{s.stmt(s.unique("insert payment"), paymentInsert, args...)}})
+	insert := s.stmt(s.unique("insert payment"), paymentInsert, args...)
+	err = s.db.Write(ctx, &Write{Key: "payments/" + p.ID,
+		Stmts: append([]Stmt{insert}, s.eventStmts(paygate.PaymentEvents(p, nil, p.CreatedAt))...)})
+	if err == nil {
+		p.SavedStatus = p.Status
+	}
+	return err
 }
 
 // update is the statement that saves p's mutable fields if it is still at
@@ -132,24 +141,39 @@ func (s payments) update(p *paygate.Payment) Stmt {
 		toTime(p.VoidedAt), toTime(p.SettledAt), encodeTrace(p.Trace), p.ID, p.Version)
 }
 
+// eventTime is when the events of saving p happened: when p was last
+// updated (stores have no clock).
+func eventTime(p *paygate.Payment) time.Time {
+	if p.UpdatedAt.IsZero() {
+		return p.CreatedAt
+	}
+	return p.UpdatedAt
+}
+
 // UpdatePayment saves the mutable fields of p if it is still at p.Version,
-// and bumps the version.
+// and bumps the version, with the events it reports (paygate.PaymentEvents)
+// and their deliveries, in one transaction.
 func (s payments) UpdatePayment(ctx context.Context, p *paygate.Payment) error {
-	err := s.db.Write(ctx, &Write{Key: "payments/" + p.ID, Stmts: []Stmt{s.update(p)}})
+	stmts := append([]Stmt{s.update(p)}, s.eventStmts(paygate.PaymentEvents(p, nil, eventTime(p)))...)
+	err := s.db.Write(ctx, &Write{Key: "payments/" + p.ID, Stmts: stmts})
 	if err == nil {
 		p.Version++
+		p.SavedStatus = p.Status
 	}
 	return err
 }
 
-// SaveRefund upserts r and updates p in one transaction. If the payment
-// has moved on, the write fails, refund included.
+// SaveRefund upserts r and updates p in one transaction, with the events
+// they report (paygate.PaymentEvents) and their deliveries. If the payment
+// has moved on, the write fails, refund and events included.
 func (s payments) SaveRefund(ctx context.Context, p *paygate.Payment, r *paygate.Refund) error {
 	// An upsert that changes nothing found the refund settled already.
 	upsert := s.stmt(changed("save refund", paygate.ErrVersionConflict), refundUpsert, refundArgs(r)...)
-	err := s.db.Write(ctx, &Write{Key: "payments/" + p.ID, Stmts: []Stmt{s.update(p), upsert}})
+	stmts := append([]Stmt{s.update(p), upsert}, s.eventStmts(paygate.PaymentEvents(p, r, eventTime(p)))...)
+	err := s.db.Write(ctx, &Write{Key: "payments/" + p.ID, Stmts: stmts})
 	if err == nil {
 		p.Version++
+		p.SavedStatus, r.SavedStatus = p.Status, r.Status
 	}
 	return err
 }

@@ -44,6 +44,7 @@ func scanSession(row Row) (*paygate.Session, error) {
 		return nil, err
 	}
 	s.Status = paygate.SessionStatus(status)
+	s.SavedOutcome = s.Outcome
 	s.Currency, _ = paygate.LookupCurrency(currency)
 	if meta != "" {
 		if err := json.Unmarshal([]byte(meta), &s.Metadata); err != nil {
@@ -55,30 +56,39 @@ func scanSession(row Row) (*paygate.Session, error) {
 	return &s, nil
 }
 
-// CreateSession inserts a new session at version 1. A session of the same
-// merchant and form (a non-empty FormKey) is ErrDuplicate.
+// CreateSession inserts a new session at version 1, with the events it
+// reports (paygate.SessionEvents) and their deliveries, in one
+// transaction. A session of the same merchant and form (a non-empty
+// FormKey) is ErrDuplicate.
 func (s sessions) CreateSession(ctx context.Context, ss *paygate.Session) error {
 	meta, err := encodeMetadata(ss.Metadata)
 	if err != nil {
 		return err
 	}
 	ss.Version = 1
-	return s.db.Write(ctx, &Write{Key: "sessions/" + ss.ID, Stmts: []Stmt{s.stmt(s.unique("insert session"),
+	insert := s.stmt(s.unique("insert session"),
 		`INSERT INTO sessions (`+sessionColumns+`) VALUES (`+placeholders(27)+`)`,
 		ss.ID, ss.MerchantID, string(ss.Status), ss.Model, ss.Amount, ss.Currency.Code, ss.OrderID, ss.Description, ss.ReturnURL, ss.CancelURL,
 		ss.Capture, ss.CustomerEmail, meta, ss.FormKey, ss.Attempts, ss.Declines, ss.Paying, toTime(ss.PayingSince), ss.PaymentID, ss.Sequence, ss.Outcome,
-		toTime(ss.ExpiresAt), toTime(ss.CreatedAt), toTime(ss.UpdatedAt), toTime(ss.CompletedAt), toTime(ss.AckedAt), ss.Version)}})
+		toTime(ss.ExpiresAt), toTime(ss.CreatedAt), toTime(ss.UpdatedAt), toTime(ss.CompletedAt), toTime(ss.AckedAt), ss.Version)
+	err = s.db.Write(ctx, &Write{Key: "sessions/" + ss.ID,
+		Stmts: append([]Stmt{insert}, s.eventStmts(paygate.SessionEvents(ss, ss.UpdatedAt))...)})
+	if err == nil {
+		ss.SavedOutcome = ss.Outcome
+	}
+	return err
 }
 
 // UpdateSession saves everything of a session but its identity (id,
 // merchant, form, creation) if it is still at ss.Version, and bumps the
-// version; else ErrVersionConflict.
+// version, with the events it reports and their deliveries, in one
+// transaction; else ErrVersionConflict, and nothing is written.
 func (s sessions) UpdateSession(ctx context.Context, ss *paygate.Session) error {
 	meta, err := encodeMetadata(ss.Metadata)
 	if err != nil {
 		return err
 	}
-	err = s.db.Write(ctx, &Write{Key: "sessions/" + ss.ID, Stmts: []Stmt{s.stmt(changed("update session", paygate.ErrVersionConflict),
+	update := s.stmt(changed("update session", paygate.ErrVersionConflict),
 		`UPDATE sessions SET status = ?, model = ?, amount = ?, currency = ?, order_id = ?, description = ?, return_url = ?,
 		cancel_url = ?, capture = ?, customer_email = ?, metadata = ?, attempts = ?, declines = ?, paying = ?, paying_since = ?, payment_id = ?,
 		sequence = ?, outcome = ?, expires_at = ?, updated_at = ?, completed_at = ?, acked_at = ?, version = version + 1
@@ -86,9 +96,12 @@ func (s sessions) UpdateSession(ctx context.Context, ss *paygate.Session) error 
 		string(ss.Status), ss.Model, ss.Amount, ss.Currency.Code, ss.OrderID, ss.Description, ss.ReturnURL,
 		ss.CancelURL, ss.Capture, ss.CustomerEmail, meta, ss.Attempts, ss.Declines, ss.Paying, toTime(ss.PayingSince), ss.PaymentID,
 		ss.Sequence, ss.Outcome, toTime(ss.ExpiresAt), toTime(ss.UpdatedAt), toTime(ss.CompletedAt), toTime(ss.AckedAt),
-		ss.ID, ss.Version)}})
+		ss.ID, ss.Version)
+	err = s.db.Write(ctx, &Write{Key: "sessions/" + ss.ID,
+		Stmts: append([]Stmt{update}, s.eventStmts(paygate.SessionEvents(ss, ss.UpdatedAt))...)})
 	if err == nil {
 		ss.Version++
+		ss.SavedOutcome = ss.Outcome
 	}
 	return err
 }

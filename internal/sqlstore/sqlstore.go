@@ -11,9 +11,10 @@
 // and New hands the stores out as one paygate.Stores.
 //
 // Queries are written once, in one spelling: ? for each argument, TRUE and
-// FALSE for booleans. Each engine's Dialect rewrites a query once, the first
-// time it runs (PostgreSQL numbers its arguments $1, $2, ...; SQLite's
-// partial indexes match a boolean only when it is spelled 1 or 0).
+// FALSE for booleans, INSTR(text, part) for where part is found in text.
+// Each engine's Dialect rewrites a query once, the first time it runs
+// (PostgreSQL numbers its arguments $1, $2, ... and calls INSTR strpos;
+// SQLite's partial indexes match a boolean only when it is spelled 1 or 0).
 //
 // A write is data (Write): its statements, what to make of their outcomes,
 // and the steps that depend on them, so that each engine runs it its own way.
@@ -160,6 +161,10 @@ type Dialect struct {
 	Numbered bool
 	// True and False spell the booleans.
 	True, False string
+	// Instr names the function written INSTR(text, part): the position of
+	// part's first occurrence in text, counted from 1, or 0 if text does
+	// not hold it (SQLite's instr, PostgreSQL's strpos). Case counts.
+	Instr string
 	// IsUnique reports whether err is a unique (or primary key) violation.
 	IsUnique func(error) bool
 	// AnyOf returns the condition that column is one of values, written
@@ -173,8 +178,8 @@ type Dialect struct {
 	rewritten sync.Map // query → the query in this dialect
 }
 
-// SQL returns query, written with ? for each argument and TRUE and FALSE
-// for booleans, in d's spelling.
+// SQL returns query, written with ? for each argument, TRUE and FALSE for
+// booleans and INSTR for finding a string in another, in d's spelling.
 func (d *Dialect) SQL(query string) string {
 	if q, ok := d.rewritten.Load(query); ok {
 		return q.(string)
@@ -215,6 +220,8 @@ func (d *Dialect) rewrite(query string) string {
 				b.WriteString(d.True)
 			case "FALSE":
 				b.WriteString(d.False)
+			case "INSTR":
+				b.WriteString(d.Instr)
 			default:
 				b.WriteString(w)
 			}
@@ -239,6 +246,8 @@ func New(db DB, d *Dialect, bundle paygate.Stores) paygate.Stores {
 	bundle.Cards, bundle.Keys = cards{s}, cards{s}
 	bundle.Idempotency, bundle.Sequences, bundle.Jobs = idempotency{s}, sequences{s}, jobs{s}
 	bundle.Sessions, bundle.Signing, bundle.Deliveries = sessions{s}, signing{s}, deliveries{s}
+	bundle.Events, bundle.Webhooks = events{s}, webhooks{s}
+	bundle.AccessKeys = accessKeys{s}
 	return bundle
 }
 
@@ -262,7 +271,7 @@ func Unapplied(fsys fs.FS, applied []string) ([]string, error) {
 // HotWrites returns the statements that most writes run, in d's spelling,
 // for an engine that prepares statements ahead.
 func HotWrites(d *Dialect) []string {
-	hot := []string{paymentInsert, paymentUpdate, refundUpsert,
+	hot := []string{paymentInsert, paymentUpdate, refundUpsert, eventInsert, eventFanOut,
 		idemInsert, idemTakeOver, idemSelect, idemComplete, idemRelease, idemUnlock}
 	for i, q := range hot {
 		hot[i] = d.SQL(q)

@@ -7,8 +7,8 @@ import (
 )
 
 func TestDialectSQL(t *testing.T) {
-	lite := &sqlstore.Dialect{True: "1", False: "0"}
-	pg := &sqlstore.Dialect{Numbered: true, True: "TRUE", False: "FALSE"}
+	lite := &sqlstore.Dialect{True: "1", False: "0", Instr: "instr"}
+	pg := &sqlstore.Dialect{Numbered: true, True: "TRUE", False: "FALSE", Instr: "strpos"}
 	tests := []struct {
 		query, lite, pg string
 	}{
@@ -17,6 +17,8 @@ func TestDialectSQL(t *testing.T) {
 		// Only the whole words, and not inside string literals.
 		{`SELECT TRUEST, is_TRUE, FALSE_x FROM t WHERE s = 'TRUE?' AND n = ?`, `SELECT TRUEST, is_TRUE, FALSE_x FROM t WHERE s = 'TRUE?' AND n = ?`,
 			`SELECT TRUEST, is_TRUE, FALSE_x FROM t WHERE s = 'TRUE?' AND n = $1`},
+		{`SELECT 1 WHERE INSTR(a, '"' || ?) > 0 AND b = 'INSTR'`, `SELECT 1 WHERE instr(a, '"' || ?) > 0 AND b = 'INSTR'`,
+			`SELECT 1 WHERE strpos(a, '"' || $1) > 0 AND b = 'INSTR'`},
 		{`VALUES (?, 1 + CAST(? AS BIGINT)), ('it''s', ?)`, `VALUES (?, 1 + CAST(? AS BIGINT)), ('it''s', ?)`, `VALUES ($1, 1 + CAST($2 AS BIGINT)), ('it''s', $3)`},
 	}
 	for _, tt := range tests {

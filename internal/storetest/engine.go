@@ -83,7 +83,7 @@ func GroupCommitPartialFailure(t *testing.T, b Batcher) {
 	half.Status, half.AmountCaptured, half.AmountRefunded = paygate.StatusPartiallyRefunded, half.Amount, 100
 	orphan := &paygate.Refund{
 		ID: paygate.NewID("re", Base), PaymentID: paygate.NewID("pay", Base), MerchantID: m.ID,
-		Amount: 100, Currency: half.Currency, Status: paygate.RefundPending, STAN: "000001", RRN: "000000000001",
+		Amount: 100, Currency: half.Currency, Status: paygate.RefundSucceeded, STAN: "000001", RRN: "000000000001",
 		TransmittedAt: Base, CreatedAt: Base, UpdatedAt: Base,
 	}
 
@@ -91,6 +91,7 @@ func GroupCommitPartialFailure(t *testing.T, b Batcher) {
 	// and one that needs a second round trip (a taken idempotency key).
 	stale := MustPayment(t, s.Payments, m.ID, p0.ID)
 	stale.Version--
+	stale.Status = paygate.StatusCaptured // an event it must not write
 	first := &paygate.IdempotencyRecord{MerchantID: m.ID, Key: "k", RequestHash: "h", CreatedAt: Base, LockedAt: Base}
 	if _, err := s.Idempotency.BeginIdempotent(t.Context(), first, Base.Add(-time.Hour)); err != nil {
 		t.Fatalf("BeginIdempotent: %v", err)
@@ -165,6 +166,23 @@ func GroupCommitPartialFailure(t *testing.T, b Batcher) {
 		t.Errorf("Payment(duplicate): got it stored, want it rolled back")
 	}
 	CheckEqual(t, "payment of the failed SaveRefund", MustPayment(t, s.Payments, m.ID, p0.ID), before)
+
+	// The events of the writes that failed were undone with them; those
+	// of their neighbours were not.
+	for _, p := range append([]*paygate.Payment{p0, dup}, good...) {
+		list, _, err := s.Events.Events(t.Context(), paygate.EventFilter{MerchantID: m.ID, PaymentID: p.ID, Limit: 10})
+		var types []string
+		for _, e := range list {
+			types = append(types, e.Type)
+		}
+		want := []string{paygate.EventPaymentAuthorized}
+		if p == dup {
+			want = nil
+		}
+		if err != nil || !slices.Equal(types, want) {
+			t.Errorf("events of payment %s written in a batch: got %v, %v; want %v", p.ID, types, err, want)
+		}
+	}
 }
 
 // Wait returns the error fn returns, or fails the test if fn hangs.

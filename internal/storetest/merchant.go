@@ -157,7 +157,7 @@ func testMerchantUpdateSettings(t *testing.T, s Stores) {
 	stale.DefaultModel, stale.DisplayName, stale.LogoURL = paygate.ModelRedirect, "Acme", ""
 	stale.RequireAck, stale.AckWindow = false, 3*time.Minute
 	stale.RateLimit, stale.Name, stale.Email, stale.MCC = 1, "Stale", "stale@example.com", "0000"
-	if err := s.Merchants.UpdateSettings(t.Context(), &stale); err != nil {
+	if err := s.Merchants.UpdateSettings(t.Context(), &stale, "key_test", Base); err != nil {
 		t.Fatalf("UpdateSettings: %v", err)
 	}
 	want := *m
@@ -179,7 +179,7 @@ func testMerchantUpdateSettings(t *testing.T, s Stores) {
 	CheckEqual(t, "other merchant after UpdateSettings", gotOther, other)
 
 	ghost := NewMerchant(t, "Ghost", Base)
-	checkCode(t, "UpdateSettings(unknown)", s.Merchants.UpdateSettings(t.Context(), ghost), paygate.ENOTFOUND)
+	checkCode(t, "UpdateSettings(unknown)", s.Merchants.UpdateSettings(t.Context(), ghost, "key_test", Base), paygate.ENOTFOUND)
 	if _, err := s.Merchants.Merchant(t.Context(), ghost.ID); err == nil {
 		t.Errorf("Merchant after UpdateSettings(unknown): got the merchant, want it not to exist")
 	}
@@ -192,7 +192,7 @@ func testMerchantUpdateRateLimit(t *testing.T, s Stores) {
 	stale := *m
 
 	m.SuccessURL, m.DisplayName, m.RequireAck = "http://localhost:8080/ok", "Acme Tickets", false
-	if err := s.Merchants.UpdateSettings(t.Context(), m); err != nil {
+	if err := s.Merchants.UpdateSettings(t.Context(), m, "key_test", Base); err != nil {
 		t.Fatalf("UpdateSettings: %v", err)
 	}
 	stale.RateLimit = 7

@@ -21,7 +21,12 @@
 //   - a payment's Refunds hold every refund ever saved for it, whatever
 //     their status;
 //   - MarkSettled bumps the version of the payments it stamps, so a writer
-//     holding an older copy cannot undo the settlement.
+//     holding an older copy cannot undo the settlement;
+//   - an event's body (Data) comes back byte for byte; what a webhook
+//     attempt's error and response hold comes back as valid UTF-8 without
+//     NUL bytes (invalid bytes become U+FFFD);
+//   - disabling an endpoint (UpdateEndpoint) fails its pending deliveries;
+//     Redeliver keeps the attempts a delivery had.
 package storetest
 
 import (
@@ -51,6 +56,9 @@ type Stores struct {
 	Sessions    paygate.SessionStore
 	Signing     paygate.SigningSecretStore
 	Deliveries  paygate.DeliveryStore
+	Events      paygate.EventStore
+	Webhooks    paygate.WebhookStore
+	AccessKeys  paygate.AccessKeyStore
 }
 
 // Run runs the contract suite. open must return stores on a fresh, empty
@@ -76,6 +84,13 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Session", sessionTests},
 		{"SigningSecret", signingTests},
 		{"Delivery", deliveryTests},
+		{"Event", eventTests},
+		{"Outbox", outboxTests},
+		{"WebhookEndpoint", endpointTests},
+		{"WebhookDelivery", webhookDeliveryTests},
+		{"AccessKey", accessKeyTests},
+		{"URLChange", urlChangeTests},
+		{"TRForm", trFormTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -335,6 +350,9 @@ func Of(s paygate.Stores) Stores {
 		Sessions:    s.Sessions,
 		Signing:     s.Signing,
 		Deliveries:  s.Deliveries,
+		Events:      s.Events,
+		Webhooks:    s.Webhooks,
+		AccessKeys:  s.AccessKeys,
 	}
 }
 
