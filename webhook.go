@@ -105,6 +105,10 @@ type WebhookStore interface {
 	// UpdateEndpoint saves an endpoint's events, secrets, status, failures
 	// and last error.
 	UpdateEndpoint(ctx context.Context, e *WebhookEndpoint) error
+	// RecordEndpointHealth saves only e's status, failures, last error and
+	// UpdatedAt, and only while the stored endpoint is not disabled: a
+	// delivery's outcome never undoes the merchant's delete or rotation.
+	RecordEndpointHealth(ctx context.Context, e *WebhookEndpoint) error
 
 	// ClaimWebhookDeliveries leases up to limit pending deliveries due at
 	// now, of endpoints not disabled, by setting their NextAt to
@@ -117,7 +121,8 @@ type WebhookStore interface {
 	// WebhookDeliveries returns an event's deliveries and all their
 	// attempts, oldest first.
 	WebhookDeliveries(ctx context.Context, merchantID, eventID string) ([]*WebhookDelivery, []*WebhookAttempt, error)
-	// Redeliver makes the event due again at now for each of the
+	// Redeliver makes the event due again at now, on a fresh schedule
+	// (Attempts 0; the attempts made stay on record), for each of the
 	// merchant's endpoints that takes it and is not disabled (a new
 	// delivery where it had none), and returns those deliveries.
 	Redeliver(ctx context.Context, merchantID, eventID string, now time.Time) ([]*WebhookDelivery, error)

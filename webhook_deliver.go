@@ -201,7 +201,7 @@ func (g *Gateway) endpointHealth(ctx context.Context, merchantID, id string, out
 		}
 	}
 	e.UpdatedAt = g.now()
-	return g.Webhooks.UpdateEndpoint(ctx, e)
+	return g.Webhooks.RecordEndpointHealth(ctx, e)
 }
 
 // withJitter adds up to 10% to d, so that deliveries that failed together

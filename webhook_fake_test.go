@@ -130,6 +130,25 @@ func (m *memHooks) UpdateEndpoint(_ context.Context, e *paygate.WebhookEndpoint)
 	return nil
 }
 
+func (m *memHooks) RecordEndpointHealth(_ context.Context, e *paygate.WebhookEndpoint) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	stored, ok := m.endpoints[e.ID]
+	if !ok || stored.Status == paygate.EndpointDisabled {
+		return nil
+	}
+	stored.Status, stored.Failures, stored.LastError, stored.UpdatedAt = e.Status, e.Failures, e.LastError, e.UpdatedAt
+	if e.Status == paygate.EndpointDisabled {
+		for _, d := range m.deliveries {
+			if d.EndpointID == e.ID && d.Status == paygate.WebhookPending {
+				d.Status = paygate.WebhookFailed
+			}
+		}
+	}
+	m.updates++
+	return nil
+}
+
 func (m *memHooks) ClaimWebhookDeliveries(_ context.Context, now time.Time, lease time.Duration, limit int) ([]*paygate.WebhookDelivery, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

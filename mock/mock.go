@@ -304,6 +304,7 @@ type WebhookStore struct {
 	EndpointFn               func(ctx context.Context, merchantID, id string) (*paygate.WebhookEndpoint, error)
 	EndpointsFn              func(ctx context.Context, merchantID string) ([]*paygate.WebhookEndpoint, error)
 	UpdateEndpointFn         func(ctx context.Context, e *paygate.WebhookEndpoint) error
+	RecordEndpointHealthFn   func(ctx context.Context, e *paygate.WebhookEndpoint) error
 	ClaimWebhookDeliveriesFn func(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*paygate.WebhookDelivery, error)
 	RecordWebhookAttemptFn   func(ctx context.Context, d *paygate.WebhookDelivery, prevNextAt time.Time, a *paygate.WebhookAttempt) error
 	WebhookDeliveriesFn      func(ctx context.Context, merchantID, eventID string) ([]*paygate.WebhookDelivery, []*paygate.WebhookAttempt, error)
@@ -326,6 +327,10 @@ func (s *WebhookStore) Endpoints(ctx context.Context, merchantID string) ([]*pay
 
 func (s *WebhookStore) UpdateEndpoint(ctx context.Context, e *paygate.WebhookEndpoint) error {
 	return s.UpdateEndpointFn(ctx, e)
+}
+
+func (s *WebhookStore) RecordEndpointHealth(ctx context.Context, e *paygate.WebhookEndpoint) error {
+	return s.RecordEndpointHealthFn(ctx, e)
 }
 
 func (s *WebhookStore) ClaimWebhookDeliveries(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*paygate.WebhookDelivery, error) {

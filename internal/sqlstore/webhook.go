@@ -126,6 +126,22 @@ func (s webhooks) UpdateEndpoint(ctx context.Context, e *paygate.WebhookEndpoint
 	return s.db.Write(ctx, &Write{Key: "webhook_endpoints/" + e.ID, Stmts: stmts})
 }
 
+// RecordEndpointHealth saves an endpoint's status, failures, last error and
+// UpdatedAt while it is not disabled (a no-op once it is); disabling it
+// gives up its pending deliveries, in the same transaction.
+func (s webhooks) RecordEndpointHealth(ctx context.Context, e *paygate.WebhookEndpoint) error {
+	stmts := []Stmt{s.stmt(failed("record webhook endpoint health"),
+		`UPDATE webhook_endpoints SET status = ?, failures = ?, last_error = ?, updated_at = ?
+		WHERE id = ? AND merchant_id = ? AND status <> 'disabled'`,
+		e.Status, e.Failures, text(e.LastError), toTime(e.UpdatedAt), e.ID, e.MerchantID)}
+	if e.Status == paygate.EndpointDisabled {
+		stmts = append(stmts, s.stmt(failed("fail webhook deliveries"),
+			`UPDATE webhook_deliveries SET status = 'failed', updated_at = ? WHERE endpoint_id = ? AND status = 'pending'`,
+			toTime(e.UpdatedAt), e.ID))
+	}
+	return s.db.Write(ctx, &Write{Key: "webhook_endpoints/" + e.ID, Stmts: stmts})
+}
+
 const webhookDeliveryColumns = `id, event_id, endpoint_id, merchant_id, status, attempts, next_at, created_at, updated_at`
 
 func scanWebhookDelivery(row Row) (*paygate.WebhookDelivery, error) {
@@ -232,7 +248,7 @@ func (s webhooks) Redeliver(ctx context.Context, merchantID, eventID string, now
 			SELECT e.id || '.' || w.id, e.id, w.id, e.merchant_id, 'pending', 0, CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS BIGINT)
 			FROM events e JOIN webhook_endpoints w ON w.merchant_id = e.merchant_id
 			WHERE e.id = ? AND e.merchant_id = ? AND w.status <> 'disabled' AND `+takes("w", "e.type")+`
-			ON CONFLICT (id) DO UPDATE SET status = 'pending', next_at = excluded.next_at, updated_at = excluded.updated_at
+			ON CONFLICT (id) DO UPDATE SET status = 'pending', attempts = 0, next_at = excluded.next_at, updated_at = excluded.updated_at
 			RETURNING `+webhookDeliveryColumns), at, at, at, e.ID, merchantID)
 		list, err = collectRows(rows, err, "webhook deliveries", scanWebhookDelivery)
 		if err != nil {

@@ -14,6 +14,7 @@ var endpointTests = []test{
 	{"CreateGet", testEndpointCreateGet},
 	{"Update", testEndpointUpdate},
 	{"Takes", testEndpointTakes},
+	{"Health", testEndpointHealth},
 }
 
 var webhookDeliveryTests = []test{
@@ -218,6 +219,37 @@ func testEndpointUpdate(t *testing.T, s Stores) {
 	ghost := NewEndpoint(t, m.ID, Base, "*")
 	checkCode(t, "UpdateEndpoint(unknown)", s.Webhooks.UpdateEndpoint(t.Context(), ghost), paygate.ENOTFOUND)
 	CheckEqual(t, "Endpoint after others' updates", MustEndpoint(t, s.Webhooks, m.ID, e.ID), e)
+}
+
+// testEndpointHealth checks that a delivery's outcome saved on an endpoint
+// read before the merchant rotated its secret, or deleted it, undoes
+// neither.
+func testEndpointHealth(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	e := MustCreateEndpoint(t, s.Webhooks, NewEndpoint(t, m.ID, Base, "*"))
+	stale := MustEndpoint(t, s.Webhooks, m.ID, e.ID) // the worker's copy
+
+	// The merchant rotates the secret; then the worker records a failure.
+	e.PrevSecret, e.PrevExpiresAt = e.Secret, Base.Add(paygate.WebhookSecretOverlap)
+	e.Secret = paygate.EncryptedPAN{KeyID: "dk_2", Ciphertext: randomBytes(t, 48)}
+	e.UpdatedAt = Base.Add(time.Minute)
+	MustUpdateEndpoint(t, s.Webhooks, e)
+	stale.Failures, stale.LastError, stale.UpdatedAt = 1, "HTTP 503", Base.Add(2*time.Minute)
+	if err := s.Webhooks.RecordEndpointHealth(t.Context(), stale); err != nil {
+		t.Fatalf("RecordEndpointHealth: %v", err)
+	}
+	want := *e
+	want.Failures, want.LastError, want.UpdatedAt = 1, "HTTP 503", stale.UpdatedAt
+	CheckEqual(t, "endpoint after a rotation and a stale health record", MustEndpoint(t, s.Webhooks, m.ID, e.ID), &want)
+
+	// The merchant deletes it; the worker's success must not enable it again.
+	want.Status, want.UpdatedAt = paygate.EndpointDisabled, Base.Add(3*time.Minute)
+	MustUpdateEndpoint(t, s.Webhooks, &want)
+	stale.Status, stale.Failures, stale.LastError, stale.UpdatedAt = paygate.EndpointEnabled, 0, "", Base.Add(4*time.Minute)
+	if err := s.Webhooks.RecordEndpointHealth(t.Context(), stale); err != nil {
+		t.Fatalf("RecordEndpointHealth: %v", err)
+	}
+	CheckEqual(t, "deleted endpoint after a stale health record", MustEndpoint(t, s.Webhooks, m.ID, e.ID), &want)
 }
 
 // testEndpointTakes checks that an event goes to exactly the endpoints
@@ -504,8 +536,8 @@ func testWebhookRedeliver(t *testing.T, s Stores) {
 	}
 	var want []*paygate.WebhookDelivery
 	for _, w := range []*paygate.WebhookEndpoint{delivered, failed} {
-		d := *ends[w.ID] // its attempts kept
-		d.Status, d.NextAt, d.UpdatedAt = paygate.WebhookPending, at, at
+		d := *ends[w.ID] // a fresh schedule (its attempts stay on record)
+		d.Status, d.Attempts, d.NextAt, d.UpdatedAt = paygate.WebhookPending, 0, at, at
 		want = append(want, &d)
 	}
 	fresh := newDelivery(e, added)
