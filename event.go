@@ -23,7 +23,8 @@ const (
 
 // EventTypes lists every event type, in the order they were added.
 var EventTypes = []string{EventPaymentAuthorized, EventPaymentCaptured, EventPaymentDeclined, EventPaymentFailed,
-	EventPaymentVoided, EventPaymentExpired, EventPaymentRefunded, EventSessionCompleted, EventSecurityViolation}
+	EventPaymentVoided, EventPaymentExpired, EventPaymentRefunded, EventSessionCompleted, EventSecurityViolation,
+	EventBatchSettled, EventBatchOutOfBalance, EventDepositPaid}
 
 // Event is one thing that happened to a merchant's payments, recorded in
 // the same database transaction as the change it reports (an outbox), and

@@ -39,6 +39,13 @@ type Merchant struct {
 	DisplayName    string
 	LogoURL        string
 
+	// Settlement (batch.go, pricing.go): the daily cut-off ("15:04", in
+	// TimeZone, an IANA name; defaults DefaultCutoff and UTC) and what
+	// the merchant pays per transaction ("" : DefaultPricing).
+	TimeZone string
+	Cutoff   string
+	Pricing  *Pricing
+
 	CreatedAt time.Time
 }
 

@@ -18,6 +18,7 @@ type Stores struct {
 	Deliveries  DeliveryStore
 	Events      EventStore
 	Webhooks    WebhookStore
+	Batches     BatchStore
 	AccessKeys  AccessKeyStore
 
 	// Engine names the database engine: "sqlite" or "postgres".
