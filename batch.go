@@ -77,6 +77,9 @@ type Batch struct {
 	CutoffAt  time.Time
 	ClosedAt  time.Time // when the close began (its transactions were approved before it)
 	SettledAt time.Time
+	// UpdatedAt is when the batch last changed: a closing batch not
+	// changed for InDoubtAfter is resumed by another node.
+	UpdatedAt time.Time
 	Version   int
 }
 
@@ -157,6 +160,9 @@ type ReconcileResponse struct {
 	Totals       Totals // the acquirer's
 	Funded       int64  // in balance: what the acquirer deposits (net of fees)
 	Fees         int64  // in balance: the fees it kept
+	// Differences: out of balance after an upload, the transactions on
+	// which the acquirer's records differ from the upload.
+	Differences []BatchDifference
 }
 
 // UploadRequest is a 0320: one transaction of a batch sent in full, when
@@ -186,6 +192,12 @@ type BatchFilter struct {
 	Currency      string
 	StartingAfter string
 	Limit         int
+}
+
+// BatchKey names a merchant's batches of one currency.
+type BatchKey struct {
+	MerchantID string
+	Currency   Currency
 }
 
 // BatchStore keeps batches, their items and deposits.
@@ -220,6 +232,10 @@ type BatchStore interface {
 	DueBatches(ctx context.Context, now, staleBefore time.Time, limit int) ([]*Batch, error)
 	Deposit(ctx context.Context, merchantID, id string) (*Deposit, error)
 	Deposits(ctx context.Context, f BatchFilter) (list []*Deposit, hasMore bool, err error)
+	// Unbatched returns the merchants (or the one merchant, if
+	// merchantID is not "") and currencies that have approved
+	// transactions in no batch, so that each gets an open batch.
+	Unbatched(ctx context.Context, merchantID string) ([]BatchKey, error)
 	// PayDeposits marks pending deposits funded on or before the date paid.
 	PayDeposits(ctx context.Context, date string, now time.Time) ([]*Deposit, error)
 }

@@ -75,6 +75,12 @@ type EventData struct {
 	RefundAmount       int64  `json:"refund_amount,omitempty"`
 	// Violation says what a security.violation was (never the secret).
 	Violation string `json:"violation,omitempty"`
+	// Settlement: the batch and deposit, and (batch.settled,
+	// deposit.paid) the deposit's net amount in Amount.
+	BatchID     string `json:"batch_id,omitempty"`
+	BatchNumber int64  `json:"batch_number,omitempty"`
+	DepositID   string `json:"deposit_id,omitempty"`
+	FundingDate string `json:"funding_date,omitempty"`
 }
 
 // newEvent makes an event with its body.

@@ -45,6 +45,11 @@ type Gateway struct {
 	AccessKeys AccessKeyStore
 	TRLifetime time.Duration
 
+	// Settlement (settle.go): the batches, and the acquirer's settlement
+	// side (0500/0320).
+	Batches BatchStore
+	Settler Settler
+
 	// NetworkTimeout is the acquirer's answer timeout. Work in doubt is
 	// only recovered once it is older than InDoubtAfter, which must be
 	// comfortably longer.

@@ -156,6 +156,7 @@ func New(ctx context.Context, c Config) (*Node, error) {
 	g.Events, g.Webhooks = c.Stores.Events, c.Stores.Webhooks
 	g.SessionLifetime = c.SessionLifetime
 	g.AccessKeys, g.TRLifetime = c.Stores.AccessKeys, c.TRLifetime
+	g.Batches = c.Stores.Batches
 	g.Fetcher = &webhook.Client{AllowPrivate: c.AllowPrivateTargets}
 	g.Poster = &webhook.Poster{AllowPrivate: c.AllowPrivateTargets}
 	if !c.AllowPrivateTargets {
@@ -288,6 +289,14 @@ func (n *Node) Sweep(ctx context.Context) {
 	}
 	if _, err := g.ExpireAuthorizations(ctx); err != nil && ctx.Err() == nil {
 		logger.Error("expire authorizations", paygate.LogError, err)
+	}
+	if g.Batches != nil && g.Settler != nil {
+		if _, err := g.CloseDueBatches(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("close due batches", paygate.LogError, err)
+		}
+		if _, err := g.PayDeposits(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("pay deposits", paygate.LogError, err)
+		}
 	}
 	if k, _, err := n.pruner.Prune(ctx); err != nil && ctx.Err() == nil {
 		logger.Error("prune idempotency keys", paygate.LogError, err)

@@ -17,16 +17,25 @@ type merchants struct{ *store }
 var _ paygate.MerchantStore = merchants{}
 
 const merchantColumns = `id, name, email, require_ack, ack_window_ms, mcc, acquirer_id, terminal_id, created_at, rate_limit,
-	allowed_origins, success_url, decline_url, cancel_url, default_model, display_name, logo_url`
+	allowed_origins, success_url, decline_url, cancel_url, default_model, display_name, logo_url,
+	time_zone, cutoff, pricing`
 
 func scanMerchant(row Row) (*paygate.Merchant, error) {
 	var m paygate.Merchant
 	var ackMS int64
 	var created sql.NullInt64
-	var origins string
+	var origins, pricing string
 	if err := row.Scan(&m.ID, &m.Name, &m.Email, &m.RequireAck, &ackMS, &m.MCC, &m.AcquirerID, &m.TerminalID, &created, &m.RateLimit,
-		&origins, &m.SuccessURL, &m.DeclineURL, &m.CancelURL, &m.DefaultModel, &m.DisplayName, &m.LogoURL); err != nil {
+		&origins, &m.SuccessURL, &m.DeclineURL, &m.CancelURL, &m.DefaultModel, &m.DisplayName, &m.LogoURL,
+		&m.TimeZone, &m.Cutoff, &pricing); err != nil {
 		return nil, err
+	}
+	if pricing != "" {
+		p, err := paygate.ParsePricing(pricing)
+		if err != nil {
+			return nil, fmt.Errorf("decode pricing of %s: %w", m.ID, err)
+		}
+		m.Pricing = &p
 	}
 	m.AckWindow = time.Duration(ackMS) * time.Millisecond
 	m.CreatedAt = fromTime(created)
@@ -59,9 +68,10 @@ func (s merchants) CreateMerchant(ctx context.Context, m *paygate.Merchant) erro
 		return err
 	}
 	return s.db.Write(ctx, &Write{Key: "merchants/" + m.ID, Stmts: []Stmt{s.stmt(failed("insert merchant"),
-		`INSERT INTO merchants (`+merchantColumns+`) VALUES (`+placeholders(17)+`)`,
+		`INSERT INTO merchants (`+merchantColumns+`) VALUES (`+placeholders(20)+`)`,
 		m.ID, m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.AcquirerID, m.TerminalID, toTime(m.CreatedAt), m.RateLimit,
-		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel, m.DisplayName, m.LogoURL)}})
+		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel, m.DisplayName, m.LogoURL,
+		m.TimeZone, m.Cutoff, pricingCode(m.Pricing))}})
 }
 
 // UpdateMerchant saves every column of a merchant but its id and creation
@@ -73,10 +83,12 @@ func (s merchants) UpdateMerchant(ctx context.Context, m *paygate.Merchant) erro
 	}
 	return s.db.Write(ctx, &Write{Key: "merchants/" + m.ID, Stmts: []Stmt{s.stmt(changed("update merchant", notFound("merchant", m.ID)),
 		`UPDATE merchants SET name = ?, email = ?, require_ack = ?, ack_window_ms = ?, mcc = ?, rate_limit = ?,
-		allowed_origins = ?, success_url = ?, decline_url = ?, cancel_url = ?, default_model = ?, display_name = ?, logo_url = ?
+		allowed_origins = ?, success_url = ?, decline_url = ?, cancel_url = ?, default_model = ?, display_name = ?, logo_url = ?,
+		time_zone = ?, cutoff = ?, pricing = ?
 		WHERE id = ?`,
 		m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.RateLimit,
-		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel, m.DisplayName, m.LogoURL, m.ID)}})
+		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel, m.DisplayName, m.LogoURL,
+		m.TimeZone, m.Cutoff, pricingCode(m.Pricing), m.ID)}})
 }
 
 // UpdateSettings saves only a merchant's settings and, in the same
@@ -100,10 +112,10 @@ func (s merchants) UpdateSettings(ctx context.Context, m *paygate.Merchant, by s
 	}
 	stmts = append(stmts, s.stmt(changed("update merchant settings", notFound("merchant", m.ID)),
 		`UPDATE merchants SET allowed_origins = ?, success_url = ?, decline_url = ?, cancel_url = ?, default_model = ?,
-		display_name = ?, logo_url = ?, require_ack = ?, ack_window_ms = ?
+		display_name = ?, logo_url = ?, require_ack = ?, ack_window_ms = ?, time_zone = ?, cutoff = ?, pricing = ?
 		WHERE id = ?`,
 		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel,
-		m.DisplayName, m.LogoURL, m.RequireAck, m.AckWindow.Milliseconds(), m.ID))
+		m.DisplayName, m.LogoURL, m.RequireAck, m.AckWindow.Milliseconds(), m.TimeZone, m.Cutoff, pricingCode(m.Pricing), m.ID))
 	return s.db.Write(ctx, &Write{Key: "merchants/" + m.ID, Stmts: stmts})
 }
 
@@ -189,4 +201,13 @@ func (s merchants) APIKeys(ctx context.Context, merchantID string) ([]*paygate.A
 func (s merchants) RevokeAPIKey(ctx context.Context, id string, at time.Time) error {
 	return s.db.Write(ctx, &Write{Key: "api_keys/" + id, Stmts: []Stmt{s.stmt(changed("revoke api key", notFound("API key", id)),
 		`UPDATE api_keys SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?`, toTime(at), id)}})
+}
+
+// pricingCode is a merchant's pricing as stored: its Code, "" for the
+// default.
+func pricingCode(p *paygate.Pricing) string {
+	if p == nil {
+		return ""
+	}
+	return p.Code()
 }

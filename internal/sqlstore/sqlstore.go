@@ -247,7 +247,7 @@ func New(db DB, d *Dialect, bundle paygate.Stores) paygate.Stores {
 	bundle.Idempotency, bundle.Sequences, bundle.Jobs = idempotency{s}, sequences{s}, jobs{s}
 	bundle.Sessions, bundle.Signing, bundle.Deliveries = sessions{s}, signing{s}, deliveries{s}
 	bundle.Events, bundle.Webhooks = events{s}, webhooks{s}
-	bundle.AccessKeys = accessKeys{s}
+	bundle.AccessKeys, bundle.Batches = accessKeys{s}, batches{s}
 	return bundle
 }
 

@@ -1,0 +1,407 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/paygate/paygate"
+)
+
+// batches keeps settlement batches, their items and deposits.
+type batches struct{ *store }
+
+var _ paygate.BatchStore = batches{}
+
+const batchColumns = `id, merchant_id, currency, number, status, step,
+	debits_count, debits_amount, credits_count, credits_amount,
+	debit_reversals_count, debit_reversals_amount, credit_reversals_count, credit_reversals_amount,
+	acq_debits_count, acq_debits_amount, acq_credits_count, acq_credits_amount,
+	acq_debit_reversals_count, acq_debit_reversals_amount, acq_credit_reversals_count, acq_credit_reversals_amount,
+	response_code, differences, resolution, opened_at, cutoff_at, closed_at, settled_at, updated_at, version`
+
+// batchMutable is what UpdateBatch and SettleBatch save.
+const batchMutable = `status = ?, step = ?,
+	debits_count = ?, debits_amount = ?, credits_count = ?, credits_amount = ?,
+	debit_reversals_count = ?, debit_reversals_amount = ?, credit_reversals_count = ?, credit_reversals_amount = ?,
+	acq_debits_count = ?, acq_debits_amount = ?, acq_credits_count = ?, acq_credits_amount = ?,
+	acq_debit_reversals_count = ?, acq_debit_reversals_amount = ?, acq_credit_reversals_count = ?, acq_credit_reversals_amount = ?,
+	response_code = ?, differences = ?, resolution = ?, closed_at = ?, settled_at = ?, updated_at = ?, version = version + 1`
+
+func totalsArgs(t paygate.Totals) []any {
+	return []any{t.DebitsCount, t.DebitsAmount, t.CreditsCount, t.CreditsAmount,
+		t.DebitReversalsCount, t.DebitReversalsAmount, t.CreditReversalsCount, t.CreditReversalsAmount}
+}
+
+func totalsDest(t *paygate.Totals) []any {
+	return []any{&t.DebitsCount, &t.DebitsAmount, &t.CreditsCount, &t.CreditsAmount,
+		&t.DebitReversalsCount, &t.DebitReversalsAmount, &t.CreditReversalsCount, &t.CreditReversalsAmount}
+}
+
+func encodeDifferences(d []paygate.BatchDifference) string {
+	if len(d) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
+
+func batchMutableArgs(b *paygate.Batch) []any {
+	args := []any{string(b.Status), b.Step}
+	args = append(args, totalsArgs(b.Totals)...)
+	args = append(args, totalsArgs(b.AcquirerTotals)...)
+	return append(args, b.ResponseCode, encodeDifferences(b.Differences), b.Resolution, toTime(b.ClosedAt), toTime(b.SettledAt), toTime(b.UpdatedAt))
+}
+
+func batchArgs(b *paygate.Batch) []any {
+	args := []any{b.ID, b.MerchantID, b.Currency.Code, b.Number, string(b.Status), b.Step}
+	args = append(args, totalsArgs(b.Totals)...)
+	args = append(args, totalsArgs(b.AcquirerTotals)...)
+	return append(args, b.ResponseCode, encodeDifferences(b.Differences), b.Resolution, toTime(b.OpenedAt), toTime(b.CutoffAt),
+		toTime(b.ClosedAt), toTime(b.SettledAt), toTime(b.UpdatedAt), b.Version)
+}
+
+func scanBatch(row Row) (*paygate.Batch, error) {
+	var b paygate.Batch
+	var currency, status, diffs string
+	var opened, cutoff, closed, settled, updated sql.NullInt64
+	dest := []any{&b.ID, &b.MerchantID, &currency, &b.Number, &status, &b.Step}
+	dest = append(dest, totalsDest(&b.Totals)...)
+	dest = append(dest, totalsDest(&b.AcquirerTotals)...)
+	dest = append(dest, &b.ResponseCode, &diffs, &b.Resolution, &opened, &cutoff, &closed, &settled, &updated, &b.Version)
+	if err := row.Scan(dest...); err != nil {
+		return nil, err
+	}
+	b.Currency, _ = paygate.LookupCurrency(currency)
+	b.Status = paygate.BatchStatus(status)
+	if diffs != "" {
+		if err := json.Unmarshal([]byte(diffs), &b.Differences); err != nil {
+			return nil, fmt.Errorf("decode differences of %s: %w", b.ID, err)
+		}
+	}
+	b.OpenedAt, b.CutoffAt, b.ClosedAt = fromTime(opened), fromTime(cutoff), fromTime(closed)
+	b.SettledAt, b.UpdatedAt = fromTime(settled), fromTime(updated)
+	return &b, nil
+}
+
+var (
+	batchInsert = `INSERT INTO batches (` + batchColumns + `) VALUES (` + placeholders(31) + `)`
+	batchUpdate = `UPDATE batches SET ` + batchMutable + ` WHERE id = ? AND version = ?`
+)
+
+// OpenBatch returns the merchant's open batch of c, opening it (numbered
+// after the merchant's last of c) if there is none.
+func (s batches) OpenBatch(ctx context.Context, merchantID string, c paygate.Currency, now, cutoff time.Time) (*paygate.Batch, error) {
+	for try := 0; ; try++ {
+		b, err := scanBatch(s.queryRow(ctx, `SELECT `+batchColumns+` FROM batches WHERE merchant_id = ? AND currency = ? AND status = 'open'`,
+			merchantID, c.Code))
+		if err == nil {
+			return b, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("select open batch: %w", err)
+		}
+		var last int64
+		if err := s.queryRow(ctx, `SELECT coalesce(max(number), 0) FROM batches WHERE merchant_id = ? AND currency = ?`,
+			merchantID, c.Code).Scan(&last); err != nil {
+			return nil, fmt.Errorf("select last batch number: %w", err)
+		}
+		b = &paygate.Batch{ID: paygate.NewID("bat", now), MerchantID: merchantID, Currency: c, Number: last + 1,
+			Status: paygate.BatchOpen, OpenedAt: now, CutoffAt: cutoff, UpdatedAt: now, Version: 1}
+		err = s.db.Write(ctx, &Write{Key: "batches/" + merchantID, Stmts: []Stmt{s.stmt(s.unique("insert batch"), batchInsert, batchArgs(b)...)}})
+		if errors.Is(err, paygate.ErrDuplicate) && try < 5 {
+			continue // another opened it (or took the number): read it
+		}
+		if err != nil {
+			return nil, err
+		}
+		return b, nil
+	}
+}
+
+// Batch returns one of a merchant's batches.
+func (s batches) Batch(ctx context.Context, merchantID, id string) (*paygate.Batch, error) {
+	b, err := scanBatch(s.queryRow(ctx, `SELECT `+batchColumns+` FROM batches WHERE id = ? AND merchant_id = ?`, id, merchantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("batch", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("select batch: %w", err)
+	}
+	return b, nil
+}
+
+// filter is the condition of a listing of batches or deposits.
+func (f batchFilter) where() (string, []any) {
+	where := []string{"merchant_id = ?"}
+	args := []any{f.MerchantID}
+	if f.Status != "" {
+		where, args = append(where, "status = ?"), append(args, string(f.Status))
+	}
+	if f.Currency != "" {
+		where, args = append(where, "currency = ?"), append(args, f.Currency)
+	}
+	if f.StartingAfter != "" {
+		where, args = append(where, "id < ?"), append(args, f.StartingAfter)
+	}
+	return strings.Join(where, " AND "), args
+}
+
+type batchFilter paygate.BatchFilter
+
+// Batches lists a merchant's batches, newest first, a page at a time.
+func (s batches) Batches(ctx context.Context, f paygate.BatchFilter) ([]*paygate.Batch, bool, error) {
+	where, args := batchFilter(f).where()
+	list, err := collect("batches", scanBatch)(s.query(ctx, `SELECT `+batchColumns+` FROM batches WHERE `+where+
+		` ORDER BY id DESC LIMIT ?`, append(args, f.Limit+1)...))
+	if err != nil {
+		return nil, false, err
+	}
+	return page(list, f.Limit)
+}
+
+func page[T any](list []T, limit int) ([]T, bool, error) {
+	if len(list) > limit {
+		return list[:limit], true, nil
+	}
+	return list, false, nil
+}
+
+// UpdateBatch saves b if it is still at b.Version, with the events its
+// status reports (paygate.BatchEvents: out of balance).
+func (s batches) UpdateBatch(ctx context.Context, b *paygate.Batch) error {
+	stmts := []Stmt{s.stmt(changed("update batch", paygate.ErrVersionConflict), batchUpdate,
+		append(batchMutableArgs(b), b.ID, b.Version)...)}
+	stmts = append(stmts, s.eventStmts(paygate.BatchEvents(b, nil))...)
+	if err := s.db.Write(ctx, &Write{Key: "batches/" + b.MerchantID, Stmts: stmts}); err != nil {
+		return err
+	}
+	b.Version++
+	return nil
+}
+
+// The claim of a close: every approved transaction of the merchant and
+// currency approved before the close that no batch has. A claimed payment
+// is stamped settled (it can no longer be voided) and its version bumped,
+// so that a writer holding an older copy cannot undo the claim.
+var (
+	claimPayments = `UPDATE payments SET batch_id = ?, settled_at = ?, version = version + 1
+	WHERE merchant_id = ? AND currency = ? AND batch_id IS NULL AND status IN ('captured', 'partially_refunded', 'refunded')
+	AND captured_at < ?`
+	claimRefunds = `UPDATE refunds SET batch_id = ?
+	WHERE merchant_id = ? AND currency = ? AND batch_id IS NULL AND status = 'succeeded' AND updated_at < ?`
+	batchItemColumns = `batch_id, rrn, kind, payment_id, refund_id, stan, auth_code, amount, currency, card_brand, card_type, card_last4, approved_at`
+	debitItems       = `INSERT INTO batch_items (` + batchItemColumns + `)
+	SELECT batch_id, rrn, 'debit', id, '', stan, auth_code, amount_captured, currency, brand, 'credit', last4, captured_at
+	FROM payments WHERE batch_id = ?`
+	creditItems = `INSERT INTO batch_items (` + batchItemColumns + `)
+	SELECT r.batch_id, r.rrn, 'credit', r.payment_id, r.id, r.stan, p.auth_code, r.amount, r.currency, p.brand, 'credit', p.last4, r.updated_at
+	FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.batch_id = ?`
+)
+
+// AssignBatch closes b and claims its transactions, in one transaction.
+func (s batches) AssignBatch(ctx context.Context, b *paygate.Batch, next *paygate.Batch) error {
+	closedAt := b.ClosedAt.UnixMicro()
+	stmts := []Stmt{
+		s.stmt(changed("close batch", paygate.ErrVersionConflict),
+			`UPDATE batches SET status = 'closing', step = ?, closed_at = ?, updated_at = ?, version = version + 1
+			WHERE id = ? AND version = ? AND status = 'open'`,
+			paygate.StepAssigned, closedAt, toTime(b.UpdatedAt), b.ID, b.Version),
+		s.stmt(failed("claim payments"), claimPayments, b.ID, closedAt, b.MerchantID, b.Currency.Code, closedAt),
+		s.stmt(failed("claim refunds"), claimRefunds, b.ID, b.MerchantID, b.Currency.Code, closedAt),
+		s.stmt(failed("insert debit items"), debitItems, b.ID),
+		s.stmt(failed("insert credit items"), creditItems, b.ID),
+		s.stmt(s.unique("open next batch"), batchInsert, batchArgs(next)...),
+	}
+	var totals paygate.Totals
+	sum := func(tx Tx) error {
+		totals = paygate.Totals{}
+		rows, err := tx.Query(s.d.SQL(`SELECT kind, count(*), coalesce(sum(amount), 0) FROM batch_items WHERE batch_id = ? GROUP BY kind`), b.ID)
+		if err != nil {
+			return fmt.Errorf("sum batch items: %w", err)
+		}
+		for rows.Next() {
+			var kind string
+			var n, amount int64
+			if err := rows.Scan(&kind, &n, &amount); err != nil {
+				rows.Close()
+				return fmt.Errorf("sum batch items: %w", err)
+			}
+			switch kind {
+			case "debit":
+				totals.DebitsCount, totals.DebitsAmount = n, amount
+			case "credit":
+				totals.CreditsCount, totals.CreditsAmount = n, amount
+			}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("sum batch items: %w", err)
+		}
+		_, err = tx.Exec(s.d.SQL(`UPDATE batches SET debits_count = ?, debits_amount = ?, credits_count = ?, credits_amount = ?
+			WHERE id = ?`), totals.DebitsCount, totals.DebitsAmount, totals.CreditsCount, totals.CreditsAmount, b.ID)
+		if err != nil {
+			return fmt.Errorf("save batch totals: %w", err)
+		}
+		return nil
+	}
+	if err := s.db.Write(ctx, &Write{Key: "batches/" + b.MerchantID, Stmts: stmts, Then: sum, Alone: true}); err != nil {
+		return err
+	}
+	b.Status, b.Step, b.Totals = paygate.BatchClosing, paygate.StepAssigned, totals
+	b.Version++
+	return nil
+}
+
+var batchItemSelect = `SELECT ` + batchItemColumns + ` FROM batch_items`
+
+func scanBatchItem(row Row) (*paygate.BatchItem, error) {
+	var it paygate.BatchItem
+	var currency string
+	var at sql.NullInt64
+	if err := row.Scan(&it.BatchID, &it.RRN, &it.Kind, &it.PaymentID, &it.RefundID, &it.STAN, &it.AuthCode, &it.Amount, &currency,
+		&it.CardBrand, &it.CardType, &it.CardLast4, &at); err != nil {
+		return nil, err
+	}
+	it.Currency, _ = paygate.LookupCurrency(currency)
+	it.At = fromTime(at)
+	return &it, nil
+}
+
+// BatchItems returns a page of a batch's items, by RRN.
+func (s batches) BatchItems(ctx context.Context, batchID, afterRRN string, limit int) ([]*paygate.BatchItem, error) {
+	return collect("batch items", scanBatchItem)(s.query(ctx, batchItemSelect+` WHERE batch_id = ? AND rrn > ? ORDER BY rrn LIMIT ?`,
+		batchID, afterRRN, limit))
+}
+
+const depositColumns = `id, batch_id, merchant_id, currency, gross, refunds, fees, net, funding_date, status, created_at, paid_at`
+
+func scanDeposit(row Row) (*paygate.Deposit, error) {
+	var d paygate.Deposit
+	var currency string
+	var created, paid sql.NullInt64
+	if err := row.Scan(&d.ID, &d.BatchID, &d.MerchantID, &currency, &d.Gross, &d.Refunds, &d.Fees, &d.Net, &d.FundingDate, &d.Status,
+		&created, &paid); err != nil {
+		return nil, err
+	}
+	d.Currency, _ = paygate.LookupCurrency(currency)
+	d.CreatedAt, d.PaidAt = fromTime(created), fromTime(paid)
+	return &d, nil
+}
+
+// SettleBatch saves b, settled, with its deposit and the batch.settled
+// event, in one transaction. (Its payments were stamped settled when the
+// close claimed them.)
+func (s batches) SettleBatch(ctx context.Context, b *paygate.Batch, d *paygate.Deposit) error {
+	stmts := []Stmt{
+		s.stmt(changed("settle batch", paygate.ErrVersionConflict), batchUpdate, append(batchMutableArgs(b), b.ID, b.Version)...),
+		s.stmt(s.unique("insert deposit"), `INSERT INTO deposits (`+depositColumns+`) VALUES (`+placeholders(12)+`)`,
+			d.ID, d.BatchID, d.MerchantID, d.Currency.Code, d.Gross, d.Refunds, d.Fees, d.Net, d.FundingDate, d.Status,
+			toTime(d.CreatedAt), toTime(d.PaidAt)),
+	}
+	stmts = append(stmts, s.eventStmts(paygate.BatchEvents(b, d))...)
+	if err := s.db.Write(ctx, &Write{Key: "batches/" + b.MerchantID, Stmts: stmts}); err != nil {
+		return err
+	}
+	b.Version++
+	return nil
+}
+
+// DueBatches returns open batches past their cut-off and closing batches
+// left unchanged since staleBefore.
+func (s batches) DueBatches(ctx context.Context, now, staleBefore time.Time, limit int) ([]*paygate.Batch, error) {
+	return collect("due batches", scanBatch)(s.query(ctx, `SELECT `+batchColumns+` FROM batches
+		WHERE (status = 'open' AND cutoff_at <= ?) OR (status = 'closing' AND updated_at < ?) ORDER BY cutoff_at LIMIT ?`,
+		now.UnixMicro(), staleBefore.UnixMicro(), limit))
+}
+
+// Deposit returns one of a merchant's deposits.
+func (s batches) Deposit(ctx context.Context, merchantID, id string) (*paygate.Deposit, error) {
+	d, err := scanDeposit(s.queryRow(ctx, `SELECT `+depositColumns+` FROM deposits WHERE id = ? AND merchant_id = ?`, id, merchantID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("deposit", id)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("select deposit: %w", err)
+	}
+	return d, nil
+}
+
+// Deposits lists a merchant's deposits, newest first, a page at a time
+// (Status filters by the deposit's status).
+func (s batches) Deposits(ctx context.Context, f paygate.BatchFilter) ([]*paygate.Deposit, bool, error) {
+	where, args := batchFilter(f).where()
+	list, err := collect("deposits", scanDeposit)(s.query(ctx, `SELECT `+depositColumns+` FROM deposits WHERE `+where+
+		` ORDER BY id DESC LIMIT ?`, append(args, f.Limit+1)...))
+	if err != nil {
+		return nil, false, err
+	}
+	return page(list, f.Limit)
+}
+
+// PayDeposits marks the pending deposits funded by date paid, with a
+// deposit.paid event each, in one transaction.
+func (s batches) PayDeposits(ctx context.Context, date string, now time.Time) ([]*paygate.Deposit, error) {
+	var paid []*paygate.Deposit
+	pay := func(tx Tx) error {
+		paid = nil
+		rows, err := tx.Query(s.d.SQL(`UPDATE deposits SET status = 'paid', paid_at = ?
+			WHERE status = 'pending' AND funding_date <= ? RETURNING `+depositColumns), now.UnixMicro(), date)
+		if err != nil {
+			return fmt.Errorf("pay deposits: %w", err)
+		}
+		for rows.Next() {
+			d, err := scanDeposit(rows)
+			if err != nil {
+				rows.Close()
+				return fmt.Errorf("scan paid deposit: %w", err)
+			}
+			paid = append(paid, d)
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return fmt.Errorf("pay deposits: %w", err)
+		}
+		for _, d := range paid {
+			for _, st := range s.eventStmts(paygate.DepositEvents(d)) {
+				if err := st.Check(tx.Exec(st.SQL, st.Args...)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	if err := s.db.Write(ctx, &Write{Key: "deposits/", Then: pay, Alone: true}); err != nil {
+		return nil, err
+	}
+	return paid, nil
+}
+
+// Unbatched returns the merchants and currencies with approved
+// transactions in no batch (by the claim's partial indexes).
+func (s batches) Unbatched(ctx context.Context, merchantID string) ([]paygate.BatchKey, error) {
+	q := `SELECT merchant_id, currency FROM payments WHERE batch_id IS NULL AND status IN ('captured', 'partially_refunded', 'refunded')
+	UNION SELECT merchant_id, currency FROM refunds WHERE batch_id IS NULL AND status = 'succeeded'`
+	var args []any
+	if merchantID != "" {
+		q = `SELECT merchant_id, currency FROM payments WHERE merchant_id = ? AND batch_id IS NULL AND status IN ('captured', 'partially_refunded', 'refunded')
+		UNION SELECT merchant_id, currency FROM refunds WHERE merchant_id = ? AND batch_id IS NULL AND status = 'succeeded'`
+		args = []any{merchantID, merchantID}
+	}
+	return collect("unbatched currencies", func(row Row) (paygate.BatchKey, error) {
+		var k paygate.BatchKey
+		var c string
+		err := row.Scan(&k.MerchantID, &c)
+		k.Currency, _ = paygate.LookupCurrency(c)
+		return k, err
+	})(s.query(ctx, q+` ORDER BY 1, 2`, args...))
+}
