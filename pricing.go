@@ -157,6 +157,16 @@ func (m *Merchant) NextCutoff(t time.Time) time.Time {
 	for day := 0; ; day++ {
 		d := local.AddDate(0, 0, day)
 		c := time.Date(d.Year(), d.Month(), d.Day(), hm.Hour(), hm.Minute(), 0, 0, loc)
+		if h, mi, _ := c.Clock(); h != hm.Hour() || mi != hm.Minute() {
+			// A change skipped the wall time (time.Date picked one of
+			// the offsets around it): the instant of the change.
+			start, end := c.ZoneBounds()
+			if h*60+mi < hm.Hour()*60+hm.Minute() {
+				c = end
+			} else {
+				c = start
+			}
+		}
 		if c.After(t) {
 			return c.UTC()
 		}

@@ -164,6 +164,9 @@ func (m *Merchant) pricing() Pricing {
 
 // reconcile sends the batch's 0500 and records the answer on b.
 func (g *Gateway) reconcile(ctx context.Context, m *Merchant, b *Batch) (ReconcileResponse, error) {
+	if g.Settler == nil {
+		return ReconcileResponse{}, fmt.Errorf("reconcile batch %s: no settlement link to the acquirer", b.ID)
+	}
 	stan, _, err := g.nextSTANAndRRN(ctx)
 	if err != nil {
 		return ReconcileResponse{}, err
@@ -274,22 +277,31 @@ func (g *Gateway) settle(ctx context.Context, m *Merchant, b *Batch, resp *Recon
 // merchantID is not "") and currency that has approved transactions in no
 // batch and no open batch yet, so that they close at the cut-off.
 func (g *Gateway) OpenBatches(ctx context.Context, merchantID string) error {
+	_, err := g.openBatches(ctx, merchantID)
+	return err
+}
+
+// openBatches is OpenBatches, returning the merchants and currencies with
+// transactions to batch.
+func (g *Gateway) openBatches(ctx context.Context, merchantID string) (map[BatchKey]bool, error) {
 	keys, err := g.Batches.Unbatched(ctx, merchantID)
 	if err != nil {
-		return fmt.Errorf("list unbatched: %w", err)
+		return nil, fmt.Errorf("list unbatched: %w", err)
 	}
+	work := map[BatchKey]bool{}
 	var m *Merchant
 	for _, k := range keys {
 		if m == nil || m.ID != k.MerchantID {
 			if m, err = g.Merchants.Merchant(ctx, k.MerchantID); err != nil {
-				return fmt.Errorf("merchant %s: %w", k.MerchantID, err)
+				return nil, fmt.Errorf("merchant %s: %w", k.MerchantID, err)
 			}
 		}
 		if _, err := g.OpenBatch(ctx, m, k.Currency); err != nil {
-			return err
+			return nil, err
 		}
+		work[BatchKey{k.MerchantID, Currency{Code: k.Currency.Code}}] = true
 	}
-	return nil
+	return work, nil
 }
 
 // CloseDueBatches closes the batches past their merchants' cut-off and
@@ -297,7 +309,8 @@ func (g *Gateway) OpenBatches(ctx context.Context, merchantID string) error {
 // batch another node claimed first is skipped. It returns how many it
 // took to their end (settled or out of balance).
 func (g *Gateway) CloseDueBatches(ctx context.Context) (int, error) {
-	if err := g.OpenBatches(ctx, ""); err != nil {
+	work, err := g.openBatches(ctx, "")
+	if err != nil {
 		return 0, err
 	}
 	now := g.now()
@@ -306,31 +319,39 @@ func (g *Gateway) CloseDueBatches(ctx context.Context) (int, error) {
 		return 0, fmt.Errorf("list due batches: %w", err)
 	}
 	n := 0
+	var errs []error // a batch that fails does not hold up the others
 	for _, b := range list {
 		m, err := g.Merchants.Merchant(ctx, b.MerchantID)
 		if err != nil {
-			return n, fmt.Errorf("merchant of batch %s: %w", b.ID, err)
+			errs = append(errs, fmt.Errorf("merchant of batch %s: %w", b.ID, err))
+			continue
+		}
+		if b.Status == BatchOpen && !work[BatchKey{b.MerchantID, Currency{Code: b.Currency.Code}}] {
+			// Nothing to settle: the batch stays open until the next cut-off.
+			b.CutoffAt, b.UpdatedAt = m.NextCutoff(now), now
+			if err := g.Batches.UpdateBatch(ctx, b); err != nil && !errors.Is(err, ErrVersionConflict) {
+				errs = append(errs, fmt.Errorf("move cut-off of batch %s: %w", b.ID, err))
+			}
+			continue
 		}
 		if b.Status == BatchClosing {
 			if err := g.claimBatch(ctx, b); err != nil {
-				if ErrorCode(err) == ECONFLICT {
-					continue
+				if ErrorCode(err) != ECONFLICT {
+					errs = append(errs, err)
 				}
-				return n, err
+				continue
 			}
 		}
 		b, _, err = g.runClose(ctx, m, b, nil)
-		if ErrorCode(err) == ECONFLICT {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		if b.Status != BatchClosing {
+		switch {
+		case ErrorCode(err) == ECONFLICT:
+		case err != nil:
+			errs = append(errs, err)
+		case b.Status != BatchClosing:
 			n++
 		}
 	}
-	return n, nil
+	return n, errors.Join(errs...)
 }
 
 // ResendBatch sends an out-of-balance batch's 0500 again (and uploads it

@@ -30,7 +30,7 @@ const batchMutable = `status = ?, step = ?,
 	debit_reversals_count = ?, debit_reversals_amount = ?, credit_reversals_count = ?, credit_reversals_amount = ?,
 	acq_debits_count = ?, acq_debits_amount = ?, acq_credits_count = ?, acq_credits_amount = ?,
 	acq_debit_reversals_count = ?, acq_debit_reversals_amount = ?, acq_credit_reversals_count = ?, acq_credit_reversals_amount = ?,
-	response_code = ?, differences = ?, resolution = ?, closed_at = ?, settled_at = ?, updated_at = ?, version = version + 1`
+	response_code = ?, differences = ?, resolution = ?, cutoff_at = ?, closed_at = ?, settled_at = ?, updated_at = ?, version = version + 1`
 
 func totalsArgs(t paygate.Totals) []any {
 	return []any{t.DebitsCount, t.DebitsAmount, t.CreditsCount, t.CreditsAmount,
@@ -57,7 +57,7 @@ func batchMutableArgs(b *paygate.Batch) []any {
 	args := []any{string(b.Status), b.Step}
 	args = append(args, totalsArgs(b.Totals)...)
 	args = append(args, totalsArgs(b.AcquirerTotals)...)
-	return append(args, b.ResponseCode, encodeDifferences(b.Differences), b.Resolution, toTime(b.ClosedAt), toTime(b.SettledAt), toTime(b.UpdatedAt))
+	return append(args, b.ResponseCode, encodeDifferences(b.Differences), b.Resolution, toTime(b.CutoffAt), toTime(b.ClosedAt), toTime(b.SettledAt), toTime(b.UpdatedAt))
 }
 
 func batchArgs(b *paygate.Batch) []any {

@@ -1,0 +1,201 @@
+package gatewaytest
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"sync"
+
+	"github.com/paygate/paygate"
+)
+
+// Settler is a fake acquirer's settlement side (paygate.Settler) for tests
+// of the close. What it "recorded" for a batch is the gateway's batch items
+// (read from the stores), less what Lose took away and with the amounts
+// Change set; an upload (0320) gives it back what it lost, but not what it
+// changed. In balance it clears the batch once (a 0500 sent again for a
+// batch number it cleared gets the same answer) and funds the deposit,
+// computing the fees with paygate.ParsePricing(code).Fee as the bank does.
+type Settler struct {
+	Merchants paygate.MerchantStore
+	Batches   paygate.BatchStore
+	// Fail, if set, is asked before each message ("reconcile",
+	// "upload"): an error it returns is the message's.
+	Fail func(op string) error
+
+	mu       sync.Mutex
+	lost     map[string]bool
+	changed  map[string]int64
+	uploaded map[int64]map[string]bool // batch number → RRNs uploaded (one merchant per fake)
+	cleared  map[string]paygate.ReconcileResponse
+	funded   int64
+	// Reconciles and Uploads count the messages received.
+	Reconciles, Uploads int
+}
+
+// NewSettler returns a fake settler reading the gateway's stores.
+func NewSettler(g *paygate.Gateway) *Settler {
+	return &Settler{Merchants: g.Merchants, Batches: g.Batches}
+}
+
+// Lose makes the acquirer forget a transaction (until it is uploaded).
+func (s *Settler) Lose(rrn string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.lost == nil {
+		s.lost = map[string]bool{}
+	}
+	s.lost[rrn] = true
+}
+
+// Change makes the acquirer record another amount for a transaction.
+func (s *Settler) Change(rrn string, amount int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.changed == nil {
+		s.changed = map[string]int64{}
+	}
+	s.changed[rrn] = amount
+}
+
+// Fix forgets every fault injected: the acquirer's records are right again.
+func (s *Settler) Fix() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lost, s.changed = nil, nil
+}
+
+// Funded returns the sum of what the acquirer funded.
+func (s *Settler) Funded() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.funded
+}
+
+// items returns the gateway's items of the merchant's batch with the number.
+func (s *Settler) items(ctx context.Context, acquirerID string, number int64) ([]*paygate.BatchItem, error) {
+	ms, err := s.Merchants.Merchants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range ms {
+		if m.AcquirerID != acquirerID {
+			continue
+		}
+		after := ""
+		for {
+			list, more, err := s.Batches.Batches(ctx, paygate.BatchFilter{MerchantID: m.ID, Limit: 100, StartingAfter: after})
+			if err != nil {
+				return nil, err
+			}
+			for _, b := range list {
+				if b.Number == number {
+					var out []*paygate.BatchItem
+					rrn := ""
+					for {
+						page, err := s.Batches.BatchItems(ctx, b.ID, rrn, 10000)
+						if err != nil {
+							return nil, err
+						}
+						out = append(out, page...)
+						if len(page) < 10000 {
+							return out, nil
+						}
+						rrn = page[len(page)-1].RRN
+					}
+				}
+			}
+			if !more {
+				return nil, fmt.Errorf("no batch %d of %s", number, acquirerID)
+			}
+			after = list[len(list)-1].ID
+		}
+	}
+	return nil, fmt.Errorf("no merchant %s", acquirerID)
+}
+
+// Reconcile answers a 0500.
+func (s *Settler) Reconcile(ctx context.Context, r paygate.ReconcileRequest) (paygate.ReconcileResponse, error) {
+	s.mu.Lock()
+	s.Reconciles++
+	fail := s.Fail
+	key := fmt.Sprintf("%s/%d", r.MerchantID, r.BatchNumber)
+	resp, done := s.cleared[key]
+	s.mu.Unlock()
+	if fail != nil {
+		if err := fail("reconcile"); err != nil {
+			return paygate.ReconcileResponse{}, err
+		}
+	}
+	if done {
+		return resp, nil
+	}
+	items, err := s.items(ctx, r.MerchantID, r.BatchNumber)
+	if err != nil {
+		return paygate.ReconcileResponse{}, err
+	}
+	pricing, err := paygate.ParsePricing(r.Pricing)
+	if err != nil {
+		return paygate.ReconcileResponse{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var t paygate.Totals
+	var fees int64
+	var diffs []paygate.BatchDifference
+	for _, it := range items {
+		if s.lost[it.RRN] && !s.uploaded[r.BatchNumber][it.RRN] {
+			diffs = append(diffs, paygate.BatchDifference{RRN: it.RRN, Kind: "missing_at_acquirer", Amount: it.Amount})
+			continue
+		}
+		rec := *it
+		if a, ok := s.changed[it.RRN]; ok {
+			rec.Amount = a
+			diffs = append(diffs, paygate.BatchDifference{RRN: it.RRN, Kind: "amount_differs", Amount: it.Amount, AcquirerAmount: a})
+		}
+		if rec.Kind == "debit" {
+			t.DebitsCount, t.DebitsAmount = t.DebitsCount+1, t.DebitsAmount+rec.Amount
+		} else {
+			t.CreditsCount, t.CreditsAmount = t.CreditsCount+1, t.CreditsAmount+rec.Amount
+		}
+		fees += pricing.Fee(&rec)
+	}
+	if t != r.Totals {
+		sort.Slice(diffs, func(i, j int) bool { return diffs[i].RRN < diffs[j].RRN })
+		out := paygate.ReconcileResponse{ResponseCode: "95", Totals: t}
+		if len(s.uploaded[r.BatchNumber]) > 0 {
+			out.Differences = diffs
+		}
+		return out, nil
+	}
+	resp = paygate.ReconcileResponse{ResponseCode: paygate.ResponseApproved, Totals: t, Fees: fees, Funded: t.Net() - fees}
+	if s.cleared == nil {
+		s.cleared = map[string]paygate.ReconcileResponse{}
+	}
+	s.cleared[key] = resp
+	s.funded += resp.Funded
+	return resp, nil
+}
+
+// Upload answers a 0320: the acquirer takes the gateway's record.
+func (s *Settler) Upload(ctx context.Context, r paygate.UploadRequest) (string, error) {
+	s.mu.Lock()
+	s.Uploads++
+	fail := s.Fail
+	s.mu.Unlock()
+	if fail != nil {
+		if err := fail("upload"); err != nil {
+			return "", err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.uploaded == nil {
+		s.uploaded = map[int64]map[string]bool{}
+	}
+	if s.uploaded[r.BatchNumber] == nil {
+		s.uploaded[r.BatchNumber] = map[string]bool{}
+	}
+	s.uploaded[r.BatchNumber][r.Item.RRN] = true
+	return paygate.ResponseApproved, nil
+}
