@@ -173,8 +173,15 @@ func testAuthorizeCaptureVoid(t *testing.T, pg string) {
 
 	// After the batch closes a sale can no longer be voided, only refunded.
 	sale2 := mustPay(t, c, client.PaymentParams{Amount: 900, Currency: "EUR", Card: card(pan, "123")})
-	if n, err := g.Gateway.CloseBatch(ctx, g.Merchant); err != nil || n != 1 {
-		t.Fatalf("close batch: %d %v, want 1 settled", n, err)
+	g.Gateway.Settler = gatewaytest.NewSettler(g.Gateway)
+	eur, _ := paygate.LookupCurrency("EUR")
+	batch, err := g.Gateway.OpenBatch(ctx, g.Merchant, eur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Clock.Advance(time.Second)
+	if b, _, err := g.Gateway.CloseBatch(ctx, g.Merchant, batch.ID); err != nil || b.Totals.DebitsCount != 1 {
+		t.Fatalf("close batch: %+v %v, want 1 settled", b, err)
 	}
 	_, err = c.Void(ctx, sale2.ID)
 	if e := asError(t, err); e.Status != 409 || !strings.Contains(e.Message, "settled") {

@@ -35,7 +35,7 @@ func runSettle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	st, err := openStores(ctx, *db, poolConfig{})
+	st, err := openExisting(ctx, *db)
 	if err != nil {
 		return err
 	}
@@ -44,27 +44,31 @@ func runSettle(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *merchant != "" {
 		m, err := st.Merchants.Merchant(ctx, *merchant)
 		if err != nil {
-			return err
+			return fmt.Errorf("%s", paygate.ErrorMessage(err))
 		}
 		merchants = []*paygate.Merchant{m}
 	} else if merchants, err = st.Merchants.Merchants(ctx); err != nil {
 		return err
 	}
-	settler, closeSettler, err := newSettler(ctx, acq)
-	if err != nil {
-		return err
-	}
-	defer closeSettler()
 	g := paygate.NewGateway()
-	g.Merchants, g.Payments, g.Batches, g.Events, g.Sequences, g.Settler = st.Merchants, st.Payments, st.Batches, st.Events, st.Sequences, settler
-	return settleMerchants(ctx, g, merchants, *every, *asJSON, stdout)
+	g.Merchants, g.Payments, g.Batches, g.Events, g.Sequences = st.Merchants, st.Payments, st.Batches, st.Events, st.Sequences
+	connect := func() (func(), error) { // the acquirer is reached only when there is a batch to close
+		settler, closeSettler, err := newSettler(ctx, acq)
+		if err != nil {
+			return nil, err
+		}
+		g.Settler = settler
+		return closeSettler, nil
+	}
+	return settleMerchants(ctx, g, merchants, connect, *every, *asJSON, stdout)
 }
 
 // settleMerchants closes the open batches of the merchants (one per
 // currency they have taken payments in).
-func settleMerchants(ctx context.Context, g *paygate.Gateway, merchants []*paygate.Merchant, every int64, asJSON bool, stdout io.Writer) error {
+func settleMerchants(ctx context.Context, g *paygate.Gateway, merchants []*paygate.Merchant, connect func() (func(), error),
+	every int64, asJSON bool, stdout io.Writer) error {
 	tty := isTTY(stdout)
-	var results []map[string]any
+	results := []map[string]any{}
 	for _, m := range merchants {
 		if err := g.OpenBatches(ctx, m.ID); err != nil {
 			return err
@@ -74,6 +78,13 @@ func settleMerchants(ctx context.Context, g *paygate.Gateway, merchants []*payga
 			return err
 		}
 		for _, b := range open {
+			if g.Settler == nil {
+				done, err := connect()
+				if err != nil {
+					return err
+				}
+				defer done()
+			}
 			var last int64
 			progress := func(b *paygate.Batch, what string, done, total int64) {
 				if asJSON || every <= 0 {
