@@ -318,6 +318,9 @@ func (b *Bank) clear(led *ledger, list []item, funding ...Funding) *entry {
 		}
 		clearOne(a, k, t)
 	}
+	if len(led.rrns) == 0 {
+		led.rrns = map[rrn]string{} // a map keeps its buckets: let the peak's go
+	}
 	if !journaled {
 		for _, f := range funding {
 			b.recordFunding(f)
@@ -409,7 +412,6 @@ func differences(list []item, up *upload) []paygate.BatchDifference {
 	seen := make(map[rrn]bool, len(list))
 	for _, it := range list {
 		seen[it.k] = true
-		amount := it.debit - it.credit // a debit or a credit, never both
 		g, ok := up.items[it.k]
 		switch {
 		case !ok:
@@ -417,7 +419,6 @@ func differences(list []item, up *upload) []paygate.BatchDifference {
 		case g.credit != (it.credit > 0) || g.amount != max(it.debit, it.credit):
 			diffs = append(diffs, paygate.BatchDifference{RRN: it.k.String(), Kind: amountDiffers, Amount: g.amount, AcquirerAmount: max(it.debit, it.credit)})
 		}
-		_ = amount
 	}
 	for k, g := range up.items {
 		if !seen[k] {
@@ -431,7 +432,7 @@ func differences(list []item, up *upload) []paygate.BatchDifference {
 // maxUploadItems bounds an upload kept in memory.
 const maxUploadItems = 10_000_000
 
-// uploadItem records one 0320.
+// upload records one 0320.
 func (b *Bank) upload(req paygate.UploadRequest) string {
 	led := b.ledger(req.MerchantID, req.TerminalID, req.Item.Currency)
 	s := &b.settle
