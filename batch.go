@@ -144,12 +144,16 @@ const (
 // compare with what it recorded for the merchant and terminal since the
 // last close.
 type ReconcileRequest struct {
-	MerchantID       string // DE42
-	TerminalID       string // DE41
-	BatchNumber      int64
-	Currency         Currency
-	Totals           Totals
-	Pricing          string // the merchant's fee schedule (Pricing.Code), so the acquirer funds what the deposit says
+	MerchantID  string // DE42
+	TerminalID  string // DE41
+	BatchNumber int64
+	Currency    Currency
+	Totals      Totals
+	Pricing     string // the merchant's fee schedule (Pricing.Code), so the acquirer funds what the deposit says
+	// ClosedAt is the batch's ClosedAt: the acquirer counts what was sent
+	// to it (DE7 of the approving message) before then, and leaves what
+	// came later for the next batch. Zero: everything so far.
+	ClosedAt         time.Time
 	STAN             string
 	TransmissionTime time.Time
 }
@@ -160,10 +164,21 @@ type ReconcileResponse struct {
 	Totals       Totals // the acquirer's
 	Funded       int64  // in balance: what the acquirer deposits (net of fees)
 	Fees         int64  // in balance: the fees it kept
-	// Differences: out of balance after an upload, the transactions on
-	// which the acquirer's records differ from the upload.
-	Differences []BatchDifference
+	// Differences: after an upload, out of balance, the transactions on
+	// which the acquirer disagrees, at most MaxReconcileDifferences of
+	// them; DifferenceCount is how many there are in all.
+	Differences     []BatchDifference
+	DifferenceCount int
 }
+
+// MaxReconcileDifferences is the most differences one 0510 lists.
+const MaxReconcileDifferences = 26
+
+// Message type indicators of settlement (see MTIAuthorization).
+const (
+	MTIReconciliation = "0500" // ReconcileRequest; answered 0510
+	MTIBatchUpload    = "0320" // UploadRequest; answered 0330
+)
 
 // UploadRequest is a 0320: one transaction of a batch sent in full, when
 // the totals did not balance.

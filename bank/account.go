@@ -82,16 +82,24 @@ func rrnKey(s string) (k rrn) {
 	return k
 }
 
-// txn is what an account remembers of one RRN.
+// txn is what an account remembers of one RRN, until the reconciliation
+// that clears it (or, for an authorization never captured, until its hold
+// is gone and a reconciliation of its merchant comes).
 type txn struct {
 	kind     paygate.NetworkKind // of the message that created it
 	rc       string              // the answer given, for duplicates
 	authCode string
 	held     int64 // still held
-	posted   int64 // posted debit, not yet settled
-	credited int64 // refund credit
+	posted   int64 // the debit to post at clearing: a sale's amount, a capture's final amount
+	credited int64 // the credit to make at clearing: a refund's amount
 	captured bool
+	led      *ledger // the merchant, terminal and currency it settles with
+	at       int64   // DE7 of the message that created it, Unix seconds
 }
+
+// pending reports whether the txn is an item of its merchant's next
+// reconciliation: a debit or a credit not cleared yet.
+func (t *txn) pending() bool { return t.posted > 0 || t.credited > 0 }
 
 // account is a cardholder account. Every field below mu is guarded by it;
 // the rest is fixed when the bank is built.
@@ -128,16 +136,23 @@ func (a *account) record(k rrn, t txn) *entry {
 	if a.journal == nil {
 		return nil
 	}
-	e := &entry{
+	e := a.entry(k, t, false)
+	a.journal.enqueue(e) // on failure e is done with the error
+	a.last = e
+	return e
+}
+
+// entry makes the journal entry of the account's state and t (under k;
+// drop: k is forgotten); a.mu is held.
+func (a *account) entry(k rrn, t txn, drop bool) *entry {
+	return &entry{
 		pan:  a.pan,
 		row:  accountRow{status: a.status, limit: a.limit, available: a.available, posted: a.posted, held: a.held},
 		rrn:  k,
 		txn:  t,
+		drop: drop,
 		done: make(chan struct{}),
 	}
-	a.journal.enqueue(e) // on failure e is done with the error
-	a.last = e
-	return e
 }
 
 // check applies the issuer's rules to an authorization or a sale.
@@ -200,7 +215,7 @@ func (a *account) verify(req paygate.NetworkRequest) string {
 // RRN the account has seen gets the original answer and changes nothing; an
 // RRN seen on another kind of message gets 94. held reports whether a hold
 // was placed.
-func (a *account) authorize(req paygate.NetworkRequest, authCode func() string) (resp paygate.NetworkResponse, held, dup bool, w *entry) {
+func (a *account) authorize(req paygate.NetworkRequest, led *ledger, authCode func() string) (resp paygate.NetworkResponse, held, dup bool, w *entry) {
 	k := rrnKey(req.RRN)
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -210,16 +225,16 @@ func (a *account) authorize(req paygate.NetworkRequest, authCode func() string) 
 		}
 		return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, false, true, a.last
 	}
-	t := txn{kind: req.Kind, rc: a.check(req)}
+	t := txn{kind: req.Kind, rc: a.check(req), led: led, at: req.TransmissionTime.Unix()}
 	if t.rc == rcApproved {
+		// Both hold; a sale's amount is posted when it is cleared.
 		t.authCode = authCode()
 		a.available -= req.Amount
+		a.held += req.Amount
+		t.held = req.Amount
 		if req.Kind == paygate.NetworkSale {
-			a.posted -= req.Amount
 			t.posted = req.Amount
 		} else {
-			a.held += req.Amount
-			t.held = req.Amount
 			held = req.Amount > 0
 		}
 	}
@@ -227,10 +242,11 @@ func (a *account) authorize(req paygate.NetworkRequest, authCode func() string) 
 	return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, held, false, a.record(k, t)
 }
 
-// capture turns the hold of an authorization into a posting of the final
-// amount and releases the rest. It is an advice: always accepted. Without a
-// hold it posts anyway (force post); a repeat changes nothing.
-func (a *account) capture(req paygate.NetworkRequest) *entry {
+// capture records the final amount of an authorization, to be posted when
+// it is cleared; the hold stays until then. It is an advice: always
+// accepted. Without an authorization it is recorded anyway (force post,
+// with no hold); a repeat changes nothing.
+func (a *account) capture(req paygate.NetworkRequest, led *ledger) *entry {
 	k := rrnKey(req.RRN)
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -239,14 +255,12 @@ func (a *account) capture(req paygate.NetworkRequest) *entry {
 		return a.last
 	}
 	if !ok {
-		t = txn{kind: paygate.NetworkCapture, rc: rcApproved}
+		t = txn{kind: paygate.NetworkCapture, rc: rcApproved, at: req.TransmissionTime.Unix()}
 	}
-	a.held -= t.held
-	a.available += t.held
-	t.held = 0
-	a.available -= req.Amount
-	a.posted -= req.Amount
-	t.posted += req.Amount
+	if t.led == nil {
+		t.led = led
+	}
+	t.posted = req.Amount
 	t.captured = true
 	a.txns[k] = t
 	return a.record(k, t)
@@ -258,13 +272,18 @@ func (a *account) capture(req paygate.NetworkRequest) *entry {
 // a connection read late, or cut): it is remembered, so that the original,
 // when it comes, is refused as a duplicate (94) and changes nothing, as
 // acquirers match a reversal that comes before its original.
-func (a *account) reverse(req paygate.NetworkRequest, remaining int64) *entry {
+//
+// Before clearing, what is still to post or credit is brought down with
+// the hold. After clearing the RRN is forgotten: a late reversal is taken
+// for one that overtook its original, and the posting stands (a cleared
+// transaction is taken back by a refund).
+func (a *account) reverse(req paygate.NetworkRequest, led *ledger, remaining int64) *entry {
 	k := rrnKey(req.RRN)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	t, ok := a.txns[k]
 	if !ok {
-		t = txn{kind: paygate.NetworkReverse, rc: rcApproved}
+		t = txn{kind: paygate.NetworkReverse, rc: rcApproved, led: led, at: req.TransmissionTime.Unix()}
 		a.txns[k] = t
 		return a.record(k, t)
 	}
@@ -274,16 +293,8 @@ func (a *account) reverse(req paygate.NetworkRequest, remaining int64) *entry {
 		a.available += d
 		t.held = remaining
 	}
-	if d := t.posted - remaining; d > 0 {
-		a.posted += d
-		a.available += d
-		t.posted = remaining
-	}
-	if d := t.credited - remaining; d > 0 {
-		a.posted -= d
-		a.available -= d
-		t.credited = remaining
-	}
+	t.posted = min(t.posted, remaining)
+	t.credited = min(t.credited, remaining)
 	if t == before {
 		return a.last
 	}
@@ -291,8 +302,9 @@ func (a *account) reverse(req paygate.NetworkRequest, remaining int64) *entry {
 	return a.record(k, t)
 }
 
-// refund credits the account. A repeat of the RRN gets the original answer.
-func (a *account) refund(req paygate.NetworkRequest, authCode func() string) (resp paygate.NetworkResponse, dup bool, w *entry) {
+// refund records a credit, made when it is cleared. A repeat of the RRN
+// gets the original answer.
+func (a *account) refund(req paygate.NetworkRequest, led *ledger, authCode func() string) (resp paygate.NetworkResponse, dup bool, w *entry) {
 	if req.Amount <= 0 {
 		return paygate.NetworkResponse{ResponseCode: rcInvalidAmt}, false, nil
 	}
@@ -305,9 +317,7 @@ func (a *account) refund(req paygate.NetworkRequest, authCode func() string) (re
 		}
 		return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, true, a.last
 	}
-	t := txn{kind: req.Kind, rc: rcApproved, authCode: authCode(), credited: req.Amount}
-	a.available += req.Amount
-	a.posted += req.Amount
+	t := txn{kind: req.Kind, rc: rcApproved, authCode: authCode(), credited: req.Amount, led: led, at: req.TransmissionTime.Unix()}
 	a.txns[k] = t
 	return paygate.NetworkResponse{ResponseCode: t.rc, AuthCode: t.authCode}, false, a.record(k, t)
 }

@@ -50,6 +50,7 @@ type Bank struct {
 	brands   map[string]*issuer // by paygate card brand
 	special  map[string]*issuer // by BIN prefix, checked first
 	accounts map[string]*account
+	settle   settlement
 
 	downMu sync.Mutex               // serializes SetIssuerDown
 	down   atomic.Pointer[[]string] // BIN prefixes whose issuer is down
@@ -70,6 +71,7 @@ func New(logger *slog.Logger) *Bank {
 		brands:   map[string]*issuer{},
 		special:  map[string]*issuer{},
 		accounts: map[string]*account{},
+		settle:   settlement{ledgers: map[settleKey]*ledger{}, funded: map[fundingKey]Funding{}},
 		authBase: rand.Uint64N(authSpace),
 	}
 	for brand, name := range map[string]string{
@@ -243,11 +245,18 @@ func (b *Bank) Err() error {
 // returns an error and no answer.
 func (b *Bank) Handle(ctx context.Context, msg []byte) ([]byte, error) {
 	b.stats.messages.Add(1)
-	if iso8583.MTIOf(msg) == iso8583.MTINetwork {
+	mti := iso8583.MTIOf(msg)
+	if mti == iso8583.MTINetwork {
 		return b.network(msg)
 	}
 	if err := b.Err(); err != nil {
 		return nil, err
+	}
+	switch mti {
+	case paygate.MTIReconciliation, "0501":
+		return b.handleReconcile(ctx, msg)
+	case paygate.MTIBatchUpload, "0321":
+		return b.handleUpload(ctx, msg)
 	}
 	req, mti, err := iso8583.UnpackRequest(msg)
 	if err != nil {
@@ -325,9 +334,16 @@ func (b *Bank) process(req paygate.NetworkRequest, mti string) (paygate.NetworkR
 		}
 		return answer(rcInvalidCard), iss, nil
 	}
+	if req.Kind == paygate.NetworkVerify {
+		return answer(a.verify(req)), iss, nil
+	}
+	// Whatever the account remembers of the RRN is its merchant's to
+	// clear or prune at the next reconciliation.
+	led := b.ledger(req.MerchantID, req.TerminalID, req.Currency)
+	defer b.note(led, rrnKey(req.RRN), req.PAN)
 	switch req.Kind {
 	case paygate.NetworkAuthorize, paygate.NetworkSale:
-		resp, held, dup, w := a.authorize(req, b.authCode)
+		resp, held, dup, w := a.authorize(req, led, b.authCode)
 		if held {
 			b.stats.holds.Add(1)
 		}
@@ -335,22 +351,20 @@ func (b *Bank) process(req paygate.NetworkRequest, mti string) (paygate.NetworkR
 			b.stats.duplicates.Add(1)
 		}
 		return resp, iss, w
-	case paygate.NetworkVerify:
-		return answer(a.verify(req)), iss, nil
 	case paygate.NetworkRefund:
-		resp, dup, w := a.refund(req, b.authCode)
+		resp, dup, w := a.refund(req, led, b.authCode)
 		if dup {
 			b.stats.duplicates.Add(1)
 		}
 		return resp, iss, w
 	case paygate.NetworkCapture:
-		return answer(rcApproved), iss, a.capture(req)
+		return answer(rcApproved), iss, a.capture(req, led)
 	case paygate.NetworkReverse:
 		remaining := int64(0)
 		if req.Amount < req.OriginalAmount {
 			remaining = req.Amount
 		}
-		return answer(rcApproved), iss, a.reverse(req, remaining)
+		return answer(rcApproved), iss, a.reverse(req, led, remaining)
 	}
 	return answer(rcFormatError), iss, nil
 }
@@ -385,19 +399,21 @@ func (b *Bank) authCode() string {
 
 // Stats counts what Handle saw.
 type Stats struct {
-	Messages       int64 // every call to Handle
-	Malformed      int64 // requests that could not be unpacked or answered
-	Network        int64 // 0800 network management
-	Authorizations int64
-	Sales          int64
-	Refunds        int64
-	Captures       int64
-	Reversals      int64
-	Verifications  int64 // account verifications (0100 of zero)
-	Approved       int64
-	Declined       int64
-	HoldsPlaced    int64 // authorizations that placed a hold; duplicates do not
-	Duplicates     int64 // authorizations, sales and refunds of an RRN already seen
+	Messages        int64 // every call to Handle
+	Malformed       int64 // requests that could not be unpacked or answered
+	Network         int64 // 0800 network management
+	Authorizations  int64
+	Sales           int64
+	Refunds         int64
+	Captures        int64
+	Reversals       int64
+	Verifications   int64 // account verifications (0100 of zero)
+	Approved        int64
+	Declined        int64
+	HoldsPlaced     int64 // authorizations that placed a hold; duplicates do not
+	Duplicates      int64 // authorizations, sales and refunds of an RRN already seen
+	Reconciliations int64 // 0500s
+	Uploads         int64 // 0320s
 }
 
 type counters struct {
@@ -405,24 +421,27 @@ type counters struct {
 	kinds                        [paygate.NetworkVerify + 1]atomic.Int64
 	approved, declined           atomic.Int64
 	holds, duplicates            atomic.Int64
+	reconciliations, uploads     atomic.Int64
 }
 
 // Stats returns the counters so far.
 func (b *Bank) Stats() Stats {
 	c := &b.stats
 	return Stats{
-		Messages:       c.messages.Load(),
-		Malformed:      c.malformed.Load(),
-		Network:        c.network.Load(),
-		Authorizations: c.kinds[paygate.NetworkAuthorize].Load(),
-		Sales:          c.kinds[paygate.NetworkSale].Load(),
-		Refunds:        c.kinds[paygate.NetworkRefund].Load(),
-		Captures:       c.kinds[paygate.NetworkCapture].Load(),
-		Reversals:      c.kinds[paygate.NetworkReverse].Load(),
-		Verifications:  c.kinds[paygate.NetworkVerify].Load(),
-		Approved:       c.approved.Load(),
-		Declined:       c.declined.Load(),
-		HoldsPlaced:    c.holds.Load(),
-		Duplicates:     c.duplicates.Load(),
+		Messages:        c.messages.Load(),
+		Malformed:       c.malformed.Load(),
+		Network:         c.network.Load(),
+		Authorizations:  c.kinds[paygate.NetworkAuthorize].Load(),
+		Sales:           c.kinds[paygate.NetworkSale].Load(),
+		Refunds:         c.kinds[paygate.NetworkRefund].Load(),
+		Captures:        c.kinds[paygate.NetworkCapture].Load(),
+		Reversals:       c.kinds[paygate.NetworkReverse].Load(),
+		Verifications:   c.kinds[paygate.NetworkVerify].Load(),
+		Approved:        c.approved.Load(),
+		Declined:        c.declined.Load(),
+		HoldsPlaced:     c.holds.Load(),
+		Duplicates:      c.duplicates.Load(),
+		Reconciliations: c.reconciliations.Load(),
+		Uploads:         c.uploads.Load(),
 	}
 }

@@ -230,35 +230,56 @@ func TestAuthorizeCapture(t *testing.T) {
 		t.Errorf("Holds = %d, want 1000", got)
 	}
 
-	// A partial capture posts 600 and releases the other 400.
+	// A partial capture records 600; the hold stays until clearing.
 	capture := follow(paygate.NetworkCapture, auth, resp.AuthCode, 600)
 	for range 2 { // the repeat changes nothing
 		if rc := mustSend(t, c, capture).ResponseCode; rc != "00" {
 			t.Errorf("capture: %s", rc)
 		}
 		a = mustAccount(t, b, approve)
-		if a.Available != start.Available-600 || a.Posted != start.Posted-600 || a.Held != 0 {
+		if a.Available != start.Available-1000 || a.Posted != start.Posted || a.Held != 1000 {
 			t.Errorf("after capture: %+v", a)
 		}
 	}
 
-	// A refund of 200 credits.
+	// A refund of 200 is credited at clearing.
 	refund := request(paygate.NetworkRefund, approve, 200)
 	if rc := mustSend(t, c, refund).ResponseCode; rc != "00" {
 		t.Errorf("refund: %s", rc)
 	}
-	a = mustAccount(t, b, approve)
-	if a.Available != start.Available-400 || a.Posted != start.Posted-400 {
+	if a = mustAccount(t, b, approve); a.Posted != start.Posted || a.Held != 1000 {
 		t.Errorf("after refund: %+v", a)
 	}
 
-	// Reversing the capture un-posts it.
+	// Reversing the capture before clearing releases the hold: nothing
+	// of it is posted.
 	if rc := mustSend(t, c, follow(paygate.NetworkReverse, capture, resp.AuthCode, 0)).ResponseCode; rc != "00" {
 		t.Errorf("reversal: %s", rc)
 	}
 	a = mustAccount(t, b, approve)
-	if a.Available != start.Available+200 || a.Posted != start.Posted+200 {
+	if a.Available != start.Available || a.Posted != start.Posted || a.Held != 0 {
 		t.Errorf("after reversal of the capture: %+v", a)
+	}
+	b.ClearAll()
+	if a = mustAccount(t, b, approve); a.Available != start.Available+200 || a.Posted != start.Posted+200 || a.Held != 0 {
+		t.Errorf("after clearing: %+v, want the refund credited", a)
+	}
+}
+
+func TestCaptureClears(t *testing.T) {
+	b := bank.New(nil)
+	c := client(b, time.Second)
+	start := mustAccount(t, b, approve)
+	auth := request(paygate.NetworkAuthorize, approve, 1000)
+	resp := mustSend(t, c, auth)
+	mustSend(t, c, follow(paygate.NetworkCapture, auth, resp.AuthCode, 600))
+	b.ClearAll()
+	// The hold of 1000 is released, 600 posted.
+	if a := mustAccount(t, b, approve); a.Available != start.Available-600 || a.Posted != start.Posted-600 || a.Held != 0 {
+		t.Errorf("after clearing: %+v", a)
+	}
+	if n := b.Remembered(); n != 0 {
+		t.Errorf("%d RRNs remembered after clearing, want 0", n)
 	}
 }
 
@@ -270,6 +291,10 @@ func TestCaptureWithoutHold(t *testing.T) {
 	if rc := mustSend(t, c, follow(paygate.NetworkCapture, auth, "ABC123", 1000)).ResponseCode; rc != "00" {
 		t.Errorf("capture advice: %s, want 00", rc)
 	}
+	if a := mustAccount(t, b, approve); a.Posted != start.Posted || a.Held != 0 {
+		t.Errorf("force post before clearing: %+v", a)
+	}
+	b.ClearAll()
 	if a := mustAccount(t, b, approve); a.Posted != start.Posted-1000 {
 		t.Errorf("force post: %+v", a)
 	}
@@ -282,20 +307,34 @@ func TestSale(t *testing.T) {
 	sale := request(paygate.NetworkSale, approve, 2500)
 	resp := mustSend(t, c, sale)
 	a := mustAccount(t, b, approve)
-	if !resp.Approved() || a.Available != start.Available-2500 || a.Posted != start.Posted-2500 || a.Held != 0 {
+	// A sale holds until it is cleared.
+	if !resp.Approved() || a.Available != start.Available-2500 || a.Posted != start.Posted || a.Held != 2500 {
 		t.Errorf("after sale %s: %+v", resp.ResponseCode, a)
 	}
 	// A partial reversal keeps 1000 of it, then a full one undoes the rest.
 	partial := follow(paygate.NetworkReverse, sale, resp.AuthCode, 1000)
 	for range 2 {
 		mustSend(t, c, partial)
-		if a := mustAccount(t, b, approve); a.Posted != start.Posted-1000 {
+		if a := mustAccount(t, b, approve); a.Held != 1000 || a.Posted != start.Posted {
 			t.Errorf("after partial reversal: %+v", a)
 		}
 	}
 	mustSend(t, c, follow(paygate.NetworkReverse, sale, resp.AuthCode, 0))
-	if a := mustAccount(t, b, approve); a.Posted != start.Posted || a.Available != start.Available {
+	if a := mustAccount(t, b, approve); a.Posted != start.Posted || a.Available != start.Available || a.Held != 0 {
 		t.Errorf("after full reversal: %+v", a)
+	}
+	b.ClearAll()
+	if a := mustAccount(t, b, approve); a.Posted != start.Posted || a.Available != start.Available {
+		t.Errorf("after clearing a reversed sale: %+v", a)
+	}
+
+	// Partly reversed, then cleared: 1000 posted.
+	sale = request(paygate.NetworkSale, approve, 2500)
+	resp = mustSend(t, c, sale)
+	mustSend(t, c, follow(paygate.NetworkReverse, sale, resp.AuthCode, 1000))
+	b.ClearAll()
+	if a := mustAccount(t, b, approve); a.Posted != start.Posted-1000 || a.Held != 0 {
+		t.Errorf("after clearing a partly reversed sale: %+v", a)
 	}
 }
 
@@ -360,6 +399,7 @@ func TestDuplicates(t *testing.T) {
 	}
 	refund := request(paygate.NetworkRefund, approve, 100)
 	r1, r2 := mustSend(t, c, refund), mustSend(t, c, refund)
+	b.ClearAll()
 	if r1 != r2 || mustAccount(t, b, approve).Posted != bank.StandardLimit+100 {
 		t.Errorf("refund repeated: %+v %+v %+v", r1, r2, mustAccount(t, b, approve))
 	}

@@ -52,25 +52,67 @@
 // and none about amounts: otherwise 00, without an auth code. It holds,
 // posts and remembers nothing.
 //
-// Balances: Available == Posted - Held. An authorization holds its amount
-// under its RRN (DE37): Available goes down. A sale posts: Available and
-// Posted go down. A capture advice (0220, quoting the authorization's RRN)
-// releases the hold and posts the final amount, which may be smaller; advices
-// are always answered 00, even when the hold is gone (the amount is
-// force-posted) or the issuer is down (the acquirer stores and forwards). A
-// repeated capture of an RRN changes nothing. A refund (0200, 200000) credits:
-// Available and Posted go up; it is approved for every known account, whatever
-// its status, and an amount of 0 gets 13. Currencies are not converted.
+// Balances: Available == Posted - Held. Nothing is posted before clearing
+// (below). An authorization holds its amount under its RRN (DE37):
+// Available goes down. A sale holds too, and records its amount as the one
+// to post. A capture advice (0220, quoting the authorization's RRN) records
+// the final amount, which may be smaller; the hold stays until clearing.
+// Advices are always answered 00, even when there is no hold (the amount
+// is force-posted at clearing) or the issuer is down (the acquirer stores
+// and forwards). A repeated capture of an RRN changes nothing. A refund
+// (0200, 200000) records a credit, made at clearing; it is approved for
+// every known account, whatever its status, and an amount of 0 gets 13.
+// Currencies are not converted.
 //
 // A reversal (0400, quoting the original's RRN and DE90) brings what that RRN
-// holds, posted or credited down to the replacement amount (DE95; 0 for a
-// full reversal): it releases a hold, un-posts a sale or capture, or takes
-// back a refund. It is answered 00 also when there is nothing to reverse, or
-// for a card without an account, so it is idempotent: a second reversal of
-// the same RRN changes nothing. A reversal without usable DE90 gets 30 and
-// changes nothing. Reversals are answered normally by the unresponsive
-// issuer, so a timed-out authorization can be reversed; the offline issuer
-// answers them with 91.
+// holds, and what it would post or credit at clearing, down to the
+// replacement amount (DE95; 0 for a full reversal): it releases a hold and
+// takes a sale, capture or refund out of the next clearing. It is answered
+// 00 also when there is nothing to reverse, or for a card without an
+// account, so it is idempotent: a second reversal of the same RRN changes
+// nothing. A reversal that comes after its transaction was cleared finds
+// the RRN forgotten: it is answered 00 and changes nothing (the posting
+// stands; a cleared transaction is taken back by a refund). A reversal
+// without usable DE90 gets 30 and changes nothing. Reversals are answered
+// normally by the unresponsive issuer, so a timed-out authorization can be
+// reversed; the offline issuer answers them with 91.
+//
+// # Settlement
+//
+// The acquirer keeps, per merchant (DE42), terminal (DE41) and currency
+// (DE49), every RRN it has recorded since that terminal's last
+// reconciliation: sales, captures and refunds approved (the items),
+// reversed ones, declines and duplicates. A reconciliation (0500, package
+// iso8583) counts the items sent (DE7 of the message that created them)
+// before the batch's close (DE48) and compares their totals with the
+// request's:
+//
+//   - equal: 00. Each item is cleared against its issuer: its hold released,
+//     its final amount posted (a refund credited). Fees are charged per debit
+//     with paygate.ParsePricing(the request's pricing code).Fee (the
+//     gateway's own function; brand by BIN, every test card a credit card;
+//     no code: paygate.DefaultPricing; a code that does not parse: 30). The
+//     funding (batch number, totals, fees, funded = net - fees) is recorded
+//     (Fundings, Funded) and answered. Then every RRN of the terminal but
+//     the open holds of authorizations never captured is forgotten, in
+//     memory and in the file, so that both stop growing with traffic. A
+//     repeat of a funded batch's 0500 gets the same answer and clears
+//     nothing.
+//   - different: 95 with the acquirer's totals; nothing changes.
+//
+// A batch upload (0320, one item each, the last flagged) gives the
+// gateway's view of a batch. The next 0500 of that batch compares item by
+// item instead of totals: if every item matches it is 00 and clears as
+// above; otherwise 95 listing the differing RRNs (missing at the acquirer,
+// missing at the gateway, amount differs; at most
+// paygate.MaxReconcileDifferences listed, with the count of all). The
+// upload is kept until the batch clears or another upload begins (in
+// memory only: after a restart of the bank, upload again).
+//
+// Fault injection: LoseTransaction(rrn) forgets an approved transaction
+// (its hold is released), ChangeAmount(rrn, amount) changes what will be
+// cleared. ClearAll clears everything recorded, with no fees or funding,
+// for tests that look at postings without going through a reconciliation.
 //
 // Duplicates: an authorization, sale or refund with an RRN the account has
 // seen gets the answer the first one got (the same response and auth code)
@@ -95,10 +137,13 @@
 // process, and tests). Open keeps it in a SQLite file of its own as well
 // (modernc.org/sqlite, WAL, synchronous=FULL), so that it outlives a crash
 // or restart of the bank's process ("paygate bank --db"): the accounts'
-// status, limit and balances (available, posted, held), and for every RRN
-// an account has seen what it remembers of it (kind, answer and auth code
-// for duplicates; what it holds, posted or credited for captures and
-// reversals). The first Open of a file creates the test accounts; later
+// status, limit and balances (available, posted, held), for every RRN an
+// account remembers what it remembers of it (kind, answer and auth code
+// for duplicates; what it holds and will post or credit; the merchant,
+// terminal, currency and time it settles by), and the fundings. A
+// reconciliation deletes the rows of the RRNs it forgets in the same
+// transaction as its funding. A file of schema version 1 (before
+// clearing) is migrated: what it posted stays posted, nothing pending. The first Open of a file creates the test accounts; later
 // ones load the state saved and check that each account's holds add up to
 // its Held. Auth codes go on from where they were, so they stay unique
 // across restarts. What the file does not keep: Stats, the issuers taken

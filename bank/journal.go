@@ -10,15 +10,19 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/paygate/paygate"
 	_ "modernc.org/sqlite" // the "sqlite" driver
 )
 
 // The ledger's file. An account's row is its state after its latest change;
-// a txn's row is what the account remembers of one RRN. Both are written
-// whole (upserts), never appended to, so the file grows with the RRNs seen,
-// not with the messages. The card numbers are the package's test cards and
+// a txn's row is what the account remembers of one RRN, with the merchant,
+// terminal and currency it settles with, until a reconciliation clears or
+// prunes it (the row is deleted). Rows are written whole (upserts), never
+// appended to, so the file grows with the RRNs not yet settled, not with
+// the messages; SQLite reuses the pages of deleted rows. A funding row is
+// written per reconciled batch. The card numbers are the package's test cards and
 // are stored in clear: this is the simulated issuer's own ledger.
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -43,21 +47,55 @@ CREATE TABLE IF NOT EXISTS txns (
 	posted    INTEGER NOT NULL,
 	credited  INTEGER NOT NULL,
 	captured  INTEGER NOT NULL,
+	merchant  TEXT NOT NULL DEFAULT '',
+	terminal  TEXT NOT NULL DEFAULT '',
+	currency  TEXT NOT NULL DEFAULT '',
+	sent_at   INTEGER NOT NULL DEFAULT 0,
 	PRIMARY KEY (pan, rrn)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS fundings (
+	merchant     TEXT NOT NULL,
+	terminal     TEXT NOT NULL,
+	currency     TEXT NOT NULL,
+	batch        INTEGER NOT NULL,
+	debits       INTEGER NOT NULL,
+	debits_amt   INTEGER NOT NULL,
+	credits      INTEGER NOT NULL,
+	credits_amt  INTEGER NOT NULL,
+	fees         INTEGER NOT NULL,
+	funded       INTEGER NOT NULL,
+	at           INTEGER NOT NULL,
+	PRIMARY KEY (merchant, terminal, currency, batch)
+);
+`
+
+// migrateV1 brings a version 1 file to version 2: its txns settle with no
+// merchant known, and what they posted or credited was posted at once
+// (version 1 had no clearing), so nothing of them is pending.
+const migrateV1 = `
+ALTER TABLE txns ADD COLUMN merchant TEXT NOT NULL DEFAULT '';
+ALTER TABLE txns ADD COLUMN terminal TEXT NOT NULL DEFAULT '';
+ALTER TABLE txns ADD COLUMN currency TEXT NOT NULL DEFAULT '';
+ALTER TABLE txns ADD COLUMN sent_at INTEGER NOT NULL DEFAULT 0;
+UPDATE txns SET posted = 0, credited = 0;
 `
 
 // schemaVersion is the file's PRAGMA user_version. A file of a later
 // version is refused.
-const schemaVersion = 1
+const schemaVersion = 2
 
 const (
 	sqlUpsertAccount = `INSERT INTO accounts (pan, status, credit_limit, available, posted, held) VALUES (?, ?, ?, ?, ?, ?)
 		ON CONFLICT (pan) DO UPDATE SET status = excluded.status, credit_limit = excluded.credit_limit,
 		available = excluded.available, posted = excluded.posted, held = excluded.held`
-	sqlUpsertTxn = `INSERT INTO txns (pan, rrn, kind, rc, auth_code, held, posted, credited, captured) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+	sqlUpsertTxn = `INSERT INTO txns (pan, rrn, kind, rc, auth_code, held, posted, credited, captured, merchant, terminal, currency, sent_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (pan, rrn) DO UPDATE SET kind = excluded.kind, rc = excluded.rc, auth_code = excluded.auth_code,
-		held = excluded.held, posted = excluded.posted, credited = excluded.credited, captured = excluded.captured`
+		held = excluded.held, posted = excluded.posted, credited = excluded.credited, captured = excluded.captured,
+		merchant = excluded.merchant, terminal = excluded.terminal, currency = excluded.currency, sent_at = excluded.sent_at`
+	sqlDeleteTxn     = `DELETE FROM txns WHERE pan = ? AND rrn = ?`
+	sqlInsertFunding = `INSERT OR REPLACE INTO fundings (merchant, terminal, currency, batch, debits, debits_amt, credits, credits_amt, fees, funded, at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	sqlSetMeta = `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`
 )
 
@@ -78,14 +116,17 @@ type accountRow struct {
 }
 
 // entry is one change of one account: the account's state after it and the
-// RRN's txn. done is closed once the change is on disk or failed (err).
+// RRN's txn (drop: the RRN is forgotten); or, with pan empty, a funding.
+// done is closed once the change is on disk or failed (err).
 type entry struct {
-	pan  string
-	row  accountRow
-	rrn  rrn
-	txn  txn
-	err  error
-	done chan struct{}
+	pan     string
+	row     accountRow
+	rrn     rrn
+	txn     txn
+	drop    bool
+	funding *Funding
+	err     error
+	done    chan struct{}
 }
 
 // wait waits for e (nil: nothing to wait for) to be written.
@@ -117,7 +158,7 @@ type journal struct {
 	log     *slog.Logger
 	authSeq func() uint64 // the bank's authCode sequence now
 
-	upsertAccount, upsertTxn, setMeta *sql.Stmt
+	upsertAccount, upsertTxn, setMeta, deleteTxn, insertFunding *sql.Stmt
 
 	mu     sync.Mutex
 	wake   *sync.Cond
@@ -143,6 +184,26 @@ func (j *journal) enqueue(e *entry) {
 	}
 	j.queue = append(j.queue, e)
 	if len(j.queue) == 1 {
+		j.wake.Signal()
+	}
+	j.mu.Unlock()
+}
+
+// enqueueAll queues a group of entries at once, so that the writer takes
+// them in one transaction.
+func (j *journal) enqueueAll(group []*entry) {
+	j.mu.Lock()
+	if j.err != nil {
+		err := j.err
+		j.mu.Unlock()
+		for _, e := range group {
+			e.finish(err)
+		}
+		return
+	}
+	wake := len(j.queue) == 0
+	j.queue = append(j.queue, group...)
+	if wake {
 		j.wake.Signal()
 	}
 	j.mu.Unlock()
@@ -227,20 +288,40 @@ func (j *journal) write(batch []*entry) error {
 	}
 	lastTxn := make(map[txnKey]int, len(batch))
 	for i, e := range batch {
+		if e.pan == "" {
+			continue
+		}
 		lastAccount[e.pan] = i
 		lastTxn[txnKey{e.pan, e.rrn}] = i
 	}
-	ua, ut := tx.Stmt(j.upsertAccount), tx.Stmt(j.upsertTxn)
+	ua, ut, dt, fu := tx.Stmt(j.upsertAccount), tx.Stmt(j.upsertTxn), tx.Stmt(j.deleteTxn), tx.Stmt(j.insertFunding)
 	for i, e := range batch {
+		if f := e.funding; f != nil {
+			t := f.Totals
+			if _, err := fu.Exec(f.MerchantID, f.TerminalID, f.Currency, f.BatchNumber, t.DebitsCount, t.DebitsAmount,
+				t.CreditsCount, t.CreditsAmount, f.Fees, f.Funded, f.At.Unix()); err != nil {
+				return fmt.Errorf("funding of %s batch %d: %w", f.MerchantID, f.BatchNumber, err)
+			}
+			continue
+		}
 		if lastAccount[e.pan] == i {
 			r := e.row
 			if _, err := ua.Exec(e.pan, int(r.status), r.limit, r.available, r.posted, r.held); err != nil {
 				return fmt.Errorf("account %s: %w", paygate.MaskPAN(e.pan), err)
 			}
 		}
-		if lastTxn[txnKey{e.pan, e.rrn}] == i {
+		if lastTxn[txnKey{e.pan, e.rrn}] == i && e.drop {
+			if _, err := dt.Exec(e.pan, e.rrn.String()); err != nil {
+				return fmt.Errorf("account %s rrn %s: %w", paygate.MaskPAN(e.pan), e.rrn.String(), err)
+			}
+		} else if lastTxn[txnKey{e.pan, e.rrn}] == i {
 			t := e.txn
-			if _, err := ut.Exec(e.pan, e.rrn.String(), t.kind.String(), t.rc, t.authCode, t.held, t.posted, t.credited, t.captured); err != nil {
+			var k settleKey
+			if t.led != nil {
+				k = t.led.key
+			}
+			if _, err := ut.Exec(e.pan, e.rrn.String(), t.kind.String(), t.rc, t.authCode, t.held, t.posted, t.credited, t.captured,
+				k.merchant, k.terminal, k.currency, t.at); err != nil {
 				return fmt.Errorf("account %s rrn %s: %w", paygate.MaskPAN(e.pan), e.rrn.String(), err)
 			}
 		}
@@ -320,7 +401,8 @@ func Open(path string, logger *slog.Logger) (*Bank, error) {
 	for _, st := range []struct {
 		p   **sql.Stmt
 		sql string
-	}{{&j.upsertAccount, sqlUpsertAccount}, {&j.upsertTxn, sqlUpsertTxn}, {&j.setMeta, sqlSetMeta}} {
+	}{{&j.upsertAccount, sqlUpsertAccount}, {&j.upsertTxn, sqlUpsertTxn}, {&j.setMeta, sqlSetMeta},
+		{&j.deleteTxn, sqlDeleteTxn}, {&j.insertFunding, sqlInsertFunding}} {
 		if *st.p, err = db.Prepare(st.sql); err != nil {
 			db.Close()
 			return nil, fmt.Errorf("bank: open %s: prepare: %w", path, err)
@@ -348,6 +430,11 @@ func (b *Bank) load(j *journal) error {
 	}
 	if version > schemaVersion {
 		return fmt.Errorf("the ledger's schema version %d is newer than this program's (%d)", version, schemaVersion)
+	}
+	if version == 1 {
+		if _, err := tx.Exec(migrateV1); err != nil {
+			return fmt.Errorf("migrate the ledger from version 1: %w", err)
+		}
 	}
 	if _, err := tx.Exec(schema); err != nil {
 		return fmt.Errorf("create schema: %w", err)
@@ -418,14 +505,16 @@ func (b *Bank) load(j *journal) error {
 	}
 
 	held := map[string]int64{}
-	rows, err = tx.Query(`SELECT pan, rrn, kind, rc, auth_code, held, posted, credited, captured FROM txns`)
+	rows, err = tx.Query(`SELECT pan, rrn, kind, rc, auth_code, held, posted, credited, captured, merchant, terminal, currency, sent_at FROM txns`)
 	if err != nil {
 		return fmt.Errorf("read txns: %w", err)
 	}
 	for rows.Next() {
 		var pan, r, kind string
 		var t txn
-		if err := rows.Scan(&pan, &r, &kind, &t.rc, &t.authCode, &t.held, &t.posted, &t.credited, &t.captured); err != nil {
+		var k settleKey
+		if err := rows.Scan(&pan, &r, &kind, &t.rc, &t.authCode, &t.held, &t.posted, &t.credited, &t.captured,
+			&k.merchant, &k.terminal, &k.currency, &t.at); err != nil {
 			rows.Close()
 			return fmt.Errorf("read txns: %w", err)
 		}
@@ -437,11 +526,32 @@ func (b *Bank) load(j *journal) error {
 			rows.Close()
 			return fmt.Errorf("account %s rrn %s: unknown kind %q", paygate.MaskPAN(pan), r, kind)
 		}
+		t.led = b.ledgerOf(k)
+		t.led.rrns[rrnKey(r)] = pan
 		a.txns[rrnKey(r)] = t
 		held[pan] += t.held
 	}
 	if err := rows.Close(); err != nil {
 		return fmt.Errorf("read txns: %w", err)
+	}
+	rows, err = tx.Query(`SELECT merchant, terminal, currency, batch, debits, debits_amt, credits, credits_amt, fees, funded, at
+		FROM fundings ORDER BY at, merchant, batch`)
+	if err != nil {
+		return fmt.Errorf("read fundings: %w", err)
+	}
+	for rows.Next() {
+		var f Funding
+		var at int64
+		if err := rows.Scan(&f.MerchantID, &f.TerminalID, &f.Currency, &f.BatchNumber, &f.Totals.DebitsCount, &f.Totals.DebitsAmount,
+			&f.Totals.CreditsCount, &f.Totals.CreditsAmount, &f.Fees, &f.Funded, &at); err != nil {
+			rows.Close()
+			return fmt.Errorf("read fundings: %w", err)
+		}
+		f.At = time.Unix(at, 0).UTC()
+		b.recordFunding(f)
+	}
+	if err := rows.Close(); err != nil {
+		return fmt.Errorf("read fundings: %w", err)
 	}
 	for pan, a := range b.accounts {
 		if a.held != held[pan] || a.available != a.posted-a.held {

@@ -107,11 +107,13 @@ func TestLedgerSurvivesReopen(t *testing.T) {
 	c = client(b, 5*time.Second)
 	after := mustAccount(t, b, approve)
 	if after.Available != before.Available || after.Posted != before.Posted || after.Held != before.Held ||
-		len(after.Holds) != 1 || after.Holds[auth.RRN] != 1000 {
+		len(after.Holds) != 2 || after.Holds[auth.RRN] != 1000 || after.Holds[sale.RRN] != 2500 {
 		t.Fatalf("after reopen %+v, before %+v", after, before)
 	}
+	// Nothing is posted before clearing: the sale and the authorization
+	// hold.
 	start := bank.StandardLimit
-	if after.Posted != start-2500+300 || after.Available != start-2500+300-1000 {
+	if after.Posted != start || after.Available != start-2500-1000 {
 		t.Errorf("after reopen %+v", after)
 	}
 
@@ -135,19 +137,20 @@ func TestLedgerSurvivesReopen(t *testing.T) {
 		t.Errorf("duplicates changed the account: %+v", a)
 	}
 
-	// The capture of the old hold posts; the reversal of the old sale
-	// un-posts; the refund's reversal takes the credit back.
+	// The capture of the old hold records its final amount (the hold
+	// stays until clearing); the reversal of the old sale releases its
+	// hold.
 	capture := follow(paygate.NetworkCapture, auth, authResp.AuthCode, 600)
 	if rc := mustSend(t, c, capture).ResponseCode; rc != "00" {
 		t.Errorf("capture: %s", rc)
 	}
-	if a := mustAccount(t, b, approve); a.Held != 0 || a.Posted != start-2500+300-600 || a.Available != a.Posted {
+	if a := mustAccount(t, b, approve); a.Held != 3500 || a.Posted != start {
 		t.Errorf("after capture: %+v", a)
 	}
 	if rc := mustSend(t, c, follow(paygate.NetworkReverse, sale, saleResp.AuthCode, 0)).ResponseCode; rc != "00" {
 		t.Errorf("reversal of the sale: %s", rc)
 	}
-	if a := mustAccount(t, b, approve); a.Posted != start+300-600 {
+	if a := mustAccount(t, b, approve); a.Posted != start || a.Held != 1000 {
 		t.Errorf("after reversal of the sale: %+v", a)
 	}
 	next := mustSend(t, c, request(paygate.NetworkAuthorize, approve, 1))
@@ -167,6 +170,22 @@ func TestLedgerSurvivesReopen(t *testing.T) {
 	mustSend(t, c, follow(paygate.NetworkReverse, sale, saleResp.AuthCode, 0))
 	if a := mustAccount(t, b, approve); a.Posted != final.Posted || a.Held != final.Held || a.Available != final.Available {
 		t.Errorf("after the second reopen %+v, want %+v", a, final)
+	}
+	// Clearing posts the capture and credits the refund, and survives a
+	// reopen too, with the RRNs forgotten but for the open authorization
+	// of 1.
+	b.ClearAll()
+	if a := mustAccount(t, b, approve); a.Posted != start+300-600 || a.Held != 1 {
+		t.Errorf("after clearing: %+v", a)
+	}
+	cleared := mustAccount(t, b, approve)
+	mustClose(t, b)
+	b = mustOpen(t, path)
+	if a := mustAccount(t, b, approve); a.Posted != cleared.Posted || a.Available != cleared.Available || a.Held != 1 {
+		t.Errorf("after clearing and reopen %+v, want %+v", a, cleared)
+	}
+	if n := b.Remembered(); n != 1 {
+		t.Errorf("%d RRNs remembered after clearing and reopen, want 1 (the open authorization)", n)
 	}
 	// The other accounts are as they were created.
 	if a := mustAccount(t, b, "4000000000009995"); a.Limit != 0 || a.Available != 0 {
@@ -392,8 +411,9 @@ func TestServerRestartKeepsLedger(t *testing.T) {
 	if rc := mustSend(t, c, follow(paygate.NetworkReverse, sale, saleResp.AuthCode, 0)).ResponseCode; rc != "00" {
 		t.Errorf("reversal: %s", rc)
 	}
+	b.ClearAll()
 	if a := mustAccount(t, b, approve); a.Held != 0 || a.Posted != bank.StandardLimit-1000 {
-		t.Errorf("after restart, capture and reversal: %+v", a)
+		t.Errorf("after restart, capture, reversal and clearing: %+v", a)
 	}
 	// The link signs off before the server goes: a link closing while
 	// the server drops its connections trips the race detector in

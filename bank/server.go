@@ -343,6 +343,34 @@ func (c *serverConn) manage(ctx context.Context, msg []byte) error {
 
 // refuse answers a financial message sent before sign-on with 91.
 func (c *serverConn) refuse(msg []byte) {
+	var out []byte
+	var err error
+	switch iso8583.MTIOf(msg) {
+	case paygate.MTIReconciliation:
+		var r paygate.ReconcileRequest
+		if r, err = iso8583.UnpackReconcile(msg); err == nil {
+			out, err = iso8583.PackReconcileResponse(r, paygate.ReconcileResponse{ResponseCode: rcIssuerDown})
+		}
+	case paygate.MTIBatchUpload:
+		var r paygate.UploadRequest
+		if r, err = iso8583.UnpackUpload(msg); err == nil {
+			out, err = iso8583.PackUploadResponse(r, rcIssuerDown)
+		}
+	default:
+		c.refuseRequest(msg)
+		return
+	}
+	if err != nil {
+		c.s.Bank.stats.malformed.Add(1)
+		c.log.Warn("bank: malformed settlement message", keyMTI, iso8583.MTIOf(msg), keyBytes, len(msg), keyError, err.Error())
+		return
+	}
+	c.log.Warn("bank: settlement message before sign-on answered 91", keyMTI, iso8583.MTIOf(msg))
+	c.write(out)
+}
+
+// refuseRequest answers a financial request sent before sign-on with 91.
+func (c *serverConn) refuseRequest(msg []byte) {
 	req, mti, err := iso8583.UnpackRequest(msg)
 	if err != nil {
 		c.s.Bank.stats.malformed.Add(1)

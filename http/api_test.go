@@ -66,9 +66,10 @@ func testSaleAndRefunds(t *testing.T, pg string) {
 	if p.ResponseCode != "00" || len(p.AuthCode) != 6 || len(p.RRN) != 12 {
 		t.Errorf("got response %q auth %q rrn %q", p.ResponseCode, p.AuthCode, p.RRN)
 	}
+	// The sale holds until it is cleared at settlement.
 	after, _ := g.Bank.Account(pan)
-	if got := before.Posted - after.Posted; got != 5000 {
-		t.Errorf("issuer posted %d, want 5000", got)
+	if got := after.Held - before.Held; got != 5000 || after.Posted != before.Posted {
+		t.Errorf("issuer held %d and posted %d, want 5000 and 0", got, before.Posted-after.Posted)
 	}
 
 	r1, err := c.Refund(ctx, p.ID, client.RefundParams{Amount: new(int64(1500)), Reason: "one book returned"})
@@ -93,8 +94,9 @@ func testSaleAndRefunds(t *testing.T, pg string) {
 	if got.Status != client.StatusRefunded || got.AmountRefunded != 5000 {
 		t.Errorf("got %s refunded %d, want refunded 5000", got.Status, got.AmountRefunded)
 	}
+	g.Bank.ClearAll()
 	final, _ := g.Bank.Account(pan)
-	if final.Posted != before.Posted {
+	if final.Posted != before.Posted || final.Held != before.Held {
 		t.Errorf("issuer balance after full refund %d, want %d", final.Posted, before.Posted)
 	}
 	_, err = c.Refund(ctx, p.ID, client.RefundParams{})
@@ -130,9 +132,10 @@ func testAuthorizeCaptureVoid(t *testing.T, pg string) {
 	if err != nil || cap1.Status != client.StatusCaptured || cap1.AmountCaptured != 7500 {
 		t.Fatalf("partial capture: %+v %v", cap1, err)
 	}
+	// The hold stays until the capture is cleared at settlement.
 	acct, _ := g.Bank.Account(pan)
-	if acct.Held != 0 || before.Posted-acct.Posted != 7500 {
-		t.Errorf("after partial capture: held %d posted delta %d, want 0 and 7500", acct.Held, before.Posted-acct.Posted)
+	if acct.Held != 10000 || before.Posted-acct.Posted != 0 {
+		t.Errorf("after partial capture: held %d posted delta %d, want 10000 and 0", acct.Held, before.Posted-acct.Posted)
 	}
 	_, err = c.Capture(ctx, auth.ID, client.CaptureParams{})
 	if e := asError(t, err); e.Status != 409 || e.Code != paygate.ECONFLICT {
@@ -496,6 +499,7 @@ func testIdempotency(t *testing.T, pg string) {
 	if len(seen) != 1 {
 		t.Errorf("burst of one key made %d payments, want 1", len(seen))
 	}
+	g.Bank.ClearAll()
 	if acct, _ := g.Bank.Account("4111111111111111"); acct.Limit-acct.Posted != 3100 {
 		t.Errorf("issuer posted %d for the burst, want 3100", acct.Limit-acct.Posted)
 	}

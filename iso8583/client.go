@@ -30,6 +30,8 @@ type Client struct {
 
 var _ paygate.Acquirer = (*Client)(nil)
 
+// A Client is also the gateway's Settler (settle.go).
+
 // NewClient returns a Client that waits at most timeout for each answer;
 // timeout <= 0 leaves only the caller's deadline.
 func NewClient(link Link, timeout time.Duration) *Client {
@@ -45,31 +47,9 @@ func (c *Client) Send(ctx context.Context, req paygate.NetworkRequest) (paygate.
 	if err := f.request(req); err != nil {
 		return paygate.NetworkResponse{}, err
 	}
-	msg, err := f.pack()
+	raw, err := c.roundTrip(ctx, &f, req.Kind.String())
 	if err != nil {
 		return paygate.NetworkResponse{}, err
-	}
-	if c.timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.timeout)
-		defer cancel()
-	}
-	raw, err := c.link.RoundTrip(ctx, msg)
-	if err != nil {
-		switch {
-		case errors.Is(err, paygate.ErrNetworkTimeout):
-			// Written, and then no answer (a connection lost or closed
-			// under the request, even by the link's own Close): in doubt.
-			return paygate.NetworkResponse{}, fmt.Errorf("iso8583: %s %s stan %s: %w", f.mti, req.Kind, f.v[11], err)
-		case errors.Is(err, ErrLinkDown) || errors.Is(err, ErrLinkClosed):
-			// No connection was up: the message was never written.
-			return paygate.NetworkResponse{}, fmt.Errorf("iso8583: %s %s stan %s: %w: %w", f.mti, req.Kind, f.v[11], paygate.ErrNotSent, err)
-		case errors.Is(err, context.DeadlineExceeded), errors.Is(ctx.Err(), context.DeadlineExceeded):
-			return paygate.NetworkResponse{}, fmt.Errorf("iso8583: %s %s stan %s: %w", f.mti, req.Kind, f.v[11], paygate.ErrNetworkTimeout)
-		case errors.Is(err, context.Canceled), ctx.Err() != nil:
-			return paygate.NetworkResponse{}, fmt.Errorf("iso8583: %s %s stan %s: %w: %w", f.mti, req.Kind, f.v[11], paygate.ErrNetworkTimeout, context.Canceled)
-		}
-		return paygate.NetworkResponse{}, fmt.Errorf("iso8583: %s %s stan %s: %w", f.mti, req.Kind, f.v[11], err)
 	}
 	resp, mti, stan, err := UnpackResponse(raw)
 	if err != nil {
@@ -82,4 +62,36 @@ func (c *Client) Send(ctx context.Context, req paygate.NetworkRequest) (paygate.
 		resp.RRN = req.RRN
 	}
 	return resp, nil
+}
+
+// roundTrip packs f, sends it and returns the packed answer, with the
+// errors Send documents; what names the message in them.
+func (c *Client) roundTrip(ctx context.Context, f *fieldSet, what string) ([]byte, error) {
+	msg, err := f.pack()
+	if err != nil {
+		return nil, err
+	}
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	raw, err := c.link.RoundTrip(ctx, msg)
+	if err != nil {
+		switch {
+		case errors.Is(err, paygate.ErrNetworkTimeout):
+			// Written, and then no answer (a connection lost or closed
+			// under the request, even by the link's own Close): in doubt.
+			return nil, fmt.Errorf("iso8583: %s %s stan %s: %w", f.mti, what, f.v[11], err)
+		case errors.Is(err, ErrLinkDown) || errors.Is(err, ErrLinkClosed):
+			// No connection was up: the message was never written.
+			return nil, fmt.Errorf("iso8583: %s %s stan %s: %w: %w", f.mti, what, f.v[11], paygate.ErrNotSent, err)
+		case errors.Is(err, context.DeadlineExceeded), errors.Is(ctx.Err(), context.DeadlineExceeded):
+			return nil, fmt.Errorf("iso8583: %s %s stan %s: %w", f.mti, what, f.v[11], paygate.ErrNetworkTimeout)
+		case errors.Is(err, context.Canceled), ctx.Err() != nil:
+			return nil, fmt.Errorf("iso8583: %s %s stan %s: %w: %w", f.mti, what, f.v[11], paygate.ErrNetworkTimeout, context.Canceled)
+		}
+		return nil, fmt.Errorf("iso8583: %s %s stan %s: %w", f.mti, what, f.v[11], err)
+	}
+	return raw, nil
 }

@@ -14,6 +14,36 @@
 //	capture    0220, DE3 000000      0230    advice; DE37/DE38 quote the original, DE4 is the final amount
 //	reverse    0400, DE3 of original 0410    DE90 original data; DE4 the original amount; DE95 when partial
 //	network    0800, DE70            0810    001 sign-on, 301 echo, 002 sign-off
+//	reconcile  0500, DE3 920000      0510    a batch's totals (below)
+//	upload     0320, DE3 00/20 0000  0330    one batch item: debit 000000, credit 200000
+//
+// # Settlement messages
+//
+// They carry no card data: no DE2, 14, 35 or 52. DE48 holds subelements
+// tag (2 digits), length (2 digits), value: 01 the batch number, 02 the
+// pricing code (paygate.Pricing.Code), 03 the batch's close
+// (YYYYMMDDhhmmss UTC), 04 the funded amount (C or D and 16 digits), 05
+// "1" on the last item of an upload.
+//
+//	0500  DE3 920000, 7, 11, 41, 42, 49; totals: DE74 credits, 75 credit
+//	      reversals, 76 debits, 77 debit reversals (counts, n10), DE86, 87,
+//	      88, 89 the same amounts (n16), DE97 the net (C when debits exceed
+//	      credits, else D; checked against the totals on unpacking); DE48
+//	      01, 02, 03
+//	0510  DE3, 7, 11, 41, 42, 49 echoed, DE39 (00 in balance, 95 not), the
+//	      acquirer's totals (74-77, 86-89, 97); in balance the fees in DE84
+//	      (debits processing fee, n12) and the funded amount in DE48 04;
+//	      after an upload that does not balance, DE63 (LLLVAR ..999): the
+//	      count of all differences (6 digits), then up to
+//	      paygate.MaxReconcileDifferences (26) of 37 characters: kind (A
+//	      missing at the acquirer, G missing at the gateway, D amount
+//	      differs), RRN (12), the gateway's amount (12), the acquirer's (12)
+//	0320  DE3 000000 (debit) or 200000 (credit), DE4, 7, 11, 37 the item's
+//	      RRN, 38 its auth code, 41, 42, 49; DE48 01 and 05
+//	0330  DE3, 4, 7, 11, 37, 41, 42, 49 echoed, DE48 01, DE39
+//
+// A Client is also a paygate.Settler (Reconcile, Upload) over the same
+// Link.
 //
 // On a reversal, NetworkRequest.OriginalAmount is the amount of the original
 // and Amount the replacement: the amount that stays. Amount == 0 or Amount ==
@@ -41,6 +71,7 @@
 //	18 MCC               n4              55 ICC data           LLLVAR ..999
 //	22 POS entry mode    n3 (810)        70 network mgmt code  n3
 //	32 acquirer id       LLVAR n..11     74-77, 81 counts      n10
+//	63 differences       LLLVAR ..999    84 fees               n12
 //	35 track 2           LLVAR ..37      86-89 amounts         n16
 //	90 original data     n42             95 replacement amts   an42
 //	97 net settlement    x+n16

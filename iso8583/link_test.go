@@ -157,8 +157,9 @@ func TestLinkRoundTrip(t *testing.T) {
 	if resp := mustSend(t, c, follow(paygate.NetworkCapture, auth, resp.AuthCode, 600)); !resp.Approved() {
 		t.Fatalf("capture: %+v", resp)
 	}
+	// The hold stays until the capture is cleared.
 	a, _ := b.Account(testPAN)
-	if a.Held != start.Held || a.Posted != start.Posted-600 || a.Available != a.Posted-a.Held {
+	if a.Held != start.Held+1000 || a.Posted != start.Posted || a.Available != a.Posted-a.Held {
 		t.Errorf("after capture: %+v, start %+v", a, start)
 	}
 
@@ -167,15 +168,16 @@ func TestLinkRoundTrip(t *testing.T) {
 	if resp := mustSend(t, c, follow(paygate.NetworkReverse, auth2, resp2.AuthCode, 0)); !resp.Approved() {
 		t.Fatalf("reverse: %+v", resp)
 	}
-	if a, _ := b.Account(testPAN); a.Held != start.Held || a.Holds[auth2.RRN] != 0 {
+	if a, _ := b.Account(testPAN); a.Held != start.Held+1000 || a.Holds[auth2.RRN] != 0 {
 		t.Errorf("after reversal: held %d", a.Held-start.Held)
 	}
 
 	if resp := mustSend(t, c, fresh(paygate.NetworkRefund, testPAN, 300)); !resp.Approved() {
 		t.Fatalf("refund: %+v", resp)
 	}
+	b.ClearAll()
 	a, _ = b.Account(testPAN)
-	if a.Posted != start.Posted-600+300 || a.Available != a.Posted-a.Held {
+	if a.Posted != start.Posted-600+300 || a.Held != start.Held || a.Available != a.Posted-a.Held {
 		t.Errorf("after refund: posted %d, want %d", a.Posted, start.Posted-300)
 	}
 	if resp := mustSend(t, c, fresh(paygate.NetworkSale, "4000000000000002", 100)); resp.ResponseCode != "05" {

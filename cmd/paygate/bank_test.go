@@ -252,6 +252,13 @@ func TestBankLedgerSurvivesRestart(t *testing.T) {
 	if got, err := c.Send(context.Background(), capture); err != nil || got.ResponseCode != "00" {
 		t.Errorf("capture after the restart: %+v %v", got, err)
 	}
+	// The capture is posted when the batch is reconciled (0500).
+	rec, err := c.Reconcile(context.Background(), paygate.ReconcileRequest{MerchantID: "MERCHANT0000001", TerminalID: "WEB00001",
+		BatchNumber: 1, Currency: capture.Currency, Totals: paygate.Totals{DebitsCount: 1, DebitsAmount: 1500},
+		Pricing: paygate.DefaultPricing.Code(), STAN: "000003", TransmissionTime: time.Now()})
+	if err != nil || rec.ResponseCode != "00" || rec.Funded != 1500-rec.Fees || rec.Fees <= 0 {
+		t.Errorf("reconciliation: %+v %v", rec, err)
+	}
 	link.Close()
 	if code := bk.stop(); code != 0 {
 		t.Fatalf("bank exited %d\nstderr:\n%s", code, bk.stderr)
@@ -267,7 +274,10 @@ func TestBankLedgerSurvivesRestart(t *testing.T) {
 	}
 	defer b.Close()
 	if a, _ := b.Account(testPAN); a.Held != 0 || a.Posted != bank.StandardLimit-1500 {
-		t.Errorf("ledger after the capture: %+v", a)
+		t.Errorf("ledger after the capture and the reconciliation: %+v", a)
+	}
+	if got := b.Funded("MERCHANT0000001"); got != rec.Funded {
+		t.Errorf("funded %d, want %d", got, rec.Funded)
 	}
 }
 

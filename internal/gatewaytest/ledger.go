@@ -13,8 +13,14 @@ import (
 // recorded as captured less refunded, and the bank holds exactly the
 // authorizations the gateway has open, each once, under its RRN, for its
 // amount.
+//
+// The bank posts at clearing (end-of-day settlement), so CheckLedger first
+// clears everything the bank has recorded (bank.ClearAll): the invariant
+// is the one that holds after settlement. Call it once the payments are
+// done with.
 func CheckLedger(tb testing.TB, b *bank.Bank, all []*paygate.Payment, cards []string, before map[string]int64) {
 	tb.Helper()
+	b.ClearAll()
 	posted, holds := map[string]int64{}, map[string]map[string]int64{}
 	for _, pan := range cards {
 		holds[pan] = map[string]int64{}
