@@ -172,7 +172,8 @@ func (g *Gateway) reconcile(ctx context.Context, m *Merchant, b *Batch) (Reconci
 		return ReconcileResponse{}, err
 	}
 	resp, err := g.Settler.Reconcile(ctx, ReconcileRequest{MerchantID: m.AcquirerID, TerminalID: m.TerminalID, BatchNumber: b.Number,
-		Currency: b.Currency, Totals: b.Totals, Pricing: m.pricing().Code(), STAN: stan, TransmissionTime: g.now()})
+		Currency: b.Currency, Totals: b.Totals, Pricing: m.pricing().Code(), ClosedAt: b.ClosedAt, STAN: stan,
+		TransmissionTime: g.now()})
 	if err != nil {
 		return resp, fmt.Errorf("reconcile batch %s: %w", b.ID, err)
 	}

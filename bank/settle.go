@@ -42,6 +42,10 @@ type ledger struct {
 	// number: the items of the next reconciliation, and what it prunes.
 	rrns   map[rrn]string
 	upload *upload // the gateway's view of a batch, from 0320s
+	// carried marks the transactions an upload left out once: the
+	// gateway may have approved them just after its close (they belong
+	// to its next batch); left out of a second upload, they differ.
+	carried map[rrn]bool
 }
 
 // upload is a batch as the gateway uploaded it.
@@ -378,7 +382,38 @@ func (b *Bank) reconcile(req paygate.ReconcileRequest) (paygate.ReconcileRespons
 	resp := paygate.ReconcileResponse{Totals: totalsOf(list)}
 	balanced := resp.Totals == req.Totals
 	if up := led.upload; up != nil && up.done && up.batch == req.BatchNumber {
-		diffs := differences(list, up)
+		// The upload says what the batch is: transactions of ours that it
+		// leaves out for the first time, when nothing else differs, are
+		// carried to the next batch (the gateway approved them around
+		// its close), not differences. Left out twice, they differ.
+		all := differences(list, up)
+		carry := map[string]bool{}
+		others := 0
+		for _, d := range all {
+			if d.Kind == missingAtGateway && !led.carried[rrnOf(d.RRN)] {
+				carry[d.RRN] = true
+			} else {
+				others++
+			}
+		}
+		diffs := all
+		if others == 0 && len(carry) > 0 {
+			diffs = nil
+			kept := list[:0:0]
+			for _, it := range list {
+				if !carry[it.k.String()] {
+					kept = append(kept, it)
+				}
+			}
+			list = kept
+			resp.Totals = totalsOf(list)
+			if led.carried == nil {
+				led.carried = map[rrn]bool{}
+			}
+			for r := range carry {
+				led.carried[rrnOf(r)] = true
+			}
+		}
 		resp.DifferenceCount = len(diffs)
 		resp.Differences = diffs[:min(len(diffs), paygate.MaxReconcileDifferences)]
 		balanced = len(diffs) == 0
@@ -386,6 +421,9 @@ func (b *Bank) reconcile(req paygate.ReconcileRequest) (paygate.ReconcileRespons
 	if !balanced {
 		resp.ResponseCode = rcReconcileError
 		return resp, nil
+	}
+	for _, it := range list {
+		delete(led.carried, it.k)
 	}
 	for _, it := range list {
 		if it.debit > 0 {
@@ -502,3 +540,10 @@ const (
 	keyFees        = "fees"
 	keyDifferences = "differences"
 )
+
+// rrnOf is the key of an RRN as text.
+func rrnOf(s string) rrn {
+	var k rrn
+	copy(k[:], s)
+	return k
+}

@@ -417,3 +417,38 @@ func TestReconcileOverTCP(t *testing.T) {
 		t.Errorf("stats %+v", s)
 	}
 }
+
+// TestUploadCarriesLateTransactions: a transaction the acquirer has but the
+// gateway's upload leaves out (the gateway approved it around its close) is
+// carried to the next batch once, not a difference; left out of the next
+// upload too, it is one.
+func TestUploadCarriesLateTransactions(t *testing.T) {
+	b := bank.New(nil)
+	s := newShop(t, iso8583.LinkFunc(b.Handle))
+	s.sale(cards[0], 1000)
+	late := request(paygate.NetworkSale, cards[1], 250) // at the acquirer, not in the gateway's batch
+	mustSend(t, s.c, late)
+	if resp := s.reconcile(paygate.DefaultPricing); resp.ResponseCode != "95" {
+		t.Fatalf("0510 with the late sale counted: %+v, want 95", resp)
+	}
+	s.upload()
+	resp := s.reconcile(paygate.DefaultPricing)
+	if resp.ResponseCode != "00" || resp.Totals.DebitsCount != 1 || resp.Totals.DebitsAmount != 1000 {
+		t.Fatalf("0510 after the upload: %+v, want 00 for the gateway's one sale", resp)
+	}
+	if a := mustAccount(t, b, cards[1]); a.Held != 250 {
+		t.Errorf("the late sale's hold: %d, want 250 (carried to the next batch)", a.Held)
+	}
+	// The next batch leaves it out again: now it is a difference.
+	s.settled()
+	s.sale(cards[0], 500)
+	if resp := s.reconcile(paygate.DefaultPricing); resp.ResponseCode != "95" {
+		t.Fatalf("next batch without the late sale: %+v, want 95", resp)
+	}
+	s.upload()
+	resp = s.reconcile(paygate.DefaultPricing)
+	if resp.ResponseCode != "95" || resp.DifferenceCount != 1 || resp.Differences[0].RRN != late.RRN ||
+		resp.Differences[0].Kind != "missing_at_gateway" {
+		t.Errorf("0510 after the second upload: %+v, want the late sale missing at the gateway", resp)
+	}
+}

@@ -162,7 +162,8 @@ func New(ctx context.Context, c Config) (*Node, error) {
 	if !c.AllowPrivateTargets {
 		g.CheckTarget = webhook.CheckHost
 	}
-	g.Acquirer = iso8583.NewClient(link, c.NetworkTimeout)
+	client := iso8583.NewClient(link, c.NetworkTimeout)
+	g.Acquirer, g.Settler = client, client
 	g.Logger = c.Logger
 	g.NetworkTimeout, g.InDoubtAfter = c.NetworkTimeout, c.InDoubtAfter
 	if c.Clock != nil {
@@ -388,6 +389,17 @@ func (c AcquirerConfig) tlsConfig() (*tls.Config, error) {
 // openAcquirer starts the link to the acquirer c names. It does not fail
 // when the acquirer cannot be reached: it says so in the log and the link
 // keeps trying.
+// DialAcquirer opens a link to a bank server as c says (for paygate settle).
+func DialAcquirer(ctx context.Context, c AcquirerConfig) (*iso8583.TCPLink, error) {
+	if c.Conns <= 0 {
+		c.Conns = 1
+	}
+	if err := c.Check(); err != nil {
+		return nil, err
+	}
+	return openAcquirer(ctx, c, slog.New(slog.DiscardHandler))
+}
+
 func openAcquirer(ctx context.Context, c AcquirerConfig, logger *slog.Logger) (*iso8583.TCPLink, error) {
 	o := c.Link
 	o.Conns, o.Logger = c.Conns, logger.With("component", "acquirer")

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/paygate/paygate"
+	"github.com/paygate/paygate/iso8583"
 	"github.com/paygate/paygate/node"
 )
 
@@ -16,7 +18,16 @@ import (
 // flags say. It is set by the acquirer's settlement link; until then,
 // settle cannot reach an acquirer.
 var newSettler = func(ctx context.Context, c node.AcquirerConfig) (paygate.Settler, func(), error) {
-	return nil, nil, errors.New("no settlement link to the acquirer in this build")
+	if c.Addr == "" {
+		return nil, nil, errors.New("the in-process bank lives inside paygate serve: there batches close by themselves at the " +
+			"merchant's cut-off, or on demand with POST /v1/batches/{id}/close; to settle from here, run the bank apart " +
+			"(paygate bank) and give --acquirer")
+	}
+	link, err := node.DialAcquirer(ctx, c)
+	if err != nil {
+		return nil, nil, err
+	}
+	return iso8583.NewClient(link, 30*time.Second), func() { link.Close() }, nil
 }
 
 // runSettle closes the open batches of a merchant (or of every merchant)
