@@ -26,7 +26,7 @@ type Settler struct {
 	mu       sync.Mutex
 	lost     map[string]bool
 	changed  map[string]int64
-	uploaded map[int64]map[string]bool // batch number → RRNs uploaded (one merchant per fake)
+	uploaded map[string]map[string]bool // currency/batch number → RRNs uploaded (one merchant per fake)
 	cleared  map[string]paygate.ReconcileResponse
 	funded   int64
 	// Reconciles and Uploads count the messages received.
@@ -72,8 +72,13 @@ func (s *Settler) Funded() int64 {
 	return s.funded
 }
 
-// items returns the gateway's items of the merchant's batch with the number.
-func (s *Settler) items(ctx context.Context, acquirerID string, number int64) ([]*paygate.BatchItem, error) {
+// batchKey names a batch as the acquirer knows it: a merchant numbers its
+// batches per currency.
+func batchKey(c paygate.Currency, number int64) string { return fmt.Sprintf("%s/%d", c.Code, number) }
+
+// items returns the gateway's items of the merchant's batch of the currency
+// with the number.
+func (s *Settler) items(ctx context.Context, acquirerID string, c paygate.Currency, number int64) ([]*paygate.BatchItem, error) {
 	ms, err := s.Merchants.Merchants(ctx)
 	if err != nil {
 		return nil, err
@@ -89,7 +94,7 @@ func (s *Settler) items(ctx context.Context, acquirerID string, number int64) ([
 				return nil, err
 			}
 			for _, b := range list {
-				if b.Number == number {
+				if b.Number == number && b.Currency.Code == c.Code {
 					var out []*paygate.BatchItem
 					rrn := ""
 					for {
@@ -119,7 +124,8 @@ func (s *Settler) Reconcile(ctx context.Context, r paygate.ReconcileRequest) (pa
 	s.mu.Lock()
 	s.Reconciles++
 	fail := s.Fail
-	key := fmt.Sprintf("%s/%d", r.MerchantID, r.BatchNumber)
+	key := r.MerchantID + "/" + batchKey(r.Currency, r.BatchNumber)
+	ukey := batchKey(r.Currency, r.BatchNumber)
 	resp, done := s.cleared[key]
 	s.mu.Unlock()
 	if fail != nil {
@@ -130,7 +136,7 @@ func (s *Settler) Reconcile(ctx context.Context, r paygate.ReconcileRequest) (pa
 	if done {
 		return resp, nil
 	}
-	items, err := s.items(ctx, r.MerchantID, r.BatchNumber)
+	items, err := s.items(ctx, r.MerchantID, r.Currency, r.BatchNumber)
 	if err != nil {
 		return paygate.ReconcileResponse{}, err
 	}
@@ -144,7 +150,7 @@ func (s *Settler) Reconcile(ctx context.Context, r paygate.ReconcileRequest) (pa
 	var fees int64
 	var diffs []paygate.BatchDifference
 	for _, it := range items {
-		if s.lost[it.RRN] && !s.uploaded[r.BatchNumber][it.RRN] {
+		if s.lost[it.RRN] && !s.uploaded[ukey][it.RRN] {
 			diffs = append(diffs, paygate.BatchDifference{RRN: it.RRN, Kind: "missing_at_acquirer", Amount: it.Amount})
 			continue
 		}
@@ -163,7 +169,7 @@ func (s *Settler) Reconcile(ctx context.Context, r paygate.ReconcileRequest) (pa
 	if t != r.Totals {
 		sort.Slice(diffs, func(i, j int) bool { return diffs[i].RRN < diffs[j].RRN })
 		out := paygate.ReconcileResponse{ResponseCode: "95", Totals: t}
-		if len(s.uploaded[r.BatchNumber]) > 0 {
+		if len(s.uploaded[ukey]) > 0 {
 			out.Differences = diffs
 		}
 		return out, nil
@@ -191,11 +197,12 @@ func (s *Settler) Upload(ctx context.Context, r paygate.UploadRequest) (string, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.uploaded == nil {
-		s.uploaded = map[int64]map[string]bool{}
+		s.uploaded = map[string]map[string]bool{}
 	}
-	if s.uploaded[r.BatchNumber] == nil {
-		s.uploaded[r.BatchNumber] = map[string]bool{}
+	key := batchKey(r.Item.Currency, r.BatchNumber)
+	if s.uploaded[key] == nil {
+		s.uploaded[key] = map[string]bool{}
 	}
-	s.uploaded[r.BatchNumber][r.Item.RRN] = true
+	s.uploaded[key][r.Item.RRN] = true
 	return paygate.ResponseApproved, nil
 }
