@@ -76,7 +76,10 @@ func openRaw(b *testing.B, g *gatewaytest.Gateway) *rawDB {
 	}
 	db.SetMaxOpenConns(1)
 	return &rawDB{
-		exec:  func(ctx context.Context, q string, args ...any) error { _, err := db.ExecContext(ctx, q, args...); return err },
+		exec: func(ctx context.Context, q string, args ...any) error {
+			_, err := db.ExecContext(ctx, q, args...)
+			return err
+		},
 		close: func() { db.Close() },
 		ph:    func(int) string { return "?" },
 	}

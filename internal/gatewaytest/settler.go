@@ -76,12 +76,13 @@ func (s *Settler) Funded() int64 {
 // batches per currency.
 func batchKey(c paygate.Currency, number int64) string { return fmt.Sprintf("%s/%d", c.Code, number) }
 
-// items returns the gateway's items of the merchant's batch of the currency
-// with the number.
-func (s *Settler) items(ctx context.Context, acquirerID string, c paygate.Currency, number int64) ([]*paygate.BatchItem, error) {
+// eachItem calls fn with each of the gateway's items of the merchant's
+// batch of the currency with the number, a page at a time (the fake holds
+// no more of a large batch in memory than the bank would).
+func (s *Settler) eachItem(ctx context.Context, acquirerID string, c paygate.Currency, number int64, fn func(*paygate.BatchItem)) error {
 	ms, err := s.Merchants.Merchants(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, m := range ms {
 		if m.AcquirerID != acquirerID {
@@ -91,32 +92,33 @@ func (s *Settler) items(ctx context.Context, acquirerID string, c paygate.Curren
 		for {
 			list, more, err := s.Batches.Batches(ctx, paygate.BatchFilter{MerchantID: m.ID, Limit: 100, StartingAfter: after})
 			if err != nil {
-				return nil, err
+				return err
 			}
 			for _, b := range list {
 				if b.Number == number && b.Currency.Code == c.Code {
-					var out []*paygate.BatchItem
 					rrn := ""
 					for {
 						page, err := s.Batches.BatchItems(ctx, b.ID, rrn, 10000)
 						if err != nil {
-							return nil, err
+							return err
 						}
-						out = append(out, page...)
+						for _, it := range page {
+							fn(it)
+						}
 						if len(page) < 10000 {
-							return out, nil
+							return nil
 						}
 						rrn = page[len(page)-1].RRN
 					}
 				}
 			}
 			if !more {
-				return nil, fmt.Errorf("no batch %d of %s", number, acquirerID)
+				return fmt.Errorf("no batch %d of %s", number, acquirerID)
 			}
 			after = list[len(list)-1].ID
 		}
 	}
-	return nil, fmt.Errorf("no merchant %s", acquirerID)
+	return fmt.Errorf("no merchant %s", acquirerID)
 }
 
 // Reconcile answers a 0500.
@@ -136,10 +138,6 @@ func (s *Settler) Reconcile(ctx context.Context, r paygate.ReconcileRequest) (pa
 	if done {
 		return resp, nil
 	}
-	items, err := s.items(ctx, r.MerchantID, r.Currency, r.BatchNumber)
-	if err != nil {
-		return paygate.ReconcileResponse{}, err
-	}
 	pricing, err := paygate.ParsePricing(r.Pricing)
 	if err != nil {
 		return paygate.ReconcileResponse{}, err
@@ -149,10 +147,10 @@ func (s *Settler) Reconcile(ctx context.Context, r paygate.ReconcileRequest) (pa
 	var t paygate.Totals
 	var fees int64
 	var diffs []paygate.BatchDifference
-	for _, it := range items {
+	err = s.eachItem(ctx, r.MerchantID, r.Currency, r.BatchNumber, func(it *paygate.BatchItem) {
 		if s.lost[it.RRN] && !s.uploaded[ukey][it.RRN] {
 			diffs = append(diffs, paygate.BatchDifference{RRN: it.RRN, Kind: "missing_at_acquirer", Amount: it.Amount})
-			continue
+			return
 		}
 		rec := *it
 		if a, ok := s.changed[it.RRN]; ok {
@@ -165,6 +163,9 @@ func (s *Settler) Reconcile(ctx context.Context, r paygate.ReconcileRequest) (pa
 			t.CreditsCount, t.CreditsAmount = t.CreditsCount+1, t.CreditsAmount+rec.Amount
 		}
 		fees += pricing.Fee(&rec)
+	})
+	if err != nil {
+		return paygate.ReconcileResponse{}, err
 	}
 	if t != r.Totals {
 		sort.Slice(diffs, func(i, j int) bool { return diffs[i].RRN < diffs[j].RRN })
