@@ -123,8 +123,11 @@ type Deposit struct {
 	Net         int64
 	FundingDate string // YYYY-MM-DD: the next business day after the close by default
 	Status      string // DepositPending, DepositPaid
-	CreatedAt   time.Time
-	PaidAt      time.Time
+	// Pricing is the fee schedule (Pricing.Code) Fees were computed with
+	// ("" in deposits older than it: the merchant's).
+	Pricing   string
+	CreatedAt time.Time
+	PaidAt    time.Time
 }
 
 // Deposit statuses. Wire names.

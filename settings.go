@@ -34,6 +34,11 @@ type SettingsUpdate struct {
 	AckWindow      *int64
 	DisplayName    *string
 	LogoURL        *string
+	// TimeZone is an IANA zone name ("" : UTC), Cutoff the daily close
+	// "HH:MM" in it ("" : DefaultCutoff), Pricing the fee schedule.
+	TimeZone *string
+	Cutoff   *string
+	Pricing  *Pricing
 
 	// By says who makes the change (an API key's id, or "cli"): a change
 	// of the global result URLs is recorded with it (URLChange).
@@ -74,6 +79,27 @@ func (m *Merchant) ApplySettings(u SettingsUpdate) error {
 	if u.RequireAck != nil {
 		next.RequireAck = *u.RequireAck
 	}
+	if u.TimeZone != nil {
+		zone, err := checkTimeZone(*u.TimeZone)
+		if err != nil {
+			return err
+		}
+		next.TimeZone = zone
+	}
+	if u.Cutoff != nil {
+		cut, err := checkCutoff(*u.Cutoff)
+		if err != nil {
+			return err
+		}
+		next.Cutoff = cut
+	}
+	if u.Pricing != nil {
+		if err := u.Pricing.check(); err != nil {
+			return err
+		}
+		p := *u.Pricing
+		next.Pricing = &p
+	}
 	if u.AckWindow != nil {
 		w := time.Duration(*u.AckWindow) * time.Second
 		if *u.AckWindow < 0 || w > MaxAckWindow || *u.AckWindow > int64(MaxAckWindow/time.Second) {
@@ -106,6 +132,70 @@ func (m *Merchant) ApplySettings(u SettingsUpdate) error {
 	}
 	*m = next
 	return nil
+}
+
+// checkTimeZone checks an IANA time zone name ("" is UTC).
+func checkTimeZone(zone string) (string, error) {
+	zone = strings.TrimSpace(zone)
+	if zone == "" {
+		return "", nil
+	}
+	if len(zone) > 64 || zone == "Local" || strings.ContainsAny(zone, "\\\x00") || strings.HasPrefix(zone, "/") || strings.Contains(zone, "..") {
+		return "", ParamErrorf(EINVALID, "time_zone", "Time zone must be an IANA time zone name such as America/New_York or Europe/Paris.")
+	}
+	if _, err := time.LoadLocation(zone); err != nil {
+		return "", ParamErrorf(EINVALID, "time_zone", "Time zone %q is not a known IANA time zone name (such as America/New_York or Europe/Paris).",
+			sanitize(zone, 64))
+	}
+	return zone, nil
+}
+
+// checkCutoff checks a daily cut-off "HH:MM", 24-hour ("" is DefaultCutoff).
+func checkCutoff(cut string) (string, error) {
+	cut = strings.TrimSpace(cut)
+	if cut == "" {
+		return "", nil
+	}
+	bad := ParamErrorf(EINVALID, "cutoff", "Cut-off must be a time of day HH:MM on the 24-hour clock, such as 17:30.")
+	if len(cut) != 5 || cut[2] != ':' {
+		return "", bad
+	}
+	for _, i := range []int{0, 1, 3, 4} {
+		if cut[i] < '0' || cut[i] > '9' {
+			return "", bad
+		}
+	}
+	if h, m := int(cut[0]-'0')*10+int(cut[1]-'0'), int(cut[3]-'0')*10+int(cut[4]-'0'); h > 23 || m > 59 {
+		return "", bad
+	}
+	return cut, nil
+}
+
+// MaxPricingFixed bounds the fixed part of a fee schedule (minor units).
+const MaxPricingFixed = 100_000
+
+// check checks a fee schedule a merchant sets.
+func (p Pricing) check() error {
+	switch {
+	case p.Kind != PricingBlended && p.Kind != PricingInterchangePlus:
+		return ParamErrorf(EINVALID, "pricing", "Pricing kind must be %q or %q.", PricingBlended, PricingInterchangePlus)
+	case p.Percent < 0 || p.Percent > 10_000:
+		return ParamErrorf(EINVALID, "pricing", "Pricing percent must be in basis points, between 0 and 10000 (100 %%).")
+	case p.Fixed < 0 || p.Fixed > MaxPricingFixed:
+		return ParamErrorf(EINVALID, "pricing", "Pricing fixed must be in minor units, between 0 and %d.", MaxPricingFixed)
+	}
+	return nil
+}
+
+// EffectivePricing is the merchant's fee schedule in force.
+func (m *Merchant) EffectivePricing() Pricing { return m.pricing() }
+
+// EffectiveCutoff is the merchant's daily cut-off in force ("HH:MM").
+func (m *Merchant) EffectiveCutoff() string {
+	if m.Cutoff == "" {
+		return DefaultCutoff
+	}
+	return m.Cutoff
 }
 
 // Model returns the model a session uses when it names none.

@@ -256,7 +256,7 @@ func (g *Gateway) settle(ctx context.Context, m *Merchant, b *Batch, resp *Recon
 	now := g.now()
 	d := &Deposit{ID: NewID("dep", now), BatchID: b.ID, MerchantID: b.MerchantID, Currency: b.Currency,
 		Gross: b.Totals.DebitsAmount, Refunds: b.Totals.CreditsAmount, Fees: fees,
-		FundingDate: NextBusinessDay(b.ClosedAt, m.Location()), Status: DepositPending, CreatedAt: now}
+		FundingDate: NextBusinessDay(b.ClosedAt, m.Location()), Status: DepositPending, Pricing: m.pricing().Code(), CreatedAt: now}
 	d.Net = b.Totals.Net() - fees
 	if resp != nil && (resp.Funded != d.Net || resp.Fees != d.Fees) {
 		b.Status, b.Step, b.UpdatedAt = BatchOutOfBalance, StepUploaded, now

@@ -23,6 +23,13 @@ type Settings struct {
 	AckWindow      int64    `json:"ack_window"` // seconds an approval waits for an Ack (the one in force)
 	DisplayName    string   `json:"display_name"`
 	LogoURL        string   `json:"logo_url"`
+	// TimeZone (an IANA name such as "America/New_York") is the zone of
+	// Cutoff, the daily time ("HH:MM", 24-hour) your open batches close
+	// and settle; Pricing is what you pay per transaction, deducted from
+	// your deposits.
+	TimeZone string  `json:"time_zone"`
+	Cutoff   string  `json:"cutoff"`
+	Pricing  Pricing `json:"pricing"`
 	// SigningSecrets lists the secrets in force, newest first; their
 	// values are shown once, by RotateSigningSecret.
 	SigningSecrets []SigningSecret `json:"signing_secrets"`
@@ -52,6 +59,19 @@ type SettingsUpdate struct {
 	AckWindow      *int64    `json:"ack_window,omitempty"` // seconds; 0 is the gateway's default
 	DisplayName    *string   `json:"display_name,omitempty"`
 	LogoURL        *string   `json:"logo_url,omitempty"`
+	TimeZone       *string   `json:"time_zone,omitempty"` // "" : UTC
+	Cutoff         *string   `json:"cutoff,omitempty"`    // "HH:MM"; "" : 23:59
+	Pricing        *Pricing  `json:"pricing,omitempty"`
+}
+
+// Pricing is a fee schedule: Kind "blended" (Percent of each sale plus
+// Fixed) or "interchange_plus" (the card networks' interchange and scheme
+// fees plus Percent and Fixed). Percent is in basis points (290 = 2.90 %),
+// Fixed in minor units per sale; refunds are not charged.
+type Pricing struct {
+	Kind    string `json:"kind"`
+	Percent int64  `json:"percent"`
+	Fixed   int64  `json:"fixed"`
 }
 
 // Settings returns the merchant's settings.

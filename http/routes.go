@@ -51,6 +51,16 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/events/{id}/deliveries", s.api(s.eventDeliveries)},
 		{"POST", "/v1/events/{id}/redeliver", s.api(s.redeliverEvent)},
 
+		{"GET", "/v1/batches", s.api(s.listBatches, batchListParams...)},
+		{"GET", "/v1/batches/{id}", s.api(s.getBatch, batchItemParams...)},
+		{"POST", "/v1/batches/{id}/close", s.api(s.closeBatch)},
+		{"POST", "/v1/batches/{id}/resend", s.api(s.resendBatch)},
+		{"POST", "/v1/batches/{id}/accept", s.api(s.acceptBatch)},
+		{"GET", "/v1/batches/{id}/export.csv", s.download(s.exportBatch)},
+		{"GET", "/v1/deposits", s.api(s.listDeposits, batchListParams...)},
+		{"GET", "/v1/deposits/{id}", s.api(s.getDeposit)},
+		{"GET", "/v1/deposits/{id}/statement.csv", s.download(s.depositStatement)},
+
 		{"POST", "/v1/cards", s.api(s.createCard)},
 		{"GET", "/v1/cards/{id}", s.api(s.getCard)},
 	}

@@ -21,6 +21,9 @@ type settingsJSON struct {
 	AckWindow      int64               `json:"ack_window"` // seconds, the window in force
 	DisplayName    string              `json:"display_name"`
 	LogoURL        string              `json:"logo_url"`
+	TimeZone       string              `json:"time_zone"` // IANA name; "UTC" unless set
+	Cutoff         string              `json:"cutoff"`    // "HH:MM" in TimeZone
+	Pricing        pricingJSON         `json:"pricing"`
 	SigningSecrets []signingSecretJSON `json:"signing_secrets"`
 	// AccessKeys are the transparent redirect's access keys in force
 	// (never their values).
@@ -45,6 +48,21 @@ type settingsRequest struct {
 	AckWindow      *int64    `json:"ack_window"`
 	DisplayName    *string   `json:"display_name"`
 	LogoURL        *string   `json:"logo_url"`
+	TimeZone       *string   `json:"time_zone"`
+	Cutoff         *string   `json:"cutoff"`
+	Pricing        *struct {
+		Kind    *string `json:"kind"`
+		Percent *int64  `json:"percent"`
+		Fixed   *int64  `json:"fixed"`
+	} `json:"pricing"`
+}
+
+// pricingJSON is a fee schedule: kind "blended" or "interchange_plus",
+// percent in basis points, fixed in minor units per debit.
+type pricingJSON struct {
+	Kind    string `json:"kind"`
+	Percent int64  `json:"percent"`
+	Fixed   int64  `json:"fixed"`
 }
 
 func (s *Server) settingsJSON(r *http.Request, m *paygate.Merchant) (any, error) {
@@ -61,7 +79,10 @@ func (s *Server) settingsJSON(r *http.Request, m *paygate.Merchant) (any, error)
 		DeclineURL: m.DeclineURL, CancelURL: m.CancelURL, DefaultModel: m.Model(), RequireAck: m.RequireAck,
 		AckWindow: int64(m.EffectiveAckWindow() / time.Second), DisplayName: m.DisplayName, LogoURL: m.LogoURL,
 		SigningSecrets: []signingSecretJSON{}, AccessKeys: []signingSecretJSON{},
+		TimeZone: m.Location().String(), Cutoff: m.EffectiveCutoff(),
 	}
+	p := m.EffectivePricing()
+	out.Pricing = pricingJSON{Kind: p.Kind, Percent: p.Percent, Fixed: p.Fixed}
 	if out.AllowedOrigins == nil {
 		out.AllowedOrigins = []string{}
 	}
@@ -90,12 +111,22 @@ func (s *Server) updateSettings(r *http.Request, m *paygate.Merchant, body []byt
 	if err := decode(body, &req, false); err != nil {
 		return nil, err
 	}
-	m, err := s.Gateway.UpdateSettings(r.Context(), m.ID, paygate.SettingsUpdate{
+	u := paygate.SettingsUpdate{
 		AllowedOrigins: req.AllowedOrigins, SuccessURL: req.SuccessURL, DeclineURL: req.DeclineURL,
 		CancelURL: req.CancelURL, DefaultModel: req.DefaultModel, RequireAck: req.RequireAck,
 		AckWindow: req.AckWindow, DisplayName: req.DisplayName, LogoURL: req.LogoURL,
+		TimeZone: req.TimeZone, Cutoff: req.Cutoff,
 		By: apiKeyID(r),
-	})
+	}
+	if rp := req.Pricing; rp != nil {
+		// A pricing is given whole: its kind, percent and fixed.
+		if rp.Kind == nil || rp.Percent == nil || rp.Fixed == nil {
+			return nil, paygate.ParamErrorf(paygate.EINVALID, "pricing",
+				"Pricing must give kind, percent (basis points) and fixed (minor units), such as {\"kind\":\"blended\",\"percent\":290,\"fixed\":30}.")
+		}
+		u.Pricing = &paygate.Pricing{Kind: *rp.Kind, Percent: *rp.Percent, Fixed: *rp.Fixed}
+	}
+	m, err := s.Gateway.UpdateSettings(r.Context(), m.ID, u)
 	if err != nil {
 		return nil, err
 	}

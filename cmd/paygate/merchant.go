@@ -20,7 +20,7 @@ func runMerchant(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
-		fmt.Fprintln(stderr, "usage: paygate merchant create|list|update [flags]\n\n  create  create a merchant and its secret key\n  list    list the merchants\n  update  change a merchant's settings (rate limit, allowed origins, result URLs, model, payment page)\n\nRun 'paygate merchant <subcommand> -h' for its flags.")
+		fmt.Fprintln(stderr, "usage: paygate merchant create|list|update [flags]\n\n  create  create a merchant and its secret key\n  list    list the merchants\n  update  change a merchant's settings (rate limit, allowed origins, result URLs, model, payment page, cut-off, pricing)\n\nRun 'paygate merchant <subcommand> -h' for its flags.")
 		return nil
 	case "create":
 		return merchantCreate(ctx, args[1:], stdout, stderr)
@@ -52,13 +52,17 @@ type merchantJSON struct {
 	DefaultModel   string   `json:"default_model"`
 	DisplayName    string   `json:"display_name,omitempty"`
 	LogoURL        string   `json:"logo_url,omitempty"`
+	TimeZone       string   `json:"time_zone"` // of the cut-off
+	Cutoff         string   `json:"cutoff"`    // HH:MM, when the day's batches close
+	Pricing        string   `json:"pricing"`   // such as blended:290:30
 }
 
 func newMerchantJSON(m *paygate.Merchant) merchantJSON {
 	j := merchantJSON{ID: m.ID, Name: m.Name, Email: m.Email, RequireAck: m.RequireAck, RateLimit: m.RateLimit, AcquirerID: m.AcquirerID,
 		TerminalID: m.TerminalID, CreatedAt: m.CreatedAt.Format(time.RFC3339),
 		AllowedOrigins: m.AllowedOrigins, SuccessURL: m.SuccessURL, DeclineURL: m.DeclineURL, CancelURL: m.CancelURL,
-		DefaultModel: m.Model(), DisplayName: m.DisplayName, LogoURL: m.LogoURL}
+		DefaultModel: m.Model(), DisplayName: m.DisplayName, LogoURL: m.LogoURL,
+		TimeZone: m.Location().String(), Cutoff: m.EffectiveCutoff(), Pricing: m.EffectivePricing().Code()}
 	if m.RequireAck {
 		j.AckWindow = m.EffectiveAckWindow().String()
 	}
@@ -157,6 +161,9 @@ func merchantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer
 	ackWindow := fs.Duration("ack-window", 0, "how long an approval waits for acknowledgment (0: the default)")
 	display := fs.String("display-name", "", "the name customers see on the payment page")
 	logo := fs.String("logo-url", "", "a logo shown on the payment page (on an allowed origin)")
+	zone := fs.String("time-zone", "", "the merchant's IANA time zone, such as America/New_York (\"\": UTC)")
+	cutoff := fs.String("cutoff", "", "daily batch cut-off HH:MM (24-hour) in the merchant's time zone (\"\": 23:59)")
+	pricing := fs.String("pricing", "", "fees: blended:<basis points>:<fixed minor units> or interchange_plus:<bp>:<fixed>, such as blended:290:30")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -192,6 +199,14 @@ func merchantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	u.SuccessURL, u.DeclineURL, u.CancelURL = str("success-url", success), str("decline-url", decline), str("cancel-url", cancel)
 	u.DefaultModel, u.DisplayName, u.LogoURL = str("default-model", model), str("display-name", display), str("logo-url", logo)
+	u.TimeZone, u.Cutoff = str("time-zone", zone), str("cutoff", cutoff)
+	if given["pricing"] {
+		p, err := paygate.ParsePricing(strings.TrimSpace(*pricing))
+		if err != nil {
+			return fmt.Errorf("--pricing: %w", err)
+		}
+		u.Pricing = &p
+	}
 	if given["require-ack"] {
 		u.RequireAck = requireAck
 	}
@@ -226,6 +241,9 @@ func merchantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if len(m.AllowedOrigins) > 0 || m.SuccessURL != "" {
 		fmt.Fprintf(stdout, "  allowed origins: %s\n  success URL:     %s\n  default model:   %s\n",
 			strings.Join(m.AllowedOrigins, ", "), m.SuccessURL, m.Model())
+	}
+	if given["time-zone"] || given["cutoff"] || given["pricing"] {
+		fmt.Fprintf(stdout, "  cut-off:         %s %s\n  pricing:         %s\n", m.EffectiveCutoff(), m.Location(), m.EffectivePricing().Code())
 	}
 	return nil
 }

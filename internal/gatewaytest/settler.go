@@ -26,7 +26,7 @@ type Settler struct {
 	mu       sync.Mutex
 	lost     map[string]bool
 	changed  map[string]int64
-	uploaded map[int64]map[string]bool // batch number → RRNs uploaded (one merchant per fake)
+	uploaded map[string]map[string]bool // currency/batch number → RRNs uploaded (one merchant per fake)
 	cleared  map[string]paygate.ReconcileResponse
 	funded   int64
 	// Reconciles and Uploads count the messages received.
@@ -72,11 +72,17 @@ func (s *Settler) Funded() int64 {
 	return s.funded
 }
 
-// items returns the gateway's items of the merchant's batch with the number.
-func (s *Settler) items(ctx context.Context, acquirerID string, number int64) ([]*paygate.BatchItem, error) {
+// batchKey names a batch as the acquirer knows it: a merchant numbers its
+// batches per currency.
+func batchKey(c paygate.Currency, number int64) string { return fmt.Sprintf("%s/%d", c.Code, number) }
+
+// eachItem calls fn with each of the gateway's items of the merchant's
+// batch of the currency with the number, a page at a time (the fake holds
+// no more of a large batch in memory than the bank would).
+func (s *Settler) eachItem(ctx context.Context, acquirerID string, c paygate.Currency, number int64, fn func(*paygate.BatchItem)) error {
 	ms, err := s.Merchants.Merchants(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, m := range ms {
 		if m.AcquirerID != acquirerID {
@@ -86,32 +92,33 @@ func (s *Settler) items(ctx context.Context, acquirerID string, number int64) ([
 		for {
 			list, more, err := s.Batches.Batches(ctx, paygate.BatchFilter{MerchantID: m.ID, Limit: 100, StartingAfter: after})
 			if err != nil {
-				return nil, err
+				return err
 			}
 			for _, b := range list {
-				if b.Number == number {
-					var out []*paygate.BatchItem
+				if b.Number == number && b.Currency.Code == c.Code {
 					rrn := ""
 					for {
 						page, err := s.Batches.BatchItems(ctx, b.ID, rrn, 10000)
 						if err != nil {
-							return nil, err
+							return err
 						}
-						out = append(out, page...)
+						for _, it := range page {
+							fn(it)
+						}
 						if len(page) < 10000 {
-							return out, nil
+							return nil
 						}
 						rrn = page[len(page)-1].RRN
 					}
 				}
 			}
 			if !more {
-				return nil, fmt.Errorf("no batch %d of %s", number, acquirerID)
+				return fmt.Errorf("no batch %d of %s", number, acquirerID)
 			}
 			after = list[len(list)-1].ID
 		}
 	}
-	return nil, fmt.Errorf("no merchant %s", acquirerID)
+	return fmt.Errorf("no merchant %s", acquirerID)
 }
 
 // Reconcile answers a 0500.
@@ -119,7 +126,8 @@ func (s *Settler) Reconcile(ctx context.Context, r paygate.ReconcileRequest) (pa
 	s.mu.Lock()
 	s.Reconciles++
 	fail := s.Fail
-	key := fmt.Sprintf("%s/%d", r.MerchantID, r.BatchNumber)
+	key := r.MerchantID + "/" + batchKey(r.Currency, r.BatchNumber)
+	ukey := batchKey(r.Currency, r.BatchNumber)
 	resp, done := s.cleared[key]
 	s.mu.Unlock()
 	if fail != nil {
@@ -130,10 +138,6 @@ func (s *Settler) Reconcile(ctx context.Context, r paygate.ReconcileRequest) (pa
 	if done {
 		return resp, nil
 	}
-	items, err := s.items(ctx, r.MerchantID, r.BatchNumber)
-	if err != nil {
-		return paygate.ReconcileResponse{}, err
-	}
 	pricing, err := paygate.ParsePricing(r.Pricing)
 	if err != nil {
 		return paygate.ReconcileResponse{}, err
@@ -143,10 +147,10 @@ func (s *Settler) Reconcile(ctx context.Context, r paygate.ReconcileRequest) (pa
 	var t paygate.Totals
 	var fees int64
 	var diffs []paygate.BatchDifference
-	for _, it := range items {
-		if s.lost[it.RRN] && !s.uploaded[r.BatchNumber][it.RRN] {
+	err = s.eachItem(ctx, r.MerchantID, r.Currency, r.BatchNumber, func(it *paygate.BatchItem) {
+		if s.lost[it.RRN] && !s.uploaded[ukey][it.RRN] {
 			diffs = append(diffs, paygate.BatchDifference{RRN: it.RRN, Kind: "missing_at_acquirer", Amount: it.Amount})
-			continue
+			return
 		}
 		rec := *it
 		if a, ok := s.changed[it.RRN]; ok {
@@ -159,11 +163,14 @@ func (s *Settler) Reconcile(ctx context.Context, r paygate.ReconcileRequest) (pa
 			t.CreditsCount, t.CreditsAmount = t.CreditsCount+1, t.CreditsAmount+rec.Amount
 		}
 		fees += pricing.Fee(&rec)
+	})
+	if err != nil {
+		return paygate.ReconcileResponse{}, err
 	}
 	if t != r.Totals {
 		sort.Slice(diffs, func(i, j int) bool { return diffs[i].RRN < diffs[j].RRN })
 		out := paygate.ReconcileResponse{ResponseCode: "95", Totals: t}
-		if len(s.uploaded[r.BatchNumber]) > 0 {
+		if len(s.uploaded[ukey]) > 0 {
 			out.Differences = diffs
 		}
 		return out, nil
@@ -191,11 +198,12 @@ func (s *Settler) Upload(ctx context.Context, r paygate.UploadRequest) (string, 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.uploaded == nil {
-		s.uploaded = map[int64]map[string]bool{}
+		s.uploaded = map[string]map[string]bool{}
 	}
-	if s.uploaded[r.BatchNumber] == nil {
-		s.uploaded[r.BatchNumber] = map[string]bool{}
+	key := batchKey(r.Item.Currency, r.BatchNumber)
+	if s.uploaded[key] == nil {
+		s.uploaded[key] = map[string]bool{}
 	}
-	s.uploaded[r.BatchNumber][r.Item.RRN] = true
+	s.uploaded[key][r.Item.RRN] = true
 	return paygate.ResponseApproved, nil
 }

@@ -282,14 +282,14 @@ func (s batches) BatchItems(ctx context.Context, batchID, afterRRN string, limit
 		batchID, afterRRN, limit))
 }
 
-const depositColumns = `id, batch_id, merchant_id, currency, gross, refunds, fees, net, funding_date, status, created_at, paid_at`
+const depositColumns = `id, batch_id, merchant_id, currency, gross, refunds, fees, net, funding_date, status, created_at, paid_at, pricing`
 
 func scanDeposit(row Row) (*paygate.Deposit, error) {
 	var d paygate.Deposit
 	var currency string
 	var created, paid sql.NullInt64
 	if err := row.Scan(&d.ID, &d.BatchID, &d.MerchantID, &currency, &d.Gross, &d.Refunds, &d.Fees, &d.Net, &d.FundingDate, &d.Status,
-		&created, &paid); err != nil {
+		&created, &paid, &d.Pricing); err != nil {
 		return nil, err
 	}
 	d.Currency, _ = paygate.LookupCurrency(currency)
@@ -303,9 +303,9 @@ func scanDeposit(row Row) (*paygate.Deposit, error) {
 func (s batches) SettleBatch(ctx context.Context, b *paygate.Batch, d *paygate.Deposit) error {
 	stmts := []Stmt{
 		s.stmt(changed("settle batch", paygate.ErrVersionConflict), batchUpdate, append(batchMutableArgs(b), b.ID, b.Version)...),
-		s.stmt(s.unique("insert deposit"), `INSERT INTO deposits (`+depositColumns+`) VALUES (`+placeholders(12)+`)`,
+		s.stmt(s.unique("insert deposit"), `INSERT INTO deposits (`+depositColumns+`) VALUES (`+placeholders(13)+`)`,
 			d.ID, d.BatchID, d.MerchantID, d.Currency.Code, d.Gross, d.Refunds, d.Fees, d.Net, d.FundingDate, d.Status,
-			toTime(d.CreatedAt), toTime(d.PaidAt)),
+			toTime(d.CreatedAt), toTime(d.PaidAt), d.Pricing),
 	}
 	stmts = append(stmts, s.eventStmts(paygate.BatchEvents(b, d))...)
 	if err := s.db.Write(ctx, &Write{Key: "batches/" + b.MerchantID, Stmts: stmts}); err != nil {

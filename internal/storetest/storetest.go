@@ -59,6 +59,7 @@ type Stores struct {
 	Events      paygate.EventStore
 	Webhooks    paygate.WebhookStore
 	AccessKeys  paygate.AccessKeyStore
+	Batches     paygate.BatchStore
 }
 
 // Run runs the contract suite. open must return stores on a fresh, empty
@@ -91,6 +92,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"AccessKey", accessKeyTests},
 		{"URLChange", urlChangeTests},
 		{"TRForm", trFormTests},
+		{"Batch", batchTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -353,6 +355,7 @@ func Of(s paygate.Stores) Stores {
 		Events:      s.Events,
 		Webhooks:    s.Webhooks,
 		AccessKeys:  s.AccessKeys,
+		Batches:     s.Batches,
 	}
 }
 

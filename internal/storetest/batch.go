@@ -1,0 +1,381 @@
+package storetest
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/paygate/paygate"
+)
+
+var batchTests = []test{
+	{"AssignClaims", testAssignClaims},
+	{"AssignConcurrentCaptures", testAssignConcurrentCaptures},
+	{"OpenBatchConcurrent", testOpenBatchConcurrent},
+	{"DueBatches", testDueBatches},
+	{"SettleBatch", testSettleBatch},
+	{"PayDeposits", testPayDeposits},
+}
+
+// mustOpenBatch opens (or returns) the merchant's batch of the currency.
+func mustOpenBatch(tb testing.TB, s Stores, merchantID, currency string, now time.Time) *paygate.Batch {
+	tb.Helper()
+	b, err := s.Batches.OpenBatch(tb.Context(), merchantID, MustCurrency(tb, currency), now, now.Add(24*time.Hour))
+	if err != nil {
+		tb.Fatalf("OpenBatch: %v", err)
+	}
+	return b
+}
+
+// assign closes b at closedAt as the gateway does, opening the next.
+func assign(tb testing.TB, s Stores, b *paygate.Batch, closedAt time.Time) (*paygate.Batch, error) {
+	tb.Helper()
+	next := &paygate.Batch{ID: paygate.NewID("bat", closedAt), MerchantID: b.MerchantID, Currency: b.Currency, Number: b.Number + 1,
+		Status: paygate.BatchOpen, OpenedAt: closedAt, CutoffAt: closedAt.Add(24 * time.Hour), UpdatedAt: closedAt, Version: 1}
+	b.ClosedAt, b.UpdatedAt = closedAt, closedAt
+	return next, s.Batches.AssignBatch(tb.Context(), b, next)
+}
+
+// mustItems returns every item of a batch.
+func mustItems(tb testing.TB, s Stores, batchID string) []*paygate.BatchItem {
+	tb.Helper()
+	items, err := s.Batches.BatchItems(tb.Context(), batchID, "", 1_000_000)
+	if err != nil {
+		tb.Fatalf("BatchItems(%s): %v", batchID, err)
+	}
+	return items
+}
+
+// itemKeys names a batch's items: "debit pay_…" or "credit re_…".
+func itemKeys(items []*paygate.BatchItem) map[string]int64 {
+	out := map[string]int64{}
+	for _, it := range items {
+		id := it.PaymentID
+		if it.Kind == "credit" {
+			id = it.RefundID
+		}
+		out[it.Kind+" "+id] = it.Amount
+	}
+	return out
+}
+
+func testAssignClaims(t *testing.T, s Stores) {
+	ctx := t.Context()
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	other := MustCreateMerchant(t, s.Merchants, "Other")
+	b := mustOpenBatch(t, s, m.ID, "USD", Base)
+	closeAt := Base.Add(10 * time.Hour)
+
+	sale := capturedPayment(t, s, m.ID, Base.Add(time.Hour))
+	partly := capturedPayment(t, s, m.ID, Base.Add(2*time.Hour))
+	partly.AmountCaptured = 7000 // a partial capture of 100.00
+	MustUpdatePayment(t, s.Payments, partly)
+	refund := newRefund(partly, 2500, Base.Add(3*time.Hour))
+	MustSaveRefund(t, s.Payments, partly, refund)
+	settle(partly, refund, paygate.RefundSucceeded, "00", Base.Add(3*time.Hour))
+	MustSaveRefund(t, s.Payments, partly, refund)
+	failed := newRefund(sale, 1000, Base.Add(3*time.Hour))
+	MustSaveRefund(t, s.Payments, sale, failed)
+	settle(sale, failed, paygate.RefundFailed, "05", Base.Add(3*time.Hour))
+	MustSaveRefund(t, s.Payments, sale, failed)
+	authorized := NewPayment(t, m.ID, Base.Add(time.Hour)) // never captured
+	MustCreatePayment(t, s.Payments, authorized)
+	voided := NewPayment(t, m.ID, Base.Add(time.Hour))
+	voided.Status = paygate.StatusVoided
+	MustCreatePayment(t, s.Payments, voided)
+	late := capturedPayment(t, s, m.ID, closeAt) // at the close: the next batch's
+	euro := NewPayment(t, m.ID, Base.Add(time.Hour))
+	euro.Currency, euro.AmountCaptured, euro.Status, euro.CapturedAt = MustCurrency(t, "EUR"), euro.Amount, paygate.StatusCaptured, euro.CreatedAt
+	MustCreatePayment(t, s.Payments, euro)
+	theirs := capturedPayment(t, s, other.ID, Base.Add(time.Hour))
+
+	next, err := assign(t, s, b, closeAt)
+	if err != nil {
+		t.Fatalf("AssignBatch: %v", err)
+	}
+	want := map[string]int64{"debit " + sale.ID: 10000, "debit " + partly.ID: 7000, "credit " + refund.ID: 2500}
+	if got := itemKeys(mustItems(t, s, b.ID)); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("items: got %v, want %v", got, want)
+	}
+	wantTotals := paygate.Totals{DebitsCount: 2, DebitsAmount: 17000, CreditsCount: 1, CreditsAmount: 2500}
+	if b.Totals != wantTotals || b.Status != paygate.BatchClosing || b.Step != paygate.StepAssigned {
+		t.Errorf("batch after AssignBatch: got %s/%s %+v, want closing/assigned %+v", b.Status, b.Step, b.Totals, wantTotals)
+	}
+	stored, err := s.Batches.Batch(ctx, m.ID, b.ID)
+	if err != nil || stored.Totals != wantTotals || stored.Version != b.Version || !stored.ClosedAt.Equal(closeAt.Truncate(time.Microsecond)) {
+		t.Errorf("stored batch: got %v %+v, want totals %+v version %d", err, stored, wantTotals, b.Version)
+	}
+	for _, it := range mustItems(t, s, b.ID) {
+		if it.RRN == "" || it.CardLast4 != "4242" || it.CardBrand == "" || it.At.IsZero() || it.Currency.Code != "USD" {
+			t.Errorf("item %+v: want its RRN, card brand and last 4, time and currency", it)
+		}
+	}
+	if p := MustPayment(t, s.Payments, m.ID, sale.ID); !p.Settled() || p.Version <= sale.Version {
+		t.Errorf("claimed payment: settled %v version %d (was %d), want stamped and bumped", p.Settled(), p.Version, sale.Version)
+	}
+	// The claim is conditional on the batch's version and status.
+	stale := *stored
+	stale.Version--
+	if _, err := assign(t, s, &stale, closeAt.Add(time.Hour)); !errors.Is(err, paygate.ErrVersionConflict) {
+		t.Errorf("AssignBatch of a stale copy: got %v, want ErrVersionConflict", err)
+	}
+	if _, err := assign(t, s, stored, closeAt.Add(time.Hour)); err == nil {
+		t.Errorf("AssignBatch of a closing batch: no error")
+	}
+	open, _, err := s.Batches.Batches(ctx, paygate.BatchFilter{MerchantID: m.ID, Status: paygate.BatchOpen, Limit: 10})
+	if err != nil || len(open) != 1 || open[0].ID != next.ID || open[0].Number != b.Number+1 {
+		t.Fatalf("open batches after the close: got %v %v, want %s", err, open, next.ID)
+	}
+	// The next close takes what came at or after the first.
+	if _, err := assign(t, s, open[0], closeAt.Add(time.Hour)); err != nil {
+		t.Fatalf("AssignBatch (next): %v", err)
+	}
+	if got := itemKeys(mustItems(t, s, next.ID)); fmt.Sprint(got) != fmt.Sprint(map[string]int64{"debit " + late.ID: 10000}) {
+		t.Errorf("next batch's items: got %v, want the late capture only", got)
+	}
+	keys, err := s.Batches.Unbatched(ctx, "")
+	want2 := fmt.Sprint([]paygate.BatchKey{{MerchantID: m.ID, Currency: MustCurrency(t, "EUR")}, {MerchantID: other.ID, Currency: MustCurrency(t, "USD")}})
+	if m.ID > other.ID {
+		want2 = fmt.Sprint([]paygate.BatchKey{{MerchantID: other.ID, Currency: MustCurrency(t, "USD")}, {MerchantID: m.ID, Currency: MustCurrency(t, "EUR")}})
+	}
+	if err != nil || fmt.Sprint(keys) != want2 {
+		t.Errorf("Unbatched: got %v %v, want %s", keys, err, want2)
+	}
+	_ = theirs
+}
+
+// testAssignConcurrentCaptures captures payments while a close claims: each
+// ends in exactly one batch, none in two, none left after the next close.
+func testAssignConcurrentCaptures(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	const n = 40
+	pays := make([]*paygate.Payment, n)
+	for i := range pays {
+		pays[i] = NewPayment(t, m.ID, Base)
+		MustCreatePayment(t, s.Payments, pays[i])
+	}
+	b := mustOpenBatch(t, s, m.ID, "USD", Base)
+	closeAt := Base.Add(time.Hour)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	start := make(chan struct{})
+	for i, p := range pays {
+		wg.Go(func() {
+			<-start
+			// Half are captured before the close's instant, half after.
+			at := closeAt.Add(time.Duration(i-n/2) * time.Millisecond)
+			p.Status, p.AmountCaptured, p.CapturedAt, p.UpdatedAt = paygate.StatusCaptured, p.Amount, at, at
+			errs[i] = s.Payments.UpdatePayment(t.Context(), p)
+		})
+	}
+	var assignErr error
+	wg.Go(func() {
+		<-start
+		_, assignErr = assign(t, s, b, closeAt)
+	})
+	close(start)
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("capture %d: %v", i, err)
+		}
+	}
+	if assignErr != nil {
+		t.Fatalf("AssignBatch: %v", assignErr)
+	}
+	next := mustOpenBatch(t, s, m.ID, "USD", closeAt)
+	if _, err := assign(t, s, next, closeAt.Add(time.Hour)); err != nil {
+		t.Fatalf("AssignBatch (next): %v", err)
+	}
+	seen := map[string]int{}
+	first := mustItems(t, s, b.ID)
+	for _, it := range append(first, mustItems(t, s, next.ID)...) {
+		seen[it.PaymentID]++
+	}
+	for i, p := range pays {
+		if seen[p.ID] != 1 {
+			t.Errorf("payment %d: in %d batches, want 1", i, seen[p.ID])
+		}
+	}
+	for _, it := range first {
+		if !it.At.Before(closeAt) {
+			t.Errorf("first batch holds %s captured at %s, not before its close", it.PaymentID, it.At)
+		}
+	}
+	if b.Totals.DebitsCount != int64(len(first)) {
+		t.Errorf("first batch totals count %d, items %d", b.Totals.DebitsCount, len(first))
+	}
+}
+
+func testOpenBatchConcurrent(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	const n = 8
+	ids := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			b, err := s.Batches.OpenBatch(t.Context(), m.ID, MustCurrency(t, "USD"), Base, Base.Add(time.Hour))
+			if err == nil {
+				ids[i] = b.ID
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for i := range n {
+		if errs[i] != nil || ids[i] != ids[0] {
+			t.Errorf("OpenBatch %d: got %s %v, want %s", i, ids[i], errs[i], ids[0])
+		}
+	}
+	list, _, err := s.Batches.Batches(t.Context(), paygate.BatchFilter{MerchantID: m.ID, Limit: 10})
+	if err != nil || len(list) != 1 || list[0].Number != 1 {
+		t.Errorf("batches: got %d %v, want one, number 1", len(list), err)
+	}
+	// Another currency is another batch.
+	if eur := mustOpenBatch(t, s, m.ID, "EUR", Base); eur.ID == ids[0] || eur.Number != 1 {
+		t.Errorf("EUR batch: got %s number %d, want a new one numbered 1", eur.ID, eur.Number)
+	}
+}
+
+func testDueBatches(t *testing.T, s Stores) {
+	ctx := t.Context()
+	a := MustCreateMerchant(t, s.Merchants, "A")
+	b := MustCreateMerchant(t, s.Merchants, "B")
+	c := MustCreateMerchant(t, s.Merchants, "C")
+	now := Base.Add(48 * time.Hour)
+	due, err := s.Batches.OpenBatch(ctx, a.ID, MustCurrency(t, "USD"), Base, now.Add(-time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Batches.OpenBatch(ctx, b.ID, MustCurrency(t, "USD"), Base, now.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	stale := mustOpenBatch(t, s, c.ID, "USD", Base)
+	if _, err := assign(t, s, stale, now.Add(-2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	fresh := mustOpenBatch(t, s, c.ID, "EUR", Base)
+	if _, err := assign(t, s, fresh, now.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	list, err := s.Batches.DueBatches(ctx, now, now.Add(-time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]paygate.BatchStatus{}
+	for _, x := range list {
+		got[x.ID] = x.Status
+	}
+	want := map[string]paygate.BatchStatus{due.ID: paygate.BatchOpen, stale.ID: paygate.BatchClosing}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("DueBatches: got %v, want %v (the due open one and the stale closing one)", got, want)
+	}
+	if list, err := s.Batches.DueBatches(ctx, now, now.Add(-time.Hour), 1); err != nil || len(list) != 1 {
+		t.Errorf("DueBatches limit 1: got %d %v", len(list), err)
+	}
+}
+
+// closedBatch makes a closing batch of one captured payment.
+func closedBatch(t *testing.T, s Stores, m *paygate.Merchant, at time.Time) *paygate.Batch {
+	t.Helper()
+	capturedPayment(t, s, m.ID, at)
+	b := mustOpenBatch(t, s, m.ID, "USD", at)
+	if _, err := assign(t, s, b, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func newDeposit(b *paygate.Batch, fundingDate string, at time.Time) *paygate.Deposit {
+	return &paygate.Deposit{ID: paygate.NewID("dep", at), BatchID: b.ID, MerchantID: b.MerchantID, Currency: b.Currency,
+		Gross: b.Totals.DebitsAmount, Refunds: b.Totals.CreditsAmount, Fees: 320, Net: b.Totals.Net() - 320,
+		FundingDate: fundingDate, Status: paygate.DepositPending, Pricing: "blended:290:30", CreatedAt: at}
+}
+
+func testSettleBatch(t *testing.T, s Stores) {
+	ctx := t.Context()
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	b := closedBatch(t, s, m, Base)
+	at := Base.Add(2 * time.Hour)
+	d := newDeposit(b, "2026-01-05", at)
+	stale := *b
+	b.Status, b.Step, b.SettledAt, b.UpdatedAt = paygate.BatchSettled, paygate.StepDeposited, at, at
+	if err := s.Batches.SettleBatch(ctx, b, d); err != nil {
+		t.Fatalf("SettleBatch: %v", err)
+	}
+	got, err := s.Batches.Deposit(ctx, m.ID, d.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	CheckEqual(t, "Deposit", got, d)
+	stored, err := s.Batches.Batch(ctx, m.ID, b.ID)
+	if err != nil || stored.Status != paygate.BatchSettled || !stored.SettledAt.Equal(at.Truncate(time.Microsecond)) || stored.Version != b.Version {
+		t.Errorf("settled batch: got %v %+v", err, stored)
+	}
+	events, _, err := s.Events.Events(ctx, paygate.EventFilter{MerchantID: m.ID, Type: paygate.EventBatchSettled, Limit: 10})
+	if err != nil || len(events) != 1 || events[0].Type != paygate.EventBatchSettled {
+		t.Fatalf("batch.settled events: got %d %v, want 1", len(events), err)
+	}
+	var body paygate.EventBody
+	if err := json.Unmarshal(events[0].Data, &body); err != nil || body.Data.BatchID != b.ID || body.Data.DepositID != d.ID ||
+		body.Data.Amount != d.Net || body.Data.FundingDate != d.FundingDate {
+		t.Errorf("batch.settled body: got %s %v", events[0].Data, err)
+	}
+	// A second settle (another node's, from a stale copy) writes nothing.
+	stale.Status, stale.UpdatedAt = paygate.BatchSettled, at
+	if err := s.Batches.SettleBatch(ctx, &stale, newDeposit(&stale, "2026-01-05", at)); !errors.Is(err, paygate.ErrVersionConflict) {
+		t.Errorf("SettleBatch of a stale copy: got %v, want ErrVersionConflict", err)
+	}
+	if list, _, err := s.Batches.Deposits(ctx, paygate.BatchFilter{MerchantID: m.ID, Limit: 10}); err != nil || len(list) != 1 {
+		t.Errorf("deposits after a lost settle: got %d %v, want 1", len(list), err)
+	}
+	if events, _, _ := s.Events.Events(ctx, paygate.EventFilter{MerchantID: m.ID, Type: paygate.EventBatchSettled, Limit: 10}); len(events) != 1 {
+		t.Errorf("batch.settled events after a lost settle: got %d, want 1", len(events))
+	}
+}
+
+func testPayDeposits(t *testing.T, s Stores) {
+	ctx := t.Context()
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	at := Base.Add(2 * time.Hour)
+	var deps []*paygate.Deposit
+	for i, date := range []string{"2026-01-05", "2026-01-06", "2026-01-07"} {
+		b := closedBatch(t, s, m, Base.Add(time.Duration(i)*3*time.Hour))
+		d := newDeposit(b, date, at)
+		b.Status, b.Step, b.SettledAt, b.UpdatedAt = paygate.BatchSettled, paygate.StepDeposited, at, at
+		if err := s.Batches.SettleBatch(ctx, b, d); err != nil {
+			t.Fatal(err)
+		}
+		deps = append(deps, d)
+	}
+	paidAt := Base.Add(96 * time.Hour)
+	paid, err := s.Batches.PayDeposits(ctx, "2026-01-06", paidAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, d := range paid {
+		got[d.ID] = d.Status == paygate.DepositPaid && d.PaidAt.Equal(paidAt.Truncate(time.Microsecond))
+	}
+	if fmt.Sprint(got) != fmt.Sprint(map[string]bool{deps[0].ID: true, deps[1].ID: true}) {
+		t.Errorf("PayDeposits: got %v, want the first two paid", got)
+	}
+	if d, err := s.Batches.Deposit(ctx, m.ID, deps[2].ID); err != nil || d.Status != paygate.DepositPending {
+		t.Errorf("deposit funded later: got %v %v, want pending", d, err)
+	}
+	if again, err := s.Batches.PayDeposits(ctx, "2026-01-06", paidAt); err != nil || len(again) != 0 {
+		t.Errorf("PayDeposits again: got %d %v, want none", len(again), err)
+	}
+	events, _, err := s.Events.Events(ctx, paygate.EventFilter{MerchantID: m.ID, Type: paygate.EventDepositPaid, Limit: 10})
+	if err != nil || len(events) != 2 {
+		t.Errorf("deposit.paid events: got %d %v, want 2", len(events), err)
+	}
+	list, _, err := s.Batches.Deposits(ctx, paygate.BatchFilter{MerchantID: m.ID, Status: paygate.BatchStatus(paygate.DepositPending), Limit: 10})
+	if err != nil || len(list) != 1 || list[0].ID != deps[2].ID {
+		t.Errorf("pending deposits: got %v %v", list, err)
+	}
+}
