@@ -225,6 +225,9 @@ type BatchStore interface {
 	// cutoff) if there is none.
 	OpenBatch(ctx context.Context, merchantID string, c Currency, now, cutoff time.Time) (*Batch, error)
 	Batch(ctx context.Context, merchantID, id string) (*Batch, error)
+	// OpenTotals adds up what the merchant's open batch of the currency
+	// holds so far: its approved transactions no batch has claimed yet.
+	OpenTotals(ctx context.Context, merchantID string, c Currency) (Totals, error)
 	Batches(ctx context.Context, f BatchFilter) (list []*Batch, hasMore bool, err error)
 	// UpdateBatch saves b if its Version is still the stored one (and
 	// bumps it); else ErrVersionConflict.

@@ -46,9 +46,28 @@ func (g *Gateway) OpenBatch(ctx context.Context, m *Merchant, c Currency) (*Batc
 	return b, nil
 }
 
-// Batch returns one of the merchant's batches.
+// Batch returns one of the merchant's batches; an open one with the totals
+// of what it holds so far.
 func (g *Gateway) Batch(ctx context.Context, m *Merchant, id string) (*Batch, error) {
-	return g.Batches.Batch(ctx, m.ID, id)
+	b, err := g.Batches.Batch(ctx, m.ID, id)
+	if err != nil {
+		return nil, err
+	}
+	return b, g.OpenBatchTotals(ctx, b)
+}
+
+// OpenBatchTotals sets an open batch's totals to what it holds so far (its
+// transactions are claimed, and its items written, when it closes).
+func (g *Gateway) OpenBatchTotals(ctx context.Context, b *Batch) error {
+	if b.Status != BatchOpen {
+		return nil
+	}
+	t, err := g.Batches.OpenTotals(ctx, b.MerchantID, b.Currency)
+	if err != nil {
+		return err
+	}
+	b.Totals = t
+	return nil
 }
 
 // CloseBatch closes one of the merchant's batches, or resumes its close, and

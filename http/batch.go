@@ -148,6 +148,9 @@ func (s *Server) listBatches(r *http.Request, m *paygate.Merchant, _ []byte) (an
 	}
 	data := make([]batchJSON, 0, len(list))
 	for _, b := range list {
+		if err := s.Gateway.OpenBatchTotals(r.Context(), b); err != nil {
+			return nil, err
+		}
 		data = append(data, newBatchJSON(b))
 	}
 	return listJSON{Object: "list", Data: data, HasMore: more}, nil

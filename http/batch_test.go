@@ -154,9 +154,19 @@ func testBatchesAPI(t *testing.T, pg string) {
 	yen := mustSettlePay(t, g, 1999, "JPY", true)
 	usd := mustOpenBatch(t, g, "USD")
 	jpy := mustOpenBatch(t, g, "JPY")
+	// The open batch shows what it holds so far.
+	st, body := do(t, g, "GET", "/v1/batches/"+usd.ID, g.SecretKey, "")
+	if st != 200 || body["status"] != "open" || body["debits_count"] != float64(2) || body["debits_amount"] != float64(4999) ||
+		body["credits_amount"] != float64(500) || body["net"] != float64(4499) {
+		t.Errorf("GET open batch: got %d %v, want 2 debits of 4999 and a credit of 500 so far", st, body)
+	}
+	st, body = do(t, g, "GET", "/v1/batches?status=open&currency=JPY", g.SecretKey, "")
+	if list, _ := body["data"].([]any); st != 200 || len(list) != 1 || list[0].(map[string]any)["debits_amount"] != float64(1999) {
+		t.Errorf("GET open batches: got %d %v", st, body)
+	}
 
 	// Close through the API: settled, with its deposit.
-	st, body := do(t, g, "POST", "/v1/batches/"+usd.ID+"/close", g.SecretKey, "")
+	st, body = do(t, g, "POST", "/v1/batches/"+usd.ID+"/close", g.SecretKey, "")
 	dep, _ := body["deposit"].(map[string]any)
 	if st != 200 || body["status"] != "settled" || body["debits_amount"] != float64(4999) || body["credits_amount"] != float64(500) ||
 		body["net"] != float64(4499) || dep == nil {

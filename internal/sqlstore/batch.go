@@ -405,3 +405,20 @@ func (s batches) Unbatched(ctx context.Context, merchantID string) ([]paygate.Ba
 		return k, err
 	})(s.query(ctx, q+` ORDER BY 1, 2`, args...))
 }
+
+// OpenTotals adds up the approved transactions of a merchant and currency
+// that no batch has claimed: what its open batch holds so far.
+func (s batches) OpenTotals(ctx context.Context, merchantID string, c paygate.Currency) (paygate.Totals, error) {
+	var t paygate.Totals
+	if err := s.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(amount_captured), 0) FROM payments
+		WHERE merchant_id = ? AND currency = ? AND batch_id IS NULL AND status IN ('captured', 'partially_refunded', 'refunded')`,
+		merchantID, c.Code).Scan(&t.DebitsCount, &t.DebitsAmount); err != nil {
+		return t, fmt.Errorf("open batch debits: %w", err)
+	}
+	if err := s.queryRow(ctx, `SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM refunds
+		WHERE merchant_id = ? AND currency = ? AND batch_id IS NULL AND status = 'succeeded'`,
+		merchantID, c.Code).Scan(&t.CreditsCount, &t.CreditsAmount); err != nil {
+		return t, fmt.Errorf("open batch credits: %w", err)
+	}
+	return t, nil
+}
