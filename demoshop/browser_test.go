@@ -102,6 +102,7 @@ func (e *env) orderOf(t *testing.T, sessionID string) demoshop.Order {
 }
 
 func TestBrowser(t *testing.T) {
+	t.Parallel() // each has its own gateway, shop and Chromium
 	browser := browsertest.New(t)
 	e := mustStart(t, gatewaytest.Options{})
 

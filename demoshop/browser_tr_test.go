@@ -36,6 +36,7 @@ func (b *tab) trPay(number, wait string) {
 // shop's success page, or its decline page, and the card never reaches
 // the shop.
 func TestBrowserTransparentRedirect(t *testing.T) {
+	t.Parallel() // each has its own gateway, shop and Chromium
 	browser := browsertest.New(t)
 	e := mustStart(t, gatewaytest.Options{})
 	if shop, gw := originOf(t, e.srv.URL), originOf(t, e.g.URL()); shop == gw {
