@@ -243,6 +243,9 @@ type BatchStore interface {
 	// BatchItems returns a batch's items, in approval order, after the
 	// given RRN ("" from the start), up to limit.
 	BatchItems(ctx context.Context, batchID, afterRRN string, limit int) ([]*BatchItem, error)
+	// BatchFees returns the sum of p.Fee over a batch's items, computed
+	// by the store (without reading the items out).
+	BatchFees(ctx context.Context, batchID string, p Pricing) (int64, error)
 	// SettleBatch, in one transaction: saves b (status settled, step
 	// deposited) conditional on its Version, stores d, stamps the
 	// batch's payments settled, and writes the batch.settled event.

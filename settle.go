@@ -245,23 +245,14 @@ func (g *Gateway) upload(ctx context.Context, m *Merchant, b *Batch, progress Cl
 	}
 }
 
-// fees adds up the merchant's fees over b's items.
+// fees adds up the merchant's fees over b's items (in the store: Pricing.Fee
+// as SQL).
 func (g *Gateway) fees(ctx context.Context, p Pricing, b *Batch) (int64, error) {
-	var fees int64
-	after := ""
-	for {
-		items, err := g.Batches.BatchItems(ctx, b.ID, after, batchItemPage)
-		if err != nil {
-			return 0, fmt.Errorf("items of batch %s: %w", b.ID, err)
-		}
-		for _, it := range items {
-			fees += p.Fee(it)
-		}
-		if len(items) < batchItemPage {
-			return fees, nil
-		}
-		after = items[len(items)-1].RRN
+	fees, err := g.Batches.BatchFees(ctx, b.ID, p)
+	if err != nil {
+		return 0, fmt.Errorf("fees of batch %s: %w", b.ID, err)
 	}
+	return fees, nil
 }
 
 // settle records b's deposit and settles it. resp is the acquirer's

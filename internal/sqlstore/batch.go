@@ -422,3 +422,44 @@ func (s batches) OpenTotals(ctx context.Context, merchantID string, c paygate.Cu
 	}
 	return t, nil
 }
+
+// BatchFees adds up p.Fee over a batch's items in SQL: integer arithmetic
+// as Pricing.Fee does it (percentOf: (amount × num + den/2) / den, per
+// item), refunds free, the interchange of interchange-plus by a CASE built
+// from paygate.InterchangeTable (the exact brand and type, else the
+// brand's credit row, else the last row).
+func (s batches) BatchFees(ctx context.Context, batchID string, p paygate.Pricing) (int64, error) {
+	var fees int64
+	if err := s.queryRow(ctx, `SELECT CAST(coalesce(sum(`+feeSQL(p.Kind)+`), 0) AS BIGINT) FROM batch_items WHERE batch_id = ? AND kind = 'debit'`,
+		p.Percent, p.Fixed, batchID).Scan(&fees); err != nil {
+		return 0, fmt.Errorf("sum batch fees: %w", err)
+	}
+	return fees, nil
+}
+
+// feeSQL is Pricing.Fee of a debit item, for pricing of the kind, as an SQL
+// expression over batch_items with two parameters: the percent (basis
+// points) and the fixed fee. (The query depends on the kind only.)
+func feeSQL(kind string) string {
+	percent := func(num, den, fixed int64) string {
+		return fmt.Sprintf("(amount * %d + %d) / %d + %d", num, den/2, den, fixed)
+	}
+	fee := "(amount * ? + 5000) / 10000 + ?"
+	if kind != paygate.PricingInterchangePlus {
+		return fee
+	}
+	quote := func(v string) string { return "'" + strings.ReplaceAll(v, "'", "''") + "'" }
+	var c strings.Builder
+	c.WriteString("CASE")
+	for _, r := range paygate.InterchangeTable {
+		fmt.Fprintf(&c, " WHEN card_brand = %s AND card_type = %s THEN %s", quote(r.Brand), quote(r.CardType), percent(r.Rate, 1_000_000, r.Fixed))
+	}
+	for _, r := range paygate.InterchangeTable {
+		if r.CardType == "credit" {
+			fmt.Fprintf(&c, " WHEN card_brand = %s THEN %s", quote(r.Brand), percent(r.Rate, 1_000_000, r.Fixed))
+		}
+	}
+	last := paygate.InterchangeTable[len(paygate.InterchangeTable)-1]
+	fmt.Fprintf(&c, " ELSE %s END", percent(last.Rate, 1_000_000, last.Fixed))
+	return fee + " + " + c.String()
+}

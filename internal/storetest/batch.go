@@ -18,6 +18,7 @@ var batchTests = []test{
 	{"DueBatches", testDueBatches},
 	{"SettleBatch", testSettleBatch},
 	{"PayDeposits", testPayDeposits},
+	{"BatchFees", testBatchFees},
 }
 
 // mustOpenBatch opens (or returns) the merchant's batch of the currency.
@@ -377,5 +378,58 @@ func testPayDeposits(t *testing.T, s Stores) {
 	list, _, err := s.Batches.Deposits(ctx, paygate.BatchFilter{MerchantID: m.ID, Status: paygate.BatchStatus(paygate.DepositPending), Limit: 10})
 	if err != nil || len(list) != 1 || list[0].ID != deps[2].ID {
 		t.Errorf("pending deposits: got %v %v", list, err)
+	}
+}
+
+// testBatchFees: the store's sum of fees over a batch agrees with
+// Pricing.Fee item by item, for amounts about every rounding edge, every
+// brand of the interchange table and one not in it, and refunds (free).
+func testBatchFees(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	b := mustOpenBatch(t, s, m.ID, "USD", Base)
+	brands := []string{"visa", "mastercard", "amex", "discover", "jcb", "unionpay", "diners", "maestro"}
+	amounts := []int64{1, 2, 3, 49, 50, 51, 99, 100, 101, 149, 150, 151, 333, 1000, 1234, 1999, 2000, 2001, 4999, 5000, 5001,
+		9999, 10000, 10001, 12345, 33333, 50000, 99999, 123457, 999999, 1_000_000, 9_999_999, 99_999_999}
+	for i := range 3 * len(amounts) {
+		p := NewPayment(t, m.ID, Base.Add(time.Duration(i)*time.Second))
+		p.Card.Brand = paygate.CardBrand(brands[i%len(brands)])
+		p.Amount = amounts[i%len(amounts)] + int64(i/len(amounts))*7
+		p.AmountCaptured, p.CaptureRequested, p.Status, p.CapturedAt = p.Amount, true, paygate.StatusCaptured, p.CreatedAt
+		MustCreatePayment(t, s.Payments, p)
+		if i%10 == 0 && p.Amount > 1 {
+			r := newRefund(p, p.Amount/2, p.CreatedAt)
+			MustSaveRefund(t, s.Payments, p, r)
+			settle(p, r, paygate.RefundSucceeded, "00", p.CreatedAt)
+			MustSaveRefund(t, s.Payments, p, r)
+		}
+	}
+	if _, err := assign(t, s, b, Base.Add(24*time.Hour)); err != nil {
+		t.Fatalf("AssignBatch: %v", err)
+	}
+	items := mustItems(t, s, b.ID)
+	if b.Totals.CreditsCount == 0 || b.Totals.DebitsCount != int64(3*len(amounts)) {
+		t.Fatalf("batch totals %+v: want %d debits and some credits", b.Totals, 3*len(amounts))
+	}
+	for _, p := range []paygate.Pricing{
+		paygate.DefaultPricing,
+		{Kind: paygate.PricingBlended, Percent: 0, Fixed: 0},
+		{Kind: paygate.PricingBlended, Percent: 1, Fixed: 0},
+		{Kind: paygate.PricingBlended, Percent: 333, Fixed: 7},
+		{Kind: paygate.PricingBlended, Percent: 10000, Fixed: 1},
+		{Kind: paygate.PricingInterchangePlus, Percent: 0, Fixed: 0},
+		{Kind: paygate.PricingInterchangePlus, Percent: 25, Fixed: 10},
+		{Kind: paygate.PricingInterchangePlus, Percent: 9999, Fixed: 3},
+	} {
+		var want int64
+		for _, it := range items {
+			want += p.Fee(it)
+		}
+		got, err := s.Batches.BatchFees(t.Context(), b.ID, p)
+		if err != nil || got != want {
+			t.Errorf("BatchFees(%s): got %d %v, want %d (Pricing.Fee over %d items)", p.Code(), got, err, want, len(items))
+		}
+	}
+	if got, err := s.Batches.BatchFees(t.Context(), "bat_none", paygate.DefaultPricing); err != nil || got != 0 {
+		t.Errorf("BatchFees of a batch without items: got %d %v, want 0", got, err)
 	}
 }
