@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/paygate/paygate"
+	"github.com/paygate/paygate/internal/gatewaytest"
 )
 
 // TestSettlementInvariants runs random sequences of operations (sales,
@@ -20,13 +21,15 @@ import (
 //   - every captured payment and succeeded refund is in exactly one batch,
 //     for the amount captured (refunded).
 func TestSettlementInvariants(t *testing.T) {
-	for _, seed := range []uint64{1, 2, 3, 7, 42, 2026} {
-		t.Run("seed", func(t *testing.T) { testSettlementInvariants(t, seed) })
-	}
+	gatewaytest.Engines(t, func(t *testing.T, pg string) {
+		for _, seed := range []uint64{1, 2, 3, 7, 42, 2026} {
+			t.Run("seed", func(t *testing.T) { testSettlementInvariants(t, pg, seed) })
+		}
+	})
 }
 
-func testSettlementInvariants(t *testing.T, seed uint64) {
-	e := openSettle(t, "")
+func testSettlementInvariants(t *testing.T, pg string, seed uint64) {
+	e := openSettle(t, pg)
 	g, ctx := e.Gateway.Gateway, t.Context()
 	rng := rand.New(rand.NewPCG(seed, seed^0x5e771e))
 	var pays []*paygate.Payment
