@@ -74,6 +74,34 @@ var InterchangeTable = []InterchangeRate{
 	{"", "credit", 25000, 15},
 }
 
+// Card types, as the fee tables know them. Wire names.
+const (
+	CardCredit  = "credit"
+	CardDebit   = "debit"
+	CardPrepaid = "prepaid"
+)
+
+// CardTypeBINs are the simulated networks' BIN ranges (first six digits) of
+// debit and prepaid cards; every other card is a credit card. The test
+// cards 4000056655665556 (Visa debit), 5200828282828210 (Mastercard debit)
+// and 5105105105105100 (Mastercard prepaid) are in them.
+var CardTypeBINs = map[string]string{
+	"400005": CardDebit,
+	"520082": CardDebit,
+	"510510": CardPrepaid,
+}
+
+// CardType returns the type of a card by its first six digits.
+func CardType(first6 string) string {
+	if len(first6) > 6 {
+		first6 = first6[:6]
+	}
+	if t, ok := CardTypeBINs[first6]; ok {
+		return t
+	}
+	return CardCredit
+}
+
 // Interchange returns the network fee of a debit.
 func Interchange(brand, cardType string, amount int64) int64 {
 	row := InterchangeTable[len(InterchangeTable)-1]

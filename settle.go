@@ -80,6 +80,12 @@ func (g *Gateway) CloseBatch(ctx context.Context, m *Merchant, id string) (*Batc
 
 // CloseBatchProgress is CloseBatch telling progress how it advances.
 func (g *Gateway) CloseBatchProgress(ctx context.Context, m *Merchant, id string, progress CloseProgress) (*Batch, *Deposit, error) {
+	// The merchant as stored: its pricing and time zone decide the
+	// deposit, and a caller's copy may be older than a settings change.
+	m, err := g.Merchants.Merchant(ctx, m.ID)
+	if err != nil {
+		return nil, nil, err
+	}
 	b, err := g.Batches.Batch(ctx, m.ID, id)
 	if err != nil {
 		return nil, nil, err
@@ -369,6 +375,10 @@ func (g *Gateway) CloseDueBatches(ctx context.Context) (int, error) {
 // again if it still does not balance): the acquirer may have corrected
 // its records.
 func (g *Gateway) ResendBatch(ctx context.Context, m *Merchant, id string) (*Batch, *Deposit, error) {
+	m, err := g.Merchants.Merchant(ctx, m.ID) // as stored: its pricing decides the deposit
+	if err != nil {
+		return nil, nil, err
+	}
 	b, err := g.Batches.Batch(ctx, m.ID, id)
 	if err != nil {
 		return nil, nil, err
@@ -386,6 +396,10 @@ func (g *Gateway) ResendBatch(ctx context.Context, m *Merchant, id string) (*Bat
 // AcceptBatch settles an out-of-balance batch as the gateway counted it,
 // recording the operator's reason: never a silent write-off.
 func (g *Gateway) AcceptBatch(ctx context.Context, m *Merchant, id, reason string) (*Batch, *Deposit, error) {
+	m, err := g.Merchants.Merchant(ctx, m.ID) // as stored: its pricing decides the deposit
+	if err != nil {
+		return nil, nil, err
+	}
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
 		return nil, nil, ParamErrorf(EMISSING, "reason", "A reason is required to accept a batch out of balance.")

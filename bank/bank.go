@@ -127,6 +127,9 @@ var testCards = []struct {
 	{pan: "3566002020360505", limit: StandardLimit},
 	{pan: "6200000000000005", limit: StandardLimit},
 	{pan: "36227206271667", limit: StandardLimit},
+	{pan: "4000056655665556", limit: StandardLimit}, // debit
+	{pan: "5200828282828210", limit: StandardLimit}, // debit
+	{pan: "5105105105105100", limit: StandardLimit}, // prepaid
 	{pan: "4000000000000002", limit: StandardLimit, decline: rcDoNotHonor},
 	{pan: "4000000000009995", limit: 0},
 	{pan: "4000000000000069", limit: StandardLimit, status: StatusExpired},

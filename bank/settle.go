@@ -440,9 +440,8 @@ func (b *Bank) reconcile(req paygate.ReconcileRequest) (paygate.ReconcileRespons
 	return resp, b.clear(led, list, f)
 }
 
-// cardType is the type of a card for the fee tables: every test card is a
-// credit card.
-func cardType(string) string { return "credit" }
+// cardType is the type of a card for the fee tables, by its BIN.
+func cardType(pan string) string { return paygate.CardType(pan) }
 
 // differences compares the acquirer's items with an upload, in RRN order.
 func differences(list []item, up *upload) []paygate.BatchDifference {

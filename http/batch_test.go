@@ -373,3 +373,48 @@ func testBatchOutOfBalanceAPI(t *testing.T, pg string) {
 		t.Fatalf("accept: got %+v %v", got, err)
 	}
 }
+
+// TestSettleWithTheBank closes a batch against the real (in-process)
+// acquirer under interchange-plus pricing, with a credit, a debit and a
+// prepaid card: the acquirer clears and funds exactly the deposit the
+// gateway records, fees by brand and card type, and the issuer posts each
+// card's captured amount.
+func TestSettleWithTheBank(t *testing.T) { gatewaytest.Engines(t, testSettleWithTheBank) }
+
+func testSettleWithTheBank(t *testing.T, pg string) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: pg})
+	if st, body := do(t, g, "POST", "/v1/settings", g.SecretKey,
+		`{"pricing":{"kind":"interchange_plus","percent":30,"fixed":5}}`); st != 200 {
+		t.Fatalf("settings: %d %v", st, body)
+	}
+	cards := map[string]int64{"4242424242424242": 10000, "4000056655665556": 2500, "5105105105105100": 4000}
+	var want int64
+	for pan, amount := range cards {
+		if _, err := g.Gateway.CreatePayment(ctx, g.Merchant, paygate.PaymentRequest{Amount: amount, Currency: "USD",
+			Card: &paygate.Card{Number: pan, ExpMonth: 12, ExpYear: time.Now().Year() + 3, CVC: "123"}, Capture: true}); err != nil {
+			t.Fatalf("pay with %s…: %v", pan[:6], err)
+		}
+		brand, typ := paygate.CardBrand(pan), paygate.CardType(pan[:6])
+		want += paygate.Interchange(brand, typ, amount) + (amount*30+5000)/10000 + 5
+	}
+	if paygate.CardType("400005") != paygate.CardDebit || paygate.CardType("510510") != paygate.CardPrepaid {
+		t.Fatal("the test cards' types changed")
+	}
+	b := mustOpenBatch(t, g, "USD")
+	st, body := do(t, g, "POST", "/v1/batches/"+b.ID+"/close", g.SecretKey, "")
+	dep, _ := body["deposit"].(map[string]any)
+	if st != 200 || body["status"] != "settled" || dep == nil {
+		t.Fatalf("close: %d %v", st, body)
+	}
+	if dep["fees"] != float64(want) || dep["net"] != float64(16500-want) {
+		t.Errorf("deposit: %v, want fees %d (by brand and card type) and net %d", dep, want, 16500-want)
+	}
+	if funded := g.Bank.Funded(g.Merchant.AcquirerID); funded != 16500-want {
+		t.Errorf("the acquirer funded %d, want %d", funded, 16500-want)
+	}
+	for pan, amount := range cards {
+		if a, _ := g.Bank.Account(pan); a.Limit-a.Posted != amount || a.Held != 0 {
+			t.Errorf("card %s…: posted %d, held %d; want %d posted, nothing held", pan[:6], a.Limit-a.Posted, a.Held, amount)
+		}
+	}
+}

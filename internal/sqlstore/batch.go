@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -199,10 +200,10 @@ var (
 	WHERE merchant_id = ? AND currency = ? AND batch_id IS NULL AND status = 'succeeded' AND updated_at < ?`
 	batchItemColumns = `batch_id, rrn, kind, payment_id, refund_id, stan, auth_code, amount, currency, card_brand, card_type, card_last4, approved_at`
 	debitItems       = `INSERT INTO batch_items (` + batchItemColumns + `)
-	SELECT batch_id, rrn, 'debit', id, '', stan, auth_code, amount_captured, currency, brand, 'credit', last4, captured_at
+	SELECT batch_id, rrn, 'debit', id, '', stan, auth_code, amount_captured, currency, brand, ` + cardTypeSQL("first6") + `, last4, captured_at
 	FROM payments WHERE batch_id = ?`
 	creditItems = `INSERT INTO batch_items (` + batchItemColumns + `)
-	SELECT r.batch_id, r.rrn, 'credit', r.payment_id, r.id, r.stan, p.auth_code, r.amount, r.currency, p.brand, 'credit', p.last4, r.updated_at
+	SELECT r.batch_id, r.rrn, 'credit', r.payment_id, r.id, r.stan, p.auth_code, r.amount, r.currency, p.brand, ` + cardTypeSQL("p.first6") + `, p.last4, r.updated_at
 	FROM refunds r JOIN payments p ON p.id = r.payment_id WHERE r.batch_id = ?`
 )
 
@@ -462,4 +463,21 @@ func feeSQL(kind string) string {
 	last := paygate.InterchangeTable[len(paygate.InterchangeTable)-1]
 	fmt.Fprintf(&c, " ELSE %s END", percent(last.Rate, 1_000_000, last.Fixed))
 	return fee + " + " + c.String()
+}
+
+// cardTypeSQL is paygate.CardType in SQL: a card's type by the first six
+// digits in column.
+func cardTypeSQL(column string) string {
+	bins := make([]string, 0, len(paygate.CardTypeBINs))
+	for bin := range paygate.CardTypeBINs {
+		bins = append(bins, bin)
+	}
+	slices.Sort(bins)
+	var b strings.Builder
+	b.WriteString("CASE " + column)
+	for _, bin := range bins {
+		fmt.Fprintf(&b, " WHEN '%s' THEN '%s'", bin, paygate.CardTypeBINs[bin])
+	}
+	b.WriteString(" ELSE '" + paygate.CardCredit + "' END")
+	return b.String()
 }
