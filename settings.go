@@ -2,6 +2,7 @@ package paygate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -357,6 +358,7 @@ func (g *Gateway) UpdateSettings(ctx context.Context, merchantID string, u Setti
 	if err != nil {
 		return nil, err
 	}
+	before := m.NextCutoff(g.now())
 	if err := m.ApplySettings(u); err != nil {
 		return nil, err
 	}
@@ -367,7 +369,44 @@ func (g *Gateway) UpdateSettings(ctx context.Context, merchantID string, u Setti
 	if err := g.Merchants.UpdateSettings(ctx, m, by, g.now()); err != nil {
 		return nil, fmt.Errorf("save settings: %w", err)
 	}
+	if m.NextCutoff(g.now()) != before {
+		if err := g.moveCutoffs(ctx, m); err != nil {
+			return m, err
+		}
+	}
 	return m, nil
+}
+
+// moveCutoffs sets the merchant's open batches to close at its next
+// cut-off as its settings now say (a new time or time zone applies to the
+// batches already open, not only to the next ones).
+func (g *Gateway) moveCutoffs(ctx context.Context, m *Merchant) error {
+	if g.Batches == nil {
+		return nil
+	}
+	open, _, err := g.Batches.Batches(ctx, BatchFilter{MerchantID: m.ID, Status: BatchOpen, Limit: 100})
+	if err != nil {
+		return fmt.Errorf("list open batches: %w", err)
+	}
+	for _, b := range open {
+		for {
+			b.CutoffAt, b.UpdatedAt = m.NextCutoff(g.now()), g.now()
+			err := g.Batches.UpdateBatch(ctx, b)
+			if err == nil || !errors.Is(err, ErrVersionConflict) {
+				if err != nil {
+					return fmt.Errorf("move the cut-off of batch %s: %w", b.ID, err)
+				}
+				break
+			}
+			if b, err = g.Batches.Batch(ctx, m.ID, b.ID); err != nil {
+				return err
+			}
+			if b.Status != BatchOpen {
+				break
+			}
+		}
+	}
+	return nil
 }
 
 // SigningSecretList returns the merchant's signing secrets in force (sealed:

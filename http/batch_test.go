@@ -418,3 +418,26 @@ func testSettleWithTheBank(t *testing.T, pg string) {
 		}
 	}
 }
+
+// TestCutoffChangeMovesOpenBatches: a new cut-off or time zone applies to
+// the batches already open.
+func TestCutoffChangeMovesOpenBatches(t *testing.T) {
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{})
+	mustSettlePay(t, g, 1000, "USD", true)
+	b := mustOpenBatch(t, g, "USD")
+	if st, body := do(t, g, "POST", "/v1/settings", g.SecretKey, `{"time_zone":"Asia/Tokyo","cutoff":"03:15"}`); st != 200 {
+		t.Fatalf("settings: %d %v", st, body)
+	}
+	m, err := g.Merchants.Merchant(ctx, g.Merchant.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := g.Gateway.Batch(ctx, m, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	if c := got.CutoffAt.In(tokyo); c.Hour() != 3 || c.Minute() != 15 || !c.After(g.Clock.Now()) || c.Sub(g.Clock.Now()) > 24*time.Hour {
+		t.Errorf("open batch's cut-off after the change: %s (Tokyo), want the next 03:15 there", c)
+	}
+}
