@@ -219,7 +219,10 @@ func (s batches) AssignBatch(ctx context.Context, b *paygate.Batch, next *paygat
 		s.stmt(failed("claim refunds"), claimRefunds, b.ID, b.MerchantID, b.Currency.Code, closedAt),
 		s.stmt(failed("insert debit items"), debitItems, b.ID),
 		s.stmt(failed("insert credit items"), creditItems, b.ID),
-		s.stmt(s.unique("open next batch"), batchInsert, batchArgs(next)...),
+		// The next batch: unless one is open already (another node's
+		// OpenBatch got there first, between this close's claim and its
+		// commit), which then is the next.
+		s.stmt(failed("open next batch"), batchInsert+` ON CONFLICT DO NOTHING`, batchArgs(next)...),
 	}
 	var totals paygate.Totals
 	sum := func(tx Tx) error {
