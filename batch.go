@@ -122,7 +122,10 @@ type Deposit struct {
 	Fees        int64
 	Net         int64
 	FundingDate string // YYYY-MM-DD: the next business day after the close by default
-	Status      string // DepositPending, DepositPaid
+	// FundingAt is when the deposit is paid: the start of FundingDate in
+	// the merchant's time zone.
+	FundingAt time.Time
+	Status    string // DepositPending, DepositPaid
 	// Pricing is the fee schedule (Pricing.Code) Fees were computed with
 	// ("" in deposits older than it: the merchant's).
 	Pricing   string
@@ -260,6 +263,7 @@ type BatchStore interface {
 	// merchantID is not "") and currencies that have approved
 	// transactions in no batch, so that each gets an open batch.
 	Unbatched(ctx context.Context, merchantID string) ([]BatchKey, error)
-	// PayDeposits marks pending deposits funded on or before the date paid.
-	PayDeposits(ctx context.Context, date string, now time.Time) ([]*Deposit, error)
+	// PayDeposits marks paid, at now, the pending deposits whose FundingAt
+	// has come.
+	PayDeposits(ctx context.Context, now time.Time) ([]*Deposit, error)
 }

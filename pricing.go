@@ -143,11 +143,18 @@ func (p Pricing) Fee(it *BatchItem) int64 {
 // NextBusinessDay returns the date (YYYY-MM-DD) of the first weekday after
 // t, in loc: a deposit's funding date.
 func NextBusinessDay(t time.Time, loc *time.Location) string {
+	day, _ := FundingDay(t, loc)
+	return day
+}
+
+// FundingDay returns the next business day after t in loc (skipping
+// Saturday and Sunday), as YYYY-MM-DD and as the instant it starts there.
+func FundingDay(t time.Time, loc *time.Location) (string, time.Time) {
 	d := t.In(loc)
 	for {
 		d = d.AddDate(0, 0, 1)
 		if wd := d.Weekday(); wd != time.Saturday && wd != time.Sunday {
-			return d.Format(time.DateOnly)
+			return d.Format(time.DateOnly), time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, loc)
 		}
 	}
 }

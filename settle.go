@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 )
 
 // The close of a batch (batch.go) runs in steps, each recorded on the batch
@@ -272,7 +271,8 @@ func (g *Gateway) settle(ctx context.Context, m *Merchant, b *Batch, resp *Recon
 	now := g.now()
 	d := &Deposit{ID: NewID("dep", now), BatchID: b.ID, MerchantID: b.MerchantID, Currency: b.Currency,
 		Gross: b.Totals.DebitsAmount, Refunds: b.Totals.CreditsAmount, Fees: fees,
-		FundingDate: NextBusinessDay(b.ClosedAt, m.Location()), Status: DepositPending, Pricing: m.pricing().Code(), CreatedAt: now}
+		Status: DepositPending, Pricing: m.pricing().Code(), CreatedAt: now}
+	d.FundingDate, d.FundingAt = FundingDay(b.ClosedAt, m.Location())
 	d.Net = b.Totals.Net() - fees
 	if resp != nil && (resp.Funded != d.Net || resp.Fees != d.Fees) {
 		b.Status, b.Step, b.UpdatedAt = BatchOutOfBalance, StepUploaded, now
@@ -420,11 +420,11 @@ func (g *Gateway) AcceptBatch(ctx context.Context, m *Merchant, id, reason strin
 	return g.settle(ctx, m, b, nil, reason)
 }
 
-// PayDeposits marks paid the deposits whose funding date has come (today,
-// in UTC) and posts their deposit.paid events.
+// PayDeposits marks paid the deposits whose funding date has come (in
+// each merchant's time zone) and posts their deposit.paid events.
 func (g *Gateway) PayDeposits(ctx context.Context) (int, error) {
 	now := g.now()
-	paid, err := g.Batches.PayDeposits(ctx, now.Format(time.DateOnly), now)
+	paid, err := g.Batches.PayDeposits(ctx, now)
 	if err != nil {
 		return 0, fmt.Errorf("pay deposits: %w", err)
 	}

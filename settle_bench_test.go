@@ -16,13 +16,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/internal/gatewaytest"
+	"github.com/paygate/paygate/sqlite"
 	_ "modernc.org/sqlite"
 )
 
 // BenchmarkCloseBatch closes a batch of N captured transactions (N from
 // PAYGATE_BENCH_BATCH, default 100000) with the fake in-balance settler, and
-// in the same run inserts N rows shaped like batch_items into the same
-// database the plain way (transactions of 10,000 rows, multi-row VALUES);
+// in the same run inserts N rows shaped like a batch item (what the 0320
+// upload carries) into the same database the plain way (transactions of 10,000 rows, multi-row VALUES);
 // it prints both rates in transactions (rows) per second, their ratio (goal
 // ≥ 0.5) and the close's peak memory. The N payments are made with bulk
 // SQL, not through the API. On SQLite, and on PostgreSQL when
@@ -31,7 +32,7 @@ import (
 //	PAYGATE_BENCH_BATCH=1000000 go test . -run '^$' -bench CloseBatch -benchtime 1x
 //
 // The close is everything CloseBatch does: the claim (one transaction that
-// stamps N payments and writes N items), the 0500 to the fake acquirer, the
+// stamps N payments with the batch), the 0500 to the fake acquirer, the
 // fees over the items (summed in SQL), and the deposit. The fake acquirer
 // compares with its own record of the batch (Settler.Record: its totals
 // and fees, as the bank keeps its own as it approves) instead of reading
@@ -75,7 +76,7 @@ func openRaw(b *testing.B, g *gatewaytest.Gateway) *rawDB {
 	}
 	// The gateway's own settings: WAL, synchronous=FULL.
 	q := url.Values{"_pragma": {"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)", "foreign_keys(1)"}, "_txlock": {"immediate"}}
-	db, err := sql.Open("sqlite", "file:"+g.DBPath+"?"+q.Encode())
+	db, err := sql.Open("sqlite", sqlite.URI(g.DBPath, q))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -132,7 +133,7 @@ func benchCloseBatch(b *testing.B, pg string, n int) {
 		fees += paygate.DefaultPricing.Fee(&paygate.BatchItem{Kind: "debit", Amount: amount, CardBrand: "visa", CardType: "credit"})
 	}
 
-	// The baseline: N rows like batch_items, 10,000 a transaction, in
+	// The baseline: N narrow rows like a batch item, 10,000 a transaction, in
 	// multi-row INSERTs (of 500 rows: SQLite's limit on parameters).
 	if err := raw.exec(ctx, `CREATE TABLE bench_items (batch_id TEXT NOT NULL, rrn TEXT NOT NULL, kind TEXT NOT NULL, payment_id TEXT NOT NULL,
 		refund_id TEXT NOT NULL DEFAULT '', stan TEXT NOT NULL, auth_code TEXT NOT NULL, amount BIGINT NOT NULL, currency TEXT NOT NULL,

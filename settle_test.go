@@ -332,3 +332,39 @@ func testCloseTwoNodes(t *testing.T, pg string) {
 		t.Errorf("deposits: got %d (funded %d), want one", len(deps), s.Funded())
 	}
 }
+
+// A deposit is paid when its funding day starts in the merchant's time
+// zone: Tokyo's midnight comes nine hours before UTC's, and the deposit with
+// it, not a moment sooner.
+func TestDepositPaidAtLocalMidnight(t *testing.T) {
+	e := openSettle(t, "")
+	g, ctx := e.Gateway.Gateway, t.Context()
+	tz := "Asia/Tokyo"
+	m, err := g.UpdateSettings(ctx, e.Merchant.ID, paygate.SettingsUpdate{TimeZone: &tz, By: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Merchant = m
+	e.pay(t, 5000, true)
+	_, d := e.close(t)
+	tokyo, _ := time.LoadLocation(tz)
+	start, err := time.ParseInLocation(time.DateOnly, d.FundingDate, tokyo)
+	if err != nil || !d.FundingAt.Equal(start) {
+		t.Fatalf("deposit funding: date %s at %s, want the start of that day in Tokyo (%s)", d.FundingDate, d.FundingAt, start)
+	}
+	if wd := start.Weekday(); wd == time.Saturday || wd == time.Sunday {
+		t.Errorf("funding date %s is a %s", d.FundingDate, wd)
+	}
+	e.Clock.Advance(start.Sub(e.Clock.Now()) - time.Second)
+	if n, err := g.PayDeposits(ctx); err != nil || n != 0 {
+		t.Fatalf("a second before Tokyo's midnight: paid %d (%v), want 0", n, err)
+	}
+	e.Clock.Advance(time.Second)
+	if n, err := g.PayDeposits(ctx); err != nil || n != 1 {
+		t.Fatalf("at Tokyo's midnight (%s UTC): paid %d (%v), want 1", start.UTC().Format(time.RFC3339), n, err)
+	}
+	paid, err := g.Batches.Deposit(ctx, m.ID, d.ID)
+	if err != nil || paid.Status != paygate.DepositPaid {
+		t.Errorf("deposit after: got %+v %v, want paid", paid, err)
+	}
+}

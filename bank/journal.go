@@ -381,7 +381,8 @@ func Open(path string, logger *slog.Logger) (*Bank, error) {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "busy_timeout(1000)")
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	// '%', '?' and '#' in the path escaped, as SQLite URIs need.
+	db, err := sql.Open("sqlite", "file:"+strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("bank: open %s: %w", path, err)
 	}

@@ -95,6 +95,9 @@ type Deposit struct {
 	Status      string     `json:"status"` // "pending" or "paid"
 	CreatedAt   *time.Time `json:"created_at,omitempty"`
 	PaidAt      *time.Time `json:"paid_at,omitempty"`
+	// FundingAt is when it is paid: the start of FundingDate in the
+	// merchant's time zone.
+	FundingAt *time.Time `json:"funding_at,omitempty"`
 }
 
 // BatchListParams select batches (or deposits) to list, newest first.

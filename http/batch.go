@@ -85,6 +85,9 @@ type depositJSON struct {
 	Status      string     `json:"status"`
 	CreatedAt   *time.Time `json:"created_at,omitempty"`
 	PaidAt      *time.Time `json:"paid_at,omitempty"`
+	// FundingAt is when the deposit is (or was) paid: the start of
+	// funding_date in the merchant's time zone.
+	FundingAt *time.Time `json:"funding_at,omitempty"`
 }
 
 func newDepositJSON(d *paygate.Deposit) *depositJSON {
@@ -92,7 +95,8 @@ func newDepositJSON(d *paygate.Deposit) *depositJSON {
 		return nil
 	}
 	return &depositJSON{ID: d.ID, Object: "deposit", BatchID: d.BatchID, Currency: d.Currency.Code, Gross: d.Gross, Refunds: d.Refunds,
-		Fees: d.Fees, Net: d.Net, FundingDate: d.FundingDate, Status: d.Status, CreatedAt: timePtr(d.CreatedAt), PaidAt: timePtr(d.PaidAt)}
+		Fees: d.Fees, Net: d.Net, FundingDate: d.FundingDate, Status: d.Status, CreatedAt: timePtr(d.CreatedAt), PaidAt: timePtr(d.PaidAt),
+		FundingAt: timePtr(d.FundingAt)}
 }
 
 // batchListParams are the query parameters of GET /v1/batches (and

@@ -233,7 +233,8 @@ func testBatchesAPI(t *testing.T, pg string) {
 		t.Errorf("GET /v1/deposits: got %d %v", st, body)
 	}
 	if st, body := do(t, g, "GET", "/v1/deposits/"+depositID, g.SecretKey, ""); st != 200 || body["batch_id"] != usd.ID ||
-		body["status"] != "pending" || body["funding_date"] == "" {
+		body["status"] != "pending" || body["funding_date"] == "" ||
+		!strings.HasPrefix(fmt.Sprint(body["funding_at"]), fmt.Sprint(body["funding_date"])+"T00:00:00") {
 		t.Errorf("GET /v1/deposits/{id}: got %d %v", st, body)
 	}
 	// Another merchant sees none of it.

@@ -3,6 +3,7 @@ package http_test
 import (
 	"database/sql"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/gatewaytest"
+	"github.com/paygate/paygate/sqlite"
 )
 
 // TestCardVerification: a card is stored only once its issuer has verified
@@ -86,7 +88,7 @@ func testCardVerification(t *testing.T, pg string) {
 // countRows counts the rows of a table of the gateway's database.
 func countRows(t *testing.T, g *gatewaytest.Gateway, table string) int {
 	t.Helper()
-	driver, dsn := "sqlite", "file:"+g.DBPath+"?mode=ro"
+	driver, dsn := "sqlite", sqlite.URI(g.DBPath, url.Values{"mode": {"ro"}})
 	if g.Postgres != "" {
 		driver, dsn = "pgx", g.Postgres
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"regexp"
 	"strings"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/gatewaytest"
+	"github.com/paygate/paygate/sqlite"
 	_ "modernc.org/sqlite"
 )
 
@@ -118,7 +120,7 @@ func TestCardDataNeverStored(t *testing.T) {
 	cvcToken("logs", split.Split(string(logs), -1))
 
 	// Every cell of every table.
-	db, err := sql.Open("sqlite", "file:"+g.DBPath+"?mode=ro")
+	db, err := sql.Open("sqlite", sqlite.URI(g.DBPath, url.Values{"mode": {"ro"}}))
 	if err != nil {
 		t.Fatal(err)
 	}

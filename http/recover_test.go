@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/client"
 	"github.com/paygate/paygate/internal/gatewaytest"
+	"github.com/paygate/paygate/sqlite"
 )
 
 // freezer makes the gateway "crash" after the bank has answered a chosen
@@ -217,7 +219,7 @@ func TestIdempotencyTakeover(t *testing.T) {
 	// A payment that completed but whose stored response was lost in a
 	// crash: the retry answers with the payment, not a second charge.
 	p := do200(t, n, body, "lost-response")
-	db, err := sql.Open("sqlite", "file:"+n.DBPath+"?_pragma=busy_timeout(5000)")
+	db, err := sql.Open("sqlite", sqlite.URI(n.DBPath, url.Values{"_pragma": {"busy_timeout(5000)"}}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -170,13 +170,13 @@ func OpenWith(path string, o Options) (*DB, error) {
 	q.Add("_pragma", "synchronous(FULL)")
 	q.Add("_pragma", "foreign_keys(1)")
 	q.Set("_txlock", "immediate")
-	dsn := "file:" + path + "?" + q.Encode()
+	dsn := URI(path, q)
 	// Incremental auto-vacuum lets pruning give space back to the file
 	// system. It can be chosen only before the first table is made, so it
 	// comes first, before WAL mode writes the new file's header; an
 	// existing database is converted after the migrations.
 	wq := url.Values{"_pragma": append([]string{"busy_timeout(10000)", "auto_vacuum(incremental)"}, q["_pragma"][1:]...), "_txlock": q["_txlock"]}
-	w, err := sql.Open("sqlite", "file:"+path+"?"+wq.Encode())
+	w, err := sql.Open("sqlite", URI(path, wq))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
@@ -225,6 +225,20 @@ func OpenWith(path string, o Options) (*DB, error) {
 	db.reader = &reader{db: r}
 	db.queue.Go(db.run)
 	return db, nil
+}
+
+// URI is the SQLite URI of the database file at path with the query q: the
+// path's '%', '?' and '#' escaped, which SQLite would otherwise read as an
+// escape, the start of the query and a fragment. (Unescaped, a path with a
+// '#' in it opened another file, without the query's pragmas: a test
+// directory named after subtest "seed#02" shared one database in /tmp with
+// every other subtest of that name.)
+func URI(path string, q url.Values) string {
+	u := "file:" + strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23").Replace(path)
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u
 }
 
 // Close stops the writer after the writes already queued and closes the

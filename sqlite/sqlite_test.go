@@ -111,3 +111,33 @@ func TestNewDatabaseIsPrivate(t *testing.T) {
 		t.Errorf("got mode %v, want 0600", mode)
 	}
 }
+
+// A path with '#', '?' or '%' in it opens the file it names (SQLite reads
+// them as a fragment, a query and an escape in a URI): two databases in
+// directories that differ after a '#' stay two.
+func TestOpenPathWithURICharacters(t *testing.T) {
+	root := t.TempDir()
+	var paths []string
+	for _, dir := range []string{"seed#01", "seed#02", "a?b%41"} {
+		if err := os.Mkdir(filepath.Join(root, dir), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(root, dir, "paygate.db")
+		db, err := sqlite.Open(path)
+		if err != nil {
+			t.Fatalf("open %s: %v", path, err)
+		}
+		applied := len(db.Applied)
+		db.Close()
+		if _, err := os.Stat(path); err != nil {
+			t.Errorf("open %s: the file is not there: %v", path, err)
+		}
+		if applied == 0 {
+			t.Errorf("open %s: no migration applied: it opened a database made before", path)
+		}
+		paths = append(paths, path)
+	}
+	if entries, _ := os.ReadDir(root); len(entries) != 3 {
+		t.Errorf("%s holds %d entries, want the 3 directories only", root, len(entries))
+	}
+}

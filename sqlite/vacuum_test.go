@@ -41,7 +41,7 @@ func TestAutoVacuumExisting(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	raw, err := sql.Open("sqlite", "file:"+path)
+	raw, err := sql.Open("sqlite", sqlite.URI(path, nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -294,7 +294,16 @@ func closedBatch(t *testing.T, s Stores, m *paygate.Merchant, at time.Time) *pay
 func newDeposit(b *paygate.Batch, fundingDate string, at time.Time) *paygate.Deposit {
 	return &paygate.Deposit{ID: paygate.NewID("dep", at), BatchID: b.ID, MerchantID: b.MerchantID, Currency: b.Currency,
 		Gross: b.Totals.DebitsAmount, Refunds: b.Totals.CreditsAmount, Fees: 320, Net: b.Totals.Net() - 320,
-		FundingDate: fundingDate, Status: paygate.DepositPending, Pricing: "blended:290:30", CreatedAt: at}
+		FundingDate: fundingDate, FundingAt: mustDate(fundingDate), Status: paygate.DepositPending, Pricing: "blended:290:30", CreatedAt: at}
+}
+
+// mustDate is the start of a YYYY-MM-DD date in UTC.
+func mustDate(date string) time.Time {
+	t, err := time.Parse(time.DateOnly, date)
+	if err != nil {
+		panic(err)
+	}
+	return t
 }
 
 func testSettleBatch(t *testing.T, s Stores) {
@@ -353,14 +362,14 @@ func testPayDeposits(t *testing.T, s Stores) {
 		}
 		deps = append(deps, d)
 	}
-	paidAt := Base.Add(96 * time.Hour)
-	paid, err := s.Batches.PayDeposits(ctx, "2026-01-06", paidAt)
+	// Paid as their funding instants come: the second's is exactly now.
+	paid, err := s.Batches.PayDeposits(ctx, deps[1].FundingAt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]bool{}
 	for _, d := range paid {
-		got[d.ID] = d.Status == paygate.DepositPaid && d.PaidAt.Equal(paidAt.Truncate(time.Microsecond))
+		got[d.ID] = d.Status == paygate.DepositPaid && d.PaidAt.Equal(deps[1].FundingAt) && d.FundingAt.Equal(mustDate(d.FundingDate))
 	}
 	if fmt.Sprint(got) != fmt.Sprint(map[string]bool{deps[0].ID: true, deps[1].ID: true}) {
 		t.Errorf("PayDeposits: got %v, want the first two paid", got)
@@ -368,7 +377,7 @@ func testPayDeposits(t *testing.T, s Stores) {
 	if d, err := s.Batches.Deposit(ctx, m.ID, deps[2].ID); err != nil || d.Status != paygate.DepositPending {
 		t.Errorf("deposit funded later: got %v %v, want pending", d, err)
 	}
-	if again, err := s.Batches.PayDeposits(ctx, "2026-01-06", paidAt); err != nil || len(again) != 0 {
+	if again, err := s.Batches.PayDeposits(ctx, deps[2].FundingAt.Add(-time.Microsecond)); err != nil || len(again) != 0 {
 		t.Errorf("PayDeposits again: got %d %v, want none", len(again), err)
 	}
 	events, _, err := s.Events.Events(ctx, paygate.EventFilter{MerchantID: m.ID, Type: paygate.EventDepositPaid, Limit: 10})
