@@ -293,8 +293,10 @@ func testMailRecord(t *testing.T, s Stores) {
 	if err := s.Mail.RecordMail(t.Context(), retry, lease); err != nil {
 		t.Fatalf("RecordMail (retry): %v", err)
 	}
-	if got, err := s.Mail.Mail(t.Context(), m.ID, retry.ID); err != nil || got.LastError != "dial tcp 127.0.0.1:25: connection refused \uFFFD" {
-		t.Errorf("last error read back: got %q, %v; want valid UTF-8 without the NUL", got.LastError, err)
+	if got, err := s.Mail.Mail(t.Context(), m.ID, retry.ID); err != nil {
+		t.Errorf("Mail: %v", err)
+	} else if got.LastError != "dial tcp 127.0.0.1:25: connection refused \uFFFD" {
+		t.Errorf("last error read back: got %q; want valid UTF-8 without the NUL", got.LastError)
 	}
 	if got := mustClaimMail(t, s, Base.Add(29*time.Second), time.Minute, 10); len(got) != 0 {
 		t.Errorf("claim before the retry is due: got %d, want 0", len(got))
