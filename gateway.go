@@ -50,6 +50,11 @@ type Gateway struct {
 	Batches BatchStore
 	Settler Settler
 
+	// E-mail confirmations (mail.go): the outbox, and the sender (nil:
+	// no SMTP server configured, mail is kept).
+	Mail   MailStore
+	Mailer MailSender
+
 	// NetworkTimeout is the acquirer's answer timeout. Work in doubt is
 	// only recovered once it is older than InDoubtAfter, which must be
 	// comfortably longer.

@@ -46,6 +46,10 @@ type Merchant struct {
 	Cutoff   string
 	Pricing  *Pricing
 
+	// NotifyEmail is where the merchant's copies of receipts and its
+	// notices of voids and refunds go ("": none).
+	NotifyEmail string
+
 	CreatedAt time.Time
 }
 
@@ -133,7 +137,7 @@ type MerchantStore interface {
 	UpdateMerchant(ctx context.Context, m *Merchant) error
 	// UpdateSettings saves only a merchant's settings (settings.go): its
 	// allowed origins, result URLs, default model, display name, logo,
-	// RequireAck and AckWindow. Its other columns (RateLimit, Name, ...)
+	// RequireAck, AckWindow, time zone, cut-off, pricing and NotifyEmail. Its other columns (RateLimit, Name, ...)
 	// stay as stored, so a copy read before another write changed them
 	// does not undo that write. In the same transaction it records a
 	// URLChange for each global result URL (SuccessURL, DeclineURL) whose

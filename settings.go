@@ -40,6 +40,9 @@ type SettingsUpdate struct {
 	TimeZone *string
 	Cutoff   *string
 	Pricing  *Pricing
+	// NotifyEmail is where the merchant's copies of receipts and its
+	// notices go ("": none).
+	NotifyEmail *string
 
 	// By says who makes the change (an API key's id, or "cli"): a change
 	// of the global result URLs is recorded with it (URLChange).
@@ -79,6 +82,13 @@ func (m *Merchant) ApplySettings(u SettingsUpdate) error {
 	set(&next.LogoURL, u.LogoURL)
 	if u.RequireAck != nil {
 		next.RequireAck = *u.RequireAck
+	}
+	if u.NotifyEmail != nil {
+		e := strings.TrimSpace(*u.NotifyEmail)
+		if len(e) > 254 || (e != "" && !validEmail(e)) {
+			return ParamErrorf(EINVALID, "notify_email", "Notify e-mail must be an e-mail address such as orders@example.com, or empty for none.")
+		}
+		next.NotifyEmail = e
 	}
 	if u.TimeZone != nil {
 		zone, err := checkTimeZone(*u.TimeZone)

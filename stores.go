@@ -20,6 +20,7 @@ type Stores struct {
 	Webhooks    WebhookStore
 	Batches     BatchStore
 	AccessKeys  AccessKeyStore
+	Mail        MailStore
 
 	// Engine names the database engine: "sqlite" or "postgres".
 	Engine string

@@ -30,6 +30,9 @@ type Settings struct {
 	TimeZone string  `json:"time_zone"`
 	Cutoff   string  `json:"cutoff"`
 	Pricing  Pricing `json:"pricing"`
+	// NotifyEmail is where your copies of e-mail receipts and the
+	// notices of voids and refunds go ("": none).
+	NotifyEmail string `json:"notify_email"`
 	// SigningSecrets lists the secrets in force, newest first; their
 	// values are shown once, by RotateSigningSecret.
 	SigningSecrets []SigningSecret `json:"signing_secrets"`
@@ -62,6 +65,7 @@ type SettingsUpdate struct {
 	TimeZone       *string   `json:"time_zone,omitempty"` // "" : UTC
 	Cutoff         *string   `json:"cutoff,omitempty"`    // "HH:MM"; "" : 23:59
 	Pricing        *Pricing  `json:"pricing,omitempty"`
+	NotifyEmail    *string   `json:"notify_email,omitempty"` // "" : no copies
 }
 
 // Pricing is a fee schedule: Kind "blended" (Percent of each sale plus

@@ -46,6 +46,9 @@ func (s *Server) routes() []route {
 		{"DELETE", "/v1/webhook_endpoints/{id}", s.api(s.deleteWebhookEndpoint)},
 		{"POST", "/v1/webhook_endpoints/{id}/secret", withoutIdempotency(s.api(s.rotateWebhookSecret))},
 
+		{"GET", "/v1/mail", s.api(s.listMail, mailListParams...)},
+		{"GET", "/v1/mail/{id}", s.api(s.getMail)},
+
 		{"GET", "/v1/events", s.api(s.listEvents, eventListParams...)},
 		{"GET", "/v1/events/{id}", s.api(s.getEvent)},
 		{"GET", "/v1/events/{id}/deliveries", s.api(s.eventDeliveries)},

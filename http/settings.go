@@ -24,6 +24,7 @@ type settingsJSON struct {
 	TimeZone       string              `json:"time_zone"` // IANA name; "UTC" unless set
 	Cutoff         string              `json:"cutoff"`    // "HH:MM" in TimeZone
 	Pricing        pricingJSON         `json:"pricing"`
+	NotifyEmail    string              `json:"notify_email"` // where the merchant's copies of receipts go ("": none)
 	SigningSecrets []signingSecretJSON `json:"signing_secrets"`
 	// AccessKeys are the transparent redirect's access keys in force
 	// (never their values).
@@ -50,6 +51,7 @@ type settingsRequest struct {
 	LogoURL        *string   `json:"logo_url"`
 	TimeZone       *string   `json:"time_zone"`
 	Cutoff         *string   `json:"cutoff"`
+	NotifyEmail    *string   `json:"notify_email"`
 	Pricing        *struct {
 		Kind    *string `json:"kind"`
 		Percent *int64  `json:"percent"`
@@ -79,7 +81,7 @@ func (s *Server) settingsJSON(r *http.Request, m *paygate.Merchant) (any, error)
 		DeclineURL: m.DeclineURL, CancelURL: m.CancelURL, DefaultModel: m.Model(), RequireAck: m.RequireAck,
 		AckWindow: int64(m.EffectiveAckWindow() / time.Second), DisplayName: m.DisplayName, LogoURL: m.LogoURL,
 		SigningSecrets: []signingSecretJSON{}, AccessKeys: []signingSecretJSON{},
-		TimeZone: m.Location().String(), Cutoff: m.EffectiveCutoff(),
+		TimeZone: m.Location().String(), Cutoff: m.EffectiveCutoff(), NotifyEmail: m.NotifyEmail,
 	}
 	p := m.EffectivePricing()
 	out.Pricing = pricingJSON{Kind: p.Kind, Percent: p.Percent, Fixed: p.Fixed}
@@ -115,7 +117,7 @@ func (s *Server) updateSettings(r *http.Request, m *paygate.Merchant, body []byt
 		AllowedOrigins: req.AllowedOrigins, SuccessURL: req.SuccessURL, DeclineURL: req.DeclineURL,
 		CancelURL: req.CancelURL, DefaultModel: req.DefaultModel, RequireAck: req.RequireAck,
 		AckWindow: req.AckWindow, DisplayName: req.DisplayName, LogoURL: req.LogoURL,
-		TimeZone: req.TimeZone, Cutoff: req.Cutoff,
+		TimeZone: req.TimeZone, Cutoff: req.Cutoff, NotifyEmail: req.NotifyEmail,
 		By: apiKeyID(r),
 	}
 	if rp := req.Pricing; rp != nil {

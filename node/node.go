@@ -87,6 +87,10 @@ type Config struct {
 	// empty; nil makes a new one. Several nodes of a test share one.
 	Bank *bank.Bank
 
+	// Mailer sends the e-mail confirmations (package smtp); nil keeps
+	// them, readable through GET /v1/mail and the dashboard's outbox.
+	Mailer paygate.MailSender
+
 	// Ready are the checks of /readyz besides the acquirer link's (which
 	// the node adds): the database's.
 	Ready []pghttp.ReadyCheck
@@ -157,6 +161,7 @@ func New(ctx context.Context, c Config) (*Node, error) {
 	g.SessionLifetime = c.SessionLifetime
 	g.AccessKeys, g.TRLifetime = c.Stores.AccessKeys, c.TRLifetime
 	g.Batches = c.Stores.Batches
+	g.Mail, g.Mailer = c.Stores.Mail, c.Mailer
 	g.Fetcher = &webhook.Client{AllowPrivate: c.AllowPrivateTargets}
 	g.Poster = &webhook.Poster{AllowPrivate: c.AllowPrivateTargets}
 	if !c.AllowPrivateTargets {
@@ -219,6 +224,8 @@ func (n *Node) Open() error {
 		// Deliveries to merchants' sites and post-backs wait on those
 		// sites (10 s, 15 s each): apart, so they never hold up reversals.
 		n.sweeping.Go(func() { n.deliver(ctx) })
+		// Mail waits on the SMTP server (MailTimeout each): apart too.
+		n.sweeping.Go(func() { n.mail(ctx) })
 	}
 	return nil
 }
@@ -322,6 +329,29 @@ func (n *Node) deliver(ctx context.Context) {
 				n.logger.Error("deliver post-backs", paygate.LogError, err)
 			}
 			if err != nil || k < paygate.WebhookBatch {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// mail sends the due e-mail every interval, batch after batch while whole
+// batches are due (without a sender it is kept).
+func (n *Node) mail(ctx context.Context) {
+	t := time.NewTicker(n.interval)
+	defer t.Stop()
+	for {
+		for ctx.Err() == nil {
+			k, err := n.Gateway.SendMail(ctx)
+			if err != nil && ctx.Err() == nil {
+				n.logger.Error("send mail", paygate.LogError, err)
+			}
+			if err != nil || k < paygate.MailBatch {
 				break
 			}
 		}

@@ -55,6 +55,7 @@ type merchantJSON struct {
 	TimeZone       string   `json:"time_zone"` // of the cut-off
 	Cutoff         string   `json:"cutoff"`    // HH:MM, when the day's batches close
 	Pricing        string   `json:"pricing"`   // such as blended:290:30
+	NotifyEmail    string   `json:"notify_email,omitempty"`
 }
 
 func newMerchantJSON(m *paygate.Merchant) merchantJSON {
@@ -62,7 +63,8 @@ func newMerchantJSON(m *paygate.Merchant) merchantJSON {
 		TerminalID: m.TerminalID, CreatedAt: m.CreatedAt.Format(time.RFC3339),
 		AllowedOrigins: m.AllowedOrigins, SuccessURL: m.SuccessURL, DeclineURL: m.DeclineURL, CancelURL: m.CancelURL,
 		DefaultModel: m.Model(), DisplayName: m.DisplayName, LogoURL: m.LogoURL,
-		TimeZone: m.Location().String(), Cutoff: m.EffectiveCutoff(), Pricing: m.EffectivePricing().Code()}
+		TimeZone: m.Location().String(), Cutoff: m.EffectiveCutoff(), Pricing: m.EffectivePricing().Code(),
+		NotifyEmail: m.NotifyEmail}
 	if m.RequireAck {
 		j.AckWindow = m.EffectiveAckWindow().String()
 	}
@@ -164,6 +166,7 @@ func merchantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer
 	zone := fs.String("time-zone", "", "the merchant's IANA time zone, such as America/New_York (\"\": UTC)")
 	cutoff := fs.String("cutoff", "", "daily batch cut-off HH:MM (24-hour) in the merchant's time zone (\"\": 23:59)")
 	pricing := fs.String("pricing", "", "fees: blended:<basis points>:<fixed minor units> or interchange_plus:<bp>:<fixed>, such as blended:290:30")
+	notify := fs.String("notify-email", "", "where the merchant's copies of e-mail receipts and its notices of voids and refunds go (\"\": none)")
 	asJSON := fs.Bool("json", false, "print JSON")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -200,6 +203,7 @@ func merchantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer
 	u.SuccessURL, u.DeclineURL, u.CancelURL = str("success-url", success), str("decline-url", decline), str("cancel-url", cancel)
 	u.DefaultModel, u.DisplayName, u.LogoURL = str("default-model", model), str("display-name", display), str("logo-url", logo)
 	u.TimeZone, u.Cutoff = str("time-zone", zone), str("cutoff", cutoff)
+	u.NotifyEmail = str("notify-email", notify)
 	if given["pricing"] {
 		p, err := paygate.ParsePricing(strings.TrimSpace(*pricing))
 		if err != nil {
@@ -241,6 +245,13 @@ func merchantUpdate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if len(m.AllowedOrigins) > 0 || m.SuccessURL != "" {
 		fmt.Fprintf(stdout, "  allowed origins: %s\n  success URL:     %s\n  default model:   %s\n",
 			strings.Join(m.AllowedOrigins, ", "), m.SuccessURL, m.Model())
+	}
+	if given["notify-email"] {
+		shown := m.NotifyEmail
+		if shown == "" {
+			shown = "none"
+		}
+		fmt.Fprintf(stdout, "  notify e-mail:   %s\n", shown)
 	}
 	if given["time-zone"] || given["cutoff"] || given["pricing"] {
 		fmt.Fprintf(stdout, "  cut-off:         %s %s\n  pricing:         %s\n", m.EffectiveCutoff(), m.Location(), m.EffectivePricing().Code())

@@ -22,6 +22,7 @@ import (
 	"github.com/paygate/paygate"
 	pghttp "github.com/paygate/paygate/http"
 	"github.com/paygate/paygate/node"
+	"github.com/paygate/paygate/smtp"
 )
 
 // serveConfig is everything serve needs, read from flags and environment.
@@ -47,6 +48,11 @@ type serveConfig struct {
 	SessionLifetime     time.Duration
 	TRLifetime          time.Duration
 	AllowPrivateTargets bool
+
+	// SMTPURL and MailFrom say where e-mail confirmations go ("": they
+	// are kept, readable through GET /v1/mail).
+	SMTPURL  string
+	MailFrom string
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -97,6 +103,8 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) (finish func() error) {
 	fs.IntVar(&c.MaxConns, "max-conns", intEnv("MAX_CONNS", pghttp.DefaultMaxConns), "connections served at once; past it a new one gets 503 with Retry-After (env PAYGATE_MAX_CONNS)")
 	fs.IntVar(&c.RateLimit, "rate-limit", countEnv("RATE_LIMIT", pghttp.DefaultRateLimit), "requests per second each API key may send, unless its merchant has its own (merchant update --rate-limit); 0 for no limit (env PAYGATE_RATE_LIMIT)")
 	fs.IntVar(&c.RateBurst, "rate-burst", countEnv("RATE_BURST", 0), "requests an API key may send at once; default twice --rate-limit (env PAYGATE_RATE_BURST)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", env("SMTP_URL", ""), "SMTP server for e-mail receipts and notices: smtp://user:password@host:port?tls=starttls|implicit|none (default starttls); without it mail is kept, readable through GET /v1/mail (env PAYGATE_SMTP_URL)")
+	fs.StringVar(&c.MailFrom, "mail-from", env("MAIL_FROM", ""), "sender address of e-mail receipts, such as \"Receipts <receipts@pay.example.com>\"; a customer's receipt shows the merchant's name with it (env PAYGATE_MAIL_FROM)")
 	acquirerFlags(fs, &c.Acquirer)
 	return func() error {
 		if len(badEnv) > 0 {
@@ -123,12 +131,22 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) (finish func() error) {
 				return fmt.Errorf("--public-url %q: want an http(s) URL such as https://pay.example.com", c.PublicURL)
 			}
 		}
+		if c.SMTPURL != "" {
+			if _, err := mailer(*c); err != nil {
+				return fmt.Errorf("--smtp-url: %w", err)
+			}
+		}
 		c.DB = *db
 		if c.KeyFile == "" {
 			c.KeyFile = defaultKeyFile(c.DB)
 		}
 		return nil
 	}
+}
+
+// mailer is the SMTP sender c configures.
+func mailer(c serveConfig) (*smtp.Sender, error) {
+	return smtp.New(smtp.Config{URL: c.SMTPURL, From: c.MailFrom})
 }
 
 func intEnv(name string, def int) int {
@@ -258,8 +276,20 @@ func startGateway(ctx context.Context, c serveConfig, logger *slog.Logger) (*gat
 	if note != "" {
 		logger.Warn(note)
 	}
+	var send paygate.MailSender
+	if c.SMTPURL != "" {
+		s, err := mailer(c)
+		if err != nil {
+			return nil, fmt.Errorf("--smtp-url: %w", err)
+		}
+		logger.Info("e-mail receipts go through " + s.String())
+		send = s
+	} else {
+		logger.Info("no --smtp-url: e-mail receipts are kept, readable through GET /v1/mail")
+	}
 	n, err := node.New(ctx, node.Config{
 		Stores:         *st,
+		Mailer:         send,
 		MasterKey:      master,
 		Addr:           c.Addr,
 		Listener:       ln,

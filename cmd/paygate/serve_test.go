@@ -461,6 +461,8 @@ func TestServeBadFlags(t *testing.T) {
 		{"bad duration", []string{"--network-timeout", "soon"}, 2, `invalid value "soon" for flag -network-timeout`},
 		{"max conns", []string{"--max-conns", "0"}, 1, `paygate serve: --max-conns must be positive`},
 		{"rate limit", []string{"--rate-limit", "-1"}, 1, `paygate serve: --rate-limit and --rate-burst must not be negative`},
+		{"smtp url", []string{"--smtp-url", "smtp://u:hunter2@mail.example?tls=sometimes", "--mail-from", "r@example.com"}, 1, `paygate serve: --smtp-url: smtp url: tls="sometimes": want starttls, implicit or none`},
+		{"smtp without from", []string{"--smtp-url", "smtp://u:hunter2@mail.example"}, 1, `paygate serve: --smtp-url: mail from: an address is required to send mail \(--mail-from\)`},
 		{"unknown flag", []string{"--bogus"}, 2, `flag provided but not defined: -bogus`},
 		{"argument", []string{"extra"}, 1, `paygate serve: unexpected argument "extra"`},
 		{"help", []string{"-h"}, 2, `Usage of paygate serve:`},
@@ -474,6 +476,9 @@ func TestServeBadFlags(t *testing.T) {
 			}
 			if !regexp.MustCompile(tc.stderrRE).MatchString(stderr) {
 				t.Errorf("stderr does not match %q:\n%s", tc.stderrRE, stderr)
+			}
+			if strings.Contains(stderr, "hunter2") {
+				t.Errorf("stderr shows the SMTP password:\n%s", stderr)
 			}
 			if strings.Contains(stdout, "listening") || strings.Contains(stdout, "sk_") {
 				t.Errorf("serve started or printed keys although it failed:\n%s", stdout)

@@ -224,7 +224,7 @@ func (g *Gateway) openErr(tb testing.TB, o Options, logger *slog.Logger) error {
 		Stores: paygate.Stores{Merchants: g.Merchants, Payments: g.Payments, Cards: cards, Keys: keys,
 			Idempotency: clockedIdempotency{g.Idempotency, g.Clock}, Sequences: seqs, Jobs: g.Jobs,
 			Sessions: st.Sessions, Signing: st.Signing, Deliveries: st.Deliveries, Events: st.Events, Webhooks: st.Webhooks,
-			AccessKeys: st.AccessKeys, Batches: st.Batches},
+			AccessKeys: st.AccessKeys, Batches: st.Batches, Mail: st.Mail},
 		// Merchants' sites in tests run on 127.0.0.1.
 		AllowPrivateTargets: true,
 		MasterKey:           g.MasterKey,

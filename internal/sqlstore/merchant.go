@@ -18,7 +18,7 @@ var _ paygate.MerchantStore = merchants{}
 
 const merchantColumns = `id, name, email, require_ack, ack_window_ms, mcc, acquirer_id, terminal_id, created_at, rate_limit,
 	allowed_origins, success_url, decline_url, cancel_url, default_model, display_name, logo_url,
-	time_zone, cutoff, pricing`
+	time_zone, cutoff, pricing, notify_email`
 
 func scanMerchant(row Row) (*paygate.Merchant, error) {
 	var m paygate.Merchant
@@ -27,7 +27,7 @@ func scanMerchant(row Row) (*paygate.Merchant, error) {
 	var origins, pricing string
 	if err := row.Scan(&m.ID, &m.Name, &m.Email, &m.RequireAck, &ackMS, &m.MCC, &m.AcquirerID, &m.TerminalID, &created, &m.RateLimit,
 		&origins, &m.SuccessURL, &m.DeclineURL, &m.CancelURL, &m.DefaultModel, &m.DisplayName, &m.LogoURL,
-		&m.TimeZone, &m.Cutoff, &pricing); err != nil {
+		&m.TimeZone, &m.Cutoff, &pricing, &m.NotifyEmail); err != nil {
 		return nil, err
 	}
 	if pricing != "" {
@@ -68,10 +68,10 @@ func (s merchants) CreateMerchant(ctx context.Context, m *paygate.Merchant) erro
 		return err
 	}
 	return s.db.Write(ctx, &Write{Key: "merchants/" + m.ID, Stmts: []Stmt{s.stmt(failed("insert merchant"),
-		`INSERT INTO merchants (`+merchantColumns+`) VALUES (`+placeholders(20)+`)`,
+		`INSERT INTO merchants (`+merchantColumns+`) VALUES (`+placeholders(21)+`)`,
 		m.ID, m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.AcquirerID, m.TerminalID, toTime(m.CreatedAt), m.RateLimit,
 		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel, m.DisplayName, m.LogoURL,
-		m.TimeZone, m.Cutoff, pricingCode(m.Pricing))}})
+		m.TimeZone, m.Cutoff, pricingCode(m.Pricing), m.NotifyEmail)}})
 }
 
 // UpdateMerchant saves every column of a merchant but its id and creation
@@ -84,11 +84,11 @@ func (s merchants) UpdateMerchant(ctx context.Context, m *paygate.Merchant) erro
 	return s.db.Write(ctx, &Write{Key: "merchants/" + m.ID, Stmts: []Stmt{s.stmt(changed("update merchant", notFound("merchant", m.ID)),
 		`UPDATE merchants SET name = ?, email = ?, require_ack = ?, ack_window_ms = ?, mcc = ?, rate_limit = ?,
 		allowed_origins = ?, success_url = ?, decline_url = ?, cancel_url = ?, default_model = ?, display_name = ?, logo_url = ?,
-		time_zone = ?, cutoff = ?, pricing = ?
+		time_zone = ?, cutoff = ?, pricing = ?, notify_email = ?
 		WHERE id = ?`,
 		m.Name, m.Email, m.RequireAck, m.AckWindow.Milliseconds(), m.MCC, m.RateLimit,
 		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel, m.DisplayName, m.LogoURL,
-		m.TimeZone, m.Cutoff, pricingCode(m.Pricing), m.ID)}})
+		m.TimeZone, m.Cutoff, pricingCode(m.Pricing), m.NotifyEmail, m.ID)}})
 }
 
 // UpdateSettings saves only a merchant's settings and, in the same
@@ -112,10 +112,12 @@ func (s merchants) UpdateSettings(ctx context.Context, m *paygate.Merchant, by s
 	}
 	stmts = append(stmts, s.stmt(changed("update merchant settings", notFound("merchant", m.ID)),
 		`UPDATE merchants SET allowed_origins = ?, success_url = ?, decline_url = ?, cancel_url = ?, default_model = ?,
-		display_name = ?, logo_url = ?, require_ack = ?, ack_window_ms = ?, time_zone = ?, cutoff = ?, pricing = ?
+		display_name = ?, logo_url = ?, require_ack = ?, ack_window_ms = ?, time_zone = ?, cutoff = ?, pricing = ?,
+		notify_email = ?
 		WHERE id = ?`,
 		origins, m.SuccessURL, m.DeclineURL, m.CancelURL, m.DefaultModel,
-		m.DisplayName, m.LogoURL, m.RequireAck, m.AckWindow.Milliseconds(), m.TimeZone, m.Cutoff, pricingCode(m.Pricing), m.ID))
+		m.DisplayName, m.LogoURL, m.RequireAck, m.AckWindow.Milliseconds(), m.TimeZone, m.Cutoff, pricingCode(m.Pricing),
+		m.NotifyEmail, m.ID))
 	return s.db.Write(ctx, &Write{Key: "merchants/" + m.ID, Stmts: stmts})
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -116,7 +117,8 @@ var (
 )
 
 // CreatePayment inserts a new payment at version 1, with the events it
-// reports (paygate.PaymentEvents) and their deliveries, in one transaction.
+// reports (paygate.PaymentEvents) and their deliveries, and the mail it
+// queues (paygate.PaymentMails), in one transaction.
 func (s payments) CreatePayment(ctx context.Context, p *paygate.Payment) error {
 	p.Version = 1
 	args, err := paymentArgs(p)
@@ -125,7 +127,8 @@ func (s payments) CreatePayment(ctx context.Context, p *paygate.Payment) error {
 	}
 	insert := s.stmt(s.unique("insert payment"), paymentInsert, args...)
 	err = s.db.Write(ctx, &Write{Key: "payments/" + p.ID,
-		Stmts: append([]Stmt{insert}, s.eventStmts(paygate.PaymentEvents(p, nil, p.CreatedAt))...)})
+		Stmts: slices.Concat([]Stmt{insert}, s.eventStmts(paygate.PaymentEvents(p, nil, p.CreatedAt)),
+			s.mailStmts(paygate.PaymentMails(p, nil, p.CreatedAt)))})
 	if err == nil {
 		p.SavedStatus = p.Status
 	}
@@ -154,7 +157,8 @@ func eventTime(p *paygate.Payment) time.Time {
 // and bumps the version, with the events it reports (paygate.PaymentEvents)
 // and their deliveries, in one transaction.
 func (s payments) UpdatePayment(ctx context.Context, p *paygate.Payment) error {
-	stmts := append([]Stmt{s.update(p)}, s.eventStmts(paygate.PaymentEvents(p, nil, eventTime(p)))...)
+	stmts := slices.Concat([]Stmt{s.update(p)}, s.eventStmts(paygate.PaymentEvents(p, nil, eventTime(p))),
+		s.mailStmts(paygate.PaymentMails(p, nil, eventTime(p))))
 	err := s.db.Write(ctx, &Write{Key: "payments/" + p.ID, Stmts: stmts})
 	if err == nil {
 		p.Version++
@@ -169,7 +173,8 @@ func (s payments) UpdatePayment(ctx context.Context, p *paygate.Payment) error {
 func (s payments) SaveRefund(ctx context.Context, p *paygate.Payment, r *paygate.Refund) error {
 	// An upsert that changes nothing found the refund settled already.
 	upsert := s.stmt(changed("save refund", paygate.ErrVersionConflict), refundUpsert, refundArgs(r)...)
-	stmts := append([]Stmt{s.update(p), upsert}, s.eventStmts(paygate.PaymentEvents(p, r, eventTime(p)))...)
+	stmts := slices.Concat([]Stmt{s.update(p), upsert}, s.eventStmts(paygate.PaymentEvents(p, r, eventTime(p))),
+		s.mailStmts(paygate.PaymentMails(p, r, eventTime(p))))
 	err := s.db.Write(ctx, &Write{Key: "payments/" + p.ID, Stmts: stmts})
 	if err == nil {
 		p.Version++

@@ -248,6 +248,7 @@ func New(db DB, d *Dialect, bundle paygate.Stores) paygate.Stores {
 	bundle.Sessions, bundle.Signing, bundle.Deliveries = sessions{s}, signing{s}, deliveries{s}
 	bundle.Events, bundle.Webhooks = events{s}, webhooks{s}
 	bundle.AccessKeys, bundle.Batches = accessKeys{s}, batches{s}
+	bundle.Mail = mails{s}
 	return bundle
 }
 
@@ -272,7 +273,7 @@ func Unapplied(fsys fs.FS, applied []string) ([]string, error) {
 // for an engine that prepares statements ahead.
 func HotWrites(d *Dialect) []string {
 	hot := []string{paymentInsert, paymentUpdate, refundUpsert, eventInsert, eventFanOut,
-		idemInsert, idemTakeOver, idemSelect, idemComplete, idemRelease, idemUnlock}
+		idemInsert, idemTakeOver, idemSelect, idemComplete, idemRelease, idemUnlock, mailToCustomer, mailToMerchant}
 	for i, q := range hot {
 		hot[i] = d.SQL(q)
 	}

@@ -60,6 +60,7 @@ type Stores struct {
 	Webhooks    paygate.WebhookStore
 	AccessKeys  paygate.AccessKeyStore
 	Batches     paygate.BatchStore
+	Mail        paygate.MailStore
 }
 
 // Run runs the contract suite. open must return stores on a fresh, empty
@@ -93,6 +94,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"URLChange", urlChangeTests},
 		{"TRForm", trFormTests},
 		{"Batch", batchTests},
+		{"Mail", mailTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -132,6 +134,7 @@ func NewMerchant(tb testing.TB, name string, created time.Time) *paygate.Merchan
 	m.DefaultModel = paygate.ModelProxy
 	m.DisplayName = name + " Shop"
 	m.LogoURL = "https://shop.example.com/logo.png"
+	m.NotifyEmail = "orders@example.com"
 	return m
 }
 
@@ -356,6 +359,7 @@ func Of(s paygate.Stores) Stores {
 		Webhooks:    s.Webhooks,
 		AccessKeys:  s.AccessKeys,
 		Batches:     s.Batches,
+		Mail:        s.Mail,
 	}
 }
 
