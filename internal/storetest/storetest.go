@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Payment", paymentTests},
 		{"Refund", refundTests},
 		{"Payments", listTests},
+		{"PaymentSearch", searchTests},
 		{"Idempotency", idempotencyTests},
 		{"Concurrent", concurrentTests},
 		{"Sequence", sequenceTests},
@@ -156,6 +157,7 @@ func NewPayment(tb testing.TB, merchantID string, created time.Time) *paygate.Pa
 		Status:     paygate.StatusAuthorized,
 		Amount:     12500,
 		Currency:   MustCurrency(tb, "USD"),
+		Channel:    paygate.ChannelEcommerce,
 		Card: paygate.CardSummary{
 			Brand: paygate.BrandVisa, First6: "424242", Last4: "4242", ExpMonth: 12, ExpYear: 2030,
 			Fingerprint: "fp_" + paygate.RandomToken(20),
