@@ -20,6 +20,10 @@ type Stores struct {
 	Webhooks    WebhookStore
 	Batches     BatchStore
 	AccessKeys  AccessKeyStore
+	// The dashboard's users, sessions and the audit log (issue 12).
+	Users        UserStore
+	DashSessions DashSessionStore
+	Audit        AuditStore
 
 	// Engine names the database engine: "sqlite" or "postgres".
 	Engine string
