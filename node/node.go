@@ -199,7 +199,8 @@ func New(ctx context.Context, c Config) (*Node, error) {
 	secure := c.TLSConfig != nil || strings.HasPrefix(c.PublicURL, "https://")
 	n.Server.Pages = &web.Handler{Gateway: g, Logger: c.Logger, CSRFKey: derive(c.MasterKey, "paygate web csrf"), TLS: secure}
 	n.Dashboard = &web.Dashboard{Gateway: g, Logger: c.Logger, CSRFKey: derive(c.MasterKey, "paygate dashboard csrf"), TLS: secure,
-		Users: c.Stores.Users, Sessions: c.Stores.DashSessions, Audit: c.Stores.Audit, Passwords: passwd.Hasher{}, PublicURL: c.PublicURL}
+		Users: c.Stores.Users, Sessions: c.Stores.DashSessions, Audit: c.Stores.Audit, Passwords: passwd.Hasher{}, PublicURL: c.PublicURL,
+		Idempotency: c.Stores.Idempotency}
 	n.Server.Dashboard = n.Dashboard
 	if n.Server.IdempotencyLease <= 0 {
 		n.Server.IdempotencyLease = 2*c.NetworkTimeout + 30*time.Second

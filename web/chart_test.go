@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -82,8 +81,6 @@ func TestBarChartScale(t *testing.T) {
 		t.Errorf("bars of 100 and 50 against a top of 100: want heights %s and %s in\n%s", full, half, svg)
 	}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 func mustCurrency(t *testing.T, code string) paygate.Currency {
 	t.Helper()

@@ -37,6 +37,9 @@ type Dashboard struct {
 	Sessions  paygate.DashSessionStore
 	Audit     paygate.AuditStore
 	Passwords paygate.PasswordHasher
+	// Idempotency claims the Virtual Terminal's one-time form tokens, so
+	// that a form submitted twice charges once (nil: not claimed).
+	Idempotency paygate.IdempotencyStore
 	// PublicURL is the base of the links the dashboard hands out (a new
 	// user's set-password link); "": the request's host.
 	PublicURL string
@@ -79,6 +82,14 @@ func (d *Dashboard) routes() []dashRoute {
 		{"GET /dashboard/audit", d.require(paygate.PermAudit, d.auditPage)},
 
 		{"GET /dashboard/{$}", d.require(paygate.PermView, d.overview)},
+		{"GET /dashboard/payments", d.require(paygate.PermView, d.paymentsPage)},
+		{"GET /dashboard/payments.csv", d.require(paygate.PermView, d.paymentsCSV)},
+		{"GET /dashboard/payments/{id}", d.require(paygate.PermView, d.paymentPage)},
+		{"GET /dashboard/receipts/{id}", d.require(paygate.PermView, d.receiptPage)},
+		{"GET /dashboard/payments/{id}/{action}", d.require(paygate.PermPaymentActions, d.confirmPage)},
+		{"POST /dashboard/payments/{id}/{action}", d.require(paygate.PermPaymentActions, d.doAction)},
+		{"GET /dashboard/terminal", d.require(paygate.PermTerminal, d.terminalPage)},
+		{"POST /dashboard/terminal", d.require(paygate.PermTerminal, d.terminalPay)},
 	}
 }
 
@@ -191,9 +202,4 @@ func (d *Dashboard) forbidden(w http.ResponseWriter, r *http.Request) {
 func (d *Dashboard) csrfRefused(w http.ResponseWriter, r *http.Request) {
 	d.message(w, r, http.StatusForbidden, "This request was refused",
 		"The form was not sent from this dashboard page, or it has expired, so nothing was changed. Open the page again and retry.")
-}
-
-// overview is the dashboard's home page (the dash branch fills it).
-func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
-	d.render(w, r, http.StatusOK, "overview", nil)
 }
