@@ -65,8 +65,8 @@ func (c barChart) SVG() template.HTML {
 	}
 	// A top the grid lines divide evenly.
 	top := niceCeil(maxV)
-	if top%chartGridLines != 0 && top > chartGridLines {
-		top = niceCeil(top + (chartGridLines-top%chartGridLines)%chartGridLines)
+	if r := top % chartGridLines; r != 0 {
+		top += chartGridLines - r
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg class="chart-svg" viewBox="0 0 %d %d" role="img" aria-labelledby="%s-title %s-desc" xmlns="http://www.w3.org/2000/svg">`,
