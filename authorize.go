@@ -1,6 +1,7 @@
 package paygate
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -13,9 +14,10 @@ import (
 type PaymentRequest struct {
 	Amount         int64
 	Currency       string
-	Card           *Card  // a card as typed, or
-	CardID         string // a stored card
-	Capture        bool   // true: sale; false: authorization only
+	Card           *Card   // a card as typed, or
+	CardID         string  // a stored card
+	Capture        bool    // true: sale; false: authorization only
+	Channel        Channel // "": ChannelEcommerce; ChannelMOTO for the Virtual Terminal
 	Description    string
 	OrderID        string
 	Metadata       map[string]string
@@ -39,6 +41,9 @@ func (r *PaymentRequest) validate() error {
 	}
 	if r.Card != nil && r.CardID != "" {
 		return ParamErrorf(EINVALID, "card_id", "Give either card or card_id, not both.")
+	}
+	if r.Channel != "" && !r.Channel.Valid() {
+		return ParamErrorf(EINVALID, "channel", "Channel must be %q or %q.", ChannelEcommerce, ChannelMOTO)
 	}
 	return nil
 }
@@ -141,6 +146,7 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 		Amount:           money.Amount,
 		Currency:         money.Currency,
 		CaptureRequested: req.Capture,
+		Channel:          cmp.Or(req.Channel, ChannelEcommerce),
 		Card:             summary,
 		PAN:              sealed,
 		CardID:           req.CardID,

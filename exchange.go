@@ -15,6 +15,8 @@ func (g *Gateway) send(ctx context.Context, req NetworkRequest, trace *[]TraceEn
 	if req.Kind == NetworkReverse {
 		e.Amount = req.OriginalAmount
 		e.Detail = "reversal of " + req.OriginalKind.String() + " STAN " + req.OriginalSTAN
+	} else if req.Channel == ChannelMOTO {
+		e.Detail = "mail/telephone order"
 	}
 	*trace = append(*trace, e)
 	resp, err := g.Acquirer.Send(ctx, req)
@@ -69,6 +71,7 @@ func (g *Gateway) networkRequest(m *Merchant, p *Payment, kind NetworkKind) Netw
 		MerchantName:     m.Name,
 		TerminalID:       m.TerminalID,
 		MCC:              m.MCC,
+		Channel:          p.Channel,
 		ExpMonth:         p.Card.ExpMonth,
 		ExpYear:          p.Card.ExpYear,
 	}

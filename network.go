@@ -92,10 +92,11 @@ type NetworkRequest struct {
 	STAN             string // DE11, 6 digits
 	RRN              string // DE37, 12 characters; the reference every later message quotes
 	TransmissionTime time.Time
-	MerchantID       string // DE42, 15 characters
-	MerchantName     string // DE43
-	TerminalID       string // DE41, 8 characters
-	MCC              string // DE18
+	MerchantID       string  // DE42, 15 characters
+	MerchantName     string  // DE43
+	TerminalID       string  // DE41, 8 characters
+	MCC              string  // DE18
+	Channel          Channel // DE22 and DE25: "" is ChannelEcommerce
 	// For captures and reversals: the original message.
 	AuthCode       string // DE38 of the original approval
 	OriginalKind   NetworkKind

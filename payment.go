@@ -40,8 +40,9 @@ type Payment struct {
 	Amount             int64 // authorized amount, minor units
 	Currency           Currency
 	AmountCaptured     int64
-	AmountRefunded     int64 // includes refunds in flight, so concurrent refunds cannot exceed
-	CaptureRequested   bool  // true for a sale
+	AmountRefunded     int64   // includes refunds in flight, so concurrent refunds cannot exceed
+	CaptureRequested   bool    // true for a sale
+	Channel            Channel // ChannelEcommerce unless keyed in on the Virtual Terminal
 	Card               CardSummary
 	PAN                EncryptedPAN
 	CardID             string // the stored card charged, if any
@@ -231,13 +232,23 @@ type Refund struct {
 
 // PaymentFilter selects payments for listing. Results come newest first.
 type PaymentFilter struct {
-	MerchantID    string
-	Status        PaymentStatus
-	OrderID       string
-	CreatedGTE    time.Time
-	CreatedLTE    time.Time
+	MerchantID string
+	Status     PaymentStatus
+	OrderID    string
+	CreatedGTE time.Time
+	CreatedLTE time.Time
+	Currency   string  // an ISO 4217 code, "" for any
+	Channel    Channel // "" for any
+	// Query is free text a person typed: a payment id, an order id, a
+	// confirmation number, the card's last 4, an amount in major units
+	// ("12.50") or a receipt e-mail. A payment matches if any of them
+	// equals it (see SearchTerms).
+	Query         string
 	StartingAfter string // a payment id: return payments older than it
-	Limit         int
+	// EndingBefore is a payment id: return the page of payments newer than
+	// it (the page before), still newest first. Ignored with StartingAfter.
+	EndingBefore string
+	Limit        int
 }
 
 // ErrVersionConflict is returned by a store when an update lost a race.
@@ -273,4 +284,6 @@ type PaymentStore interface {
 	// or return an ENOTFOUND error.
 	PaymentByIdempotencyKey(ctx context.Context, merchantID, key string) (*Payment, error)
 	RefundByIdempotencyKey(ctx context.Context, merchantID, key string) (*Refund, error)
+	// PaymentStats sums up a merchant's payments day by day (stats.go).
+	PaymentStats(ctx context.Context, q StatsQuery) (*PaymentStats, error)
 }

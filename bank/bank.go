@@ -269,6 +269,9 @@ func (b *Bank) Handle(ctx context.Context, msg []byte) ([]byte, error) {
 	}
 	var resp paygate.NetworkResponse
 	var iss *issuer
+	if req.Channel == paygate.ChannelMOTO && (req.Kind == paygate.NetworkAuthorize || req.Kind == paygate.NetworkSale) {
+		b.stats.mailPhone.Add(1)
+	}
 	if req.Kind == paygate.NetworkReverse && req.OriginalKind == 0 {
 		// No usable DE90: we cannot tell what is reversed. Echo it as the
 		// reversal of an authorization.
@@ -417,6 +420,10 @@ type Stats struct {
 	Duplicates      int64 // authorizations, sales and refunds of an RRN already seen
 	Reconciliations int64 // 0500s
 	Uploads         int64 // 0320s
+	// MailPhone counts authorizations and sales marked as mail/telephone
+	// orders (DE22 manual key entry, DE25 08). The bank takes them like any
+	// other: the CVC is checked when one is given, and none is required.
+	MailPhone int64
 }
 
 type counters struct {
@@ -425,6 +432,7 @@ type counters struct {
 	approved, declined           atomic.Int64
 	holds, duplicates            atomic.Int64
 	reconciliations, uploads     atomic.Int64
+	mailPhone                    atomic.Int64
 }
 
 // Stats returns the counters so far.
@@ -444,6 +452,7 @@ func (b *Bank) Stats() Stats {
 		Declined:        c.declined.Load(),
 		HoldsPlaced:     c.holds.Load(),
 		Duplicates:      c.duplicates.Load(),
+		MailPhone:       c.mailPhone.Load(),
 		Reconciliations: c.reconciliations.Load(),
 		Uploads:         c.uploads.Load(),
 	}

@@ -125,9 +125,11 @@ func TestStoragePerSale(t *testing.T) {
 	before, kept := float64(full-empty)/n, float64(after-empty)/n
 	t.Logf("SQLite, %d sales with Idempotency-Keys: %.0f bytes per sale; after pruning the keys: %.0f bytes per sale (file %d → %d → %d bytes)",
 		n, before, kept, empty, full, after)
-	// The keys' stored responses are about half of what a sale costs; with
-	// the space not given back, the file would not shrink at all.
-	if kept > 0.7*before {
+	// The keys' stored responses are about a third of what a sale costs
+	// (the dashboard's search indexes, migration 0012, added some 250
+	// bytes to the rest); with the space not given back, the file would
+	// not shrink at all.
+	if kept > 0.75*before {
 		t.Errorf("bytes per sale after pruning: %.0f, before %.0f: want the pruned keys' space given back", kept, before)
 	}
 }

@@ -44,6 +44,7 @@ func request(kind paygate.NetworkKind) paygate.NetworkRequest {
 		MerchantName:     "Paygate Test Shop       Springfield  US",
 		TerminalID:       "WEB00001",
 		MCC:              "5999",
+		Channel:          paygate.ChannelEcommerce,
 	}
 	switch kind {
 	case paygate.NetworkAuthorize, paygate.NetworkSale:
@@ -93,6 +94,11 @@ func goldens() []golden {
 		{"0110", resp(paygate.NetworkAuthorize)},
 		{"0200-sale", req(paygate.NetworkSale)},
 		{"0200-refund", req(paygate.NetworkRefund)},
+		{"0200-moto", func() ([]byte, error) {
+			r := request(paygate.NetworkSale)
+			r.Channel, r.CVC = paygate.ChannelMOTO, ""
+			return iso8583.PackRequest(r)
+		}},
 		{"0210", resp(paygate.NetworkSale)},
 		{"0220", req(paygate.NetworkCapture)},
 		{"0230", resp(paygate.NetworkCapture)},

@@ -38,6 +38,9 @@ const (
 const (
 	acquirerID   = "100001" // DE32: our acquiring institution
 	posEntryMode = "810"    // DE22: PAN entered for e-commerce, PIN capability unknown
+	posEntryMOTO = "012"    // DE22: PAN keyed in by hand, no PIN entry capability
+	posCondition = "59"     // DE25: e-commerce
+	posCondMOTO  = "08"     // DE25: mail/telephone order
 	cvcTag       = "92"     // DE48 subelement carrying the CVC2
 	maxField     = 128
 )
@@ -156,7 +159,10 @@ func (f *fieldSet) request(req paygate.NetworkRequest) error {
 		}
 		f.v[18] = req.MCC
 	}
-	f.v[22] = posEntryMode
+	f.v[22], f.v[25] = posEntryMode, posCondition
+	if req.Channel == paygate.ChannelMOTO {
+		f.v[22], f.v[25] = posEntryMOTO, posCondMOTO
+	}
 	f.v[32] = acquirerID
 	f.v[37] = req.RRN
 	if req.AuthCode != "" && (req.Kind == paygate.NetworkCapture || req.Kind == paygate.NetworkReverse) {
@@ -317,6 +323,10 @@ func UnpackRequest(b []byte) (req paygate.NetworkRequest, mti string, err error)
 		req.ExpYear, req.ExpMonth = 2000+yy, mm
 	}
 	req.MCC = get(m, 18)
+	req.Channel = paygate.ChannelEcommerce
+	if get(m, 25) == posCondMOTO || strings.HasPrefix(get(m, 22), "01") {
+		req.Channel = paygate.ChannelMOTO
+	}
 	req.RRN = get(m, 37)
 	req.AuthCode = get(m, 38)
 	req.TerminalID = get(m, 41)

@@ -40,6 +40,7 @@ var Spec = &moov.MessageSpec{
 		15: fixed(4, "Date, Settlement"),
 		18: fixed(4, "Merchant Type"),
 		22: fixed(3, "POS Entry Mode"),
+		25: fixed(2, "POS Condition Code"),
 		32: llvar(11, "Acquiring Institution Identification Code"),
 		35: llvar(37, "Track 2 Data"),
 		37: fixed(12, "Retrieval Reference Number"),

@@ -96,6 +96,11 @@ type PaymentStore struct {
 	StaleAuthorizationsFn     func(ctx context.Context, createdBefore time.Time, limit int) ([]*paygate.Payment, error)
 	PaymentByIdempotencyKeyFn func(ctx context.Context, merchantID, key string) (*paygate.Payment, error)
 	RefundByIdempotencyKeyFn  func(ctx context.Context, merchantID, key string) (*paygate.Refund, error)
+	PaymentStatsFn            func(ctx context.Context, q paygate.StatsQuery) (*paygate.PaymentStats, error)
+}
+
+func (s *PaymentStore) PaymentStats(ctx context.Context, q paygate.StatsQuery) (*paygate.PaymentStats, error) {
+	return s.PaymentStatsFn(ctx, q)
 }
 
 var _ paygate.PaymentStore = (*PaymentStore)(nil)

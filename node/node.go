@@ -35,6 +35,7 @@ import (
 	"github.com/paygate/paygate/bank"
 	pghttp "github.com/paygate/paygate/http"
 	"github.com/paygate/paygate/iso8583"
+	"github.com/paygate/paygate/passwd"
 	"github.com/paygate/paygate/vault"
 	"github.com/paygate/paygate/web"
 	"github.com/paygate/paygate/webhook"
@@ -105,9 +106,11 @@ type Config struct {
 type Node struct {
 	Gateway *paygate.Gateway
 	Server  *pghttp.Server
-	Vault   *vault.Vault
-	Bank    *bank.Bank       // the bank in process; nil over TCP
-	Link    *iso8583.TCPLink // the link to a bank run apart; nil in process
+	// Dashboard is the merchant dashboard the server mounts on /dashboard/.
+	Dashboard *web.Dashboard
+	Vault     *vault.Vault
+	Bank      *bank.Bank       // the bank in process; nil over TCP
+	Link      *iso8583.TCPLink // the link to a bank run apart; nil in process
 
 	interval time.Duration
 	logger   *slog.Logger
@@ -198,8 +201,12 @@ func New(ctx context.Context, c Config) (*Node, error) {
 		Clock:             c.Clock,
 		Ready:             ready,
 	}
-	n.Server.Pages = &web.Handler{Gateway: g, Logger: c.Logger, CSRFKey: derive(c.MasterKey, "paygate web csrf"),
-		TLS: c.TLSConfig != nil || strings.HasPrefix(c.PublicURL, "https://")}
+	secure := c.TLSConfig != nil || strings.HasPrefix(c.PublicURL, "https://")
+	n.Server.Pages = &web.Handler{Gateway: g, Logger: c.Logger, CSRFKey: derive(c.MasterKey, "paygate web csrf"), TLS: secure}
+	n.Dashboard = &web.Dashboard{Gateway: g, Logger: c.Logger, CSRFKey: derive(c.MasterKey, "paygate dashboard csrf"), TLS: secure,
+		Users: c.Stores.Users, Sessions: c.Stores.DashSessions, Audit: c.Stores.Audit, Passwords: passwd.Hasher{}, PublicURL: c.PublicURL,
+		Idempotency: c.Stores.Idempotency}
+	n.Server.Dashboard = n.Dashboard
 	if n.Server.IdempotencyLease <= 0 {
 		n.Server.IdempotencyLease = 2*c.NetworkTimeout + 30*time.Second
 	}

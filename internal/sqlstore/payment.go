@@ -1,13 +1,13 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/paygate/paygate"
@@ -22,7 +22,7 @@ const paymentColumns = `id, merchant_id, status, amount, currency, amount_captur
 	brand, first6, last4, exp_month, exp_year, fingerprint, pan_key_id, pan, card_id, confirmation_number,
 	stan, rrn, transmitted_at, auth_code, response_code, decline_code, decline_reason, description, order_id,
 	metadata, receipt_email, require_ack, ack_deadline, acked_at, void_reason, idempotency_key,
-	created_at, updated_at, captured_at, voided_at, settled_at, version, trace`
+	created_at, updated_at, captured_at, voided_at, settled_at, version, trace, channel`
 
 func paymentArgs(p *paygate.Payment) ([]any, error) {
 	meta := ""
@@ -37,7 +37,7 @@ func paymentArgs(p *paygate.Payment) ([]any, error) {
 		p.Card.Brand, p.Card.First6, p.Card.Last4, p.Card.ExpMonth, p.Card.ExpYear, p.Card.Fingerprint, p.PAN.KeyID, p.PAN.Ciphertext, p.CardID, p.ConfirmationNumber,
 		p.STAN, p.RRN, toTime(p.TransmittedAt), p.AuthCode, p.ResponseCode, p.DeclineCode, p.DeclineReason, p.Description, p.OrderID,
 		meta, p.ReceiptEmail, p.RequireAck, toTime(p.AckDeadline), toTime(p.AckedAt), p.VoidReason, p.IdempotencyKey,
-		toTime(p.CreatedAt), toTime(p.UpdatedAt), toTime(p.CapturedAt), toTime(p.VoidedAt), toTime(p.SettledAt), p.Version, encodeTrace(p.Trace)}, nil
+		toTime(p.CreatedAt), toTime(p.UpdatedAt), toTime(p.CapturedAt), toTime(p.VoidedAt), toTime(p.SettledAt), p.Version, encodeTrace(p.Trace), string(cmp.Or(p.Channel, paygate.ChannelEcommerce))}, nil
 }
 
 // encodeTrace stores a payment's trace as JSON ("" when empty).
@@ -54,17 +54,18 @@ func encodeTrace(t []paygate.TraceEntry) string {
 
 func scanPayment(row Row) (*paygate.Payment, error) {
 	var p paygate.Payment
-	var status, currency, meta, trace string
+	var status, currency, meta, trace, channel string
 	var transmitted, ackDeadline, ackedAt, created, updated, captured, voided, settled sql.NullInt64
 	err := row.Scan(&p.ID, &p.MerchantID, &status, &p.Amount, &currency, &p.AmountCaptured, &p.AmountRefunded, &p.CaptureRequested,
 		&p.Card.Brand, &p.Card.First6, &p.Card.Last4, &p.Card.ExpMonth, &p.Card.ExpYear, &p.Card.Fingerprint, &p.PAN.KeyID, &p.PAN.Ciphertext, &p.CardID, &p.ConfirmationNumber,
 		&p.STAN, &p.RRN, &transmitted, &p.AuthCode, &p.ResponseCode, &p.DeclineCode, &p.DeclineReason, &p.Description, &p.OrderID,
 		&meta, &p.ReceiptEmail, &p.RequireAck, &ackDeadline, &ackedAt, &p.VoidReason, &p.IdempotencyKey,
-		&created, &updated, &captured, &voided, &settled, &p.Version, &trace)
+		&created, &updated, &captured, &voided, &settled, &p.Version, &trace, &channel)
 	if err != nil {
 		return nil, err
 	}
 	p.Status = paygate.PaymentStatus(status)
+	p.Channel = paygate.Channel(channel)
 	p.SavedStatus = p.Status
 	p.Currency, _ = paygate.LookupCurrency(currency)
 	if meta != "" {
@@ -107,7 +108,7 @@ func scanRefund(row Row) (*paygate.Refund, error) {
 }
 
 var (
-	paymentInsert = `INSERT INTO payments (` + paymentColumns + `) VALUES (` + placeholders(41) + `)`
+	paymentInsert = `INSERT INTO payments (` + paymentColumns + `) VALUES (` + placeholders(42) + `)`
 	paymentUpdate = `UPDATE payments SET status = ?, amount_captured = ?, amount_refunded = ?, auth_code = ?, response_code = ?,
 	decline_code = ?, decline_reason = ?, ack_deadline = ?, acked_at = ?, void_reason = ?, updated_at = ?, captured_at = ?,
 	voided_at = ?, settled_at = ?, trace = ?, version = version + 1 WHERE id = ? AND version = ?`
@@ -230,36 +231,6 @@ func (s payments) loadRefunds(ctx context.Context, list []*paygate.Payment) erro
 		p.Refunds = append(p.Refunds, r)
 	}
 	return nil
-}
-
-// Payments lists a merchant's payments, newest first, one page at a time.
-func (s payments) Payments(ctx context.Context, f paygate.PaymentFilter) ([]*paygate.Payment, bool, error) {
-	where := []string{"merchant_id = ?"}
-	args := []any{f.MerchantID}
-	if f.Status != "" {
-		where, args = append(where, "status = ?"), append(args, string(f.Status))
-	}
-	if f.OrderID != "" {
-		where, args = append(where, "order_id = ?"), append(args, f.OrderID)
-	}
-	if !f.CreatedGTE.IsZero() {
-		where, args = append(where, "created_at >= ?"), append(args, f.CreatedGTE.UnixMicro())
-	}
-	if !f.CreatedLTE.IsZero() {
-		where, args = append(where, "created_at <= ?"), append(args, f.CreatedLTE.UnixMicro())
-	}
-	if f.StartingAfter != "" {
-		where, args = append(where, "id < ?"), append(args, f.StartingAfter)
-	}
-	list, err := s.list(ctx, strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, f.Limit+1)...)
-	if err != nil {
-		return nil, false, err
-	}
-	more := len(list) > f.Limit
-	if more {
-		list = list[:f.Limit]
-	}
-	return list, more, nil
 }
 
 // InDoubt returns payments whose network exchange was left unfinished.

@@ -60,7 +60,11 @@ type Stores struct {
 	Webhooks    paygate.WebhookStore
 	AccessKeys  paygate.AccessKeyStore
 	Batches     paygate.BatchStore
-	Mail        paygate.MailStore
+	// The dashboard's users, sessions and audit log.
+	Users        paygate.UserStore
+	DashSessions paygate.DashSessionStore
+	Audit        paygate.AuditStore
+	Mail         paygate.MailStore
 }
 
 // Run runs the contract suite. open must return stores on a fresh, empty
@@ -79,6 +83,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Payment", paymentTests},
 		{"Refund", refundTests},
 		{"Payments", listTests},
+		{"PaymentSearch", searchTests},
 		{"Idempotency", idempotencyTests},
 		{"Concurrent", concurrentTests},
 		{"Sequence", sequenceTests},
@@ -94,6 +99,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"URLChange", urlChangeTests},
 		{"TRForm", trFormTests},
 		{"Batch", batchTests},
+		{"User", userTests},
 		{"Mail", mailTests},
 	}
 	for _, g := range groups {
@@ -159,6 +165,7 @@ func NewPayment(tb testing.TB, merchantID string, created time.Time) *paygate.Pa
 		Status:     paygate.StatusAuthorized,
 		Amount:     12500,
 		Currency:   MustCurrency(tb, "USD"),
+		Channel:    paygate.ChannelEcommerce,
 		Card: paygate.CardSummary{
 			Brand: paygate.BrandVisa, First6: "424242", Last4: "4242", ExpMonth: 12, ExpYear: 2030,
 			Fingerprint: "fp_" + paygate.RandomToken(20),
@@ -349,17 +356,20 @@ func Of(s paygate.Stores) Stores {
 			paygate.CardStore
 			paygate.KeyStore
 		}{s.Cards, s.Keys},
-		Idempotency: s.Idempotency,
-		Sequences:   s.Sequences,
-		Jobs:        s.Jobs,
-		Sessions:    s.Sessions,
-		Signing:     s.Signing,
-		Deliveries:  s.Deliveries,
-		Events:      s.Events,
-		Webhooks:    s.Webhooks,
-		AccessKeys:  s.AccessKeys,
-		Batches:     s.Batches,
-		Mail:        s.Mail,
+		Idempotency:  s.Idempotency,
+		Sequences:    s.Sequences,
+		Jobs:         s.Jobs,
+		Sessions:     s.Sessions,
+		Signing:      s.Signing,
+		Deliveries:   s.Deliveries,
+		Events:       s.Events,
+		Webhooks:     s.Webhooks,
+		AccessKeys:   s.AccessKeys,
+		Batches:      s.Batches,
+		Users:        s.Users,
+		DashSessions: s.DashSessions,
+		Audit:        s.Audit,
+		Mail:         s.Mail,
 	}
 }
 
