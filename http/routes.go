@@ -98,6 +98,10 @@ func (s *Server) Handler() http.Handler {
 			mux.Handle(path, s.Pages)
 		}
 	}
+	if s.Dashboard != nil {
+		mux.Handle("/dashboard", s.Dashboard)
+		mux.Handle("/dashboard/", s.Dashboard)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, &paygate.Error{Code: paygate.ENOTFOUND,
 			Message: fmt.Sprintf("Unrecognized request URL (%s %s).", r.Method, sanitizePath(r.URL.Path))})

@@ -67,6 +67,9 @@ type Server struct {
 	// it gets /pay, /pay/... and /assets/... on the same listener as the
 	// API, behind the request id, recovery and access log.
 	Pages http.Handler
+	// Dashboard, if set, serves the merchant dashboard (web.Dashboard) on
+	// /dashboard and /dashboard/..., like Pages.
+	Dashboard http.Handler
 
 	// Ready lists what GET /readyz checks (the database, the acquirer
 	// link); each check gets 2 s.

@@ -105,9 +105,11 @@ type Config struct {
 type Node struct {
 	Gateway *paygate.Gateway
 	Server  *pghttp.Server
-	Vault   *vault.Vault
-	Bank    *bank.Bank       // the bank in process; nil over TCP
-	Link    *iso8583.TCPLink // the link to a bank run apart; nil in process
+	// Dashboard is the merchant dashboard the server mounts on /dashboard/.
+	Dashboard *web.Dashboard
+	Vault     *vault.Vault
+	Bank      *bank.Bank       // the bank in process; nil over TCP
+	Link      *iso8583.TCPLink // the link to a bank run apart; nil in process
 
 	interval time.Duration
 	logger   *slog.Logger
@@ -198,8 +200,10 @@ func New(ctx context.Context, c Config) (*Node, error) {
 		Clock:             c.Clock,
 		Ready:             ready,
 	}
-	n.Server.Pages = &web.Handler{Gateway: g, Logger: c.Logger, CSRFKey: derive(c.MasterKey, "paygate web csrf"),
-		TLS: c.TLSConfig != nil || strings.HasPrefix(c.PublicURL, "https://")}
+	secure := c.TLSConfig != nil || strings.HasPrefix(c.PublicURL, "https://")
+	n.Server.Pages = &web.Handler{Gateway: g, Logger: c.Logger, CSRFKey: derive(c.MasterKey, "paygate web csrf"), TLS: secure}
+	n.Dashboard = &web.Dashboard{Gateway: g, Logger: c.Logger, CSRFKey: derive(c.MasterKey, "paygate dashboard csrf"), TLS: secure}
+	n.Server.Dashboard = n.Dashboard
 	if n.Server.IdempotencyLease <= 0 {
 		n.Server.IdempotencyLease = 2*c.NetworkTimeout + 30*time.Second
 	}

@@ -26,14 +26,18 @@ import (
 // origin may frame the page, for browsers that know nothing newer.
 
 // baseHeaders sets what every response carries.
-func (h *Handler) baseHeaders(w http.ResponseWriter) {
+func (h *Handler) baseHeaders(w http.ResponseWriter) { securityHeaders(w, h.TLS) }
+
+// securityHeaders sets the base headers on a page served over TLS or not
+// (the dashboard shares them).
+func securityHeaders(w http.ResponseWriter, tls bool) {
 	hd := w.Header()
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Content-Security-Policy", pageCSP(nil))
 	hd.Set("X-Frame-Options", "DENY")
-	if h.TLS {
+	if tls {
 		hd.Set("Strict-Transport-Security", "max-age=31536000")
 	}
 }

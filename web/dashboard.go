@@ -1,0 +1,178 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"sync"
+
+	"github.com/paygate/paygate"
+)
+
+// Dashboard serves the merchant dashboard under /dashboard/ (issue 12):
+// server-rendered pages for a merchant's signed-in users, with the same
+// security headers as the payment page and no script at all. Mount it for
+// "/dashboard/" and "/dashboard" beside Handler.
+//
+// Every request passes through the same middleware: a request id, the
+// security headers, recovery from a panic, the signed-in user from the
+// session cookie (signedIn), and on every POST a same-origin check and a
+// CSRF token bound to the session (csrf.go's HMAC, dashboard_access.go).
+// Pages choose who may see them with require.
+type Dashboard struct {
+	Gateway *paygate.Gateway
+	Logger  *slog.Logger
+	// CSRFKey keys the forms' CSRF tokens: at least 32 bytes, the same on
+	// every node (derive it from the master key).
+	CSRFKey []byte
+	// TLS says the dashboard is served over https: the cookies are then
+	// Secure (and __Host- prefixed) and pages carry HSTS.
+	TLS bool
+
+	once sync.Once
+	mux  http.Handler
+
+	testMu       sync.Mutex
+	testSessions map[string]*signIn // SignInForTest: cookie value → who
+}
+
+// dashRoute is one entry of the route table.
+type dashRoute struct {
+	pattern string
+	handler http.Handler
+}
+
+// routes is the dashboard's route table: every page, who may use it.
+// Routes without require are open to anyone (sign-in and its steps).
+func (d *Dashboard) routes() []dashRoute {
+	h := func(f http.HandlerFunc) http.Handler { return f }
+	return []dashRoute{
+		{"GET /dashboard/assets/{name}", h(d.asset)},
+		{"GET /dashboard/login", h(d.loginPage)},
+
+		{"GET /dashboard/{$}", d.require(paygate.PermView, d.overview)},
+	}
+}
+
+// ServeHTTP serves a request (the routes are built on the first one).
+func (d *Dashboard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	d.once.Do(func() { d.mux = d.Handler() })
+	d.mux.ServeHTTP(w, r)
+}
+
+// Handler returns the routes with their middleware. It panics on a wiring
+// mistake (no Gateway, a short CSRFKey).
+func (d *Dashboard) Handler() http.Handler {
+	if len(d.CSRFKey) < 32 {
+		panic("web: Dashboard.CSRFKey must be at least 32 bytes")
+	}
+	if d.Gateway == nil {
+		panic("web: Dashboard has no Gateway")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
+	}
+	mux := http.NewServeMux()
+	allow := map[string]string{}
+	var paths []string
+	for _, rt := range d.routes() {
+		mux.Handle(rt.pattern, rt.handler)
+		method, path, _ := strings.Cut(rt.pattern, " ")
+		if _, ok := allow[path]; !ok {
+			paths = append(paths, path)
+			allow[path] = method
+		} else {
+			allow[path] += ", " + method
+		}
+	}
+	for _, path := range paths {
+		methods := allow[path]
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", methods)
+			d.message(w, r, http.StatusMethodNotAllowed, "This page cannot be used that way", "Go back and try again from the dashboard.")
+		})
+	}
+	mux.HandleFunc("/dashboard", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/dashboard/", http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("/dashboard/", d.notFound)
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(d.csrfRefused))
+	return d.withBase(d.withRecover(cop.Handler(d.withSignIn(d.withCSRF(mux)))))
+}
+
+// withBase gives the request an id (the API server's when mounted there)
+// and sets the security headers.
+func (d *Dashboard) withBase(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := w.Header().Get("Request-Id")
+		if id == "" {
+			id = "req_" + paygate.RandomToken(20)
+			w.Header().Set("Request-Id", id)
+		}
+		securityHeaders(w, d.TLS)
+		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
+		next.ServeHTTP(w, r)
+	})
+}
+
+// withRecover turns a panic into the "Something went wrong" page.
+func (d *Dashboard) withRecover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				d.Logger.Error("panic", paygate.LogRequestID, requestID(r.Context()), "panic", v, "stack", string(debug.Stack()))
+				d.somethingWrong(w, r)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// internalError logs err once, under the request id, and shows the
+// "Something went wrong" page.
+func (d *Dashboard) internalError(w http.ResponseWriter, r *http.Request, err error) {
+	d.Logger.Error("internal error", paygate.LogRequestID, requestID(r.Context()), paygate.LogError, paygate.RedactPANs(err.Error()))
+	d.somethingWrong(w, r)
+}
+
+func (d *Dashboard) somethingWrong(w http.ResponseWriter, r *http.Request) {
+	d.render(w, r, http.StatusInternalServerError, "message", messageData{
+		Heading:   "Something went wrong",
+		Text:      []string{"We could not complete your request. Please try again in a moment."},
+		RequestID: requestID(r.Context()),
+	})
+}
+
+func (d *Dashboard) notFound(w http.ResponseWriter, r *http.Request) {
+	d.message(w, r, http.StatusNotFound, "Page not found", "There is no such page in the dashboard.")
+}
+
+// forbidden is the page of a signed-in user whose role does not allow what
+// they asked for.
+func (d *Dashboard) forbidden(w http.ResponseWriter, r *http.Request) {
+	d.message(w, r, http.StatusForbidden, "You do not have access to this page",
+		"Your role does not allow this. Ask an administrator of your account if you need it.")
+}
+
+// csrfRefused is the answer to a POST from another site or without a valid
+// token.
+func (d *Dashboard) csrfRefused(w http.ResponseWriter, r *http.Request) {
+	d.message(w, r, http.StatusForbidden, "This request was refused",
+		"The form was not sent from this dashboard page, or it has expired, so nothing was changed. Open the page again and retry.")
+}
+
+// overview is the dashboard's home page (the dash branch fills it).
+func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
+	d.render(w, r, http.StatusOK, "overview", nil)
+}
+
+// loginPage is the sign-in page (filled in by the sign-in work).
+func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
+	d.message(w, r, http.StatusOK, "Sign in", "Sign-in is not available yet.")
+}
