@@ -20,7 +20,11 @@ type Stores struct {
 	Webhooks    WebhookStore
 	Batches     BatchStore
 	AccessKeys  AccessKeyStore
-	Mail        MailStore
+	// The dashboard's users, sessions and the audit log (issue 12).
+	Users        UserStore
+	DashSessions DashSessionStore
+	Audit        AuditStore
+	Mail         MailStore
 
 	// Engine names the database engine: "sqlite" or "postgres".
 	Engine string

@@ -60,7 +60,11 @@ type Stores struct {
 	Webhooks    paygate.WebhookStore
 	AccessKeys  paygate.AccessKeyStore
 	Batches     paygate.BatchStore
-	Mail        paygate.MailStore
+	// The dashboard's users, sessions and audit log.
+	Users        paygate.UserStore
+	DashSessions paygate.DashSessionStore
+	Audit        paygate.AuditStore
+	Mail         paygate.MailStore
 }
 
 // Run runs the contract suite. open must return stores on a fresh, empty
@@ -94,6 +98,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"URLChange", urlChangeTests},
 		{"TRForm", trFormTests},
 		{"Batch", batchTests},
+		{"User", userTests},
 		{"Mail", mailTests},
 	}
 	for _, g := range groups {
@@ -349,17 +354,20 @@ func Of(s paygate.Stores) Stores {
 			paygate.CardStore
 			paygate.KeyStore
 		}{s.Cards, s.Keys},
-		Idempotency: s.Idempotency,
-		Sequences:   s.Sequences,
-		Jobs:        s.Jobs,
-		Sessions:    s.Sessions,
-		Signing:     s.Signing,
-		Deliveries:  s.Deliveries,
-		Events:      s.Events,
-		Webhooks:    s.Webhooks,
-		AccessKeys:  s.AccessKeys,
-		Batches:     s.Batches,
-		Mail:        s.Mail,
+		Idempotency:  s.Idempotency,
+		Sequences:    s.Sequences,
+		Jobs:         s.Jobs,
+		Sessions:     s.Sessions,
+		Signing:      s.Signing,
+		Deliveries:   s.Deliveries,
+		Events:       s.Events,
+		Webhooks:     s.Webhooks,
+		AccessKeys:   s.AccessKeys,
+		Batches:      s.Batches,
+		Users:        s.Users,
+		DashSessions: s.DashSessions,
+		Audit:        s.Audit,
+		Mail:         s.Mail,
 	}
 }
 

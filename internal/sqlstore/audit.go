@@ -1,0 +1,73 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+
+	"github.com/paygate/paygate"
+)
+
+// audit keeps the audit log: inserts and reads only (the table's triggers
+// refuse an UPDATE or DELETE, on both engines).
+type audit struct{ *store }
+
+var _ paygate.AuditStore = audit{}
+
+const auditColumns = `id, merchant_id, actor_type, actor_id, actor_email, action, target_id, detail, ip, user_agent, created_at`
+
+// auditStmt is the insert of an entry, for a write that records it with
+// its change; nil a gives none.
+func (s *store) auditStmts(a *paygate.AuditEntry) []Stmt {
+	if a == nil {
+		return nil
+	}
+	return []Stmt{s.stmt(failed("insert audit entry"), `INSERT INTO audit_log (`+auditColumns+`) VALUES (`+placeholders(11)+`)`,
+		a.ID, a.MerchantID, a.ActorType, a.ActorID, text(a.ActorEmail), text(a.Action), text(a.TargetID), text(a.Detail),
+		text(a.IP), text(a.UserAgent), toTime(a.CreatedAt))}
+}
+
+// AppendAudit appends an entry.
+func (s audit) AppendAudit(ctx context.Context, a *paygate.AuditEntry) error {
+	return s.db.Write(ctx, &Write{Key: "audit_log/" + a.ID, Stmts: s.auditStmts(a)})
+}
+
+func scanAudit(row Row) (*paygate.AuditEntry, error) {
+	var a paygate.AuditEntry
+	var created sql.NullInt64
+	if err := row.Scan(&a.ID, &a.MerchantID, &a.ActorType, &a.ActorID, &a.ActorEmail, &a.Action, &a.TargetID, &a.Detail,
+		&a.IP, &a.UserAgent, &created); err != nil {
+		return nil, err
+	}
+	a.CreatedAt = fromTime(created)
+	return &a, nil
+}
+
+// AuditLog lists a merchant's entries, newest first.
+func (s audit) AuditLog(ctx context.Context, merchantID string, f paygate.AuditFilter) ([]*paygate.AuditEntry, error) {
+	if f.Limit <= 0 || f.Limit > 500 {
+		f.Limit = 50
+	}
+	q := `SELECT ` + auditColumns + ` FROM audit_log WHERE merchant_id = ?`
+	args := []any{merchantID}
+	if f.ActorID != "" {
+		q += ` AND actor_id = ?`
+		args = append(args, f.ActorID)
+	}
+	if f.Action != "" {
+		if strings.HasSuffix(f.Action, ".") {
+			q += ` AND substr(action, 1, ?) = ?`
+			args = append(args, len(f.Action), f.Action)
+		} else {
+			q += ` AND action = ?`
+			args = append(args, f.Action)
+		}
+	}
+	if f.Before != "" {
+		q += ` AND id < ?`
+		args = append(args, f.Before)
+	}
+	q += ` ORDER BY id DESC LIMIT ?`
+	args = append(args, f.Limit)
+	return collect("audit entries", scanAudit)(s.query(ctx, q, args...))
+}
