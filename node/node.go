@@ -35,6 +35,7 @@ import (
 	"github.com/paygate/paygate/bank"
 	pghttp "github.com/paygate/paygate/http"
 	"github.com/paygate/paygate/iso8583"
+	"github.com/paygate/paygate/passwd"
 	"github.com/paygate/paygate/vault"
 	"github.com/paygate/paygate/web"
 	"github.com/paygate/paygate/webhook"
@@ -202,7 +203,8 @@ func New(ctx context.Context, c Config) (*Node, error) {
 	}
 	secure := c.TLSConfig != nil || strings.HasPrefix(c.PublicURL, "https://")
 	n.Server.Pages = &web.Handler{Gateway: g, Logger: c.Logger, CSRFKey: derive(c.MasterKey, "paygate web csrf"), TLS: secure}
-	n.Dashboard = &web.Dashboard{Gateway: g, Logger: c.Logger, CSRFKey: derive(c.MasterKey, "paygate dashboard csrf"), TLS: secure}
+	n.Dashboard = &web.Dashboard{Gateway: g, Logger: c.Logger, CSRFKey: derive(c.MasterKey, "paygate dashboard csrf"), TLS: secure,
+		Users: c.Stores.Users, Sessions: c.Stores.DashSessions, Audit: c.Stores.Audit, Passwords: passwd.Hasher{}, PublicURL: c.PublicURL}
 	n.Server.Dashboard = n.Dashboard
 	if n.Server.IdempotencyLease <= 0 {
 		n.Server.IdempotencyLease = 2*c.NetworkTimeout + 30*time.Second

@@ -30,6 +30,16 @@ type Dashboard struct {
 	// TLS says the dashboard is served over https: the cookies are then
 	// Secure (and __Host- prefixed) and pages carry HSTS.
 	TLS bool
+	// The dashboard's users, their sessions, the audit log and the
+	// password hasher (package passwd). Without Users no one can sign in
+	// (page tests sign in with SignInForTest).
+	Users     paygate.UserStore
+	Sessions  paygate.DashSessionStore
+	Audit     paygate.AuditStore
+	Passwords paygate.PasswordHasher
+	// PublicURL is the base of the links the dashboard hands out (a new
+	// user's set-password link); "": the request's host.
+	PublicURL string
 
 	once sync.Once
 	mux  http.Handler
@@ -51,6 +61,22 @@ func (d *Dashboard) routes() []dashRoute {
 	return []dashRoute{
 		{"GET /dashboard/assets/{name}", h(d.asset)},
 		{"GET /dashboard/login", h(d.loginPage)},
+		{"POST /dashboard/login", h(d.login)},
+		{"GET /dashboard/login/totp", h(d.totpPage)},
+		{"POST /dashboard/login/totp", h(d.totpLogin)},
+		{"POST /dashboard/logout", h(d.logout)},
+		{"GET /dashboard/set-password", h(d.setPasswordPage)},
+		{"POST /dashboard/set-password", h(d.setPassword)},
+		{"GET /dashboard/account/totp", d.signedInOnly(d.enrolPage)},
+		{"POST /dashboard/account/totp", d.signedInOnly(d.enrol)},
+		{"GET /dashboard/account/totp/qr.png", d.signedInOnly(d.enrolQR)},
+		{"GET /dashboard/account", d.require(paygate.PermView, d.account)},
+		{"POST /dashboard/account/password", d.require(paygate.PermView, d.changePassword)},
+		{"POST /dashboard/account/recovery-codes", d.require(paygate.PermView, d.regenerateCodes)},
+		{"GET /dashboard/users", d.require(paygate.PermUsers, d.usersPage)},
+		{"POST /dashboard/users", d.require(paygate.PermUsers, d.invite)},
+		{"POST /dashboard/users/{id}", d.require(paygate.PermUsers, d.updateUser)},
+		{"GET /dashboard/audit", d.require(paygate.PermAudit, d.auditPage)},
 
 		{"GET /dashboard/{$}", d.require(paygate.PermView, d.overview)},
 	}
@@ -170,9 +196,4 @@ func (d *Dashboard) csrfRefused(w http.ResponseWriter, r *http.Request) {
 // overview is the dashboard's home page (the dash branch fills it).
 func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 	d.render(w, r, http.StatusOK, "overview", nil)
-}
-
-// loginPage is the sign-in page (filled in by the sign-in work).
-func (d *Dashboard) loginPage(w http.ResponseWriter, r *http.Request) {
-	d.message(w, r, http.StatusOK, "Sign in", "Sign-in is not available yet.")
 }

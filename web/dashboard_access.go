@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/paygate/paygate"
 )
@@ -21,6 +22,7 @@ type signIn struct {
 	// Verified says the second factor was given in this session (or the
 	// user's role does not need one and they have none).
 	Verified bool
+	session  *paygate.DashSession // nil for SignInForTest's
 }
 
 const signInKey ctxKey = 1
@@ -115,22 +117,86 @@ func (d *Dashboard) withSignIn(next http.Handler) http.Handler {
 }
 
 // lookupSession finds who a session cookie's value belongs to: nil if no
-// one (unknown, expired or a disabled user).
+// one (unknown, expired, or a disabled user). A session seen more than a
+// minute ago is touched, so that it stays alive while in use without a
+// write on every request.
 func (d *Dashboard) lookupSession(r *http.Request, token string) (*signIn, error) {
 	d.testMu.Lock()
 	s := d.testSessions[token]
 	d.testMu.Unlock()
-	if s == nil {
+	if s != nil {
+		cp := *s
+		if d.Gateway.Merchants != nil {
+			if m, err := d.Gateway.Merchants.Merchant(r.Context(), s.Merchant.ID); err == nil {
+				cp.Merchant = m
+			}
+		}
+		if d.Users != nil {
+			if u, err := d.Users.User(r.Context(), s.User.ID); err == nil {
+				cp.User = u
+			}
+		}
+		return &cp, nil
+	}
+	if d.Sessions == nil || d.Users == nil {
 		return nil, nil
 	}
-	cp := *s
-	if d.Gateway.Merchants != nil {
-		m, err := d.Gateway.Merchants.Merchant(r.Context(), s.Merchant.ID)
-		if err == nil {
-			cp.Merchant = m
+	ctx := r.Context()
+	ds, err := d.Sessions.DashSession(ctx, paygate.HashToken(token))
+	if paygate.ErrorCode(err) == paygate.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := d.now()
+	if ds.Expired(now) {
+		return nil, d.Sessions.DeleteDashSession(ctx, ds.ID, nil)
+	}
+	u, err := d.Users.User(ctx, ds.UserID)
+	if paygate.ErrorCode(err) == paygate.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.Disabled {
+		return nil, nil
+	}
+	m, err := d.Gateway.Merchants.Merchant(ctx, u.MerchantID)
+	if err != nil {
+		return nil, err
+	}
+	if now.Sub(ds.LastSeenAt) > time.Minute {
+		if err := d.Sessions.TouchDashSession(ctx, ds.ID, now); err != nil {
+			return nil, err
 		}
 	}
-	return &cp, nil
+	return &signIn{User: u, Merchant: m, SessionID: ds.ID, Verified: ds.Verified, session: ds}, nil
+}
+
+func (d *Dashboard) now() time.Time {
+	if d.Gateway.Clock == nil {
+		return time.Now().UTC()
+	}
+	return d.Gateway.Clock.Now().UTC()
+}
+
+// signedInOnly serves h to anyone signed in with their second factor
+// given (enrolment: require would send them back to it).
+func (d *Dashboard) signedInOnly(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s := signInOf(r)
+		if s == nil {
+			http.Redirect(w, r, "/dashboard/login", http.StatusSeeOther)
+			return
+		}
+		if !s.Verified {
+			http.Redirect(w, r, "/dashboard/login/totp", http.StatusSeeOther)
+			return
+		}
+		h(w, r)
+	})
 }
 
 // csrfToken is the token of the forms shown to a session: an HMAC of its
