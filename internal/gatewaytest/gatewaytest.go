@@ -73,6 +73,8 @@ type Gateway struct {
 	Merchants   paygate.MerchantStore
 	Idempotency paygate.IdempotencyStore
 	Jobs        paygate.JobStore
+	Users       paygate.UserStore
+	Audit       paygate.AuditStore
 	SQLite      *sqlite.DB // nil on PostgreSQL
 	Vault       *vault.Vault
 	closeDB     func()
@@ -210,6 +212,7 @@ func (g *Gateway) openErr(tb testing.TB, o Options, logger *slog.Logger) error {
 	}
 	g.closeDB = func() { st.Close() }
 	g.Payments, g.Merchants, g.Idempotency, g.Jobs = st.Payments, st.Merchants, st.Idempotency, st.Jobs
+	g.Users, g.Audit = st.Users, st.Audit
 	cards, seqs := st.Cards, st.Sequences
 	tb.Cleanup(func() { g.Close() })
 	keys := st.Keys
@@ -224,7 +227,7 @@ func (g *Gateway) openErr(tb testing.TB, o Options, logger *slog.Logger) error {
 		Stores: paygate.Stores{Merchants: g.Merchants, Payments: g.Payments, Cards: cards, Keys: keys,
 			Idempotency: clockedIdempotency{g.Idempotency, g.Clock}, Sequences: seqs, Jobs: g.Jobs,
 			Sessions: st.Sessions, Signing: st.Signing, Deliveries: st.Deliveries, Events: st.Events, Webhooks: st.Webhooks,
-			AccessKeys: st.AccessKeys, Batches: st.Batches, Mail: st.Mail},
+			AccessKeys: st.AccessKeys, Batches: st.Batches, Mail: st.Mail, Users: st.Users, DashSessions: st.DashSessions, Audit: st.Audit},
 		// Merchants' sites in tests run on 127.0.0.1.
 		AllowPrivateTargets: true,
 		MasterKey:           g.MasterKey,
