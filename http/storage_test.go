@@ -126,8 +126,10 @@ func TestStoragePerSale(t *testing.T) {
 	t.Logf("SQLite, %d sales with Idempotency-Keys: %.0f bytes per sale; after pruning the keys: %.0f bytes per sale (file %d → %d → %d bytes)",
 		n, before, kept, empty, full, after)
 	// The keys' stored responses are about half of what a sale costs; with
-	// the space not given back, the file would not shrink at all.
-	if kept > 0.7*before {
+	// the space not given back, the file would not shrink at all. Each
+	// sale also keeps an audit log row for good (audit.go: about 350
+	// bytes with its index), hence 0.75 rather than 0.7.
+	if kept > 0.75*before {
 		t.Errorf("bytes per sale after pruning: %.0f, before %.0f: want the pruned keys' space given back", kept, before)
 	}
 }

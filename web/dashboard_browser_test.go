@@ -57,8 +57,8 @@ func TestDashboardBrowser(t *testing.T) {
 		chromedp.SetAttributeValue(chromedp.CSS(`form[action="/dashboard/users"] input[name=csrf]`), "value", "forged"),
 		chromedp.SendKeys(chromedp.CSS("#email"), "mallory@example.com"),
 		chromedp.Click(chromedp.CSS(`form[action="/dashboard/users"] button`)),
-		chromedp.WaitVisible(chromedp.CSS("h1")))
-	if got := text("h1"); got != "This request was refused" {
+		chromedp.WaitVisible(chromedp.CSS("#message")))
+	if got := text("#message"); got != "This request was refused" {
 		t.Errorf("forged form: %q", got)
 	}
 	if _, err := gw.Users.UserByEmail(t.Context(), "mallory@example.com"); err == nil {
@@ -90,8 +90,8 @@ func TestDashboardBrowser(t *testing.T) {
 		chromedp.SendKeys(chromedp.CSS("#email"), "ann@example.com"),
 		chromedp.SendKeys(chromedp.CSS("#password"), testPassword),
 		chromedp.Click(chromedp.CSS(`form[action="/dashboard/login"] button`)),
-		chromedp.WaitVisible(chromedp.CSS("h1")))
-	if got := text("h1"); got != "This account is locked" {
+		chromedp.WaitVisible(chromedp.CSS("#message")))
+	if got := text("#message"); got != "This account is locked" {
 		t.Errorf("locked: %q", got)
 	}
 }
