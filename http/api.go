@@ -55,12 +55,14 @@ func (s *Server) api(h apiFunc, query ...string) http.HandlerFunc {
 				return
 			}
 		}
-		key := r.Header.Get("Idempotency-Key")
-		if key == "" || r.Method != http.MethodPost {
-			writeAnswer(w, s.respond(r, h, m, body))
-			return
-		}
-		s.idempotent(w, r, h, m, body, key)
+		s.audited(w, r, m, keyID, func(w http.ResponseWriter) {
+			key := r.Header.Get("Idempotency-Key")
+			if key == "" || r.Method != http.MethodPost {
+				writeAnswer(w, s.respond(r, h, m, body))
+				return
+			}
+			s.idempotent(w, r, h, m, body, key)
+		})
 	}
 }
 

@@ -70,6 +70,9 @@ type Server struct {
 	// Dashboard, if set, serves the merchant dashboard (web.Dashboard) on
 	// /dashboard and /dashboard/..., like Pages.
 	Dashboard http.Handler
+	// Audit, if set, records every mutating request an API key makes
+	// (audit.go).
+	Audit paygate.AuditStore
 
 	// Ready lists what GET /readyz checks (the database, the acquirer
 	// link); each check gets 2 s.

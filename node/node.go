@@ -200,6 +200,7 @@ func New(ctx context.Context, c Config) (*Node, error) {
 		RateBurst:         c.RateBurst,
 		Clock:             c.Clock,
 		Ready:             ready,
+		Audit:             c.Stores.Audit,
 	}
 	secure := c.TLSConfig != nil || strings.HasPrefix(c.PublicURL, "https://")
 	n.Server.Pages = &web.Handler{Gateway: g, Logger: c.Logger, CSRFKey: derive(c.MasterKey, "paygate web csrf"), TLS: secure}

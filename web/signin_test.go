@@ -93,8 +93,15 @@ const testPassword = "purple monkey dishwasher"
 func TestSignIn(t *testing.T) {
 	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: os.Getenv("PAYGATE_TEST_POSTGRES")})
 	b := newBrowser(t, gw.Server.URL())
+	// Addresses are unique across the gateway, and a PostgreSQL test
+	// database outlives the test: each run has its own.
+	run := paygate.RandomToken(8)
+	ann, vic := "ann-"+run+"@example.com", "vic-"+run+"@example.com"
+	// Failed sign-ins from 127.0.0.1 that earlier runs left in that
+	// database are outside the window from here on.
+	gw.Clock.Advance(3 * paygate.SignInWindow)
 
-	link := inviteUser(t, gw, "ann@example.com", paygate.RoleAdmin)
+	link := inviteUser(t, gw, ann, paygate.RoleAdmin)
 	if st, loc, body := b.submit(link, "/dashboard/set-password", url.Values{"token": {tokenOf(link)}, "password": {"short"}, "confirm": {"short"}}); st != 422 {
 		t.Fatalf("short password: %d %s %s", st, loc, body)
 	}
@@ -106,7 +113,7 @@ func TestSignIn(t *testing.T) {
 	}
 
 	// An admin without a second factor must enrol before anything else.
-	st, loc, _ := b.submit("/dashboard/login", "/dashboard/login", url.Values{"email": {"Ann@example.com"}, "password": {testPassword}})
+	st, loc, _ := b.submit("/dashboard/login", "/dashboard/login", url.Values{"email": {strings.ToUpper(ann[:1]) + ann[1:]}, "password": {testPassword}})
 	if st != 303 || loc != "/dashboard/" {
 		t.Fatalf("sign in: %d %s", st, loc)
 	}
@@ -137,7 +144,7 @@ func TestSignIn(t *testing.T) {
 	if _, loc, _ := b.do("GET", "/dashboard/", nil); !strings.HasPrefix(loc, "/dashboard/login") {
 		t.Fatalf("after logout: to %q", loc)
 	}
-	st, loc, _ = b.submit("/dashboard/login", "/dashboard/login", url.Values{"email": {"ann@example.com"}, "password": {testPassword}})
+	st, loc, _ = b.submit("/dashboard/login", "/dashboard/login", url.Values{"email": {ann}, "password": {testPassword}})
 	if st != 303 || !strings.HasPrefix(loc, "/dashboard/login/totp") {
 		t.Fatalf("password step: %d %s", st, loc)
 	}
@@ -154,20 +161,20 @@ func TestSignIn(t *testing.T) {
 	}
 	// A recovery code works once too.
 	b.submit("/dashboard/", "/dashboard/logout", url.Values{})
-	b.submit("/dashboard/login", "/dashboard/login", url.Values{"email": {"ann@example.com"}, "password": {testPassword}})
+	b.submit("/dashboard/login", "/dashboard/login", url.Values{"email": {ann}, "password": {testPassword}})
 	if st, _, _ := b.submit("/dashboard/login/totp", "/dashboard/login/totp", url.Values{"code": {recovery[0][1]}}); st != 303 {
 		t.Errorf("recovery code: %d", st)
 	}
 
 	// The admin invites a viewer, who may not see the Users page.
-	st, _, body := b.submit("/dashboard/users", "/dashboard/users", url.Values{"email": {"vic@example.com"}, "role": {"viewer"}})
+	st, _, body := b.submit("/dashboard/users", "/dashboard/users", url.Values{"email": {vic}, "role": {"viewer"}})
 	inv := regexp.MustCompile(`id="invite-link">[^<]*(/dashboard/set-password\?token=[^<]+)<`).FindStringSubmatch(body)
 	if st != 200 || inv == nil {
 		t.Fatalf("invite: %d\n%s", st, body)
 	}
 	v := newBrowser(t, gw.Server.URL())
 	v.submit(inv[1], "/dashboard/set-password", url.Values{"token": {tokenOf(inv[1])}, "password": {testPassword}, "confirm": {testPassword}})
-	if st, loc, _ := v.submit("/dashboard/login", "/dashboard/login", url.Values{"email": {"vic@example.com"}, "password": {testPassword}}); st != 303 || loc != "/dashboard/" {
+	if st, loc, _ := v.submit("/dashboard/login", "/dashboard/login", url.Values{"email": {vic}, "password": {testPassword}}); st != 303 || loc != "/dashboard/" {
 		t.Fatalf("viewer sign-in (no second factor needed): %d %s", st, loc)
 	}
 	if st, _, _ := v.do("GET", "/dashboard/", nil); st != 200 {
@@ -182,15 +189,15 @@ func TestSignIn(t *testing.T) {
 	// Lock-out: five wrong passwords lock the address, even for the right one.
 	x := newBrowser(t, gw.Server.URL())
 	for i := range paygate.SignInMaxFailures {
-		if st, _, _ := x.submit("/dashboard/login", "/dashboard/login", url.Values{"email": {"vic@example.com"}, "password": {"wrong password " + string(rune('a'+i))}}); st != 401 {
+		if st, _, _ := x.submit("/dashboard/login", "/dashboard/login", url.Values{"email": {vic}, "password": {"wrong password " + string(rune('a'+i))}}); st != 401 {
 			t.Fatalf("wrong password %d: %d", i, st)
 		}
 	}
-	if st, _, body := x.submit("/dashboard/login", "/dashboard/login", url.Values{"email": {"vic@example.com"}, "password": {testPassword}}); st != 429 || !strings.Contains(body, "locked") {
+	if st, _, body := x.submit("/dashboard/login", "/dashboard/login", url.Values{"email": {vic}, "password": {testPassword}}); st != 429 || !strings.Contains(body, "locked") {
 		t.Errorf("locked: %d", st)
 	}
 	gw.Clock.Advance(paygate.SignInWindow + time.Second)
-	if st, _, _ := x.submit("/dashboard/login", "/dashboard/login", url.Values{"email": {"vic@example.com"}, "password": {testPassword}}); st != 303 {
+	if st, _, _ := x.submit("/dashboard/login", "/dashboard/login", url.Values{"email": {vic}, "password": {testPassword}}); st != 303 {
 		t.Errorf("after the lock: %d", st)
 	}
 	// The idle timeout: the first browser's session has been idle too long.

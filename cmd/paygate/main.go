@@ -28,6 +28,7 @@ func commands() []command {
 		{"bank", "run the simulated acquirer and issuers on a TCP port (ISO 8583)", runBank},
 		{"merchant", "create and list merchants", runMerchant},
 		{"key", "create, list and revoke API keys", runKey},
+		{"user", "create and list dashboard users (prints a set-password link)", runUser},
 		{"migrate", "apply database migrations", runMigrate},
 		{"settle", "close a merchant's batch (end of day cut-off)", runSettle},
 		{"demo-shop", "run a demo merchant site that shows every way to take a card", runDemoShop},

@@ -248,6 +248,7 @@ func New(db DB, d *Dialect, bundle paygate.Stores) paygate.Stores {
 	bundle.Sessions, bundle.Signing, bundle.Deliveries = sessions{s}, signing{s}, deliveries{s}
 	bundle.Events, bundle.Webhooks = events{s}, webhooks{s}
 	bundle.AccessKeys, bundle.Batches = accessKeys{s}, batches{s}
+	bundle.Users, bundle.DashSessions, bundle.Audit = users{s}, dashSessions{s}, audit{s}
 	bundle.Mail = mails{s}
 	bundle.Users, bundle.DashSessions, bundle.Audit = users{s}, dashSessions{s}, audit{s}
 	return bundle
