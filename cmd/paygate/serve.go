@@ -345,6 +345,7 @@ func ensureDemoMerchant(ctx context.Context, st *paygate.Stores, stdout io.Write
 		return err
 	}
 	fmt.Fprintf(stdout, "First start: created demo merchant %s.\n  secret key:      %s\nThe key is shown only this once; store it now.\n", m.ID, secret)
+	fmt.Fprintf(stdout, "The dashboard is at /dashboard/; make its first user (an admin) with:\n  paygate user create --merchant %s --email you@example.com\n", m.ID)
 	return nil
 }
 
