@@ -120,23 +120,7 @@ func mailAmount(amount int64, code string) string {
 	if !ok {
 		return fmt.Sprintf("%d %s", amount, code)
 	}
-	s := FormatAmount(amount, c)
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	whole, frac, hasFrac := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, r := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if hasFrac {
-		b.WriteString("." + frac)
-	}
-	return sign + b.String() + " " + c.Code
+	return FormatAmountGrouped(amount, c) + " " + c.Code
 }
 
 // brandName is a card brand as a person reads it.

@@ -69,3 +69,26 @@ func FormatAmount(amount int64, c Currency) string {
 	}
 	return s
 }
+
+// FormatAmountGrouped is FormatAmount with the thousands of the whole part
+// grouped by commas, as people read amounts: "1,234.50", "-1,200".
+func FormatAmountGrouped(amount int64, c Currency) string {
+	s := FormatAmount(amount, c)
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	var b strings.Builder
+	b.WriteString(sign)
+	for i, r := range whole {
+		if i > 0 && (len(whole)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if hasFrac {
+		b.WriteString("." + frac)
+	}
+	return b.String()
+}

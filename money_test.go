@@ -255,3 +255,26 @@ func FuzzParseMoney(f *testing.F) {
 		}
 	})
 }
+
+func TestFormatAmountGrouped(t *testing.T) {
+	jpy, usd := MustCurrency(t, "JPY"), MustCurrency(t, "USD")
+	tests := []struct {
+		amount int64
+		c      paygate.Currency
+		want   string
+	}{
+		{0, usd, "0.00"},
+		{99999, usd, "999.99"},
+		{100000, usd, "1,000.00"},
+		{-123456789, usd, "-1,234,567.89"},
+		{1200, jpy, "1,200"},
+		{-100, jpy, "-100"},
+		{-1000, jpy, "-1,000"},
+		{math.MinInt64, jpy, "-9,223,372,036,854,775,808"},
+	}
+	for _, tt := range tests {
+		if got := paygate.FormatAmountGrouped(tt.amount, tt.c); got != tt.want {
+			t.Errorf("FormatAmountGrouped(%d, %s) = %q, want %q", tt.amount, tt.c.Code, got, tt.want)
+		}
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"html/template"
 	"math"
-	"strconv"
 	"strings"
 )
 
@@ -38,7 +37,7 @@ func (c barChart) format(v int64) string {
 	if c.Format != nil {
 		return c.Format(v)
 	}
-	return groupThousands(strconv.FormatInt(v, 10))
+	return groupInt(v)
 }
 
 // niceCeil rounds v up to 1, 2 or 5 times a power of ten, so that the

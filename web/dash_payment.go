@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -185,6 +184,6 @@ func when(t time.Time, loc *time.Location) string {
 
 func itoa(i int) string { return itoa64(int64(i)) }
 
-func itoa64(i int64) string { return groupThousands(strconv.FormatInt(i, 10)) }
+func itoa64(i int64) string { return groupInt(i) }
 
 func itoaMillis(ms int64) string { return itoa64(ms) + " ms" }

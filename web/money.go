@@ -1,8 +1,6 @@
 package web
 
 import (
-	"strings"
-
 	"github.com/paygate/paygate"
 )
 
@@ -32,25 +30,8 @@ func (m money) Text() string {
 }
 
 func formatMoney(amount int64, c paygate.Currency) money {
-	return money{Symbol: symbols[c.Code], Number: groupThousands(paygate.FormatAmount(amount, c)), Code: c.Code}
+	return money{Symbol: symbols[c.Code], Number: paygate.FormatAmountGrouped(amount, c), Code: c.Code}
 }
 
-// groupThousands puts commas between the thousands of a decimal string.
-func groupThousands(s string) string {
-	sign := ""
-	if strings.HasPrefix(s, "-") {
-		sign, s = "-", s[1:]
-	}
-	whole, frac, hasFrac := strings.Cut(s, ".")
-	var b strings.Builder
-	for i, r := range whole {
-		if i > 0 && (len(whole)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if hasFrac {
-		b.WriteString("." + frac)
-	}
-	return sign + b.String()
-}
+// groupInt is a whole number with its thousands grouped: "12,345".
+func groupInt(v int64) string { return paygate.FormatAmountGrouped(v, paygate.Currency{}) }
