@@ -3,7 +3,7 @@
 // acquirer (the simulated bank in process, or a TCP link to one run apart),
 // the Gateway, the HTTP server and the background sweeper — and stops it
 // in the right order. `paygate serve` uses it, and so do the test helpers
-// (internal/gatewaytest), and so will `paygate bench`, so that what the tests run is
+// (internal/gatewaytest), and so does `paygate bench`, so that what the tests run is
 // what serve runs.
 //
 // Why a package of its own: the root package imports only the standard

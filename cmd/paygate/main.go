@@ -1,5 +1,5 @@
 // Command paygate is the payment gateway: one binary, one subcommand per
-// file (serve, bank, merchant, key, migrate, settle, demo-shop). Flags and
+// file (serve, bank, merchant, key, migrate, settle, demo-shop, bench). Flags and
 // PAYGATE_* environment variables are read here only and passed down as
 // plain values.
 package main
@@ -32,6 +32,7 @@ func commands() []command {
 		{"migrate", "apply database migrations", runMigrate},
 		{"settle", "close a merchant's batch (end of day cut-off)", runSettle},
 		{"demo-shop", "run a demo merchant site that shows every way to take a card", runDemoShop},
+		{"bench", "measure the sale path against a bare HTTP echo (requests/s, latency, CPU, RSS)", runBench},
 	}
 }
 

@@ -1,0 +1,104 @@
+package loadgen
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+func TestHistogramQuantiles(t *testing.T) {
+	var h histogram
+	for i := 1; i <= 1000; i++ {
+		h.record(time.Duration(i) * time.Millisecond)
+	}
+	for _, c := range []struct {
+		q    float64
+		want time.Duration
+	}{{0.5, 500 * time.Millisecond}, {0.9, 900 * time.Millisecond}, {0.99, 990 * time.Millisecond}, {1, time.Second}} {
+		got := h.quantile(c.q)
+		if got < c.want || float64(got) > float64(c.want)*1.016 {
+			t.Errorf("quantile(%v) = %v, want %v (within 1.6%% above)", c.q, got, c.want)
+		}
+	}
+	// Every latency lands in a bucket whose bounds hold it.
+	for _, us := range []uint64{0, 1, 63, 64, 65, 127, 128, 129, 1000, 1 << 20, 1<<maxExp - 1} {
+		i := bucket(us)
+		if us > upper(i) || (i > 0 && us <= upper(i-1)) {
+			t.Errorf("%d µs in bucket %d (%d..%d]", us, i, upper(i-1), upper(i))
+		}
+	}
+	var empty histogram
+	if empty.quantile(0.99) != 0 {
+		t.Error("quantile of nothing is not 0")
+	}
+}
+
+func TestRunClosedLoop(t *testing.T) {
+	var mu sync.Mutex
+	keys := map[string]bool{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		keys[r.Header.Get("Idempotency-Key")] = true
+		mu.Unlock()
+		if string(b) != `{"a":1}` || r.Header.Get("Authorization") != "Bearer x" {
+			w.WriteHeader(400)
+		}
+	}))
+	defer srv.Close()
+	var ticks int
+	r, err := Run(context.Background(), Config{URL: srv.URL, Body: []byte(`{"a":1}`), Header: http.Header{"Authorization": {"Bearer x"}},
+		Concurrency: 4, Duration: 1100 * time.Millisecond, KeyPrefix: "k-", Progress: func(time.Duration, int64) { ticks++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OK == 0 || r.OK != r.Requests || r.Errors != 0 || len(r.Statuses) != 0 {
+		t.Fatalf("result %+v: want every request answered 200", r)
+	}
+	if int64(len(keys)) != r.Requests {
+		t.Errorf("%d distinct keys for %d requests", len(keys), r.Requests)
+	}
+	if ticks != 1 {
+		t.Errorf("progress called %d times in 1.1 s, want 1", ticks)
+	}
+	if r.P50 <= 0 || r.P50 > r.P99 || r.P99 > r.Max {
+		t.Errorf("percentiles out of order: %v %v %v", r.P50, r.P99, r.Max)
+	}
+	if !strings.Contains(r.String(), "req/s") {
+		t.Errorf("String() = %q", r)
+	}
+}
+
+func TestRunOpenLoop(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Idempotency-Key") != "" {
+			t.Error("key sent without KeyPrefix")
+		}
+		w.WriteHeader(402)
+	}))
+	defer srv.Close()
+	r, err := Run(context.Background(), Config{URL: srv.URL, Concurrency: 8, Duration: 500 * time.Millisecond, Rate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 200/s for 0.5 s: 100 requests, the first at once.
+	if r.Requests < 95 || r.Requests > 101 {
+		t.Errorf("%d requests at 200/s for 0.5 s, want about 100", r.Requests)
+	}
+	if r.OK != 0 || r.Statuses[402] != r.Requests || r.FirstError != "HTTP 402" {
+		t.Errorf("result %+v: want every answer counted as 402", r)
+	}
+}
+
+func TestRunRefusesBadConfig(t *testing.T) {
+	for _, c := range []Config{{URL: "http://x", Concurrency: 1}, {URL: "http://x", Duration: time.Second}, {URL: "http://x", Duration: time.Second, Rate: -1}} {
+		if _, err := Run(context.Background(), c); err == nil {
+			t.Errorf("Run(%+v) did not fail", c)
+		}
+	}
+}
