@@ -222,7 +222,8 @@ func openLoop(ctx context.Context, rate float64, inFlight int, start, end time.T
 	}
 }
 
-// progress calls fn about every second until the returned stop is called.
+// progress calls fn about every second until the returned stop is called,
+// and once more when it is: a run shorter than a tick still reports.
 func progress(fn func(time.Duration, int64), start time.Time, done *atomic.Int64) (stop func()) {
 	if fn == nil {
 		return func() {}
@@ -241,7 +242,11 @@ func progress(fn func(time.Duration, int64), start time.Time, done *atomic.Int64
 			}
 		}
 	})
-	return func() { close(quit); wg.Wait() }
+	return func() {
+		close(quit)
+		wg.Wait()
+		fn(time.Since(start), done.Load())
+	}
 }
 
 // tally merges the workers' counts.

@@ -63,8 +63,10 @@ func TestRunClosedLoop(t *testing.T) {
 	if int64(len(keys)) != r.Requests {
 		t.Errorf("%d distinct keys for %d requests", len(keys), r.Requests)
 	}
-	if ticks != 1 {
-		t.Errorf("progress called %d times in 1.1 s, want 1", ticks)
+	// A tick at about 1 s (unless the machine is too busy to keep time)
+	// and the last one when the run stops.
+	if ticks < 1 || ticks > 2 {
+		t.Errorf("progress called %d times in 1.1 s, want 1 or 2", ticks)
 	}
 	if r.P50 <= 0 || r.P50 > r.P99 || r.P99 > r.Max {
 		t.Errorf("percentiles out of order: %v %v %v", r.P50, r.P99, r.Max)
