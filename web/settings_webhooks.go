@@ -139,10 +139,7 @@ func (d *Dashboard) renderWebhook(w http.ResponseWriter, r *http.Request, status
 		if a := last[dl.ID]; a != nil {
 			row.Last = "HTTP " + itoa(a.Status)
 			if a.Status == 0 {
-				row.Last = "no answer"
-			}
-			if a.Error != "" {
-				row.Last += ": " + a.Error
+				row.Last = "no answer: " + a.Error
 			}
 		}
 		data.Deliveries = append(data.Deliveries, row)
