@@ -95,6 +95,7 @@ type APIKey struct {
 	Kind       string
 	Prefix     string // the first characters, to tell keys apart in listings
 	Hash       string // hex SHA-256 of the whole key
+	Name       string // what the merchant calls it ("": none given)
 	CreatedAt  time.Time
 	RevokedAt  time.Time // zero while active
 }

@@ -121,6 +121,10 @@ type WebhookStore interface {
 	// WebhookDeliveries returns an event's deliveries and all their
 	// attempts, oldest first.
 	WebhookDeliveries(ctx context.Context, merchantID, eventID string) ([]*WebhookDelivery, []*WebhookAttempt, error)
+	// EndpointDeliveries returns an endpoint's latest deliveries, newest
+	// first, at most limit, and all their attempts, oldest first (the
+	// endpoint's delivery log).
+	EndpointDeliveries(ctx context.Context, merchantID, endpointID string, limit int) ([]*WebhookDelivery, []*WebhookAttempt, error)
 	// Redeliver makes the event due again at now, on a fresh schedule
 	// (Attempts 0; the attempts made stay on record), for each of the
 	// merchant's endpoints that takes it and is not disabled (a new

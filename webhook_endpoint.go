@@ -202,3 +202,17 @@ func (g *Gateway) changeEndpoint(ctx context.Context, merchantID, id string, cha
 func (e *WebhookEndpoint) PrevSecretInForce(now time.Time) bool {
 	return len(e.PrevSecret.Ciphertext) > 0 && now.Before(e.PrevExpiresAt)
 }
+
+// EndpointDeliveries returns the delivery log of one of the merchant's
+// endpoints: its latest deliveries, newest first (at most limit), and
+// their attempts, oldest first.
+func (g *Gateway) EndpointDeliveries(ctx context.Context, m *Merchant, id string, limit int) ([]*WebhookDelivery, []*WebhookAttempt, error) {
+	if _, err := g.Endpoint(ctx, m, id); err != nil {
+		return nil, nil, err
+	}
+	ds, as, err := g.Webhooks.EndpointDeliveries(ctx, m.ID, id, limit)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list deliveries of %s: %w", id, err)
+	}
+	return ds, as, nil
+}

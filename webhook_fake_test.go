@@ -203,6 +203,31 @@ func (m *memHooks) WebhookDeliveries(_ context.Context, merchantID, eventID stri
 	return ds, as, nil
 }
 
+func (m *memHooks) EndpointDeliveries(_ context.Context, merchantID, endpointID string, limit int) ([]*paygate.WebhookDelivery, []*paygate.WebhookAttempt, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var ds []*paygate.WebhookDelivery
+	for _, d := range m.deliveries {
+		if d.EndpointID == endpointID && d.MerchantID == merchantID {
+			ds = append(ds, cloneDelivery(d))
+		}
+	}
+	sort.Slice(ds, func(i, j int) bool { return ds[i].ID > ds[j].ID })
+	if len(ds) > limit {
+		ds = ds[:limit]
+	}
+	var as []*paygate.WebhookAttempt
+	for _, a := range m.attempts {
+		for _, d := range ds {
+			if a.DeliveryID == d.ID {
+				c := *a
+				as = append(as, &c)
+			}
+		}
+	}
+	return ds, as, nil
+}
+
 func (m *memHooks) Redeliver(_ context.Context, merchantID, eventID string, now time.Time) ([]*paygate.WebhookDelivery, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

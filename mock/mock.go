@@ -314,6 +314,7 @@ type WebhookStore struct {
 	RecordWebhookAttemptFn   func(ctx context.Context, d *paygate.WebhookDelivery, prevNextAt time.Time, a *paygate.WebhookAttempt) error
 	WebhookDeliveriesFn      func(ctx context.Context, merchantID, eventID string) ([]*paygate.WebhookDelivery, []*paygate.WebhookAttempt, error)
 	RedeliverFn              func(ctx context.Context, merchantID, eventID string, now time.Time) ([]*paygate.WebhookDelivery, error)
+	EndpointDeliveriesFn     func(ctx context.Context, merchantID, endpointID string, limit int) ([]*paygate.WebhookDelivery, []*paygate.WebhookAttempt, error)
 }
 
 var _ paygate.WebhookStore = (*WebhookStore)(nil)
@@ -348,6 +349,10 @@ func (s *WebhookStore) RecordWebhookAttempt(ctx context.Context, d *paygate.Webh
 
 func (s *WebhookStore) WebhookDeliveries(ctx context.Context, merchantID, eventID string) ([]*paygate.WebhookDelivery, []*paygate.WebhookAttempt, error) {
 	return s.WebhookDeliveriesFn(ctx, merchantID, eventID)
+}
+
+func (s *WebhookStore) EndpointDeliveries(ctx context.Context, merchantID, endpointID string, limit int) ([]*paygate.WebhookDelivery, []*paygate.WebhookAttempt, error) {
+	return s.EndpointDeliveriesFn(ctx, merchantID, endpointID, limit)
 }
 
 func (s *WebhookStore) Redeliver(ctx context.Context, merchantID, eventID string, now time.Time) ([]*paygate.WebhookDelivery, error) {

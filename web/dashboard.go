@@ -90,6 +90,21 @@ func (d *Dashboard) routes() []dashRoute {
 		{"POST /dashboard/payments/{id}/{action}", d.require(paygate.PermPaymentActions, d.doAction)},
 		{"GET /dashboard/terminal", d.require(paygate.PermTerminal, d.terminalPage)},
 		{"POST /dashboard/terminal", d.require(paygate.PermTerminal, d.terminalPay)},
+
+		// Settings (settings*.go): admins only.
+		{"GET /dashboard/settings", d.require(paygate.PermSettings, d.settingsPage)},
+		{"POST /dashboard/settings", d.require(paygate.PermSettings, d.saveSettings)},
+		{"GET /dashboard/settings/rotate/{what}", d.require(paygate.PermKeys, d.rotateConfirm)},
+		{"POST /dashboard/settings/rotate/{what}", d.require(paygate.PermKeys, d.rotate)},
+		{"GET /dashboard/settings/keys", d.require(paygate.PermKeys, d.keysPage)},
+		{"POST /dashboard/settings/keys", d.require(paygate.PermKeys, d.createKey)},
+		{"GET /dashboard/settings/keys/{id}/revoke", d.require(paygate.PermKeys, d.revokeKeyConfirm)},
+		{"POST /dashboard/settings/keys/{id}/revoke", d.require(paygate.PermKeys, d.revokeKey)},
+		{"GET /dashboard/settings/webhooks", d.require(paygate.PermSettings, d.webhooksPage)},
+		{"POST /dashboard/settings/webhooks", d.require(paygate.PermKeys, d.createWebhook)},
+		{"GET /dashboard/settings/webhooks/{id}", d.require(paygate.PermSettings, d.webhookPage)},
+		{"GET /dashboard/settings/webhooks/{id}/{action}", d.require(paygate.PermKeys, d.webhookConfirm)},
+		{"POST /dashboard/settings/webhooks/{id}/{action}", d.require(paygate.PermKeys, d.webhookDo)}, // disable, rotate, redeliver
 	}
 }
 

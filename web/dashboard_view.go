@@ -63,7 +63,7 @@ var nav = []struct {
 	{"Virtual Terminal", "/dashboard/terminal", paygate.PermTerminal},
 	{"Batches", "/dashboard/batches", paygate.PermView},
 	{"Deposits", "/dashboard/deposits", paygate.PermView},
-	{"Settings", "/dashboard/settings", paygate.PermView},
+	{"Settings", "/dashboard/settings", paygate.PermSettings},
 	{"Users", "/dashboard/users", paygate.PermUsers},
 	{"Audit log", "/dashboard/audit", paygate.PermAudit},
 	{"Outbox", "/dashboard/outbox", paygate.PermView},

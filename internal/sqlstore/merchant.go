@@ -163,12 +163,12 @@ func (s merchants) Merchants(ctx context.Context) ([]*paygate.Merchant, error) {
 	return collect("merchants", scanMerchant)(s.query(ctx, `SELECT `+merchantColumns+` FROM merchants ORDER BY id`))
 }
 
-const keyColumns = `id, merchant_id, kind, prefix, hash, created_at, revoked_at`
+const keyColumns = `id, merchant_id, kind, prefix, hash, created_at, revoked_at, name`
 
 func scanKey(row Row) (*paygate.APIKey, error) {
 	var k paygate.APIKey
 	var created, revoked sql.NullInt64
-	if err := row.Scan(&k.ID, &k.MerchantID, &k.Kind, &k.Prefix, &k.Hash, &created, &revoked); err != nil {
+	if err := row.Scan(&k.ID, &k.MerchantID, &k.Kind, &k.Prefix, &k.Hash, &created, &revoked, &k.Name); err != nil {
 		return nil, err
 	}
 	k.CreatedAt, k.RevokedAt = fromTime(created), fromTime(revoked)
@@ -178,8 +178,8 @@ func scanKey(row Row) (*paygate.APIKey, error) {
 // CreateAPIKey inserts a key (its hash).
 func (s merchants) CreateAPIKey(ctx context.Context, k *paygate.APIKey) error {
 	return s.db.Write(ctx, &Write{Key: "api_keys/" + k.ID, Stmts: []Stmt{s.stmt(failed("insert api key"),
-		`INSERT INTO api_keys (`+keyColumns+`) VALUES (`+placeholders(7)+`)`,
-		k.ID, k.MerchantID, k.Kind, k.Prefix, k.Hash, toTime(k.CreatedAt), toTime(k.RevokedAt))}})
+		`INSERT INTO api_keys (`+keyColumns+`) VALUES (`+placeholders(8)+`)`,
+		k.ID, k.MerchantID, k.Kind, k.Prefix, k.Hash, toTime(k.CreatedAt), toTime(k.RevokedAt), text(k.Name))}})
 }
 
 // APIKeyByHash finds a key by the hash of its plaintext.

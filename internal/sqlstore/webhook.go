@@ -232,6 +232,40 @@ func (s webhooks) WebhookDeliveries(ctx context.Context, merchantID, eventID str
 	return list, attempts, nil
 }
 
+// EndpointDeliveries returns an endpoint's latest deliveries, newest
+// first, at most limit, and all their attempts, oldest first; none if the
+// merchant has no such endpoint. The attempts are looked up by event (an
+// index) and endpoint.
+func (s webhooks) EndpointDeliveries(ctx context.Context, merchantID, endpointID string, limit int) ([]*paygate.WebhookDelivery, []*paygate.WebhookAttempt, error) {
+	if limit <= 0 {
+		return nil, nil, nil
+	}
+	list, err := collect("webhook deliveries", scanWebhookDelivery)(s.query(ctx, `SELECT `+webhookDeliveryColumns+`
+		FROM webhook_deliveries WHERE endpoint_id = ? AND merchant_id = ? ORDER BY created_at DESC, id DESC LIMIT ?`,
+		endpointID, merchantID, limit))
+	if err != nil || len(list) == 0 {
+		return nil, nil, err
+	}
+	var attempts []*paygate.WebhookAttempt
+	for chunk := range slices.Chunk(list, 100) {
+		args := make([]any, 0, len(chunk)+1)
+		for _, d := range chunk {
+			args = append(args, d.EventID)
+		}
+		args = append(args, endpointID)
+		got, err := collect("webhook attempts", scanWebhookAttempt)(s.query(ctx, `SELECT `+webhookAttemptColumns+`
+			FROM webhook_attempts WHERE event_id IN (`+placeholders(len(chunk))+`) AND endpoint_id = ?`, args...))
+		if err != nil {
+			return nil, nil, err
+		}
+		attempts = append(attempts, got...)
+	}
+	slices.SortFunc(attempts, func(a, b *paygate.WebhookAttempt) int {
+		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.DeliveryID, b.DeliveryID))
+	})
+	return list, attempts, nil
+}
+
 // Redeliver makes the event due again at now for each of the merchant's
 // endpoints that takes it and is not disabled: a delivery it had is
 // pending again (its attempts kept), one it had not is new. It returns

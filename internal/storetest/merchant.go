@@ -219,6 +219,7 @@ var apiKeyTests = []test{
 func mustCreateAPIKey(tb testing.TB, s paygate.MerchantStore, merchantID, kind string, at time.Time) (string, *paygate.APIKey) {
 	tb.Helper()
 	plain, k := paygate.NewAPIKey(merchantID, kind, at)
+	k.Name = "Checkout server · " + kind // a name round-trips (migration 0013)
 	if err := s.CreateAPIKey(tb.Context(), k); err != nil {
 		tb.Fatalf("CreateAPIKey: %v", err)
 	}

@@ -23,6 +23,7 @@ var webhookDeliveryTests = []test{
 	{"ClaimSkipsDisabled", testWebhookClaimSkipsDisabled},
 	{"RecordAttempt", testWebhookRecordAttempt},
 	{"Redeliver", testWebhookRedeliver},
+	{"EndpointLog", testWebhookEndpointLog},
 }
 
 // webhookLease is the lease the tests claim deliveries for.
@@ -574,5 +575,52 @@ func testWebhookRedeliver(t *testing.T, s Stores) {
 	for _, x := range []struct{ merchantID, id string }{{other.ID, e.ID}, {m.ID, paygate.NewID("evt", Base)}} {
 		_, err := s.Webhooks.Redeliver(t.Context(), x.merchantID, x.id, at)
 		checkCode(t, "Redeliver(another merchant's or unknown event)", err, paygate.ENOTFOUND)
+	}
+}
+
+// An endpoint's delivery log: its own deliveries only, newest first, at
+// most the limit, with their attempts; nothing of another merchant's.
+func testWebhookEndpointLog(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	other := MustCreateMerchant(t, s.Merchants, "Other")
+	w := MustCreateEndpoint(t, s.Webhooks, NewEndpoint(t, m.ID, Base, "*"))
+	w2 := MustCreateEndpoint(t, s.Webhooks, NewEndpoint(t, m.ID, Base, "*"))
+	var evs []*paygate.Event
+	for i := range 3 {
+		evs = append(evs, MustCreateEvent(t, s.Events, NewEvent(t, m.ID, paygate.EventPaymentCaptured, Base.Add(time.Duration(i)*time.Second))))
+	}
+	now := Base.Add(time.Minute)
+	if got := mustClaimWebhooks(t, s.Webhooks, now, 10); len(got) != 6 {
+		t.Fatalf("ClaimWebhookDeliveries: got %v, want all 6", got)
+	}
+	d := newDelivery(evs[0], w)
+	prev := now.Add(webhookLease)
+	d.Status, d.Attempts, d.NextAt, d.UpdatedAt = paygate.WebhookPending, 1, now.Add(time.Hour), now
+	a := &paygate.WebhookAttempt{DeliveryID: d.ID, EventID: evs[0].ID, EndpointID: w.ID, At: now, Status: 500, Millis: 3, Error: "the endpoint answered HTTP 500"}
+	if err := s.Webhooks.RecordWebhookAttempt(t.Context(), d, prev, a); err != nil {
+		t.Fatalf("RecordWebhookAttempt: %v", err)
+	}
+
+	ds, as, err := s.Webhooks.EndpointDeliveries(t.Context(), m.ID, w.ID, 2)
+	if err != nil {
+		t.Fatalf("EndpointDeliveries: %v", err)
+	}
+	if got, want := deliveryIDs(ds), []string{evs[2].ID + "." + w.ID, evs[1].ID + "." + w.ID}; !slices.Equal(got, want) {
+		t.Errorf("EndpointDeliveries(limit 2): got %v, want the newest two %v", got, want)
+	}
+	if len(as) != 0 {
+		t.Errorf("EndpointDeliveries(limit 2): got %d attempts, want none", len(as))
+	}
+	ds, as, err = s.Webhooks.EndpointDeliveries(t.Context(), m.ID, w.ID, 10)
+	if err != nil || len(ds) != 3 {
+		t.Fatalf("EndpointDeliveries(limit 10): got %d, %v; want 3", len(ds), err)
+	}
+	CheckEqual(t, "EndpointDeliveries' oldest", ds[2], d)
+	CheckEqual(t, "EndpointDeliveries' attempts", as, []*paygate.WebhookAttempt{a})
+	if ds, _, _ := s.Webhooks.EndpointDeliveries(t.Context(), m.ID, w2.ID, 10); len(ds) != 3 || ds[0].EndpointID != w2.ID {
+		t.Errorf("EndpointDeliveries(the other endpoint): got %v", deliveryIDs(ds))
+	}
+	if ds, as, err := s.Webhooks.EndpointDeliveries(t.Context(), other.ID, w.ID, 10); err != nil || len(ds) != 0 || len(as) != 0 {
+		t.Errorf("EndpointDeliveries(another merchant): got %d, %d, %v; want none", len(ds), len(as), err)
 	}
 }
