@@ -90,6 +90,19 @@ func (d *Dashboard) routes() []dashRoute {
 		{"POST /dashboard/payments/{id}/{action}", d.require(paygate.PermPaymentActions, d.doAction)},
 		{"GET /dashboard/terminal", d.require(paygate.PermTerminal, d.terminalPage)},
 		{"POST /dashboard/terminal", d.require(paygate.PermTerminal, d.terminalPay)},
+
+		// ops: batches, deposits, the mail outbox.
+		{"GET /dashboard/batches", d.require(paygate.PermView, d.batchesPage)},
+		{"GET /dashboard/batches/{id}", d.require(paygate.PermView, d.batchPage)},
+		{"GET /dashboard/batches/{id}/export.csv", d.require(paygate.PermView, d.batchCSV)},
+		{"GET /dashboard/batches/{id}/close", d.require(permSettle, d.batchConfirmPage)},
+		{"POST /dashboard/batches/{id}/close", d.require(permSettle, d.doBatchAction)},
+		{"GET /dashboard/batches/{id}/resend", d.require(permSettle, d.batchConfirmPage)},
+		{"POST /dashboard/batches/{id}/resend", d.require(permSettle, d.doBatchAction)},
+		{"GET /dashboard/batches/{id}/accept", d.require(permSettle, d.batchConfirmPage)},
+		{"POST /dashboard/batches/{id}/accept", d.require(permSettle, d.doBatchAction)},
+		{"GET /dashboard/deposits", d.require(paygate.PermView, d.depositsPage)},
+		{"GET /dashboard/deposits/{id}/statement.csv", d.require(paygate.PermView, d.depositCSV)},
 	}
 }
 
