@@ -103,6 +103,8 @@ func (d *Dashboard) routes() []dashRoute {
 		{"POST /dashboard/batches/{id}/accept", d.require(permSettle, d.doBatchAction)},
 		{"GET /dashboard/deposits", d.require(paygate.PermView, d.depositsPage)},
 		{"GET /dashboard/deposits/{id}/statement.csv", d.require(paygate.PermView, d.depositCSV)},
+		{"GET /dashboard/outbox", d.require(paygate.PermView, d.outboxPage)},
+		{"GET /dashboard/outbox/{id}", d.require(paygate.PermView, d.mailPage)},
 	}
 }
 
