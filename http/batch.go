@@ -261,11 +261,9 @@ func (s *Server) getDeposit(r *http.Request, m *paygate.Merchant, _ []byte) (any
 }
 
 // csvFunc prepares a CSV download: its file name, and rows writing its
-// rows (the header first) once the response has begun.
-type csvFunc func(r *http.Request, m *paygate.Merchant) (name string, rows func(write func([]string) error) error, err error)
-
-// csvPage is how many batch items a download reads at a time.
-const csvPage = 5000
+// rows (the header first) once the response has begun. The files
+// themselves are the domain's (statement.go), shared with the dashboard.
+type csvFunc func(r *http.Request, m *paygate.Merchant) (name string, rows paygate.CSVRows, err error)
 
 // download serves a CSV file: authenticated as the API is; an error found
 // before the first row is a JSON error, one after it ends the file early
@@ -277,7 +275,7 @@ func (s *Server) download(h csvFunc, query ...string) http.HandlerFunc {
 			err = checkRequest(r, query)
 		}
 		var name string
-		var rows func(func([]string) error) error
+		var rows paygate.CSVRows
 		if err == nil {
 			name, rows, err = h(r, m)
 		}
@@ -303,96 +301,15 @@ func (s *Server) download(h csvFunc, query ...string) http.HandlerFunc {
 	}
 }
 
-// eachItem calls fn with every item of the batch, in RRN order.
-func (s *Server) eachItem(r *http.Request, batchID string, fn func(*paygate.BatchItem) error) error {
-	after := ""
-	for {
-		items, err := s.Gateway.Batches.BatchItems(r.Context(), batchID, after, csvPage)
-		if err != nil {
-			return fmt.Errorf("items of batch %s: %w", batchID, err)
-		}
-		for _, it := range items {
-			if err := fn(it); err != nil {
-				return err
-			}
-		}
-		if len(items) < csvPage {
-			return nil
-		}
-		after = items[len(items)-1].RRN
-	}
-}
-
-// csvTime is a time in a CSV: RFC 3339 in UTC ("" if none).
-func csvTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
 // exportBatch serves GET /v1/batches/{id}/export.csv: the batch's
 // transactions, amounts in major units.
-func (s *Server) exportBatch(r *http.Request, m *paygate.Merchant) (string, func(func([]string) error) error, error) {
-	b, err := s.Gateway.Batch(r.Context(), m, r.PathValue("id"))
-	if err != nil {
-		return "", nil, err
-	}
-	name := fmt.Sprintf("batch-%d-%s-%s.csv", b.Number, b.Currency.Code, b.OpenedAt.UTC().Format(time.DateOnly))
-	return name, func(write func([]string) error) error {
-		if err := write([]string{"batch_id", "batch_number", "kind", "payment_id", "refund_id", "rrn", "approved_at",
-			"currency", "amount", "card_brand", "card_last4"}); err != nil {
-			return err
-		}
-		number := strconv.FormatInt(b.Number, 10)
-		return s.eachItem(r, b.ID, func(it *paygate.BatchItem) error {
-			return write([]string{b.ID, number, it.Kind, it.PaymentID, it.RefundID, it.RRN, csvTime(it.At),
-				it.Currency.Code, paygate.FormatAmount(it.Amount, b.Currency), it.CardBrand, it.CardLast4})
-		})
-	}, nil
+func (s *Server) exportBatch(r *http.Request, m *paygate.Merchant) (string, paygate.CSVRows, error) {
+	return s.Gateway.BatchExport(r.Context(), m, r.PathValue("id"))
 }
 
 // depositStatement serves GET /v1/deposits/{id}/statement.csv: the
 // deposit's batch item by item with the fee charged on each, then a totals
-// line (kind "total"): the batch's net, the fees, the deposit's net.
-// Amounts are signed: refunds negative.
-func (s *Server) depositStatement(r *http.Request, m *paygate.Merchant) (string, func(func([]string) error) error, error) {
-	d, err := s.Gateway.Batches.Deposit(r.Context(), m.ID, r.PathValue("id"))
-	if err != nil {
-		return "", nil, err
-	}
-	pricing := m.EffectivePricing()
-	if d.Pricing != "" {
-		if pricing, err = paygate.ParsePricing(d.Pricing); err != nil {
-			return "", nil, fmt.Errorf("pricing of deposit %s: %w", d.ID, err)
-		}
-	}
-	c := d.Currency
-	name := fmt.Sprintf("deposit-%s-%s.csv", d.FundingDate, d.ID)
-	return name, func(write func([]string) error) error {
-		if err := write([]string{"deposit_id", "funding_date", "batch_id", "approved_at", "kind", "payment_id", "refund_id", "rrn",
-			"card_brand", "card_last4", "currency", "amount", "fee", "net"}); err != nil {
-			return err
-		}
-		var fees int64
-		err := s.eachItem(r, d.BatchID, func(it *paygate.BatchItem) error {
-			amount := it.Amount
-			if it.Kind != "debit" {
-				amount = -amount
-			}
-			fee := pricing.Fee(it)
-			fees += fee
-			return write([]string{d.ID, d.FundingDate, d.BatchID, csvTime(it.At), it.Kind, it.PaymentID, it.RefundID, it.RRN,
-				it.CardBrand, it.CardLast4, c.Code, paygate.FormatAmount(amount, c), paygate.FormatAmount(fee, c),
-				paygate.FormatAmount(amount-fee, c)})
-		})
-		if err != nil {
-			return err
-		}
-		if fees != d.Fees {
-			return fmt.Errorf("statement of deposit %s: items' fees %d, deposit's %d", d.ID, fees, d.Fees)
-		}
-		return write([]string{d.ID, d.FundingDate, d.BatchID, "", "total", "", "", "", "", "", c.Code,
-			paygate.FormatAmount(d.Gross-d.Refunds, c), paygate.FormatAmount(d.Fees, c), paygate.FormatAmount(d.Net, c)})
-	}, nil
+// line.
+func (s *Server) depositStatement(r *http.Request, m *paygate.Merchant) (string, paygate.CSVRows, error) {
+	return s.Gateway.DepositStatement(r.Context(), m, r.PathValue("id"))
 }

@@ -60,3 +60,27 @@ func csvCell(s string) string {
 	}
 	return s
 }
+
+// settlementCSV serves a settlement file of the domain (a batch's export,
+// a deposit's statement: paygate.BatchExport, DepositStatement), written
+// as the JSON API writes it (RFC 4180, CRLF). An error before the first
+// row is a page; one after it ends the file early and is logged.
+func (d *Dashboard) settlementCSV(w http.ResponseWriter, r *http.Request, name string, rows paygate.CSVRows, err error) {
+	if err != nil {
+		d.settlementError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/csv; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	err = rows(cw.Write)
+	cw.Flush()
+	if err == nil {
+		err = cw.Error()
+	}
+	if err != nil {
+		d.Logger.Error("settlement csv", paygate.LogRequestID, requestID(r.Context()), paygate.LogError, err)
+	}
+}

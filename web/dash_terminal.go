@@ -157,11 +157,12 @@ type receiptData struct {
 	Merchant, Amount, Card, Date, Type string
 	Approved, New                      bool
 	Status, Decline                    string
+	CanTerminal                        bool // the "New payment" button: operators and admins
 }
 
 // receiptPage is a payment's printable receipt.
 func (d *Dashboard) receiptPage(w http.ResponseWriter, r *http.Request) {
-	_, m := signedIn(r)
+	u, m := signedIn(r)
 	p, ok := d.loadPayment(w, r, m)
 	if !ok {
 		return
@@ -172,5 +173,6 @@ func (d *Dashboard) receiptPage(w http.ResponseWriter, r *http.Request) {
 	}
 	d.render(w, r, http.StatusOK, "receipt", receiptData{P: p, Merchant: m.Title(), Amount: formatMoney(p.Amount, p.Currency).Text(),
 		Card: cardLabel(p.Card), Date: when(p.CreatedAt, merchantLocation(m)), Type: typ, Approved: p.Approved(),
-		New: r.URL.Query().Get("new") == "1", Status: statusLabel(p.Status), Decline: p.DeclineReason})
+		New: r.URL.Query().Get("new") == "1", Status: statusLabel(p.Status), Decline: p.DeclineReason,
+		CanTerminal: u.Role.Can(paygate.PermTerminal)})
 }

@@ -105,6 +105,20 @@ func (d *Dashboard) routes() []dashRoute {
 		{"GET /dashboard/settings/webhooks/{id}", d.require(paygate.PermSettings, d.webhookPage)},
 		{"GET /dashboard/settings/webhooks/{id}/{action}", d.require(paygate.PermKeys, d.webhookConfirm)},
 		{"POST /dashboard/settings/webhooks/{id}/{action}", d.require(paygate.PermKeys, d.webhookDo)}, // disable, rotate, redeliver
+		// ops: batches, deposits, the mail outbox.
+		{"GET /dashboard/batches", d.require(paygate.PermView, d.batchesPage)},
+		{"GET /dashboard/batches/{id}", d.require(paygate.PermView, d.batchPage)},
+		{"GET /dashboard/batches/{id}/export.csv", d.require(paygate.PermView, d.batchCSV)},
+		{"GET /dashboard/batches/{id}/close", d.require(permSettle, d.batchConfirmPage)},
+		{"POST /dashboard/batches/{id}/close", d.require(permSettle, d.doBatchAction)},
+		{"GET /dashboard/batches/{id}/resend", d.require(permSettle, d.batchConfirmPage)},
+		{"POST /dashboard/batches/{id}/resend", d.require(permSettle, d.doBatchAction)},
+		{"GET /dashboard/batches/{id}/accept", d.require(permSettle, d.batchConfirmPage)},
+		{"POST /dashboard/batches/{id}/accept", d.require(permSettle, d.doBatchAction)},
+		{"GET /dashboard/deposits", d.require(paygate.PermView, d.depositsPage)},
+		{"GET /dashboard/deposits/{id}/statement.csv", d.require(paygate.PermView, d.depositCSV)},
+		{"GET /dashboard/outbox", d.require(paygate.PermView, d.outboxPage)},
+		{"GET /dashboard/outbox/{id}", d.require(paygate.PermView, d.mailPage)},
 	}
 }
 

@@ -35,3 +35,13 @@ func DashboardCSRFForTest(d *Dashboard, c *http.Cookie) string {
 	}
 	return d.csrfToken("session", s.SessionID)
 }
+
+// DashboardRoutesForTest returns the patterns of d's route table
+// ("GET /dashboard/payments/{id}", ...).
+func DashboardRoutesForTest(d *Dashboard) []string {
+	var out []string
+	for _, rt := range d.routes() {
+		out = append(out, rt.pattern)
+	}
+	return out
+}
