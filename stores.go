@@ -25,6 +25,8 @@ type Stores struct {
 	DashSessions DashSessionStore
 	Audit        AuditStore
 	Mail         MailStore
+	// Backlog counts what waits for the background work (metrics).
+	Backlog BacklogStore
 
 	// Engine names the database engine: "sqlite" or "postgres".
 	Engine string
