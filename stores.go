@@ -35,6 +35,9 @@ type Stores struct {
 	Applied []string
 	// Migrations lists the migrations the database has applied.
 	Migrations func(context.Context) ([]string, error)
+	// Observe, if set, has the database's write path tell o of each
+	// commit (metrics).
+	Observe func(o Observer)
 	// Close closes the database, after the writes already under way.
 	Close func() error
 }
