@@ -22,7 +22,7 @@ type backlogCollector struct {
 
 func newBacklogCollector(s paygate.BacklogStore, inDoubtAfter time.Duration) *backlogCollector {
 	return &backlogCollector{store: s, inDoubtAfter: inDoubtAfter,
-		inDoubt: prometheus.NewDesc("paygate_in_doubt", "Payments and refunds whose exchange with the network is unfinished and older than --in-doubt-after: recovery owes them a reversal or a repeat. Should stay near 0.", nil, nil),
+		inDoubt:  prometheus.NewDesc("paygate_in_doubt", "Payments and refunds whose exchange with the network is unfinished and older than --in-doubt-after: recovery owes them a reversal or a repeat. Should stay near 0.", nil, nil),
 		webhooks: prometheus.NewDesc("paygate_webhook_queue_depth", "Post-back deliveries still to make (pending, due or retrying later).", nil, nil),
 		mail:     prometheus.NewDesc("paygate_mail_queue_depth", "E-mail still to send (queued).", nil, nil),
 		up:       prometheus.NewDesc("paygate_backlog_up", "1 if the database answered the backlog counts of this scrape, 0 if not.", nil, nil),

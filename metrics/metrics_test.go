@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/client"
@@ -214,5 +215,22 @@ func TestAdminAddr(t *testing.T) {
 	_, body := get(t, g.Node.Admin.URL()+"/metrics")
 	if regexp.MustCompile(`424242\d{6,}|4242424242`).MatchString(body) {
 		t.Error("a card number in /metrics")
+	}
+}
+
+// TestHotPathAllocs: once a route, a status and an outcome have been
+// seen, observing them again allocates nothing.
+func TestHotPathAllocs(t *testing.T) {
+	m := metrics.New(metrics.Options{Engine: "sqlite"})
+	observe := func() {
+		m.Request("POST /v1/payments", 200, time.Millisecond)
+		m.Payment(paygate.NetworkSale, paygate.StatusCaptured, "00")
+		m.Exchange(paygate.NetworkSale, "00", nil, time.Millisecond)
+		m.Idempotency(paygate.IdemReplayed)
+		m.Commit(8, time.Millisecond, nil)
+	}
+	observe()
+	if n := testing.AllocsPerRun(100, observe); n != 0 {
+		t.Errorf("%v allocations per request observed, want 0", n)
 	}
 }
