@@ -177,14 +177,12 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 		if err := req.beforeSend(ctx, p); err != nil {
 			p.Status, p.DeclineReason = StatusFailed, "Not sent: "+err.Error()+"."
 			g.saveTrace(context.WithoutCancel(ctx), p)
+			g.observer().Payment(requestKind(req), p.Status, "")
 			return p, err
 		}
 	}
 
-	kind := NetworkAuthorize
-	if req.Capture {
-		kind = NetworkSale
-	}
+	kind := requestKind(req)
 	nreq := g.networkRequest(m, p, kind)
 	nreq.PAN, nreq.ExpMonth, nreq.ExpYear, nreq.CVC = card.Number, card.ExpMonth, card.ExpYear, card.CVC
 	// The exchange must finish even if the merchant hangs up.
@@ -192,13 +190,14 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 	resp, nerr := g.send(nctx, nreq, &p.Trace)
 	card.CVC, nreq.CVC = "", "" // the CVC is not kept past the authorization (PCI DSS 3.3.1)
 
-	log := g.Logger.With(LogPaymentID, p.ID, LogMerchantID, m.ID, LogSTAN, p.STAN)
+	log := g.Logger.With(LogPaymentID, p.ID, LogMerchantID, m.ID, LogSTAN, p.STAN, LogRRN, p.RRN)
 	if errors.Is(nerr, ErrNotSent) {
 		// Never left: nothing to reverse, the payment simply failed.
-		log.Warn("authorization not sent: acquirer unreachable", LogError, nerr)
+		log.WarnContext(ctx, "authorization not sent: acquirer unreachable", LogError, nerr)
 		d := LookupDecline(ResponseIssuerUnavailable)
 		p.Status, p.ResponseCode, p.DeclineCode, p.DeclineReason = StatusFailed, d.ResponseCode, d.Code, d.Reason
 		g.saveTrace(nctx, p)
+		g.observer().Payment(kind, p.Status, p.ResponseCode)
 		return p, DeclineError(ResponseIssuerUnavailable)
 	}
 	if nerr != nil {
@@ -206,8 +205,9 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 		// decline now, at the network timeout; the reversal goes on in the
 		// background (and if that fails, the payment stays pending and
 		// recovery reverses it).
-		log.Warn("authorization in doubt, reversing in the background", LogError, nerr)
+		log.WarnContext(ctx, "authorization in doubt, reversing in the background", LogError, nerr)
 		g.reverseInBackground(nctx, m, p, log)
+		g.observer().Payment(kind, StatusPending, "")
 		return p, DeclineError(ResponseIssuerUnavailable)
 	}
 	p.ResponseCode = resp.ResponseCode
@@ -218,7 +218,8 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 		if err := g.Payments.UpdatePayment(nctx, p); err != nil {
 			return nil, fmt.Errorf("record decline: %w", err)
 		}
-		log.Info("payment declined", LogCode, resp.ResponseCode)
+		log.InfoContext(ctx, "payment declined", LogCode, resp.ResponseCode)
+		g.observer().Payment(kind, p.Status, p.ResponseCode)
 		return p, DeclineError(resp.ResponseCode)
 	}
 	p.AuthCode = resp.AuthCode
@@ -234,6 +235,15 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 		// The payment stays pending in the store: recovery reverses it.
 		return nil, fmt.Errorf("record approval: %w", err)
 	}
-	log.Info("payment approved", LogKind, kind.String())
+	log.InfoContext(ctx, "payment approved", LogKind, kind.String())
+	g.observer().Payment(kind, p.Status, p.ResponseCode)
 	return p, nil
+}
+
+// requestKind is the network message a payment request sends.
+func requestKind(req PaymentRequest) NetworkKind {
+	if req.Capture {
+		return NetworkSale
+	}
+	return NetworkAuthorize
 }

@@ -110,7 +110,7 @@ func (g *Gateway) DeliverProxy(ctx context.Context, m *Merchant, s *Session, p *
 		}
 	}
 	if err != nil {
-		g.Logger.Error("record a delivery", LogMerchantID, m.ID, "session_id", s.ID, LogError, err)
+		g.Logger.ErrorContext(ctx, "record a delivery", LogMerchantID, m.ID, "session_id", s.ID, LogError, err)
 		return res, derr
 	}
 	if d.Status != DeliveryPending {
@@ -131,12 +131,12 @@ func (g *Gateway) recordAttempt(ctx context.Context, d *Delivery, prev time.Time
 		d.Status, d.LastError = DeliveryDelivered, ""
 	case d.Attempts > len(DeliveryRetries):
 		d.Status, d.LastError = DeliveryFailed, derr.Error()
-		g.Logger.Warn("gave up delivering a session outcome", LogMerchantID, d.MerchantID, "session_id", d.SessionID, LogError, derr)
+		g.Logger.WarnContext(ctx, "gave up delivering a session outcome", LogMerchantID, d.MerchantID, "session_id", d.SessionID, LogError, derr)
 	default:
 		d.LastError, d.NextAt = derr.Error(), d.UpdatedAt.Add(DeliveryRetries[d.Attempts-1])
 	}
 	if err := g.Deliveries.UpdateDelivery(ctx, d, prev); err != nil && !errors.Is(err, ErrVersionConflict) {
-		g.Logger.Error("record a delivery attempt", LogMerchantID, d.MerchantID, "session_id", d.SessionID, LogError, err)
+		g.Logger.ErrorContext(ctx, "record a delivery attempt", LogMerchantID, d.MerchantID, "session_id", d.SessionID, LogError, err)
 	}
 }
 
@@ -166,7 +166,7 @@ func (g *Gateway) deliver(ctx context.Context, m *Merchant, s *Session, p *Payme
 			p.Trace = append(p.Trace, e)
 			return nil
 		}); terr != nil {
-			g.Logger.Warn("trace delivery", LogPaymentID, p.ID, LogError, terr)
+			g.Logger.WarnContext(ctx, "trace delivery", LogPaymentID, p.ID, LogError, terr)
 		}
 	}
 	return res, err
@@ -219,7 +219,7 @@ func (g *Gateway) retryDelivery(ctx context.Context, d *Delivery) {
 		// the session's expiry): nothing to deliver.
 		d.Status, d.LastError, d.UpdatedAt = DeliveryFailed, "the session ended without an outcome", g.now()
 		if err := g.Deliveries.UpdateDelivery(ctx, d, lease); err != nil && !errors.Is(err, ErrVersionConflict) {
-			g.Logger.Error("close a delivery", "session_id", d.SessionID, LogError, err)
+			g.Logger.ErrorContext(ctx, "close a delivery", "session_id", d.SessionID, LogError, err)
 		}
 		return
 	case s.Outcome == "":

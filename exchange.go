@@ -19,7 +19,9 @@ func (g *Gateway) send(ctx context.Context, req NetworkRequest, trace *[]TraceEn
 		e.Detail = "mail/telephone order"
 	}
 	*trace = append(*trace, e)
+	t0 := time.Now()
 	resp, err := g.Acquirer.Send(ctx, req)
+	g.observer().Exchange(req.Kind, resp.ResponseCode, err, time.Since(t0))
 	end := g.now()
 	back := TraceEntry{At: end, Kind: e.Kind, STAN: req.STAN, RRN: req.RRN, Millis: end.Sub(start).Milliseconds()}
 	if err != nil {
@@ -138,7 +140,7 @@ func (g *Gateway) finishFollowUp(ctx context.Context, m *Merchant, p *Payment, s
 	req.Repeat = repeat || sentBefore(p.Trace, step.kind, p.RRN)
 	var trace []TraceEntry
 	if err := g.sendAccepted(ctx, req, &trace); err != nil {
-		g.Logger.Warn(step.unacked, LogPaymentID, p.ID, LogError, err)
+		g.Logger.WarnContext(ctx, step.unacked, LogPaymentID, p.ID, LogError, err)
 		if cur, terr := g.appendTrace(ctx, p, trace); terr == nil {
 			p = cur
 		}
@@ -180,6 +182,6 @@ func (g *Gateway) appendTrace(ctx context.Context, p *Payment, trace []TraceEntr
 func (g *Gateway) saveTrace(ctx context.Context, p *Payment) {
 	p.UpdatedAt = g.now()
 	if err := g.Payments.UpdatePayment(ctx, p); err != nil {
-		g.Logger.Warn("save trace", LogPaymentID, p.ID, LogError, err)
+		g.Logger.WarnContext(ctx, "save trace", LogPaymentID, p.ID, LogError, err)
 	}
 }

@@ -21,6 +21,9 @@ type Gateway struct {
 	Acquirer  Acquirer
 	Clock     Clock
 	Logger    *slog.Logger
+	// Observer is told of payments and network exchanges (nil: nothing
+	// is observed).
+	Observer Observer
 
 	// The browser models: hosted sessions, the merchants' signing
 	// secrets, proxy deliveries still to retry, and the guarded client

@@ -68,12 +68,12 @@ func (g *Gateway) sendMail(ctx context.Context, m *Mail) {
 	}
 	if err := g.Mail.RecordMail(context.WithoutCancel(ctx), m, lease); err != nil {
 		if !errors.Is(err, ErrVersionConflict) {
-			log.Error("record a mail attempt", LogError, err)
+			log.ErrorContext(ctx, "record a mail attempt", LogError, err)
 		}
 		return // another node took the mail over: its attempts count
 	}
 	if m.Status == MailFailed {
-		log.Warn("gave up a mail", "attempts", m.Attempts, LogError, m.LastError)
+		log.WarnContext(ctx, "gave up a mail", "attempts", m.Attempts, LogError, m.LastError)
 	}
 }
 

@@ -40,7 +40,7 @@ func (g *Gateway) Refund(ctx context.Context, m *Merchant, id string, amount int
 		p, err := g.reserveRefund(ctx, m.ID, id, amount, r)
 		if errors.Is(err, ErrVersionConflict) {
 			if time.Now().After(deadline) {
-				g.Logger.Warn("refund not reserved: the payment kept changing", LogPaymentID, id, "tries", try+1)
+				g.Logger.WarnContext(ctx, "refund not reserved: the payment kept changing", LogPaymentID, id, "tries", try+1)
 				return nil, Errorf(EBUSY, "Payment %s is being changed by other requests; nothing was refunded. Retry shortly.", id)
 			}
 			if err := conflictBackoff(ctx, try); err != nil {
@@ -95,7 +95,7 @@ func (g *Gateway) finishRefund(ctx context.Context, m *Merchant, p *Payment, r *
 	var trace []TraceEntry
 	resp, err := g.send(ctx, req, &trace)
 	if err != nil {
-		g.Logger.Warn("refund in doubt, reversing", LogRefundID, r.ID, LogError, err)
+		g.Logger.WarnContext(ctx, "refund in doubt, reversing", LogRefundID, r.ID, LogError, err)
 		return r, g.reverseRefund(ctx, m, p, r, DeclineError(ResponseIssuerUnavailable), trace)
 	}
 	r.ResponseCode = resp.ResponseCode
@@ -120,7 +120,7 @@ func (g *Gateway) reverseRefund(ctx context.Context, m *Merchant, p *Payment, r 
 	req.OriginalKind, req.OriginalSTAN, req.OriginalTime, req.OriginalAmount = NetworkRefund, r.STAN, r.TransmittedAt, r.Amount
 	req.Advice, req.Repeat = true, sentBefore(append(p.Trace, trace...), NetworkReverse, r.RRN)
 	if err := g.sendAccepted(ctx, req, &trace); err != nil {
-		g.Logger.Warn("refund reversal failed, left for recovery", LogRefundID, r.ID, LogError, err)
+		g.Logger.WarnContext(ctx, "refund reversal failed, left for recovery", LogRefundID, r.ID, LogError, err)
 		g.appendTrace(ctx, p, trace)
 		if result == nil {
 			return fmt.Errorf("reverse refund %s: %w", r.ID, err)
@@ -152,7 +152,7 @@ func (g *Gateway) settleRefund(ctx context.Context, p *Payment, r *Refund, statu
 			return result
 		case errors.Is(err, errSettledMeanwhile):
 			if r.Status != status {
-				g.Logger.Warn("refund was settled meanwhile", LogRefundID, r.ID, LogPaymentID, p.ID, "status", r.Status, "answer", status)
+				g.Logger.WarnContext(ctx, "refund was settled meanwhile", LogRefundID, r.ID, LogPaymentID, p.ID, "status", r.Status, "answer", status)
 			}
 			if r.Status == RefundSucceeded {
 				return nil

@@ -45,24 +45,28 @@ func (g *Gateway) reverseOriginal(ctx context.Context, m *Merchant, p *Payment) 
 func (g *Gateway) reverseInBackground(ctx context.Context, m *Merchant, p *Payment, log *slog.Logger) {
 	p.UpdatedAt = g.now()
 	if err := g.Payments.UpdatePayment(ctx, p); errors.Is(err, ErrVersionConflict) {
-		log.Info("payment in doubt taken over by recovery meanwhile")
+		log.InfoContext(ctx, "payment in doubt taken over by recovery meanwhile")
 		return
 	} else if err != nil {
-		log.Warn("claim payment in doubt, left for recovery", LogError, err)
+		log.WarnContext(ctx, "claim payment in doubt, left for recovery", LogError, err)
 		return
 	}
 	// A copy of its own: the caller goes on to answer with p.
 	cp := *p
 	cp.Trace = slices.Clone(p.Trace)
+	blog := log // the background's context is not the request's: name it
+	if id := RequestID(ctx); id != "" {
+		blog = log.With(LogRequestID, id)
+	}
 	started := g.bg.start(func(ctx context.Context) {
 		if err := g.reverseOriginal(ctx, m, &cp); err != nil {
-			log.Warn("reversal failed, left for recovery", LogError, err)
+			blog.WarnContext(ctx, "reversal failed, left for recovery", LogError, err)
 			g.saveTrace(context.WithoutCancel(ctx), &cp)
 			return
 		}
-		log.Info("payment in doubt reversed")
+		blog.InfoContext(ctx, "payment in doubt reversed")
 	})
 	if !started {
-		log.Warn("shutting down: reversal left for recovery")
+		log.WarnContext(ctx, "shutting down: reversal left for recovery")
 	}
 }

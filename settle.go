@@ -157,7 +157,7 @@ func (g *Gateway) runClose(ctx context.Context, m *Merchant, b *Batch, progress 
 			if err := g.Batches.UpdateBatch(ctx, b); err != nil {
 				return g.lost(ctx, b, err, "save out of balance")
 			}
-			g.Logger.Warn("batch out of balance", LogMerchantID, b.MerchantID, "batch_id", b.ID, "differences", len(b.Differences))
+			g.Logger.WarnContext(ctx, "batch out of balance", LogMerchantID, b.MerchantID, "batch_id", b.ID, "differences", len(b.Differences))
 			return b, nil, nil
 		default: // settled, out of balance: nothing to do
 			return b, nil, nil
@@ -286,7 +286,7 @@ func (g *Gateway) settle(ctx context.Context, m *Merchant, b *Batch, resp *Recon
 	if err := g.Batches.SettleBatch(ctx, b, d); err != nil {
 		return g.lost(ctx, b, err, "settle")
 	}
-	g.Logger.Info("batch settled", LogMerchantID, b.MerchantID, "batch_id", b.ID, "net", d.Net)
+	g.Logger.InfoContext(ctx, "batch settled", LogMerchantID, b.MerchantID, "batch_id", b.ID, "net", d.Net)
 	return b, d, nil
 }
 

@@ -55,14 +55,14 @@ func (g *Gateway) verifyCard(ctx context.Context, m *Merchant, card Card) error 
 	req.CVC = ""
 	log := g.Logger.With(LogMerchantID, m.ID, LogCard, MaskPAN(card.Number), LogSTAN, stan, LogRRN, rrn)
 	if err != nil {
-		log.Warn("card verification got no answer: card refused", LogError, err)
+		log.WarnContext(ctx, "card verification got no answer: card refused", LogError, err)
 		return DeclineError(ResponseIssuerUnavailable)
 	}
 	if !resp.Approved() {
-		log.Info("card verification declined", LogCode, resp.ResponseCode)
+		log.InfoContext(ctx, "card verification declined", LogCode, resp.ResponseCode)
 		return DeclineError(resp.ResponseCode)
 	}
-	log.Info("card verified")
+	log.InfoContext(ctx, "card verified")
 	return nil
 }
 

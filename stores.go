@@ -25,6 +25,8 @@ type Stores struct {
 	DashSessions DashSessionStore
 	Audit        AuditStore
 	Mail         MailStore
+	// Backlog counts what waits for the background work (metrics).
+	Backlog BacklogStore
 
 	// Engine names the database engine: "sqlite" or "postgres".
 	Engine string
@@ -33,6 +35,9 @@ type Stores struct {
 	Applied []string
 	// Migrations lists the migrations the database has applied.
 	Migrations func(context.Context) ([]string, error)
+	// Observe, if set, has the database's write path tell o of each
+	// commit (metrics).
+	Observe func(o Observer)
 	// Close closes the database, after the writes already under way.
 	Close func() error
 }

@@ -39,7 +39,7 @@ func (g *Gateway) voidAll(ctx context.Context, list []*Payment, reason, msg stri
 			}
 			return n, err
 		}
-		g.Logger.Info(msg, LogPaymentID, p.ID, LogMerchantID, p.MerchantID)
+		g.Logger.InfoContext(ctx, msg, LogPaymentID, p.ID, LogMerchantID, p.MerchantID)
 		n++
 	}
 	return n, nil
@@ -81,16 +81,16 @@ func (g *Gateway) Recover(ctx context.Context) (int, error) {
 				g.saveTrace(ctx, p)
 			}
 			errs = append(errs, err)
-			log.Info("payment in doubt: reversal", "done", err == nil, LogError, err)
+			log.InfoContext(ctx, "payment in doubt: reversal", "done", err == nil, LogError, err)
 		case StatusCapturing:
 			// It may have gone out before: a repeat (0221).
 			_, err = g.finishFollowUp(ctx, m, p, captureStep, true)
 			errs = append(errs, err)
-			log.Info("capture in doubt: advice sent again", "done", err == nil, LogError, err)
+			log.InfoContext(ctx, "capture in doubt: advice sent again", "done", err == nil, LogError, err)
 		case StatusVoiding:
 			_, err = g.finishFollowUp(ctx, m, p, voidStep, true)
 			errs = append(errs, err)
-			log.Info("void in doubt: reversal sent again", "done", err == nil, LogError, err)
+			log.InfoContext(ctx, "void in doubt: reversal sent again", "done", err == nil, LogError, err)
 		}
 		for _, r := range p.Refunds {
 			// Only refunds themselves older than the cutoff: a younger
@@ -101,7 +101,7 @@ func (g *Gateway) Recover(ctx context.Context) (int, error) {
 				}
 				rerr := g.reverseRefund(ctx, m, p, r, nil, nil)
 				errs = append(errs, rerr)
-				log.Info("refund in doubt: reversal", LogRefundID, r.ID, "done", rerr == nil, LogError, rerr)
+				log.InfoContext(ctx, "refund in doubt: reversal", LogRefundID, r.ID, "done", rerr == nil, LogError, rerr)
 			}
 		}
 		if errors.Join(errs...) != nil {

@@ -219,7 +219,7 @@ func (g *Gateway) trViolation(ctx context.Context, form url.Values) (*Merchant, 
 		}
 	}
 	if err := g.SecurityViolation(ctx, m.ID, what); err != nil {
-		g.Logger.Error("record a security violation", LogMerchantID, m.ID, LogError, err)
+		g.Logger.ErrorContext(ctx, "record a security violation", LogMerchantID, m.ID, LogError, err)
 	}
 	return m, ErrTRSecurityViolation
 }

@@ -88,7 +88,7 @@ func (g *Gateway) deliverWebhook(ctx context.Context, d *WebhookDelivery, lock *
 	if err != nil {
 		// Left claimed: tried again when the lease ends.
 		if ctx.Err() == nil {
-			log.Error("load a webhook delivery", LogError, err)
+			log.ErrorContext(ctx, "load a webhook delivery", LogError, err)
 		}
 		return
 	}
@@ -137,17 +137,17 @@ func (g *Gateway) deliverWebhook(ctx context.Context, d *WebhookDelivery, lock *
 	ctx = context.WithoutCancel(ctx)
 	if err := g.Webhooks.RecordWebhookAttempt(ctx, d, lease, a); err != nil {
 		if !errors.Is(err, ErrVersionConflict) {
-			log.Error("record a webhook attempt", LogError, err)
+			log.ErrorContext(ctx, "record a webhook attempt", LogError, err)
 		}
 		return // another node took the delivery over: its attempts count
 	}
 	if d.Status == WebhookFailed && outcome != attemptGone {
-		log.Warn("gave up a webhook delivery", "attempts", d.Attempts, LogError, a.Error)
+		log.WarnContext(ctx, "gave up a webhook delivery", "attempts", d.Attempts, LogError, a.Error)
 	}
 	lock.Lock()
 	defer lock.Unlock()
 	if err := g.endpointHealth(ctx, d.MerchantID, d.EndpointID, outcome, a.Error); err != nil {
-		log.Error("update a webhook endpoint", LogError, err)
+		log.ErrorContext(ctx, "update a webhook endpoint", LogError, err)
 	}
 }
 

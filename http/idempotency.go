@@ -77,16 +77,20 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, h apiFunc, m
 	if existing != nil {
 		switch {
 		case !hmac.Equal([]byte(existing.RequestHash), []byte(rec.RequestHash)):
+			s.observeIdempotency(paygate.IdemMismatch)
 			s.writeError(w, r, paygate.Errorf(paygate.EIDEMPOTENCY, "Idempotency-Key %q was already used with different parameters; use a new key for a new request.", paygate.RedactPANs(key)))
 		case !existing.Done:
+			s.observeIdempotency(paygate.IdemBusy)
 			w.Header().Set("Retry-After", "1")
 			s.writeError(w, r, paygate.Errorf(paygate.EIDEMPOTENCYBUSY, "A request with this Idempotency-Key is still being processed; retry shortly."))
 		default:
+			s.observeIdempotency(paygate.IdemReplayed)
 			w.Header().Set("Idempotent-Replayed", "true")
 			writeRaw(w, existing.Status, existing.Body)
 		}
 		return
 	}
+	s.observeIdempotency(paygate.IdemNew)
 	if rec.Recovered {
 		// An earlier attempt held the key and never answered (its node
 		// died): the handler resumes it, looking for what it did before
@@ -168,4 +172,10 @@ func (s *Server) requestHash(r *http.Request, body []byte) string {
 	h.Write([]byte(r.Method + " " + r.URL.Path + "\n"))
 	h.Write(body)
 	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (s *Server) observeIdempotency(r paygate.IdempotencyResult) {
+	if s.Observer != nil {
+		s.Observer.Idempotency(r)
+	}
 }

@@ -13,23 +13,21 @@ import (
 type ctxKey int
 
 const (
-	requestIDKey ctxKey = iota
-	recoveredKey
+	recoveredKey ctxKey = iota
 	idempotencyKey
 	apiKeyIDKey
 )
 
-func requestID(ctx context.Context) string {
-	s, _ := ctx.Value(requestIDKey).(string)
-	return s
-}
+func requestID(ctx context.Context) string { return paygate.RequestID(ctx) }
 
-// withRequestID gives every request an id, returned in the Request-Id header.
+// withRequestID gives every request an id, returned in the Request-Id
+// header and carried by its context (paygate.RequestInfo), where every
+// log line about the request finds it.
 func (s *Server) withRequestID(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		id := "req_" + paygate.RandomToken(20)
-		w.Header().Set("Request-Id", id)
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), requestIDKey, id)))
+		info := &paygate.RequestInfo{ID: "req_" + paygate.RandomToken(20)}
+		w.Header().Set("Request-Id", info.ID)
+		next.ServeHTTP(w, r.WithContext(paygate.WithRequest(r.Context(), info)))
 	})
 }
 
@@ -60,21 +58,36 @@ func (w *statusWriter) WriteHeader(code int) {
 }
 
 // withAccessLog logs each request: method, path (card numbers masked),
-// status, duration. Never the body.
+// status, duration. Never the body. It tells the Observer too, with the
+// route the request matched: the pattern of next (a mux, which sets
+// r.Pattern), or the finer one a handler under it noted in the
+// request's RequestInfo (the pages' and the dashboard's own routes).
 func (s *Server) withAccessLog(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !s.Logger.Enabled(r.Context(), slog.LevelInfo) {
+		logging := s.Logger.Enabled(r.Context(), slog.LevelInfo)
+		if !logging && s.Observer == nil {
 			next.ServeHTTP(w, r)
 			return
 		}
 		start := time.Now()
 		sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 		next.ServeHTTP(sw, r)
+		d := time.Since(start)
+		if s.Observer != nil {
+			route := r.Pattern
+			if info := paygate.RequestFrom(r.Context()); info != nil && info.Route != "" {
+				route = info.Route
+			}
+			s.Observer.Request(route, sw.status, d)
+		}
+		if !logging {
+			return
+		}
 		s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
 			slog.String(paygate.LogRequestID, requestID(r.Context())),
 			slog.String("method", r.Method),
 			slog.String("path", sanitizePath(r.URL.Path)),
 			slog.Int("status", sw.status),
-			slog.Duration("duration", time.Since(start)))
+			slog.Duration("duration", d))
 	})
 }

@@ -74,6 +74,10 @@ type Server struct {
 	// (audit.go).
 	Audit paygate.AuditStore
 
+	// Observer, if set, is told of every request answered and of what
+	// Idempotency-Keys led to (package metrics).
+	Observer paygate.Observer
+
 	// Ready lists what GET /readyz checks (the database, the acquirer
 	// link); each check gets 2 s.
 	Ready []ReadyCheck

@@ -35,6 +35,7 @@ import (
 	"github.com/paygate/paygate/bank"
 	pghttp "github.com/paygate/paygate/http"
 	"github.com/paygate/paygate/iso8583"
+	"github.com/paygate/paygate/metrics"
 	"github.com/paygate/paygate/passwd"
 	"github.com/paygate/paygate/vault"
 	"github.com/paygate/paygate/web"
@@ -96,6 +97,13 @@ type Config struct {
 	// the node adds): the database's.
 	Ready []pghttp.ReadyCheck
 
+	// AdminAddr, if set, serves the node's Prometheus metrics (/metrics)
+	// and profiles (/debug/pprof/) on a listener of their own at this
+	// host:port, which must not be the public one (Addr).
+	AdminAddr string
+
+	// Logger logs; the node wraps its handler with paygate.LogHandler, so
+	// that a line logged with a request's context names the request.
 	Logger *slog.Logger
 	Clock  paygate.Clock // nil: the system clock
 }
@@ -111,6 +119,10 @@ type Node struct {
 	Vault     *vault.Vault
 	Bank      *bank.Bank       // the bank in process; nil over TCP
 	Link      *iso8583.TCPLink // the link to a bank run apart; nil in process
+	// Metrics and Admin are the node's metrics and their listener; nil
+	// without an AdminAddr.
+	Metrics *metrics.Metrics
+	Admin   *metrics.Admin
 
 	interval time.Duration
 	logger   *slog.Logger
@@ -131,6 +143,12 @@ type Node struct {
 func New(ctx context.Context, c Config) (*Node, error) {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	c.Logger = slog.New(paygate.NewLogHandler(c.Logger.Handler()))
+	if c.AdminAddr != "" {
+		if err := metrics.CheckAddr(c.AdminAddr, c.Addr); err != nil {
+			return nil, err
+		}
 	}
 	if c.NetworkTimeout <= 0 {
 		c.NetworkTimeout = 10 * time.Second
@@ -214,6 +232,18 @@ func New(ctx context.Context, c Config) (*Node, error) {
 	if c.RateLimit == 0 {
 		n.Server.RateLimit = -1 // none, unless a merchant has its own
 	}
+	if c.AdminAddr != "" {
+		inDoubt := c.InDoubtAfter
+		if inDoubt <= 0 {
+			inDoubt = 2*c.NetworkTimeout + 5*time.Second // as the Gateway's default
+		}
+		n.Metrics = metrics.New(metrics.Options{Backlog: c.Stores.Backlog, InDoubtAfter: inDoubt, Engine: c.Stores.Engine})
+		g.Observer, n.Server.Observer = n.Metrics, n.Metrics
+		if c.Stores.Observe != nil {
+			c.Stores.Observe(n.Metrics)
+		}
+		n.Admin = &metrics.Admin{Addr: c.AdminAddr, Public: c.Addr, Metrics: n.Metrics, Logger: c.Logger.With("component", "admin")}
+	}
 	return n, nil
 }
 
@@ -222,6 +252,13 @@ func New(ctx context.Context, c Config) (*Node, error) {
 func (n *Node) Open() error {
 	if err := n.Server.Open(); err != nil {
 		return err
+	}
+	if n.Admin != nil {
+		if err := n.Admin.Open(); err != nil {
+			n.Server.Abort()
+			return err
+		}
+		n.logger.Info("admin listener: metrics and profiles", "url", n.Admin.URL())
 	}
 	if n.interval > 0 {
 		ctx, stop := context.WithCancel(context.Background())
@@ -250,6 +287,9 @@ func (n *Node) URL() string { return n.Server.URL() }
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		n.StopSweeper()
+		if n.Admin != nil {
+			n.Admin.Close()
+		}
 		n.closeErr = n.Server.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), n.Gateway.NetworkTimeout+time.Second)
 		if err := n.Gateway.Shutdown(ctx); err != nil {
@@ -294,6 +334,10 @@ func (n *Node) sweep(ctx context.Context) {
 // (claimed in the database: one node at a time does it).
 func (n *Node) Sweep(ctx context.Context) {
 	g, logger := n.Gateway, n.logger
+	start := time.Now()
+	if g.Observer != nil {
+		defer func() { g.Observer.Sweep(time.Now(), time.Since(start)) }()
+	}
 	if _, err := g.Recover(ctx); err != nil && ctx.Err() == nil {
 		logger.Error("recover in-doubt payments", paygate.LogError, err)
 	}

@@ -46,6 +46,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/internal/sqlstore"
 )
 
@@ -91,7 +92,13 @@ type DB struct {
 	queue *sqlstore.Queue // of writes, for the writers
 
 	commits atomic.Int64 // transactions the writers committed
+
+	observer atomic.Pointer[paygate.Observer] // told of each commit; see SetObserver
 }
+
+// SetObserver has o told of each transaction a writer commits (or fails
+// to): how many writes it carried and how long it took.
+func (db *DB) SetObserver(o paygate.Observer) { db.observer.Store(&o) }
 
 // Tx is a writer's transaction, shared by the writes of a batch, or for a
 // write that runs Alone the pool (each statement commits by itself).
@@ -382,7 +389,13 @@ func (w *writer) runAlone(o *sqlstore.Op) error {
 //
 // It takes two round trips when no op needs a third: BEGIN and every op's
 // statements go in one pipeline, then COMMIT once their outcomes are known.
-func (w *writer) runTx(ops []*sqlstore.Op) (int, error) {
+func (w *writer) runTx(ops []*sqlstore.Op) (i int, err error) {
+	start := time.Now()
+	defer func() {
+		if o := w.db.observer.Load(); o != nil && (i < 0 || err == nil) {
+			(*o).Commit(len(ops), time.Since(start), err)
+		}
+	}()
 	ctx := context.Background()
 	if err := w.connect(ctx); err != nil {
 		return -1, err

@@ -28,7 +28,7 @@ func anyOf(column string, values []string) (string, []any) {
 
 // Stores returns the stores on db (package sqlstore's, run by db).
 func (db *DB) Stores() paygate.Stores {
-	return sqlstore.New(engine{db}, dialect, paygate.Stores{Engine: "postgres", Applied: db.Applied, Migrations: db.Migrations, Close: db.Close})
+	return sqlstore.New(engine{db}, dialect, paygate.Stores{Engine: "postgres", Applied: db.Applied, Migrations: db.Migrations, Observe: db.SetObserver, Close: db.Close})
 }
 
 // engine is db as package sqlstore's stores use it: reads on the pool,

@@ -28,8 +28,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/internal/sqlstore"
 )
 
@@ -50,7 +52,13 @@ type DB struct {
 	reader *reader
 	wstmts map[string]*sql.Stmt // prepared write statements
 	queue  *sqlstore.Queue      // of writes, for the one writer
+
+	observer atomic.Pointer[paygate.Observer] // told of each commit; see SetObserver
 }
+
+// SetObserver has o told of each commit of the writer: how many writes it
+// carried and how long it took.
+func (db *DB) SetObserver(o paygate.Observer) { db.observer.Store(&o) }
 
 // Tx is the writer's transaction. Hot statements are prepared once and
 // reused: parsing SQL is a good part of what SQLite costs.
@@ -369,6 +377,7 @@ func (db *DB) run() {
 // savepoint: a failing statement undoes itself. That saves two statements
 // per write. A Lazy write is answered as soon as it has run.
 func (db *DB) commit(batch []*sqlstore.Op) {
+	start := time.Now()
 	errs := make([]error, len(batch))
 	stx, err := db.writer.Begin()
 	if err != nil {
@@ -393,12 +402,16 @@ func (db *DB) commit(batch []*sqlstore.Op) {
 			o.Err <- errs[i]
 		}
 	}
-	if err := stx.Commit(); err != nil {
+	err = stx.Commit()
+	if err != nil {
 		for i := range errs {
 			if errs[i] == nil {
 				errs[i] = fmt.Errorf("commit: %w", err)
 			}
 		}
+	}
+	if o := db.observer.Load(); o != nil {
+		(*o).Commit(len(batch), time.Since(start), err)
 	}
 	for i, o := range batch {
 		if !o.W.Lazy {

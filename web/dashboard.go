@@ -166,7 +166,7 @@ func (d *Dashboard) Handler() http.Handler {
 	mux.HandleFunc("/dashboard/", d.notFound)
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(d.csrfRefused))
-	return d.withBase(d.withRecover(cop.Handler(d.withSignIn(d.withCSRF(mux)))))
+	return d.withBase(d.withRecover(cop.Handler(d.withSignIn(d.withCSRF(routed(mux))))))
 }
 
 // withBase gives the request an id (the API server's when mounted there)

@@ -121,7 +121,18 @@ func (h *Handler) Handler() http.Handler {
 		})
 	}
 	mux.HandleFunc("/", h.notFound)
-	return h.withRequestID(h.withRecover(mux))
+	return h.withRequestID(h.withRecover(routed(mux)))
+}
+
+// routed notes the pattern mux matched in the request's RequestInfo, for
+// the server's metrics (the API server's mux only sees "/pay/").
+func routed(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r)
+		if info := paygate.RequestFrom(r.Context()); info != nil {
+			info.Route = r.Pattern
+		}
+	})
 }
 
 type ctxKey int

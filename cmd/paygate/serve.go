@@ -21,6 +21,7 @@ import (
 
 	"github.com/paygate/paygate"
 	pghttp "github.com/paygate/paygate/http"
+	"github.com/paygate/paygate/metrics"
 	"github.com/paygate/paygate/node"
 	"github.com/paygate/paygate/smtp"
 )
@@ -28,6 +29,7 @@ import (
 // serveConfig is everything serve needs, read from flags and environment.
 type serveConfig struct {
 	Addr           string
+	AdminAddr      string // metrics and profiles; "": none
 	DB             string
 	KeyFile        string
 	TLSCert        string
@@ -81,6 +83,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // so that both have the same defaults.
 func serveFlags(fs *flag.FlagSet, c *serveConfig) (finish func() error) {
 	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen address (env PAYGATE_ADDR)")
+	fs.StringVar(&c.AdminAddr, "admin-addr", env("ADMIN_ADDR", ""), "admin listen address for Prometheus metrics (/metrics) and profiles (/debug/pprof/), never the public one; keep it private, such as 127.0.0.1:9090; default off (env PAYGATE_ADMIN_ADDR)")
 	db := dbFlag(fs)
 	fs.StringVar(&c.KeyFile, "master-key-file", env("MASTER_KEY_FILE", ""), "master key file, made with mode 0600 on first start; default paygate.key next to the database; PAYGATE_MASTER_KEY (64 hex characters) overrides it (env PAYGATE_MASTER_KEY_FILE)")
 	fs.StringVar(&c.TLSCert, "tls-cert", env("TLS_CERT", ""), "TLS certificate file (env PAYGATE_TLS_CERT)")
@@ -248,6 +251,11 @@ func startGateway(ctx context.Context, c serveConfig, logger *slog.Logger) (*gat
 	if err := c.Acquirer.Check(); err != nil {
 		return nil, err
 	}
+	if c.AdminAddr != "" {
+		if err := metrics.CheckAddr(c.AdminAddr, c.Addr); err != nil {
+			return nil, err
+		}
+	}
 	// Bind before anything is created: a start that cannot have its
 	// address must leave no database or key file behind.
 	ln, err := net.Listen("tcp", c.Addr)
@@ -292,6 +300,7 @@ func startGateway(ctx context.Context, c serveConfig, logger *slog.Logger) (*gat
 		Mailer:         send,
 		MasterKey:      master,
 		Addr:           c.Addr,
+		AdminAddr:      c.AdminAddr,
 		Listener:       ln,
 		TLSConfig:      tlsConf,
 		NetworkTimeout: c.NetworkTimeout,

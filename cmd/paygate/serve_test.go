@@ -463,6 +463,8 @@ func TestServeBadFlags(t *testing.T) {
 		{"rate limit", []string{"--rate-limit", "-1"}, 1, `paygate serve: --rate-limit and --rate-burst must not be negative`},
 		{"smtp url", []string{"--smtp-url", "smtp://u:hunter2@mail.example?tls=sometimes", "--mail-from", "r@example.com"}, 1, `paygate serve: --smtp-url: smtp url: tls="sometimes": want starttls, implicit or none`},
 		{"smtp without from", []string{"--smtp-url", "smtp://u:hunter2@mail.example"}, 1, `paygate serve: --smtp-url: mail from: an address is required to send mail \(--mail-from\)`},
+		{"admin on the public address", []string{"--addr", "127.0.0.1:18080", "--admin-addr", "0.0.0.0:18080"}, 1, `paygate serve: --admin-addr 0.0.0.0:18080 is the public address 127.0.0.1:18080`},
+		{"admin address", []string{"--admin-addr", "9090"}, 1, `paygate serve: --admin-addr "9090": want host:port`},
 		{"unknown flag", []string{"--bogus"}, 2, `flag provided but not defined: -bogus`},
 		{"argument", []string{"extra"}, 1, `paygate serve: unexpected argument "extra"`},
 		{"help", []string{"-h"}, 2, `Usage of paygate serve:`},

@@ -62,6 +62,9 @@ type Options struct {
 	// TRLifetime is how long a transparent redirect form is accepted
 	// (0: paygate.DefaultTRLifetime).
 	TRLifetime time.Duration
+	// AdminAddr serves the node's metrics and profiles there (as serve
+	// --admin-addr): "127.0.0.1:0" for a free port.
+	AdminAddr string
 }
 
 // Gateway is a running test gateway.
@@ -227,11 +230,13 @@ func (g *Gateway) openErr(tb testing.TB, o Options, logger *slog.Logger) error {
 		Stores: paygate.Stores{Merchants: g.Merchants, Payments: g.Payments, Cards: cards, Keys: keys,
 			Idempotency: clockedIdempotency{g.Idempotency, g.Clock}, Sequences: seqs, Jobs: g.Jobs,
 			Sessions: st.Sessions, Signing: st.Signing, Deliveries: st.Deliveries, Events: st.Events, Webhooks: st.Webhooks,
-			AccessKeys: st.AccessKeys, Batches: st.Batches, Users: st.Users, DashSessions: st.DashSessions, Audit: st.Audit, Mail: st.Mail},
+			AccessKeys: st.AccessKeys, Batches: st.Batches, Users: st.Users, DashSessions: st.DashSessions, Audit: st.Audit, Mail: st.Mail,
+			Backlog: st.Backlog, Observe: st.Observe, Engine: st.Engine},
 		// Merchants' sites in tests run on 127.0.0.1.
 		AllowPrivateTargets: true,
 		MasterKey:           g.MasterKey,
 		Addr:                "127.0.0.1:0",
+		AdminAddr:           o.AdminAddr,
 		NetworkTimeout:      o.NetworkTimeout,
 		SweepInterval:       o.SweepInterval,
 		TRLifetime:          o.TRLifetime,

@@ -250,6 +250,7 @@ func New(db DB, d *Dialect, bundle paygate.Stores) paygate.Stores {
 	bundle.AccessKeys, bundle.Batches = accessKeys{s}, batches{s}
 	bundle.Users, bundle.DashSessions, bundle.Audit = users{s}, dashSessions{s}, audit{s}
 	bundle.Mail = mails{s}
+	bundle.Backlog = backlog{s}
 	bundle.Users, bundle.DashSessions, bundle.Audit = users{s}, dashSessions{s}, audit{s}
 	return bundle
 }

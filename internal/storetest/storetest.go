@@ -65,6 +65,7 @@ type Stores struct {
 	DashSessions paygate.DashSessionStore
 	Audit        paygate.AuditStore
 	Mail         paygate.MailStore
+	Backlog      paygate.BacklogStore
 }
 
 // Run runs the contract suite. open must return stores on a fresh, empty
@@ -101,6 +102,7 @@ func Run(t *testing.T, open func(t *testing.T) Stores) {
 		{"Batch", batchTests},
 		{"User", userTests},
 		{"Mail", mailTests},
+		{"Backlog", backlogTests},
 	}
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
@@ -370,6 +372,7 @@ func Of(s paygate.Stores) Stores {
 		DashSessions: s.DashSessions,
 		Audit:        s.Audit,
 		Mail:         s.Mail,
+		Backlog:      s.Backlog,
 	}
 }
 
