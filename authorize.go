@@ -24,6 +24,9 @@ type PaymentRequest struct {
 	ReceiptEmail   string
 	RequireAck     *bool // nil: the merchant's setting
 	IdempotencyKey string
+	// RequestHash, with IdempotencyKey, makes the payment its key's
+	// idempotency record (Payment.RequestHash).
+	RequestHash string
 
 	// beforeSend, if set, runs once the payment is recorded and before it
 	// goes to the network; an error keeps it off the network (the payment
@@ -115,6 +118,17 @@ func (g *Gateway) paymentCard(ctx context.Context, m *Merchant, req PaymentReque
 	return card, sealed, summary, nil
 }
 
+// keyTaken reports whether a payment was made under key (not ""): a
+// duplicate on inserting a payment with that key is then the key's, and
+// a new confirmation number would not help.
+func (g *Gateway) keyTaken(ctx context.Context, m *Merchant, key string) bool {
+	if key == "" {
+		return false
+	}
+	_, err := g.Payments.PaymentByIdempotencyKey(ctx, m.ID, key)
+	return err == nil
+}
+
 // CreatePayment authorizes (and, for a sale, captures) a payment. A decline
 // returns the recorded payment together with a *Error of code EDECLINED.
 func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentRequest) (*Payment, error) {
@@ -159,6 +173,7 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 		ReceiptEmail:     req.ReceiptEmail,
 		RequireAck:       requireAck,
 		IdempotencyKey:   req.IdempotencyKey,
+		RequestHash:      req.RequestHash,
 		CreatedAt:        now,
 		UpdatedAt:        now,
 	}
@@ -166,7 +181,7 @@ func (g *Gateway) CreatePayment(ctx context.Context, m *Merchant, req PaymentReq
 	for try := 0; ; try++ {
 		p.ConfirmationNumber = NewConfirmationNumber()
 		err = g.Payments.CreatePayment(ctx, p)
-		if !errors.Is(err, ErrDuplicate) || try == 3 {
+		if !errors.Is(err, ErrDuplicate) || try == 3 || g.keyTaken(ctx, m, req.IdempotencyKey) {
 			break
 		}
 	}

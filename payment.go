@@ -63,12 +63,17 @@ type Payment struct {
 	AckedAt            time.Time
 	VoidReason         string
 	IdempotencyKey     string
-	CreatedAt          time.Time
-	UpdatedAt          time.Time
-	CapturedAt         time.Time
-	VoidedAt           time.Time
-	SettledAt          time.Time
-	Version            int // optimistic lock: every update bumps it
+	// RequestHash is the keyed hash of the API request that made the
+	// payment under IdempotencyKey, while the key lasts: such a payment is
+	// its own idempotency record, and its key is its alone. Empty for a
+	// payment made otherwise, and once the key expired.
+	RequestHash string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	CapturedAt  time.Time
+	VoidedAt    time.Time
+	SettledAt   time.Time
+	Version     int // optimistic lock: every update bumps it
 	// SavedStatus is Status as last read from or written to the store:
 	// saving a payment reports the status it reached since (PaymentEvents).
 	SavedStatus PaymentStatus

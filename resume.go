@@ -30,6 +30,16 @@ func (g *Gateway) ResumePayment(ctx context.Context, m *Merchant, req PaymentReq
 		return g.CreatePayment(ctx, m, req)
 	case err != nil:
 		return nil, err
+	}
+	return ReplayPayment(p)
+}
+
+// ReplayPayment returns a payment that a request made as CreatePayment
+// returned it: with a DeclineError when it was declined or failed, or no
+// payment and ErrInDoubt while an exchange of its is in doubt. The payment
+// is as it is now (captured, refunded or voided since, say).
+func ReplayPayment(p *Payment) (*Payment, error) {
+	switch {
 	case p.Status.InDoubt():
 		return nil, ErrInDoubt
 	case p.Status == StatusDeclined || p.Status == StatusFailed:

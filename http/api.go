@@ -57,11 +57,14 @@ func (s *Server) api(h apiFunc, query ...string) http.HandlerFunc {
 		}
 		s.audited(w, r, m, keyID, func(w http.ResponseWriter) {
 			key := r.Header.Get("Idempotency-Key")
-			if key == "" || r.Method != http.MethodPost {
+			switch {
+			case key == "" || r.Method != http.MethodPost:
 				writeAnswer(w, s.respond(r, h, m, body))
-				return
+			case r.Pattern == "POST /v1/payments":
+				s.keyedPayment(w, r, m, body, key)
+			default:
+				s.idempotent(w, r, h, m, body, key)
 			}
-			s.idempotent(w, r, h, m, body, key)
 		})
 	}
 }

@@ -55,11 +55,7 @@ func outcomeOf(err error, status int) outcome {
 // answer replayed (or waits while it runs), and what the request did
 // (its outcome) decides whether the answer is kept.
 func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, h apiFunc, m *paygate.Merchant, body []byte, key string) {
-	if len(key) > paygate.MaxIdempotencyKey {
-		s.writeError(w, r, paygate.ParamErrorf(paygate.EINVALID, "Idempotency-Key", "Idempotency-Key must be at most %d characters.", paygate.MaxIdempotencyKey))
-		return
-	}
-	if err := checkKeyText(key); err != nil {
+	if err := checkKey(key); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -78,11 +74,11 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, h apiFunc, m
 		switch {
 		case !hmac.Equal([]byte(existing.RequestHash), []byte(rec.RequestHash)):
 			s.observeIdempotency(paygate.IdemMismatch)
-			s.writeError(w, r, paygate.Errorf(paygate.EIDEMPOTENCY, "Idempotency-Key %q was already used with different parameters; use a new key for a new request.", paygate.RedactPANs(key)))
+			s.writeError(w, r, errKeyReused(key))
 		case !existing.Done:
 			s.observeIdempotency(paygate.IdemBusy)
 			w.Header().Set("Retry-After", "1")
-			s.writeError(w, r, paygate.Errorf(paygate.EIDEMPOTENCYBUSY, "A request with this Idempotency-Key is still being processed; retry shortly."))
+			s.writeError(w, r, errKeyBusy)
 		default:
 			s.observeIdempotency(paygate.IdemReplayed)
 			w.Header().Set("Idempotent-Replayed", "true")
@@ -115,6 +111,25 @@ func (s *Server) idempotent(w http.ResponseWriter, r *http.Request, h apiFunc, m
 		s.Logger.Error("store idempotent response", paygate.LogRequestID, requestID(r.Context()), paygate.LogError, err)
 	}
 	writeAnswer(w, a)
+}
+
+// errKeyReused answers a request whose Idempotency-Key was used for
+// another request.
+func errKeyReused(key string) error {
+	return paygate.Errorf(paygate.EIDEMPOTENCY, "Idempotency-Key %q was already used with different parameters; use a new key for a new request.", paygate.RedactPANs(key))
+}
+
+// errKeyBusy answers a request whose Idempotency-Key an earlier request
+// holds while it runs.
+var errKeyBusy = paygate.Errorf(paygate.EIDEMPOTENCYBUSY, "A request with this Idempotency-Key is still being processed; retry shortly.")
+
+// checkKey refuses an Idempotency-Key too long, or that holds a card
+// number.
+func checkKey(key string) error {
+	if len(key) > paygate.MaxIdempotencyKey {
+		return paygate.ParamErrorf(paygate.EINVALID, "Idempotency-Key", "Idempotency-Key must be at most %d characters.", paygate.MaxIdempotencyKey)
+	}
+	return checkKeyText(key)
 }
 
 // checkKeyText refuses an Idempotency-Key that holds a card number, as

@@ -160,7 +160,7 @@ func (s *Server) createPayment(r *http.Request, m *paygate.Merchant, body []byte
 		Amount: *req.Amount, Currency: req.Currency, Card: req.Card.card(), CardID: req.CardID,
 		Capture: req.Capture == nil || *req.Capture, Description: req.Description, OrderID: req.OrderID,
 		Metadata: req.Metadata, ReceiptEmail: req.ReceiptEmail, RequireAck: req.RequireAck,
-		IdempotencyKey: hashedKey(r),
+		IdempotencyKey: hashedKey(r), RequestHash: requestHashOf(r),
 	})
 	if err != nil {
 		if p != nil {

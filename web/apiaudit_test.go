@@ -2,7 +2,6 @@ package web_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
@@ -14,7 +13,7 @@ import (
 // Every mutating API request is in the audit log, with the key, the
 // route, the object and the status, and no card data; reads are not.
 func TestAPIRequestsAudited(t *testing.T) {
-	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: os.Getenv("PAYGATE_TEST_POSTGRES")})
+	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: gatewaytest.PostgresIfSet(t)})
 	ctx := context.Background()
 	c := gw.Client()
 	p, err := c.CreatePayment(ctx, client.PaymentParams{Amount: 1250, Currency: "USD",

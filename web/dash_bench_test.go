@@ -24,11 +24,7 @@ import (
 //
 //	go test ./web -run '^$' -bench DashboardPages -benchtime 20x
 func BenchmarkDashboardPages(b *testing.B) {
-	pg := ""
-	if postgresFromEnv() != "" {
-		pg = gatewaytest.PostgresDSN(b) // a fresh schema: the seed's references are unique in it
-	}
-	gw := gatewaytest.MustOpen(b, gatewaytest.Options{Postgres: pg, Quiet: true})
+	gw := gatewaytest.MustOpen(b, gatewaytest.Options{Postgres: postgresFromEnv(b), Quiet: true})
 	settler := gatewaytest.NewSettler(gw.Gateway)
 	gw.Gateway.Settler = settler
 	s := newBenchSite(b, gw)

@@ -3,7 +3,6 @@ package web_test
 import (
 	"encoding/csv"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,7 +25,7 @@ func byCSS(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 // card number beyond its last 4.
 func TestDashboardInBrowser(t *testing.T) {
 	ctx := browsertest.New(t)
-	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: os.Getenv("PAYGATE_TEST_POSTGRES"), Quiet: true})
+	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: gatewaytest.PostgresIfSet(t), Quiet: true})
 	d := gw.Node.Dashboard
 	u, err := paygate.NewUser(gw.Merchant.ID, "olga@example.com", paygate.RoleOperator, time.Now())
 	if err != nil {

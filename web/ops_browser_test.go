@@ -18,7 +18,7 @@ import (
 // in, and reads the Deposits and the Outbox, wide and on a phone's width.
 func TestSettlementInBrowser(t *testing.T) {
 	ctx := browsertest.New(t)
-	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: postgresFromEnv(), Quiet: true})
+	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: postgresFromEnv(t), Quiet: true})
 	settler := gatewaytest.NewSettler(gw.Gateway)
 	gw.Gateway.Settler = settler
 	s := newSite(t, gw)

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -106,4 +105,4 @@ func noCardNumbers(t *testing.T, name, page string) {
 
 // postgresFromEnv is the PostgreSQL DSN of the tests that run on one
 // engine: PostgreSQL when PAYGATE_TEST_POSTGRES is set, else SQLite ("").
-func postgresFromEnv() string { return os.Getenv("PAYGATE_TEST_POSTGRES") }
+func postgresFromEnv(t testing.TB) string { return gatewaytest.PostgresIfSet(t) }

@@ -92,7 +92,7 @@ var (
 // refused POST changes nothing); and no page shows a role a link or a
 // form that leads where it may not go.
 func TestRoleCoverage(t *testing.T) {
-	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: postgresFromEnv(), Quiet: true})
+	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: postgresFromEnv(t), Quiet: true})
 	settler := gatewaytest.NewSettler(gw.Gateway)
 	gw.Gateway.Settler = settler
 	s := newSite(t, gw)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,7 +25,7 @@ import (
 // redelivers a webhook that had failed.
 func TestSettingsInBrowser(t *testing.T) {
 	ctx := browsertest.New(t)
-	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: os.Getenv("PAYGATE_TEST_POSTGRES"), Quiet: true})
+	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: gatewaytest.PostgresIfSet(t), Quiet: true})
 	d := gw.Node.Dashboard
 	base := gw.URL()
 	signIn := func(role paygate.Role) {

@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"regexp"
 	"strings"
 	"sync/atomic"
@@ -80,7 +79,7 @@ func settingsForm(success string) url.Values {
 // shown once, revoked after a confirmation; secrets rotated and shown
 // once; a webhook endpoint's delivery log and a redelivery.
 func TestSettingsPages(t *testing.T) {
-	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: os.Getenv("PAYGATE_TEST_POSTGRES")})
+	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: gatewaytest.PostgresIfSet(t)})
 	ctx := context.Background()
 	admin := signInAs(t, gw, paygate.RoleAdmin)
 	for _, role := range []paygate.Role{paygate.RoleOperator, paygate.RoleViewer} {

@@ -19,7 +19,7 @@ import (
 // of the one payment, which carries the customer's e-mail and sends it a
 // receipt.
 func TestTerminalDoubleSubmit(t *testing.T) {
-	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: postgresFromEnv(), Quiet: true})
+	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: postgresFromEnv(t), Quiet: true})
 	s := newSite(t, gw)
 	st, page := s.get(paygate.RoleOperator, "/dashboard/terminal")
 	i := strings.Index(page, `name="token" value="`)

@@ -282,6 +282,19 @@ func (g *Gateway) CloseDB() {
 	}
 }
 
+// PostgresIfSet is PostgresDSN when PAYGATE_TEST_POSTGRES is set, and ""
+// (SQLite) otherwise: for a test that runs on whichever engine the run
+// tests, each time in a schema of its own (the test database outlives a
+// run: the users, sign-in failures and audit rows of earlier runs must not
+// meet this one's).
+func PostgresIfSet(tb testing.TB) string {
+	tb.Helper()
+	if os.Getenv("PAYGATE_TEST_POSTGRES") == "" {
+		return ""
+	}
+	return PostgresDSN(tb)
+}
+
 // PostgresDSN returns a DSN for a fresh schema in the PostgreSQL database
 // named by PAYGATE_TEST_POSTGRES, dropped when the test ends; without that
 // variable the test is skipped.

@@ -33,6 +33,10 @@ const (
 	// idemPurge deletes a batch of records created before a time.
 	idemPurge = `DELETE FROM idempotency_keys WHERE (merchant_id, key) IN
 		(SELECT merchant_id, key FROM idempotency_keys WHERE created_at < ? LIMIT ?)`
+	// A keyed API payment's key expires as a record's does: its request
+	// hash is cleared, and the key is free (migration 0015).
+	idemExpirePayments = `UPDATE payments SET request_hash = '' WHERE id IN
+		(SELECT id FROM payments WHERE request_hash <> '' AND created_at < ? LIMIT ?)`
 )
 
 func scanIdempotency(row Row) (*paygate.IdempotencyRecord, error) {
@@ -113,25 +117,36 @@ func (s idempotency) UnlockIdempotent(ctx context.Context, rec *paygate.Idempote
 // purgeBatch is how many records one write of PurgeIdempotent deletes.
 const purgeBatch = 1000
 
-// PurgeIdempotent deletes records created before t, a batch per write so
-// that no write holds the others up for long. Each write is Alone (it would
-// hold its locks through a batch's other writes) and Frees.
+// PurgeIdempotent deletes records created before t, and expires the keys
+// of the payments that are their own records (clears their request hash),
+// a batch per write so that no write holds the others up for long. Each
+// write is Alone (it would hold its locks through a batch's other writes);
+// the deletes Free.
 func (s idempotency) PurgeIdempotent(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
-	for {
-		var deleted int64
-		purge := s.stmt(func(n int64, err error) error {
-			deleted = n
+	for _, q := range []struct {
+		sql, what, key string
+		frees          bool
+	}{{idemPurge, "purge idempotency keys", "idempotency_keys/", true}, {idemExpirePayments, "expire payments' idempotency keys", "payments/", false}} {
+		for {
+			var n int64
+			stmt := s.stmt(func(changed int64, err error) error {
+				n = changed
+				if err != nil {
+					n = 0
+					return fmt.Errorf("%s: %w", q.what, err)
+				}
+				return nil
+			}, q.sql, before.UnixMicro(), purgeBatch)
+			err := s.db.Write(ctx, &Write{Key: q.key, Stmts: []Stmt{stmt}, Alone: true, Frees: q.frees})
+			total += n
 			if err != nil {
-				deleted = 0
-				return fmt.Errorf("purge idempotency keys: %w", err)
+				return total, err
 			}
-			return nil
-		}, idemPurge, before.UnixMicro(), purgeBatch)
-		err := s.db.Write(ctx, &Write{Key: "idempotency_keys/", Stmts: []Stmt{purge}, Alone: true, Frees: true})
-		total += deleted
-		if err != nil || deleted < purgeBatch {
-			return total, err
+			if n < purgeBatch {
+				break
+			}
 		}
 	}
+	return total, nil
 }

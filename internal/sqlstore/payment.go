@@ -22,7 +22,7 @@ const paymentColumns = `id, merchant_id, status, amount, currency, amount_captur
 	brand, first6, last4, exp_month, exp_year, fingerprint, pan_key_id, pan, card_id, confirmation_number,
 	stan, rrn, transmitted_at, auth_code, response_code, decline_code, decline_reason, description, order_id,
 	metadata, receipt_email, require_ack, ack_deadline, acked_at, void_reason, idempotency_key,
-	created_at, updated_at, captured_at, voided_at, settled_at, version, trace, channel`
+	created_at, updated_at, captured_at, voided_at, settled_at, version, trace, channel, request_hash`
 
 func paymentArgs(p *paygate.Payment) ([]any, error) {
 	meta := ""
@@ -37,7 +37,7 @@ func paymentArgs(p *paygate.Payment) ([]any, error) {
 		p.Card.Brand, p.Card.First6, p.Card.Last4, p.Card.ExpMonth, p.Card.ExpYear, p.Card.Fingerprint, p.PAN.KeyID, p.PAN.Ciphertext, p.CardID, p.ConfirmationNumber,
 		p.STAN, p.RRN, toTime(p.TransmittedAt), p.AuthCode, p.ResponseCode, p.DeclineCode, p.DeclineReason, p.Description, p.OrderID,
 		meta, p.ReceiptEmail, p.RequireAck, toTime(p.AckDeadline), toTime(p.AckedAt), p.VoidReason, p.IdempotencyKey,
-		toTime(p.CreatedAt), toTime(p.UpdatedAt), toTime(p.CapturedAt), toTime(p.VoidedAt), toTime(p.SettledAt), p.Version, encodeTrace(p.Trace), string(cmp.Or(p.Channel, paygate.ChannelEcommerce))}, nil
+		toTime(p.CreatedAt), toTime(p.UpdatedAt), toTime(p.CapturedAt), toTime(p.VoidedAt), toTime(p.SettledAt), p.Version, encodeTrace(p.Trace), string(cmp.Or(p.Channel, paygate.ChannelEcommerce)), p.RequestHash}, nil
 }
 
 // encodeTrace stores a payment's trace as JSON ("" when empty).
@@ -60,7 +60,7 @@ func scanPayment(row Row) (*paygate.Payment, error) {
 		&p.Card.Brand, &p.Card.First6, &p.Card.Last4, &p.Card.ExpMonth, &p.Card.ExpYear, &p.Card.Fingerprint, &p.PAN.KeyID, &p.PAN.Ciphertext, &p.CardID, &p.ConfirmationNumber,
 		&p.STAN, &p.RRN, &transmitted, &p.AuthCode, &p.ResponseCode, &p.DeclineCode, &p.DeclineReason, &p.Description, &p.OrderID,
 		&meta, &p.ReceiptEmail, &p.RequireAck, &ackDeadline, &ackedAt, &p.VoidReason, &p.IdempotencyKey,
-		&created, &updated, &captured, &voided, &settled, &p.Version, &trace, &channel)
+		&created, &updated, &captured, &voided, &settled, &p.Version, &trace, &channel, &p.RequestHash)
 	if err != nil {
 		return nil, err
 	}
@@ -108,7 +108,7 @@ func scanRefund(row Row) (*paygate.Refund, error) {
 }
 
 var (
-	paymentInsert = `INSERT INTO payments (` + paymentColumns + `) VALUES (` + placeholders(42) + `)`
+	paymentInsert = `INSERT INTO payments (` + paymentColumns + `) VALUES (` + placeholders(43) + `)`
 	paymentUpdate = `UPDATE payments SET status = ?, amount_captured = ?, amount_refunded = ?, auth_code = ?, response_code = ?,
 	decline_code = ?, decline_reason = ?, ack_deadline = ?, acked_at = ?, void_reason = ?, updated_at = ?, captured_at = ?,
 	voided_at = ?, settled_at = ?, trace = ?, version = version + 1 WHERE id = ? AND version = ?`
@@ -268,12 +268,17 @@ func (s payments) MarkSettled(ctx context.Context, merchantID string, at time.Ti
 	return settled, err
 }
 
-// PaymentByIdempotencyKey finds the newest payment created under a key.
+// PaymentByIdempotencyKey finds the newest payment created under a key. A
+// keyed API payment's key (request_hash set) is unique and looked up in its
+// own index; other keys may repeat (migration 0015): each half of the
+// condition spells out its index's predicate so that either engine uses it.
 func (s payments) PaymentByIdempotencyKey(ctx context.Context, merchantID, key string) (*paygate.Payment, error) {
 	if key == "" {
 		return nil, paygate.Errorf(paygate.ENOTFOUND, "No payment was made with this idempotency key.")
 	}
-	list, err := s.list(ctx, `merchant_id = ? AND idempotency_key = ? ORDER BY id DESC LIMIT 1`, merchantID, key)
+	list, err := s.list(ctx, `(merchant_id = ? AND idempotency_key = ? AND request_hash <> '')
+		OR (merchant_id = ? AND idempotency_key = ? AND idempotency_key <> '' AND request_hash = '')
+		ORDER BY id DESC LIMIT 1`, merchantID, key, merchantID, key)
 	if err != nil {
 		return nil, err
 	}
