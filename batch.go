@@ -231,6 +231,10 @@ type BatchStore interface {
 	// OpenTotals adds up what the merchant's open batch of the currency
 	// holds so far: its approved transactions no batch has claimed yet.
 	OpenTotals(ctx context.Context, merchantID string, c Currency) (Totals, error)
+	// OpenTotalsByCurrency is OpenTotals of every currency at once, by
+	// code: the currencies with no transaction waiting are left out (so
+	// its keys are also the merchant's currencies in Unbatched).
+	OpenTotalsByCurrency(ctx context.Context, merchantID string) (map[string]Totals, error)
 	Batches(ctx context.Context, f BatchFilter) (list []*Batch, hasMore bool, err error)
 	// UpdateBatch saves b if its Version is still the stored one (and
 	// bumps it); else ErrVersionConflict.

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -93,23 +94,27 @@ func (d *Dashboard) batchesPage(w http.ResponseWriter, r *http.Request) {
 		d.internalError(w, r, err)
 		return
 	}
-	seen := map[string]bool{}
-	for _, b := range open {
-		if err := d.Gateway.OpenBatchTotals(ctx, b); err != nil {
-			d.internalError(w, r, err)
-			return
-		}
-		seen[b.Currency.Code] = true
-		data.Open = append(data.Open, batchRowOf(b, loc, canClose))
-	}
-	keys, err := d.Gateway.Batches.Unbatched(ctx, m.ID)
+	// One query for what every open batch holds (the currencies it
+	// returns are also those with transactions waiting).
+	totals, err := d.Gateway.Batches.OpenTotalsByCurrency(ctx, m.ID)
 	if err != nil {
 		d.internalError(w, r, err)
 		return
 	}
-	for _, k := range keys {
-		if !seen[k.Currency.Code] {
-			data.Pending = append(data.Pending, k.Currency.Code)
+	openTotals := func(b *paygate.Batch) {
+		if b.Status == paygate.BatchOpen {
+			b.Totals = totals[b.Currency.Code]
+		}
+	}
+	seen := map[string]bool{}
+	for _, b := range open {
+		openTotals(b)
+		seen[b.Currency.Code] = true
+		data.Open = append(data.Open, batchRowOf(b, loc, canClose))
+	}
+	for _, c := range slices.Sorted(maps.Keys(totals)) {
+		if !seen[c] {
+			data.Pending = append(data.Pending, c)
 		}
 	}
 
@@ -120,10 +125,7 @@ func (d *Dashboard) batchesPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for _, b := range list {
-		if err := d.Gateway.OpenBatchTotals(ctx, b); err != nil {
-			d.internalError(w, r, err)
-			return
-		}
+		openTotals(b)
 		data.Rows = append(data.Rows, batchRowOf(b, loc, canClose))
 	}
 	v := url.Values{}

@@ -71,12 +71,13 @@ func (d *Dashboard) overview(w http.ResponseWriter, r *http.Request) {
 				Labels: labels, Values: s.Count}})
 	}
 	if d.Gateway.Batches != nil {
+		open, err := d.Gateway.Batches.OpenTotalsByCurrency(ctx, m.ID)
+		if err != nil {
+			d.internalError(w, r, err)
+			return
+		}
 		for _, s := range o.Currencies {
-			t, err := d.Gateway.Batches.OpenTotals(ctx, m.ID, s.Currency)
-			if err != nil {
-				d.internalError(w, r, err)
-				return
-			}
+			t := open[s.Currency.Code]
 			data.Open = append(data.Open, openBatchRow{Currency: s.Currency.Code,
 				Debits:  itoa64(t.DebitsCount) + " · " + formatMoney(t.DebitsAmount, s.Currency).Text(),
 				Credits: itoa64(t.CreditsCount) + " · " + formatMoney(t.CreditsAmount, s.Currency).Text(),

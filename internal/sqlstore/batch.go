@@ -418,6 +418,42 @@ func (s batches) OpenTotals(ctx context.Context, merchantID string, c paygate.Cu
 	return t, nil
 }
 
+// OpenTotalsByCurrency is OpenTotals of all the merchant's currencies in
+// one query: one pass over its unbatched payments and refunds (the
+// partial indexes payments_unbatched and refunds_unbatched), where the
+// dashboard asked once per currency and again for Unbatched.
+func (s batches) OpenTotalsByCurrency(ctx context.Context, merchantID string) (map[string]paygate.Totals, error) {
+	type sum struct {
+		credit      bool
+		currency    string
+		count, amnt int64
+	}
+	sums, err := collect("open batch totals", func(r Row) (sum, error) {
+		var x sum
+		var kind int
+		err := r.Scan(&kind, &x.currency, &x.count, &x.amnt)
+		x.credit = kind == 1
+		return x, err
+	})(s.query(ctx, `SELECT 0, currency, COUNT(*), CAST(COALESCE(SUM(amount_captured), 0) AS BIGINT) FROM payments
+		WHERE merchant_id = ? AND batch_id IS NULL AND status IN ('captured', 'partially_refunded', 'refunded') GROUP BY currency
+	UNION ALL SELECT 1, currency, COUNT(*), CAST(COALESCE(SUM(amount), 0) AS BIGINT) FROM refunds
+		WHERE merchant_id = ? AND batch_id IS NULL AND status = 'succeeded' GROUP BY currency`, merchantID, merchantID))
+	if err != nil {
+		return nil, err
+	}
+	totals := map[string]paygate.Totals{}
+	for _, x := range sums {
+		t := totals[x.currency]
+		if x.credit {
+			t.CreditsCount, t.CreditsAmount = x.count, x.amnt
+		} else {
+			t.DebitsCount, t.DebitsAmount = x.count, x.amnt
+		}
+		totals[x.currency] = t
+	}
+	return totals, nil
+}
+
 // BatchFees adds up p.Fee over a batch's items in SQL: integer arithmetic
 // as Pricing.Fee does it (percentOf: (amount × num + den/2) / den, per
 // item), refunds free, the interchange of interchange-plus by a CASE built

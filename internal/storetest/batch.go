@@ -93,6 +93,22 @@ func testAssignClaims(t *testing.T, s Stores) {
 	MustCreatePayment(t, s.Payments, euro)
 	theirs := capturedPayment(t, s, other.ID, Base.Add(time.Hour))
 
+	// What the open batches hold: by currency in one query, as OpenTotals
+	// says for each; the other merchant's payment is not counted.
+	byCurrency, err := s.Batches.OpenTotalsByCurrency(ctx, m.ID)
+	wantOpen := map[string]paygate.Totals{
+		"USD": {DebitsCount: 3, DebitsAmount: 27000, CreditsCount: 1, CreditsAmount: 2500},
+		"EUR": {DebitsCount: 1, DebitsAmount: euro.Amount},
+	}
+	if err != nil || fmt.Sprint(byCurrency) != fmt.Sprint(wantOpen) {
+		t.Errorf("OpenTotalsByCurrency: got %v %v, want %v", byCurrency, err, wantOpen)
+	}
+	for code, want := range wantOpen {
+		if got, err := s.Batches.OpenTotals(ctx, m.ID, MustCurrency(t, code)); err != nil || got != want {
+			t.Errorf("OpenTotals %s: got %+v %v, want %+v", code, got, err, want)
+		}
+	}
+
 	next, err := assign(t, s, b, closeAt)
 	if err != nil {
 		t.Fatalf("AssignBatch: %v", err)
