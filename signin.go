@@ -2,6 +2,7 @@ package paygate
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -20,6 +21,15 @@ const (
 const (
 	DashIdleTimeout = 15 * time.Minute
 	DashMaxLifetime = 12 * time.Hour
+)
+
+// Sign-in housekeeping: ended sessions and failures older than
+// SignInFailureTTL (far past any window) are deleted every
+// PruneSignInsEvery, by one node of several at a time.
+const (
+	SignInFailureTTL  = 24 * time.Hour
+	PruneSignInsJob   = "prune-sign-ins"
+	PruneSignInsEvery = 5 * time.Minute
 )
 
 // DashSession is a signed-in dashboard session, kept in the database so
@@ -64,4 +74,37 @@ type DashSessionStore interface {
 	TouchDashSession(ctx context.Context, id string, at time.Time) error
 	// DeleteDashSession ends a session (no error if it has ended).
 	DeleteDashSession(ctx context.Context, id string, a *AuditEntry) error
+	// PruneSignIns deletes the sessions last seen before idleBefore or
+	// created before createdBefore, and the sign-in failures before
+	// failedBefore, a bounded batch at a time until none is left; it
+	// returns how many rows it deleted.
+	PruneSignIns(ctx context.Context, idleBefore, createdBefore, failedBefore time.Time) (int64, error)
+}
+
+// SignInPruner deletes ended dashboard sessions and old sign-in failures,
+// on one node of several at a time (see Periodic).
+type SignInPruner struct {
+	Store DashSessionStore
+	Job   Periodic
+}
+
+// NewSignInPruner returns a pruner for this node (holder), which claims the
+// job in jobs every PruneSignInsEvery of clock.
+func NewSignInPruner(s DashSessionStore, jobs JobStore, holder string, clock Clock) *SignInPruner {
+	return &SignInPruner{Store: s, Job: Periodic{Name: PruneSignInsJob, Every: PruneSignInsEvery, Jobs: jobs, Holder: holder, Clock: clock}}
+}
+
+// Prune deletes what has ended if pruning is due and this node claimed it;
+// ran says whether it did.
+func (p *SignInPruner) Prune(ctx context.Context) (n int64, ran bool, err error) {
+	due, err := p.Job.Due(ctx)
+	if err != nil || !due {
+		return 0, false, err
+	}
+	now := p.Job.Clock.Now()
+	n, err = p.Store.PruneSignIns(ctx, now.Add(-DashIdleTimeout), now.Add(-DashMaxLifetime), now.Add(-SignInFailureTTL))
+	if err != nil {
+		return n, true, fmt.Errorf("prune sign-ins: %w", err)
+	}
+	return n, true, nil
 }

@@ -127,6 +127,7 @@ type Node struct {
 	interval time.Duration
 	logger   *slog.Logger
 	pruner   *paygate.IdempotencyPruner
+	signIns  *paygate.SignInPruner // nil without a dashboard session store
 
 	mu        sync.Mutex
 	stop      context.CancelFunc // ends the sweeper
@@ -197,6 +198,9 @@ func New(ctx context.Context, c Config) (*Node, error) {
 	}
 	n.Gateway = g
 	n.pruner = paygate.NewIdempotencyPruner(c.Stores.Idempotency, c.Stores.Jobs, paygate.NewHolder(), g.Clock)
+	if c.Stores.DashSessions != nil {
+		n.signIns = paygate.NewSignInPruner(c.Stores.DashSessions, c.Stores.Jobs, n.pruner.Job.Holder, g.Clock)
+	}
 
 	ready := append([]pghttp.ReadyCheck(nil), c.Ready...)
 	if n.Link != nil {
@@ -362,6 +366,13 @@ func (n *Node) Sweep(ctx context.Context) {
 		logger.Error("prune idempotency keys", paygate.LogError, err)
 	} else if k > 0 {
 		logger.Info("pruned idempotency keys", "count", k)
+	}
+	if n.signIns != nil {
+		if k, _, err := n.signIns.Prune(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("prune dashboard sessions and sign-in failures", paygate.LogError, err)
+		} else if k > 0 {
+			logger.Info("pruned dashboard sessions and sign-in failures", "count", k)
+		}
 	}
 }
 

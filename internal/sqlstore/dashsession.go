@@ -52,3 +52,42 @@ func (s dashSessions) DeleteDashSession(ctx context.Context, id string, a *payga
 	stmts := []Stmt{s.stmt(failed("delete dashboard session"), `DELETE FROM dash_sessions WHERE id = ?`, id)}
 	return s.db.Write(ctx, &Write{Key: "dash_sessions/" + id, Stmts: append(stmts, s.auditStmts(a)...)})
 }
+
+// pruneSignInBatch bounds each delete of PruneSignIns.
+const pruneSignInBatch = 1000
+
+// PruneSignIns deletes ended sessions and old sign-in failures, a batch
+// per write.
+func (s dashSessions) PruneSignIns(ctx context.Context, idleBefore, createdBefore, failedBefore time.Time) (int64, error) {
+	var total int64
+	for _, q := range []struct {
+		what, key, sql string
+		args          []any
+	}{
+		{"prune dashboard sessions", "dash_sessions/", `DELETE FROM dash_sessions WHERE id IN
+			(SELECT id FROM dash_sessions WHERE last_seen_at < ? OR created_at < ? LIMIT ?)`,
+			[]any{idleBefore.UnixMicro(), createdBefore.UnixMicro(), pruneSignInBatch}},
+		{"prune sign-in failures", "signin_failures/", `DELETE FROM signin_failures WHERE (key, at) IN
+			(SELECT key, at FROM signin_failures WHERE at < ? LIMIT ?)`,
+			[]any{failedBefore.UnixMicro(), pruneSignInBatch}},
+	} {
+		for {
+			var n int64
+			stmt := s.stmt(func(changed int64, err error) error {
+				if err != nil {
+					return fmt.Errorf("%s: %w", q.what, err)
+				}
+				n = changed
+				return nil
+			}, q.sql, q.args...)
+			if err := s.db.Write(ctx, &Write{Key: q.key, Stmts: []Stmt{stmt}, Alone: true}); err != nil {
+				return total, err
+			}
+			total += n
+			if n < pruneSignInBatch {
+				break
+			}
+		}
+	}
+	return total, nil
+}

@@ -185,7 +185,7 @@ func (s users) RecordSignInFailure(ctx context.Context, keys []string, at time.T
 	var stmts []Stmt
 	for _, k := range keys {
 		stmts = append(stmts,
-			s.stmt(failed("prune sign-in failures"), `DELETE FROM signin_failures WHERE key = ? AND at < ?`, k, at.Add(-24*time.Hour).UnixMicro()),
+			s.stmt(failed("prune sign-in failures"), `DELETE FROM signin_failures WHERE key = ? AND at < ?`, k, at.Add(-paygate.SignInFailureTTL).UnixMicro()),
 			s.stmt(failed("record sign-in failure"), `INSERT INTO signin_failures (key, at) VALUES (?, ?)`, k, at.UnixMicro()))
 	}
 	if len(stmts) == 0 {

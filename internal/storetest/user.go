@@ -15,6 +15,7 @@ var userTests = []test{
 	{"SecondFactor", testUserSecondFactor},
 	{"SignInFailures", testUserSignInFailures},
 	{"DashSession", testDashSession},
+	{"PruneSignIns", testPruneSignIns},
 	{"AuditLog", testAuditLog},
 }
 
@@ -299,5 +300,49 @@ func testAuditLog(t *testing.T, s Stores) {
 	// The store has no way to change an entry: the type says so.
 	if _, ok := s.Audit.(interface{ DeleteAudit(string) error }); ok {
 		t.Error("the audit store can delete")
+	}
+}
+
+// testPruneSignIns: ended sessions (idle, or past their lifetime) and old
+// failures go; a live session and recent failures stay.
+func testPruneSignIns(t *testing.T, s Stores) {
+	ctx := t.Context()
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	u := MustCreateUser(t, s, m, "ann@example.com", paygate.RoleViewer)
+	now := Base.Add(48 * time.Hour)
+	session := func(created, seen time.Time) *paygate.DashSession {
+		_, d := paygate.NewDashSession(u, true, "192.0.2.1", "UA", created)
+		d.LastSeenAt = seen
+		if err := s.DashSessions.CreateDashSession(ctx, d, nil); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	live := session(now.Add(-time.Hour), now.Add(-time.Minute))
+	idle := session(now.Add(-time.Hour), now.Add(-paygate.DashIdleTimeout-time.Second))
+	old := session(now.Add(-paygate.DashMaxLifetime-time.Second), now.Add(-time.Minute))
+	if err := s.Users.RecordSignInFailure(ctx, []string{"email:ann@example.com", "ip:192.0.2.1"}, now.Add(-paygate.SignInFailureTTL-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Users.RecordSignInFailure(ctx, []string{"email:ann@example.com"}, now.Add(-time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.DashSessions.PruneSignIns(ctx, now.Add(-paygate.DashIdleTimeout), now.Add(-paygate.DashMaxLifetime), now.Add(-paygate.SignInFailureTTL))
+	if err != nil || n != 4 {
+		t.Errorf("PruneSignIns: deleted %d (%v), want 2 sessions and 2 failures", n, err)
+	}
+	if _, err := s.DashSessions.DashSession(ctx, live.TokenHash); err != nil {
+		t.Errorf("the live session: %v", err)
+	}
+	for _, d := range []*paygate.DashSession{idle, old} {
+		if _, err := s.DashSessions.DashSession(ctx, d.TokenHash); paygate.ErrorCode(err) != paygate.ENOTFOUND {
+			t.Errorf("ended session %s: %v, want gone", d.ID, err)
+		}
+	}
+	if c, _, err := s.Users.SignInFailures(ctx, "email:ann@example.com", now.Add(-48*time.Hour)); err != nil || c != 1 {
+		t.Errorf("failures left: %d (%v), want the recent one", c, err)
+	}
+	if n, err := s.DashSessions.PruneSignIns(ctx, now.Add(-paygate.DashIdleTimeout), now.Add(-paygate.DashMaxLifetime), now.Add(-paygate.SignInFailureTTL)); err != nil || n != 0 {
+		t.Errorf("PruneSignIns again: %d %v, want 0", n, err)
 	}
 }
