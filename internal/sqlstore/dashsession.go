@@ -62,7 +62,7 @@ func (s dashSessions) PruneSignIns(ctx context.Context, idleBefore, createdBefor
 	var total int64
 	for _, q := range []struct {
 		what, key, sql string
-		args          []any
+		args           []any
 	}{
 		{"prune dashboard sessions", "dash_sessions/", `DELETE FROM dash_sessions WHERE id IN
 			(SELECT id FROM dash_sessions WHERE last_seen_at < ? OR created_at < ? LIMIT ?)`,
