@@ -117,6 +117,19 @@ func TestDashboardTour(t *testing.T) {
 	}
 	browsertest.Screenshot(t, ctx, "tour-payment")
 
+	// On a phone every page fits the screen's width: tables scroll in
+	// their own box, nothing else overflows.
+	for _, page := range []string{"/dashboard/", "/dashboard/payments", "/dashboard/payments/" + last.ID, "/dashboard/terminal",
+		"/dashboard/batches", "/dashboard/deposits", "/dashboard/outbox", "/dashboard/settings", "/dashboard/users", "/dashboard/audit"} {
+		browsertest.Do(t, ctx, "open "+page+" on a phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(base+page),
+			chromedp.WaitVisible(byCSS("h1")))
+		if w := browsertest.Get(t, ctx, "measure "+page, chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); w > 390 {
+			t.Errorf("%s on a 390 px wide phone is %d px wide", page, w)
+		}
+		browsertest.Screenshot(t, ctx, "tour-phone"+strings.ReplaceAll(strings.ReplaceAll(page, last.ID, "one"), "/", "-"))
+	}
+	browsertest.Do(t, ctx, "back to a desktop", chromedp.EmulateViewport(1280, 900))
+
 	browsertest.Do(t, ctx, "key in a phone order",
 		chromedp.Navigate(base+"/dashboard/terminal"),
 		chromedp.WaitVisible(byCSS("#card_number")),
