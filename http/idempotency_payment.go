@@ -10,7 +10,7 @@ import (
 )
 
 // A payment made by POST /v1/payments with an Idempotency-Key is its own
-// idempotency record (migration 0015): the payment row carries the keyed
+// idempotency record (migration 0014): the payment row carries the keyed
 // hash of the key and of the request, and its key is unique per merchant.
 // A keyed sale writes the payment twice (recorded pending before the
 // network, then its outcome) and nothing else for its key: no claim in

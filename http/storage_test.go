@@ -126,7 +126,7 @@ func TestStoragePerSale(t *testing.T) {
 	t.Logf("SQLite, %d sales with Idempotency-Keys: %.0f bytes per sale; after pruning the keys: %.0f bytes per sale (file %d → %d → %d bytes)",
 		n, before, kept, empty, full, after)
 	// A keyed sale's payment is its own idempotency record (migration
-	// 0015): there is no stored response to prune (it was about a third
+	// 0014): there is no stored response to prune (it was about a third
 	// of what a sale cost, some 950 of 3,500 bytes), and expiring the keys
 	// (clearing their request hashes) neither gives back nor takes much.
 	// What a sale keeps: the payment with its indexes (the dashboard's

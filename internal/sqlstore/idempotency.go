@@ -34,7 +34,7 @@ const (
 	idemPurge = `DELETE FROM idempotency_keys WHERE (merchant_id, key) IN
 		(SELECT merchant_id, key FROM idempotency_keys WHERE created_at < ? LIMIT ?)`
 	// A keyed API payment's key expires as a record's does: its request
-	// hash is cleared, and the key is free (migration 0015).
+	// hash is cleared, and the key is free (migration 0014).
 	idemExpirePayments = `UPDATE payments SET request_hash = '' WHERE id IN
 		(SELECT id FROM payments WHERE request_hash <> '' AND created_at < ? LIMIT ?)`
 )

@@ -270,7 +270,7 @@ func (s payments) MarkSettled(ctx context.Context, merchantID string, at time.Ti
 
 // PaymentByIdempotencyKey finds the newest payment created under a key. A
 // keyed API payment's key (request_hash set) is unique and looked up in its
-// own index; other keys may repeat (migration 0015): each half of the
+// own index; other keys may repeat (migration 0014): each half of the
 // condition spells out its index's predicate so that either engine uses it.
 func (s payments) PaymentByIdempotencyKey(ctx context.Context, merchantID, key string) (*paygate.Payment, error) {
 	if key == "" {
