@@ -1,6 +1,7 @@
 package http
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"strconv"
@@ -11,9 +12,10 @@ import (
 // Every mutating API request (POST, DELETE) that an API key makes is
 // recorded in the merchant's audit log (PCI DSS 10): the key's id, the
 // route's pattern, the object id in the path, the status answered, the
-// client's address (not its user agent: the row is kept for good). It costs one more write per such request (a sale
-// included); a failure to record is logged and does not change the answer,
-// which has been sent already.
+// client's address (not its user agent: the row is kept for good). It costs
+// one more write per such request (a sale included), made after the answer
+// is flushed to the client; a failure to record is logged and does not
+// change the answer, which has been sent already.
 
 // statusRecorder remembers the status a handler wrote.
 type statusRecorder struct {
@@ -46,6 +48,11 @@ func (s *Server) audited(w http.ResponseWriter, r *http.Request, m *paygate.Merc
 	}
 	rec := &statusRecorder{ResponseWriter: w}
 	serve(rec)
+	// The answer goes out now, not after the audit row's commit: the
+	// merchant does not wait for the record of its own request. The row
+	// is written whatever becomes of the connection.
+	http.NewResponseController(w).Flush()
+	ctx := context.WithoutCancel(r.Context())
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		ip = r.RemoteAddr
@@ -53,7 +60,7 @@ func (s *Server) audited(w http.ResponseWriter, r *http.Request, m *paygate.Merc
 	now := s.Gateway.Clock.Now()
 	a := paygate.NewAuditEntry(nil, r.Pattern, r.PathValue("id"), "status "+strconv.Itoa(rec.status), now).From(ip, "")
 	a.MerchantID, a.ActorType, a.ActorID = m.ID, paygate.ActorAPIKey, keyID
-	if err := s.Audit.AppendAudit(r.Context(), a); err != nil {
+	if err := s.Audit.AppendAudit(ctx, a); err != nil {
 		s.Logger.Error("record API request in the audit log", paygate.LogRequestID, w.Header().Get("Request-Id"), paygate.LogError, err)
 	}
 }
