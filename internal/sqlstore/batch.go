@@ -139,40 +139,15 @@ func (s batches) Batch(ctx context.Context, merchantID, id string) (*paygate.Bat
 	return b, nil
 }
 
-// filter is the condition of a listing of batches or deposits.
-func (f batchFilter) where() (string, []any) {
-	where := []string{"merchant_id = ?"}
-	args := []any{f.MerchantID}
-	if f.Status != "" {
-		where, args = append(where, "status = ?"), append(args, string(f.Status))
-	}
-	if f.Currency != "" {
-		where, args = append(where, "currency = ?"), append(args, f.Currency)
-	}
-	if f.StartingAfter != "" {
-		where, args = append(where, "id < ?"), append(args, f.StartingAfter)
-	}
-	return strings.Join(where, " AND "), args
+// batchListing is a listing of a merchant's batches or deposits.
+func batchListing(what, table, columns string, f paygate.BatchFilter) listing {
+	return listing{what: what, table: table, columns: columns, merchantID: f.MerchantID, startingAfter: f.StartingAfter,
+		limit: f.Limit, filters: []filter{{"status = ?", string(f.Status)}, {"currency = ?", f.Currency}}}
 }
-
-type batchFilter paygate.BatchFilter
 
 // Batches lists a merchant's batches, newest first, a page at a time.
 func (s batches) Batches(ctx context.Context, f paygate.BatchFilter) ([]*paygate.Batch, bool, error) {
-	where, args := batchFilter(f).where()
-	list, err := collect("batches", scanBatch)(s.query(ctx, `SELECT `+batchColumns+` FROM batches WHERE `+where+
-		` ORDER BY id DESC LIMIT ?`, append(args, f.Limit+1)...))
-	if err != nil {
-		return nil, false, err
-	}
-	return page(list, f.Limit)
-}
-
-func page[T any](list []T, limit int) ([]T, bool, error) {
-	if len(list) > limit {
-		return list[:limit], true, nil
-	}
-	return list, false, nil
+	return listPage(s.store, ctx, batchListing("batches", "batches", batchColumns, f), scanBatch)
 }
 
 // UpdateBatch saves b if it is still at b.Version, with the events its
@@ -333,13 +308,7 @@ func (s batches) Deposit(ctx context.Context, merchantID, id string) (*paygate.D
 // Deposits lists a merchant's deposits, newest first, a page at a time
 // (Status filters by the deposit's status).
 func (s batches) Deposits(ctx context.Context, f paygate.BatchFilter) ([]*paygate.Deposit, bool, error) {
-	where, args := batchFilter(f).where()
-	list, err := collect("deposits", scanDeposit)(s.query(ctx, `SELECT `+depositColumns+` FROM deposits WHERE `+where+
-		` ORDER BY id DESC LIMIT ?`, append(args, f.Limit+1)...))
-	if err != nil {
-		return nil, false, err
-	}
-	return page(list, f.Limit)
+	return listPage(s.store, ctx, batchListing("deposits", "deposits", depositColumns, f), scanDeposit)
 }
 
 // PayDeposits marks the pending deposits funded by now paid, with a

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/paygate/paygate"
 )
@@ -79,25 +78,6 @@ func (s events) Event(ctx context.Context, merchantID, id string) (*paygate.Even
 
 // Events lists a merchant's events, newest first, one page at a time.
 func (s events) Events(ctx context.Context, f paygate.EventFilter) ([]*paygate.Event, bool, error) {
-	where := []string{"merchant_id = ?"}
-	args := []any{f.MerchantID}
-	if f.Type != "" {
-		where, args = append(where, "type = ?"), append(args, f.Type)
-	}
-	if f.PaymentID != "" {
-		where, args = append(where, "payment_id = ?"), append(args, f.PaymentID)
-	}
-	if f.StartingAfter != "" {
-		where, args = append(where, "id < ?"), append(args, f.StartingAfter)
-	}
-	list, err := collect("events", scanEvent)(s.query(ctx, `SELECT `+eventColumns+` FROM events WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, f.Limit+1)...))
-	if err != nil {
-		return nil, false, err
-	}
-	more := len(list) > f.Limit
-	if more {
-		list = list[:f.Limit]
-	}
-	return list, more, nil
+	return listPage(s.store, ctx, listing{what: "events", table: "events", columns: eventColumns, merchantID: f.MerchantID,
+		startingAfter: f.StartingAfter, limit: f.Limit, filters: []filter{{"type = ?", f.Type}, {"payment_id = ?", f.PaymentID}}}, scanEvent)
 }

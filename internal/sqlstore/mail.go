@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/paygate/paygate"
@@ -132,25 +131,6 @@ func (s mails) Mail(ctx context.Context, merchantID, id string) (*paygate.Mail, 
 
 // Mails lists a merchant's mail, newest first, one page at a time.
 func (s mails) Mails(ctx context.Context, f paygate.MailFilter) ([]*paygate.Mail, bool, error) {
-	where := []string{"merchant_id = ?"}
-	args := []any{f.MerchantID}
-	if f.PaymentID != "" {
-		where, args = append(where, "payment_id = ?"), append(args, f.PaymentID)
-	}
-	if f.Status != "" {
-		where, args = append(where, "status = ?"), append(args, f.Status)
-	}
-	if f.StartingAfter != "" {
-		where, args = append(where, "id < ?"), append(args, f.StartingAfter)
-	}
-	list, err := collect("mail", scanMail)(s.query(ctx, `SELECT `+mailColumns+` FROM mail WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, append(args, f.Limit+1)...))
-	if err != nil {
-		return nil, false, err
-	}
-	more := len(list) > f.Limit
-	if more {
-		list = list[:f.Limit]
-	}
-	return list, more, nil
+	return listPage(s.store, ctx, listing{what: "mail", table: "mail", columns: mailColumns, merchantID: f.MerchantID,
+		startingAfter: f.StartingAfter, limit: f.Limit, filters: []filter{{"payment_id = ?", f.PaymentID}, {"status = ?", f.Status}}}, scanMail)
 }
