@@ -371,70 +371,102 @@ func (db *DB) run() {
 	}
 }
 
-// commit runs a batch of writes in one transaction, one savepoint each.
+// commit runs a batch of writes in one transaction.
 //
-// A write that changes at most one row with one statement needs no
-// savepoint: a failing statement undoes itself. That saves two statements
-// per write. A Lazy write is answered as soon as it has run.
+// It first runs them without savepoints, which cost two statements per
+// write. A write that fails without changing anything (at its first
+// statement: a failing statement undoes itself) leaves nothing to undo. If
+// one fails having changed something, the transaction is rolled back and
+// the batch run again with a savepoint for each write of more than one
+// statement, so that only the failed write is undone. Writes may run more
+// than once (sqlstore.DB). A Lazy write is answered once the batch has
+// run, before its commit is durable.
 func (db *DB) commit(batch []*sqlstore.Op) {
 	start := time.Now()
-	errs := make([]error, len(batch))
-	stx, err := db.writer.Begin()
-	if err != nil {
-		for _, o := range batch {
-			o.Err <- fmt.Errorf("begin: %w", err)
-		}
-		return
-	}
-	tx := &Tx{tx: stx, db: db}
-	for i, o := range batch {
-		if o.W.Single() {
-			errs[i] = safeRun(o.W, tx)
-		} else if _, err := tx.exec("SAVEPOINT w"); err != nil {
-			errs[i] = err
-		} else {
-			if errs[i] = safeRun(o.W, tx); errs[i] != nil {
-				tx.exec("ROLLBACK TO w")
-			}
-			tx.exec("RELEASE w")
-		}
-		if o.W.Lazy {
-			o.Err <- errs[i]
-		}
-	}
-	err = stx.Commit()
-	if err != nil {
-		for i := range errs {
-			if errs[i] == nil {
-				errs[i] = fmt.Errorf("commit: %w", err)
-			}
-		}
+	errs, ran, err := db.runBatch(batch, false)
+	if errors.Is(err, errUndo) {
+		errs, ran, err = db.runBatch(batch, true)
 	}
 	if o := db.observer.Load(); o != nil {
 		(*o).Commit(len(batch), time.Since(start), err)
 	}
 	for i, o := range batch {
-		if !o.W.Lazy {
+		switch {
+		case errs[i] != nil:
 			o.Err <- errs[i]
+		case o.W.Lazy && ran: // answered already
+		case err != nil:
+			o.Err <- err
+		default:
+			o.Err <- nil
 		}
 	}
 }
 
-// safeRun runs w on tx; a write that Frees space gives it back to the file
+// errUndo means that a write failed with changes that only a rollback of
+// the batch takes back.
+var errUndo = errors.New("sqlite: a write must be undone alone")
+
+// runBatch runs batch in one transaction and commits it; with savepoints,
+// each write of several statements in a savepoint of its own. Without,
+// it returns errUndo, having rolled back, when a write failed with
+// changes. It answers the Lazy writes that succeeded once all have run,
+// and then reports ran.
+func (db *DB) runBatch(batch []*sqlstore.Op, savepoints bool) (errs []error, ran bool, err error) {
+	errs = make([]error, len(batch))
+	stx, err := db.writer.Begin()
+	if err != nil {
+		return errs, false, fmt.Errorf("begin: %w", err)
+	}
+	tx := &Tx{tx: stx, db: db}
+	for i, o := range batch {
+		switch {
+		case !savepoints || o.W.Single():
+			var dirty bool
+			dirty, errs[i] = safeRun(o.W, tx)
+			if errs[i] != nil && dirty && !savepoints {
+				stx.Rollback()
+				return errs, false, errUndo
+			}
+		default:
+			if _, err := tx.exec("SAVEPOINT w"); err != nil {
+				errs[i] = err
+				continue
+			}
+			if _, errs[i] = safeRun(o.W, tx); errs[i] != nil {
+				tx.exec("ROLLBACK TO w")
+			}
+			tx.exec("RELEASE w")
+		}
+	}
+	for i, o := range batch {
+		if o.W.Lazy && errs[i] == nil {
+			o.Err <- nil
+		}
+	}
+	err = stx.Commit()
+	if err != nil {
+		return errs, true, fmt.Errorf("commit: %w", err)
+	}
+	return errs, true, nil
+}
+
+// safeRun runs w on tx, and reports whether a failed w may have left
+// changes in tx; a write that Frees space gives it back to the file
 // system.
-func safeRun(w *sqlstore.Write, tx *Tx) (err error) {
+func safeRun(w *sqlstore.Write, tx *Tx) (dirty bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("panic in write: %v", r)
+			dirty, err = true, fmt.Errorf("panic in write: %v", r)
 		}
 	}()
-	if err := w.Run(tx); err != nil {
-		return err
+	if dirty, err := w.RunDirty(tx); err != nil {
+		return dirty, err
 	}
 	if w.Frees {
-		return incrementalVacuum(tx)
+		return true, incrementalVacuum(tx)
 	}
-	return nil
+	return true, nil
 }
 
 // Pending lists the embedded migrations the database has not applied.

@@ -18,11 +18,15 @@ const auditColumns = `id, merchant_id, actor_type, actor_id, actor_email, action
 
 // auditStmt is the insert of an entry, for a write that records it with
 // its change; nil a gives none.
+// auditInsert appends an entry: every API call that changes something
+// makes one, so it is prepared once (HotWrites).
+var auditInsert = `INSERT INTO audit_log (` + auditColumns + `) VALUES (` + placeholders(11) + `)`
+
 func (s *store) auditStmts(a *paygate.AuditEntry) []Stmt {
 	if a == nil {
 		return nil
 	}
-	return []Stmt{s.stmt(failed("insert audit entry"), `INSERT INTO audit_log (`+auditColumns+`) VALUES (`+placeholders(11)+`)`,
+	return []Stmt{s.stmt(failed("insert audit entry"), auditInsert,
 		a.ID, a.MerchantID, a.ActorType, a.ActorID, text(a.ActorEmail), text(a.Action), text(a.TargetID), text(a.Detail),
 		text(a.IP), text(a.UserAgent), toTime(a.CreatedAt))}
 }

@@ -128,13 +128,22 @@ func (w *Write) Single() bool {
 
 // Run runs w's statements one after another on tx, then Then.
 func (w *Write) Run(tx Tx) error {
-	for _, s := range w.Stmts {
+	_, err := w.RunDirty(tx)
+	return err
+}
+
+// RunDirty is Run that also reports, when w fails, whether tx may hold
+// some of its changes. It does not when w failed at its first statement
+// having changed nothing (a statement that fails undoes itself): then tx
+// needs no rollback to be rid of w.
+func (w *Write) RunDirty(tx Tx) (dirty bool, err error) {
+	for i, s := range w.Stmts {
 		n, err := tx.Exec(s.SQL, s.Args...)
-		if err := s.Check(n, err); err != nil {
-			return err
+		if cerr := s.Check(n, err); cerr != nil {
+			return i > 0 || (err == nil && n > 0), cerr
 		}
 	}
-	return w.then(tx)
+	return true, w.then(tx)
 }
 
 // Finish makes w's error of the outcomes of its statements, which ran
@@ -276,7 +285,7 @@ func Unapplied(fsys fs.FS, applied []string) ([]string, error) {
 // for an engine that prepares statements ahead.
 func HotWrites(d *Dialect) []string {
 	hot := []string{paymentInsert, paymentUpdate, refundUpsert, eventInsert, eventFanOut,
-		idemInsert, idemTakeOver, idemSelect, idemComplete, idemRelease, idemUnlock, mailToCustomer, mailToMerchant}
+		idemInsert, idemTakeOver, idemSelect, idemComplete, idemRelease, idemUnlock, mailToCustomer, mailToMerchant, auditInsert}
 	for i, q := range hot {
 		hot[i] = d.SQL(q)
 	}
