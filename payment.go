@@ -262,10 +262,20 @@ var ErrVersionConflict = errors.New("payment was changed concurrently")
 // ErrDuplicate is returned by a store when a unique value is already taken.
 var ErrDuplicate = errors.New("duplicate value")
 
+// ErrKeyRecorded is returned by a store asked to record a payment as its
+// idempotency key's record (Payment.RequestHash set) when the key already
+// names a payment that is not such a record: one made before payments were
+// their own records, or whose key expired. The key's older record, if it
+// still has one, decides; nothing was written.
+var ErrKeyRecorded = errors.New("idempotency key has an older record")
+
 // PaymentStore keeps payments and refunds. Updates are conditional on
 // Version (optimistic locking): a store bumps it and returns
 // ErrVersionConflict if the row moved on.
 type PaymentStore interface {
+	// CreatePayment records a new payment; ErrDuplicate if a unique value
+	// (confirmation number, RRN, idempotency key) is taken, ErrKeyRecorded
+	// if p is its key's record and the key names a payment made otherwise.
 	CreatePayment(ctx context.Context, p *Payment) error
 	UpdatePayment(ctx context.Context, p *Payment) error
 	// SaveRefund inserts or updates r and updates p in one transaction.

@@ -32,47 +32,36 @@ func requestHashOf(r *http.Request) string {
 }
 
 // keyedPayment serves POST /v1/payments with an Idempotency-Key.
+//
+// It does not look the key up first: the payment's insert, before anything
+// goes to the network, is the lookup. A taken key fails it (ErrDuplicate)
+// and the payment recorded under the key is replayed; a key that names a
+// payment made before payments were their own records, or whose record
+// expired, fails it too (ErrKeyRecorded, nothing written) and the key's
+// generic record decides. So a new key costs no read, and a retry a read
+// after its failed insert.
 func (s *Server) keyedPayment(w http.ResponseWriter, r *http.Request, m *paygate.Merchant, body []byte, key string) {
 	if err := checkKey(key); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	hashed, hash := s.keyHash(key), s.requestHash(r, body)
-	p, err := s.Gateway.PaymentByIdempotencyKey(r.Context(), m, hashed)
+	plain := r
+	r = r.WithContext(context.WithValue(context.WithValue(r.Context(), idempotencyKey, hashed), requestHashKey, hash))
+	v, err := s.createPayment(r, m, body)
 	switch {
-	case paygate.ErrorCode(err) == paygate.ENOTFOUND:
-	case err != nil:
-		s.writeError(w, r, err)
+	case errors.Is(err, paygate.ErrKeyRecorded):
+		s.idempotent(w, plain, s.createPayment, m, body, key)
 		return
-	case p.RequestHash == "":
-		// Made before payments were their own records, or its key
-		// expired: the generic record, if any, decides (none: a new
-		// payment is made under the key).
-		s.idempotent(w, r, s.createPayment, m, body, key)
-		return
-	default:
-		s.replayPayment(w, r, m, body, p, key, hash)
-		return
+	case errors.Is(err, paygate.ErrDuplicate):
+		// A payment was recorded under the key first.
+		if p, lerr := s.Gateway.PaymentByIdempotencyKey(r.Context(), m, hashed); lerr == nil && p.RequestHash != "" {
+			s.replayPayment(w, r, m, body, p, key, hash)
+			return
+		}
 	}
 	s.observeIdempotency(paygate.IdemNew)
-	ctx := context.WithValue(context.WithValue(r.Context(), idempotencyKey, hashed), requestHashKey, hash)
-	r = r.WithContext(ctx)
-	var raced *paygate.Payment
-	a := s.respond(r, func(r *http.Request, m *paygate.Merchant, body []byte) (any, error) {
-		v, err := s.createPayment(r, m, body)
-		if errors.Is(err, paygate.ErrDuplicate) {
-			// Another request with the key recorded its payment first.
-			if p, lerr := s.Gateway.PaymentByIdempotencyKey(r.Context(), m, hashed); lerr == nil && p.RequestHash != "" {
-				raced = p
-			}
-		}
-		return v, err
-	}, m, body)
-	if raced != nil {
-		s.replayPayment(w, r, m, body, raced, key, hash)
-		return
-	}
-	writeAnswer(w, a)
+	writeAnswer(w, s.respond(r, func(*http.Request, *paygate.Merchant, []byte) (any, error) { return v, err }, m, body))
 }
 
 // replayPayment answers a keyed payment request whose key found p.

@@ -3,10 +3,12 @@ package http_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,8 +39,8 @@ func keyedSale(t *testing.T, g *gatewaytest.Gateway, key, body string) (int, map
 }
 
 // rendezvous holds the payment inserts of its first n callers until all n
-// have come (or a second has passed), so that they all looked for the key
-// before any of them recorded its payment.
+// have come (or a second has passed), so that they all try to record
+// theirs under the key at once.
 type rendezvous struct {
 	paygate.PaymentStore
 	n    int
@@ -93,8 +95,15 @@ func testKeyedPaymentRace(t *testing.T, pg string) {
 		})
 	}
 	wg.Wait()
+	store.mu.Lock()
+	raced := store.came
+	store.mu.Unlock()
+	if raced != racers {
+		t.Errorf("%d payment inserts, want %d: the racers did not all race", raced, racers)
+	}
 	for i := range ids {
 		if ids[i] == "" {
+			// The retry's insert is its lookup: it fails on the key.
 			s, b, replayed := keyedSale(t, g, "race-1", body)
 			if s != 200 || !replayed {
 				t.Fatalf("racer %d's retry: got %d %v (replayed %t), want 200, replayed", i, s, b, replayed)
@@ -109,11 +118,6 @@ func testKeyedPaymentRace(t *testing.T, pg string) {
 	}
 	if n := g.Bank.Stats().Sales; n != 1 {
 		t.Errorf("bank saw %d sales, want 1", n)
-	}
-	store.mu.Lock()
-	defer store.mu.Unlock()
-	if store.came != racers {
-		t.Errorf("%d payment inserts, want %d: the racers did not all race", store.came, racers)
 	}
 }
 
@@ -207,5 +211,41 @@ func TestKeyedPaymentStalePending(t *testing.T) {
 	}
 	if stats := g.Bank.Stats(); stats.Sales != 1 {
 		t.Errorf("bank saw %d sales, want 1", stats.Sales)
+	}
+}
+
+// lookups counts the store's lookups of payments by idempotency key.
+type lookups struct {
+	paygate.PaymentStore
+	n atomic.Int64
+}
+
+func (s *lookups) PaymentByIdempotencyKey(ctx context.Context, merchantID, key string) (*paygate.Payment, error) {
+	s.n.Add(1)
+	return s.PaymentStore.PaymentByIdempotencyKey(ctx, merchantID, key)
+}
+
+// TestKeyedPaymentNoLookup: a keyed sale under a new key reads nothing
+// before its payment is recorded (the insert is the lookup); a retry
+// looks the key up once its insert has failed on it.
+func TestKeyedPaymentNoLookup(t *testing.T) {
+	store := &lookups{}
+	g := gatewaytest.MustOpen(t, gatewaytest.Options{Setup: func(gw *paygate.Gateway) {
+		store.PaymentStore, gw.Payments = gw.Payments, store
+	}})
+	body := `{"amount":700,"currency":"USD","card":{"number":"4242424242424242","exp_month":12,"exp_year":2031,"cvc":"123"}}`
+	for i := range 3 {
+		if s, b, _ := keyedSale(t, g, fmt.Sprintf("fresh-%d", i), body); s != 200 {
+			t.Fatalf("sale %d: got %d %v", i, s, b)
+		}
+	}
+	if n := store.n.Load(); n != 0 {
+		t.Errorf("lookups by key for three new keys: got %d, want 0", n)
+	}
+	if s, b, replayed := keyedSale(t, g, "fresh-1", body); s != 200 || !replayed {
+		t.Fatalf("retry: got %d %v (replayed %t), want 200, replayed", s, b, replayed)
+	}
+	if n := store.n.Load(); n == 0 {
+		t.Errorf("lookups by key for a retry: got none, want the key looked up")
 	}
 }

@@ -109,6 +109,12 @@ func scanRefund(row Row) (*paygate.Refund, error) {
 
 var (
 	paymentInsert = `INSERT INTO payments (` + paymentColumns + `) VALUES (` + placeholders(43) + `)`
+	// paymentInsertKeyed records a payment that is its idempotency key's
+	// record, unless the key names a payment made otherwise (see
+	// paygate.ErrKeyRecorded): then it inserts nothing. The lookup this
+	// saves the API a read before each keyed sale.
+	paymentInsertKeyed = `INSERT INTO payments (` + paymentColumns + `) SELECT ` + placeholders(43) + `
+	WHERE NOT EXISTS (SELECT 1 FROM payments WHERE merchant_id = ? AND idempotency_key = ? AND idempotency_key <> '' AND request_hash = '')`
 	paymentUpdate = `UPDATE payments SET status = ?, amount_captured = ?, amount_refunded = ?, auth_code = ?, response_code = ?,
 	decline_code = ?, decline_reason = ?, ack_deadline = ?, acked_at = ?, void_reason = ?, updated_at = ?, captured_at = ?,
 	voided_at = ?, settled_at = ?, trace = ?, version = version + 1 WHERE id = ? AND version = ?`
@@ -119,7 +125,9 @@ var (
 
 // CreatePayment inserts a new payment at version 1, with the events it
 // reports (paygate.PaymentEvents) and their deliveries, and the mail it
-// queues (paygate.PaymentMails), in one transaction.
+// queues (paygate.PaymentMails), in one transaction. A payment that is its
+// key's record (RequestHash set) fails with paygate.ErrKeyRecorded if the
+// key names a payment made otherwise.
 func (s payments) CreatePayment(ctx context.Context, p *paygate.Payment) error {
 	p.Version = 1
 	args, err := paymentArgs(p)
@@ -127,6 +135,15 @@ func (s payments) CreatePayment(ctx context.Context, p *paygate.Payment) error {
 		return err
 	}
 	insert := s.stmt(s.unique("insert payment"), paymentInsert, args...)
+	if p.RequestHash != "" {
+		unique := s.unique("insert payment")
+		insert = s.stmt(func(n int64, err error) error {
+			if err == nil && n == 0 {
+				return paygate.ErrKeyRecorded
+			}
+			return unique(n, err)
+		}, paymentInsertKeyed, append(args, p.MerchantID, p.IdempotencyKey)...)
+	}
 	err = s.db.Write(ctx, &Write{Key: "payments/" + p.ID,
 		Stmts: slices.Concat([]Stmt{insert}, s.eventStmts(paygate.PaymentEvents(p, nil, p.CreatedAt)),
 			s.mailStmts(paygate.PaymentMails(p, nil, p.CreatedAt)))})
