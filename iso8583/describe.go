@@ -11,28 +11,24 @@ import (
 // ICC data and the private field that carries the CVC2.
 var hidden = map[int]bool{14: true, 35: true, 48: true, 52: true, 55: true}
 
-// sensitive reports whether a field id (as the library names it in errors)
-// may hold card data.
-func sensitive(id string) bool {
-	n, err := strconv.Atoi(id)
-	return err != nil || n == 2 || hidden[n]
-}
+// sensitive reports whether field id may hold card data.
+func sensitive(id int) bool { return id == 2 || hidden[id] }
 
 // Describe returns a one-line trace of a packed message for logs: the MTI,
 // then id=value for each field present, with DE2 masked to first six and
 // last four and DE14, 35, 48, 52 and 55 replaced by ***. It never fails: a
 // message that does not parse is described by its length.
 func Describe(b []byte) string {
-	m, err := unpack(b)
-	if err != nil {
+	var f fieldSet
+	if err := f.unpack(b); err != nil {
 		return "malformed ISO 8583 message (" + strconv.Itoa(len(b)) + " bytes): " + err.Error()
 	}
 	var sb strings.Builder
 	sb.Grow(len(b) + 64)
-	writeValue(&sb, get(m, 0))
+	writeValue(&sb, f.mti)
 	for id := 2; id <= maxField; id++ {
-		v, err := m.GetString(id)
-		if err != nil || v == "" {
+		v := f.v[id]
+		if v == "" {
 			continue
 		}
 		sb.WriteByte(' ')

@@ -26,12 +26,12 @@ func TestAnswerKeyOf(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", kind, err)
 		}
-		m, err := unpack(b)
-		if err != nil {
+		var f fieldSet
+		if err := f.unpack(b); err != nil {
 			t.Fatal(err)
 		}
 		key, ok := answerKeyOf(b)
-		want := answerKey{mti: paygate.ResponseMTI(req.MTI()), stan: get(m, 11), sent: get(m, 7)}
+		want := answerKey{mti: paygate.ResponseMTI(req.MTI()), stan: f.v[11], sent: f.v[7]}
 		if !ok || key != want || key.stan != "000042" || key.sent != "0314150926" {
 			t.Errorf("%s: got %+v %v, want %+v", kind, key, ok, want)
 		}

@@ -7,9 +7,6 @@ import (
 	"strings"
 	"time"
 
-	moov "github.com/moov-io/iso8583"
-	mooverrors "github.com/moov-io/iso8583/errors"
-
 	"github.com/paygate/paygate"
 )
 
@@ -46,30 +43,11 @@ const (
 )
 
 // fieldSet holds the string value of each field of one message, indexed by
-// field number; "" means absent. It lives on the stack.
+// field number; "" means absent (v[0] and v[1], the MTI's and the bitmap's
+// places, are unused). It lives on the stack. pack.go packs and unpacks it.
 type fieldSet struct {
 	mti string
 	v   [maxField + 1]string
-}
-
-func (f *fieldSet) message() *moov.Message {
-	m := moov.NewMessage(Spec)
-	m.MTI(f.mti)
-	for id := 2; id <= maxField; id++ {
-		if f.v[id] != "" {
-			// Every id we fill is in Spec, so Field cannot fail.
-			_ = m.Field(id, f.v[id])
-		}
-	}
-	return m
-}
-
-func (f *fieldSet) pack() ([]byte, error) {
-	b, err := f.message().Pack()
-	if err != nil {
-		return nil, packErr(err)
-	}
-	return b, nil
 }
 
 // PackRequest packs a request to the acquirer. See the package documentation
@@ -230,44 +208,57 @@ func originalData(req paygate.NetworkRequest) (string, error) {
 // 41, 42 and 49 echoed from the request, DE38 and DE39 from resp. DE2 is not
 // echoed.
 func PackResponse(req paygate.NetworkRequest, resp paygate.NetworkResponse) ([]byte, error) {
+	var out fieldSet
+	if err := out.response(req, resp); err != nil {
+		return nil, err
+	}
+	return out.pack()
+}
+
+// response fills f with the answer to req.
+func (f *fieldSet) response(req paygate.NetworkRequest, resp paygate.NetworkResponse) error {
 	var in fieldSet
 	if err := in.request(req); err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkResponseCode(resp.ResponseCode); err != nil {
-		return nil, err
+		return err
 	}
-	var out fieldSet
-	out.mti = paygate.ResponseMTI(in.mti)
+	f.mti = paygate.ResponseMTI(in.mti)
 	for _, id := range [...]int{3, 4, 7, 11, 37, 41, 42, 49} {
-		out.v[id] = in.v[id]
+		f.v[id] = in.v[id]
 	}
 	if resp.RRN != "" {
 		if len(resp.RRN) != fieldLength(37) || !isPrintable(resp.RRN) {
-			return nil, errRRN
+			return errRRN
 		}
-		out.v[37] = resp.RRN
+		f.v[37] = resp.RRN
 	}
 	if resp.AuthCode != "" {
 		if err := checkAuthCode(resp.AuthCode); err != nil {
-			return nil, err
+			return err
 		}
-		out.v[38] = resp.AuthCode
+		f.v[38] = resp.AuthCode
 	}
-	out.v[39] = resp.ResponseCode
-	return out.pack()
+	f.v[39] = resp.ResponseCode
+	return nil
 }
 
 // UnpackRequest unpacks a request and returns it with its MTI. A full
 // reversal comes back with Amount == OriginalAmount, a partial one with
 // Amount set to the replacement amount (DE95).
 func UnpackRequest(b []byte) (req paygate.NetworkRequest, mti string, err error) {
-	m, err := unpack(b)
-	if err != nil {
+	var f fieldSet
+	if err := f.unpack(b); err != nil {
 		return req, "", err
 	}
-	mti = get(m, 0)
-	proc := get(m, 3)
+	return f.networkRequest()
+}
+
+// networkRequest reads the request f holds and returns it with its MTI.
+func (f *fieldSet) networkRequest() (req paygate.NetworkRequest, mti string, err error) {
+	mti = f.mti
+	proc := f.v[3]
 	// The last digit says whether the message is sent again (1) or first
 	// (0); the first three, which message it is.
 	first := ""
@@ -292,29 +283,29 @@ func UnpackRequest(b []byte) (req paygate.NetworkRequest, mti string, err error)
 	}
 	req.Repeat = mti[3] == '1'
 	for _, id := range [...]int{2, 3, 4, 7, 11, 37, 49} {
-		if get(m, id) == "" {
+		if f.v[id] == "" {
 			return req, mti, fmt.Errorf("iso8583: %s without field %d", mti, id)
 		}
 	}
-	req.PAN = get(m, 2)
+	req.PAN = f.v[2]
 	if !isDigits(req.PAN) {
 		return req, mti, errors.New("iso8583: field 2 is not numeric")
 	}
-	if req.Amount, err = parseAmount(m, 4); err != nil {
+	if req.Amount, err = parseNumber(f.v[4], 4); err != nil {
 		return req, mti, err
 	}
 	if req.Kind == paygate.NetworkAuthorize && req.Amount == 0 {
 		req.Kind = paygate.NetworkVerify
 	}
 	now := time.Now()
-	if req.TransmissionTime, err = parseDE7(get(m, 7), now); err != nil {
+	if req.TransmissionTime, err = parseDE7(f.v[7], now); err != nil {
 		return req, mti, err
 	}
-	req.STAN = get(m, 11)
+	req.STAN = f.v[11]
 	if !isDigits(req.STAN) {
 		return req, mti, errors.New("iso8583: field 11 is not numeric")
 	}
-	if exp := get(m, 14); exp != "" {
+	if exp := f.v[14]; exp != "" {
 		yy, err1 := strconv.Atoi(exp[:2])
 		mm, err2 := strconv.Atoi(exp[2:])
 		if err1 != nil || err2 != nil || !isDigits(exp) {
@@ -322,20 +313,20 @@ func UnpackRequest(b []byte) (req paygate.NetworkRequest, mti string, err error)
 		}
 		req.ExpYear, req.ExpMonth = 2000+yy, mm
 	}
-	req.MCC = get(m, 18)
+	req.MCC = f.v[18]
 	req.Channel = paygate.ChannelEcommerce
-	if get(m, 25) == posCondMOTO || strings.HasPrefix(get(m, 22), "01") {
+	if f.v[25] == posCondMOTO || strings.HasPrefix(f.v[22], "01") {
 		req.Channel = paygate.ChannelMOTO
 	}
-	req.RRN = get(m, 37)
-	req.AuthCode = get(m, 38)
-	req.TerminalID = get(m, 41)
-	req.MerchantID = get(m, 42)
-	req.MerchantName = get(m, 43)
+	req.RRN = f.v[37]
+	req.AuthCode = f.v[38]
+	req.TerminalID = f.v[41]
+	req.MerchantID = f.v[42]
+	req.MerchantName = f.v[43]
 	if carriesCVC(req.Kind) {
-		req.CVC = cvcFrom(get(m, 48))
+		req.CVC = cvcFrom(f.v[48])
 	}
-	num := get(m, 49)
+	num := f.v[49]
 	if !isDigits(num) {
 		return req, mti, errors.New("iso8583: field 49 is not numeric")
 	}
@@ -344,7 +335,7 @@ func UnpackRequest(b []byte) (req paygate.NetworkRequest, mti string, err error)
 	} else {
 		req.Currency = paygate.Currency{Numeric: num}
 	}
-	if de90 := get(m, 90); de90 != "" {
+	if de90 := f.v[90]; de90 != "" {
 		if !isDigits(de90) {
 			return req, mti, errors.New("iso8583: field 90 is not numeric")
 		}
@@ -373,7 +364,7 @@ func UnpackRequest(b []byte) (req paygate.NetworkRequest, mti string, err error)
 	}
 	if req.Kind == paygate.NetworkReverse {
 		req.OriginalAmount = req.Amount
-		if de95 := get(m, 95); de95 != "" {
+		if de95 := f.v[95]; de95 != "" {
 			if req.Amount, err = parseNumber(de95[:fieldLength(4)], 95); err != nil {
 				return req, mti, err
 			}
@@ -385,17 +376,23 @@ func UnpackRequest(b []byte) (req paygate.NetworkRequest, mti string, err error)
 // UnpackResponse unpacks an answer from the acquirer and returns it with its
 // MTI and STAN.
 func UnpackResponse(b []byte) (resp paygate.NetworkResponse, mti, stan string, err error) {
-	m, err := unpack(b)
-	if err != nil {
+	var f fieldSet
+	if err := f.unpack(b); err != nil {
 		return resp, "", "", err
 	}
-	mti, stan = get(m, 0), get(m, 11)
-	resp.ResponseCode = get(m, 39)
+	return f.networkResponse()
+}
+
+// networkResponse reads the answer f holds and returns it with its MTI
+// and STAN.
+func (f *fieldSet) networkResponse() (resp paygate.NetworkResponse, mti, stan string, err error) {
+	mti, stan = f.mti, f.v[11]
+	resp.ResponseCode = f.v[39]
 	if resp.ResponseCode == "" {
 		return resp, mti, stan, fmt.Errorf("iso8583: %q without field 39", mti)
 	}
-	resp.AuthCode = get(m, 38)
-	resp.RRN = get(m, 37)
+	resp.AuthCode = f.v[38]
+	resp.RRN = f.v[37]
 	return resp, mti, stan, nil
 }
 
@@ -411,88 +408,58 @@ type Management struct {
 
 // PackManagement packs a network management message.
 func PackManagement(mg Management) ([]byte, error) {
+	var f fieldSet
+	if err := f.management(mg); err != nil {
+		return nil, err
+	}
+	return f.pack()
+}
+
+// management fills f from mg.
+func (f *fieldSet) management(mg Management) error {
 	if mg.MTI != MTINetwork && mg.MTI != paygate.ResponseMTI(MTINetwork) {
-		return nil, fmt.Errorf("iso8583: %q is not a network management MTI", mg.MTI)
+		return fmt.Errorf("iso8583: %q is not a network management MTI", mg.MTI)
 	}
 	if len(mg.Code) != fieldLength(70) || !isDigits(mg.Code) {
-		return nil, fmt.Errorf("iso8583: network management code must be %d digits", fieldLength(70))
+		return fmt.Errorf("iso8583: network management code must be %d digits", fieldLength(70))
 	}
 	stan, err := padSTAN(mg.STAN)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	t := mg.Time
 	if t.IsZero() {
 		t = time.Now()
 	}
-	var f fieldSet
 	f.mti = mg.MTI
 	f.v[7] = t.UTC().Format("0102150405")
 	f.v[11] = stan
 	if mg.ResponseCode != "" {
 		if err := checkResponseCode(mg.ResponseCode); err != nil {
-			return nil, err
+			return err
 		}
 		f.v[39] = mg.ResponseCode
 	}
 	f.v[70] = mg.Code
-	return f.pack()
+	return nil
 }
 
 // UnpackManagement unpacks a network management message.
-func UnpackManagement(b []byte) (Management, error) {
-	m, err := unpack(b)
-	if err != nil {
+func UnpackManagement(b []byte) (mg Management, err error) {
+	var f fieldSet
+	if err := f.unpack(b); err != nil {
 		return Management{}, err
 	}
-	mg := Management{MTI: get(m, 0), Code: get(m, 70), STAN: get(m, 11), ResponseCode: get(m, 39)}
+	mg = Management{MTI: f.mti, Code: f.v[70], STAN: f.v[11], ResponseCode: f.v[39]}
 	if mg.MTI != MTINetwork && mg.MTI != paygate.ResponseMTI(MTINetwork) {
 		return mg, fmt.Errorf("iso8583: %q is not a network management MTI", mg.MTI)
 	}
-	if de7 := get(m, 7); de7 != "" {
+	if de7 := f.v[7]; de7 != "" {
 		if mg.Time, err = parseDE7(de7, time.Now()); err != nil {
 			return mg, err
 		}
 	}
 	return mg, nil
-}
-
-// unpack parses b with Spec. It never panics, and its errors never quote
-// the content of a field that may hold card data.
-func unpack(b []byte) (m *moov.Message, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			m, err = nil, errors.New("iso8583: malformed message")
-		}
-	}()
-	m = moov.NewMessage(Spec)
-	if err := m.Unpack(b); err != nil {
-		var ue *mooverrors.UnpackError
-		if errors.As(err, &ue) {
-			if sensitive(ue.FieldID) {
-				return nil, fmt.Errorf("iso8583: malformed field %s", ue.FieldID)
-			}
-			return nil, fmt.Errorf("iso8583: malformed field %s: %v", ue.FieldID, ue.Err)
-		}
-		return nil, errors.New("iso8583: malformed message")
-	}
-	return m, nil
-}
-
-func packErr(err error) error {
-	// Values are checked before packing, so this is a bug; the library's
-	// pack errors name fields and lengths, not values.
-	return fmt.Errorf("iso8583: pack: %w", err)
-}
-
-// get returns field id, or "" when absent.
-func get(m *moov.Message, id int) string {
-	s, _ := m.GetString(id)
-	return s
-}
-
-func parseAmount(m *moov.Message, id int) (int64, error) {
-	return parseNumber(get(m, id), id)
 }
 
 func parseNumber(s string, id int) (int64, error) {

@@ -174,59 +174,55 @@ type settlementHeader struct {
 	batch                         int64
 }
 
-func readHeader(b []byte, wantMTI string) (*settlementHeader, map[int]string, error) {
-	m, err := unpack(b)
-	if err != nil {
-		return nil, nil, err
+// readHeader unpacks b into f, checks the MTI against wantMTI and the
+// fields every settlement message carries, and reads them; the caller reads
+// the others from f.
+func readHeader(b []byte, wantMTI string, f *fieldSet) (h *settlementHeader, err error) {
+	if err := f.unpack(b); err != nil {
+		return nil, err
 	}
-	h := &settlementHeader{mti: get(m, 0)}
+	h = &settlementHeader{mti: f.mti}
 	if len(h.mti) != 4 || h.mti[:3] != wantMTI[:3] || (h.mti[3] != '0' && h.mti[3] != '1') {
-		return nil, nil, fmt.Errorf("iso8583: %q is not a %s", h.mti, wantMTI)
+		return nil, fmt.Errorf("iso8583: %q is not a %s", h.mti, wantMTI)
 	}
-	fields := map[int]string{}
-	for id := 2; id <= maxField; id++ {
-		if v := get(m, id); v != "" {
-			fields[id] = v
-		}
-	}
-	if _, ok := fields[2]; ok {
-		return nil, nil, fmt.Errorf("iso8583: %s with a card number", h.mti)
+	if f.v[2] != "" {
+		return nil, fmt.Errorf("iso8583: %s with a card number", h.mti)
 	}
 	for _, id := range [...]int{3, 7, 11, 42, 49} {
-		if fields[id] == "" {
-			return nil, nil, fmt.Errorf("iso8583: %s without field %d", h.mti, id)
+		if f.v[id] == "" {
+			return nil, fmt.Errorf("iso8583: %s without field %d", h.mti, id)
 		}
 	}
-	if h.time, err = parseDE7(fields[7], time.Now()); err != nil {
-		return nil, nil, err
+	if h.time, err = parseDE7(f.v[7], time.Now()); err != nil {
+		return nil, err
 	}
-	h.stan = fields[11]
+	h.stan = f.v[11]
 	if !isDigits(h.stan) {
-		return nil, nil, errors.New("iso8583: field 11 is not numeric")
+		return nil, errors.New("iso8583: field 11 is not numeric")
 	}
-	h.terminal, h.merchant = fields[41], fields[42]
-	num := fields[49]
+	h.terminal, h.merchant = f.v[41], f.v[42]
+	num := f.v[49]
 	if !isDigits(num) {
-		return nil, nil, errors.New("iso8583: field 49 is not numeric")
+		return nil, errors.New("iso8583: field 49 is not numeric")
 	}
 	if c, ok := paygate.LookupCurrencyNumeric(num); ok {
 		h.currency = c
 	} else {
 		h.currency = paygate.Currency{Numeric: num}
 	}
-	if h.sub, err = subelements(fields[48]); err != nil {
-		return nil, nil, err
+	if h.sub, err = subelements(f.v[48]); err != nil {
+		return nil, err
 	}
 	if v, ok := h.sub[tagBatch]; ok {
 		if h.batch, err = parseNumber(v, 48); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	return h, fields, nil
+	return h, nil
 }
 
 // readTotals reads DE74-77, 86-89 and checks DE97 against them.
-func readTotals(fields map[int]string) (t paygate.Totals, err error) {
+func readTotals(f *fieldSet) (t paygate.Totals, err error) {
 	for _, x := range [...]struct {
 		id int
 		p  *int64
@@ -234,14 +230,14 @@ func readTotals(fields map[int]string) (t paygate.Totals, err error) {
 		{74, &t.CreditsCount}, {75, &t.CreditReversalsCount}, {76, &t.DebitsCount}, {77, &t.DebitReversalsCount},
 		{86, &t.CreditsAmount}, {87, &t.CreditReversalsAmount}, {88, &t.DebitsAmount}, {89, &t.DebitReversalsAmount},
 	} {
-		if fields[x.id] == "" {
+		if f.v[x.id] == "" {
 			return t, fmt.Errorf("iso8583: totals without field %d", x.id)
 		}
-		if *x.p, err = parseNumber(fields[x.id], x.id); err != nil {
+		if *x.p, err = parseNumber(f.v[x.id], x.id); err != nil {
 			return t, err
 		}
 	}
-	net, err := parseSigned(fields[97], 97)
+	net, err := parseSigned(f.v[97], 97)
 	if err != nil {
 		return t, err
 	}
@@ -254,14 +250,15 @@ func readTotals(fields map[int]string) (t paygate.Totals, err error) {
 // UnpackReconcile unpacks a reconciliation request (0500).
 func UnpackReconcile(b []byte) (paygate.ReconcileRequest, error) {
 	var r paygate.ReconcileRequest
-	h, fields, err := readHeader(b, paygate.MTIReconciliation)
+	var f fieldSet
+	h, err := readHeader(b, paygate.MTIReconciliation, &f)
 	if err != nil {
 		return r, err
 	}
-	if p := fields[3]; p[:2] != ProcReconcile[:2] && p[:2] != "96" {
+	if p := f.v[3]; p[:2] != ProcReconcile[:2] && p[:2] != "96" {
 		return r, errors.New("iso8583: 0500 with a processing code other than reconciliation")
 	}
-	if r.Totals, err = readTotals(fields); err != nil {
+	if r.Totals, err = readTotals(&f); err != nil {
 		return r, err
 	}
 	r.MerchantID, r.TerminalID, r.Currency, r.STAN, r.TransmissionTime = h.merchant, h.terminal, h.currency, h.stan, h.time
@@ -279,42 +276,50 @@ func UnpackReconcile(b []byte) (paygate.ReconcileRequest, error) {
 // totals; in balance, the fees in DE84 and the funded amount in DE48; the
 // differences in DE63.
 func PackReconcileResponse(req paygate.ReconcileRequest, resp paygate.ReconcileResponse) ([]byte, error) {
+	var out fieldSet
+	if err := out.reconcileResponse(req, resp); err != nil {
+		return nil, err
+	}
+	return out.pack()
+}
+
+// reconcileResponse fills f with the answer to req.
+func (f *fieldSet) reconcileResponse(req paygate.ReconcileRequest, resp paygate.ReconcileResponse) error {
 	var in fieldSet
 	if err := in.reconcile(req); err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkResponseCode(resp.ResponseCode); err != nil {
-		return nil, err
+		return err
 	}
-	var out fieldSet
-	out.mti = paygate.ResponseMTI(in.mti)
+	f.mti = paygate.ResponseMTI(in.mti)
 	for _, id := range [...]int{3, 7, 11, 41, 42, 49} {
-		out.v[id] = in.v[id]
+		f.v[id] = in.v[id]
 	}
-	out.v[39] = resp.ResponseCode
-	if err := out.totals(resp.Totals); err != nil {
-		return nil, err
+	f.v[39] = resp.ResponseCode
+	if err := f.totals(resp.Totals); err != nil {
+		return err
 	}
 	de48 := tlv(tagBatch, strconv.FormatInt(req.BatchNumber, 10))
 	if resp.Funded != 0 || resp.Fees != 0 {
 		funded, err := signed(resp.Funded, 16)
 		if err != nil {
-			return nil, fmt.Errorf("iso8583: funded amount: %w", err)
+			return fmt.Errorf("iso8583: funded amount: %w", err)
 		}
 		de48 += tlv(tagFunded, funded)
-		if out.v[84], err = pad(resp.Fees, fieldLength(84)); err != nil {
-			return nil, fmt.Errorf("iso8583: fees: %w", err)
+		if f.v[84], err = pad(resp.Fees, fieldLength(84)); err != nil {
+			return fmt.Errorf("iso8583: fees: %w", err)
 		}
 	}
-	out.v[48] = de48
+	f.v[48] = de48
 	if len(resp.Differences) > 0 || resp.DifferenceCount > 0 {
 		de63, err := packDifferences(resp)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out.v[63] = de63
+		f.v[63] = de63
 	}
-	return out.pack()
+	return nil
 }
 
 // packDifferences writes DE63: the count of all differences (6 digits),
@@ -383,15 +388,16 @@ func unpackDifferences(de63 string) ([]paygate.BatchDifference, int, error) {
 // UnpackReconcileResponse unpacks a 0510 and returns it with its MTI and
 // STAN.
 func UnpackReconcileResponse(b []byte) (resp paygate.ReconcileResponse, mti, stan string, err error) {
-	h, fields, err := readHeader(b, paygate.ResponseMTI(paygate.MTIReconciliation))
+	var f fieldSet
+	h, err := readHeader(b, paygate.ResponseMTI(paygate.MTIReconciliation), &f)
 	if err != nil {
 		return resp, "", "", err
 	}
 	mti, stan = h.mti, h.stan
-	if resp.ResponseCode = fields[39]; resp.ResponseCode == "" {
+	if resp.ResponseCode = f.v[39]; resp.ResponseCode == "" {
 		return resp, mti, stan, fmt.Errorf("iso8583: %q without field 39", mti)
 	}
-	if resp.Totals, err = readTotals(fields); err != nil {
+	if resp.Totals, err = readTotals(&f); err != nil {
 		return resp, mti, stan, err
 	}
 	if v := h.sub[tagFunded]; v != "" {
@@ -399,12 +405,12 @@ func UnpackReconcileResponse(b []byte) (resp paygate.ReconcileResponse, mti, sta
 			return resp, mti, stan, err
 		}
 	}
-	if v := fields[84]; v != "" {
+	if v := f.v[84]; v != "" {
 		if resp.Fees, err = parseNumber(v, 84); err != nil {
 			return resp, mti, stan, err
 		}
 	}
-	if v := fields[63]; v != "" {
+	if v := f.v[63]; v != "" {
 		if resp.Differences, resp.DifferenceCount, err = unpackDifferences(v); err != nil {
 			return resp, mti, stan, err
 		}
@@ -463,11 +469,12 @@ func (f *fieldSet) upload(r paygate.UploadRequest) error {
 // UnpackUpload unpacks a batch upload (0320).
 func UnpackUpload(b []byte) (paygate.UploadRequest, error) {
 	var r paygate.UploadRequest
-	h, fields, err := readHeader(b, paygate.MTIBatchUpload)
+	var f fieldSet
+	h, err := readHeader(b, paygate.MTIBatchUpload, &f)
 	if err != nil {
 		return r, err
 	}
-	switch fields[3] {
+	switch f.v[3] {
 	case ProcPurchase:
 		r.Item.Kind = "debit"
 	case ProcRefund:
@@ -475,13 +482,13 @@ func UnpackUpload(b []byte) (paygate.UploadRequest, error) {
 	default:
 		return r, errors.New("iso8583: 0320 with a processing code other than purchase or refund")
 	}
-	if fields[4] == "" || fields[37] == "" {
+	if f.v[4] == "" || f.v[37] == "" {
 		return r, errors.New("iso8583: 0320 without field 4 or 37")
 	}
-	if r.Item.Amount, err = parseNumber(fields[4], 4); err != nil {
+	if r.Item.Amount, err = parseNumber(f.v[4], 4); err != nil {
 		return r, err
 	}
-	r.Item.RRN, r.Item.AuthCode, r.Item.Currency = fields[37], fields[38], h.currency
+	r.Item.RRN, r.Item.AuthCode, r.Item.Currency = f.v[37], f.v[38], h.currency
 	r.MerchantID, r.TerminalID, r.STAN, r.TransmissionTime = h.merchant, h.terminal, h.stan, h.time
 	r.BatchNumber, r.Last = h.batch, h.sub[tagLast] == "1"
 	return r, nil
@@ -490,33 +497,42 @@ func UnpackUpload(b []byte) (paygate.UploadRequest, error) {
 // PackUploadResponse packs the answer (0330) to an upload: DE3, 4, 7, 11,
 // 37, 41, 42, 48's batch number and 49 echoed, and DE39.
 func PackUploadResponse(req paygate.UploadRequest, responseCode string) ([]byte, error) {
+	var out fieldSet
+	if err := out.uploadResponse(req, responseCode); err != nil {
+		return nil, err
+	}
+	return out.pack()
+}
+
+// uploadResponse fills f with the answer to req.
+func (f *fieldSet) uploadResponse(req paygate.UploadRequest, responseCode string) error {
 	var in fieldSet
 	if err := in.upload(req); err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkResponseCode(responseCode); err != nil {
-		return nil, err
+		return err
 	}
-	var out fieldSet
-	out.mti = paygate.ResponseMTI(in.mti)
+	f.mti = paygate.ResponseMTI(in.mti)
 	for _, id := range [...]int{3, 4, 7, 11, 37, 41, 42, 49} {
-		out.v[id] = in.v[id]
+		f.v[id] = in.v[id]
 	}
-	out.v[48] = tlv(tagBatch, strconv.FormatInt(req.BatchNumber, 10))
-	out.v[39] = responseCode
-	return out.pack()
+	f.v[48] = tlv(tagBatch, strconv.FormatInt(req.BatchNumber, 10))
+	f.v[39] = responseCode
+	return nil
 }
 
 // UnpackUploadResponse unpacks a 0330: its response code, MTI and STAN.
 func UnpackUploadResponse(b []byte) (responseCode, mti, stan string, err error) {
-	h, fields, err := readHeader(b, paygate.ResponseMTI(paygate.MTIBatchUpload))
+	var f fieldSet
+	h, err := readHeader(b, paygate.ResponseMTI(paygate.MTIBatchUpload), &f)
 	if err != nil {
 		return "", "", "", err
 	}
-	if fields[39] == "" {
+	if f.v[39] == "" {
 		return "", h.mti, h.stan, fmt.Errorf("iso8583: %q without field 39", h.mti)
 	}
-	return fields[39], h.mti, h.stan, nil
+	return f.v[39], h.mti, h.stan, nil
 }
 
 var _ paygate.Settler = (*Client)(nil)

@@ -71,29 +71,56 @@ var Spec = &moov.MessageSpec{
 	},
 }
 
-// fieldLengths holds the length of each field of Spec, by field number.
-var fieldLengths = func() (n [maxField + 1]int) {
-	for id, f := range Spec.Fields {
-		n[id] = f.Spec().Length
+// format is how one field of Spec travels, read from Spec once into
+// formats: the packer (pack.go) follows it, so that each length and kind is
+// written once, in Spec.
+type format struct {
+	defined  bool   // Spec defines the field
+	packable bool   // a format pack.go handles: ASCII fixed, spaced, LLVAR or LLLVAR; the hex bitmap
+	length   int    // a fixed field's length, the longest value of a variable one; the bitmap's in bytes
+	digits   int    // the length of the length prefix: 0 for a fixed field
+	spaced   bool   // fixed, padded on the right with spaces, which unpacking removes
+	desc     string // Spec's description, for errors
+}
+
+// formats holds the format of each field of Spec, by field number.
+var formats = formatsOf(Spec)
+
+// formatsOf reads the format of each field of spec. A field whose format
+// pack.go does not handle is marked so, and packing or unpacking a message
+// with it fails (TestFormats checks that Spec has none).
+func formatsOf(spec *moov.MessageSpec) (t [maxField + 1]format) {
+	for id, fl := range spec.Fields {
+		if id < 0 || id > maxField {
+			continue
+		}
+		s := fl.Spec()
+		ft := format{defined: true, length: s.Length, desc: s.Description}
+		switch c := s.Packer.(type) {
+		case asciiCodec:
+			u, ok := s.Unpacker.(asciiCodec)
+			ft.packable, ft.digits, ft.spaced = ok && u == c, c.digits, c.spaced
+		case nil:
+			switch fl.(type) {
+			case *field.String: // the MTI: the library's own ASCII fixed packer
+				ft.packable = id == 0 && s.Unpacker == nil && s.Enc == encoding.ASCII && s.Pref == prefix.ASCII.Fixed && s.Pad == nil
+			case *field.Bitmap:
+				ft.packable = id == 1 && s.Length == bitmapLen && s.Enc == encoding.BytesToASCIIHex && s.Pref == prefix.Hex.Fixed && !s.DisableAutoExpand
+			}
+		}
+		t[id] = ft
 	}
-	return n
-}()
+	return t
+}
 
 // fieldLength is the length of field id as Spec defines it: a fixed field's
 // length, the longest value of a variable one (the bitmap's in bytes). Values
 // are checked against it, so that each length is written once, in Spec.
-func fieldLength(id int) int { return fieldLengths[id] }
+func fieldLength(id int) int { return formats[id].length }
 
 // lengthDigits is the length of field id's length prefix: 0 for a fixed
 // field.
-func lengthDigits(id int) int {
-	f, ok := Spec.Fields[id]
-	if !ok {
-		return 0
-	}
-	c, _ := f.Spec().Packer.(asciiCodec)
-	return c.digits
-}
+func lengthDigits(id int) int { return formats[id].digits }
 
 func fixed(n int, desc string) *field.String {
 	return field.NewString(&field.Spec{Length: n, Description: desc, Enc: encoding.ASCII, Pref: prefix.ASCII.Fixed,
@@ -121,6 +148,10 @@ func lllvar(n int, desc string) *field.String {
 // describe, without the per-byte allocations of the library's generic
 // encoders: a fixed field packs to its own bytes, a variable one to one
 // allocation. digits is the length of the length prefix (0 for fixed).
+//
+// The package packs its own messages without the library (pack.go); the
+// codec is what the library uses with Spec: in the tests, which hold
+// pack.go to the library's output, and for any other user of Spec.
 type asciiCodec struct {
 	digits int
 	spaced bool
