@@ -2,7 +2,6 @@ package http
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 
@@ -81,9 +80,9 @@ type answer struct {
 func (s *Server) respond(r *http.Request, h apiFunc, m *paygate.Merchant, body []byte) answer {
 	v, err := h(r, m, body)
 	if err == nil {
-		b, merr := json.Marshal(v)
+		b, merr := encodeAnswer(v)
 		if merr == nil {
-			return answer{status: http.StatusOK, body: append(b, '\n'), outcome: outcomeRecorded}
+			return answer{status: http.StatusOK, body: b, outcome: outcomeRecorded}
 		}
 		err = fmt.Errorf("encode response: %w", merr)
 	}

@@ -145,8 +145,8 @@ func newPaymentJSON(p *paygate.Payment) paymentJSON {
 }
 
 func (s *Server) createPayment(r *http.Request, m *paygate.Merchant, body []byte) (any, error) {
-	var req paymentRequest
-	if err := decode(body, &req, false); err != nil {
+	req, err := decodePaymentRequest(body)
+	if err != nil {
 		return nil, err
 	}
 	if req.Amount == nil {
@@ -229,7 +229,7 @@ func (s *Server) listPayments(r *http.Request, m *paygate.Merchant, _ []byte) (a
 	for _, p := range list {
 		data = append(data, newPaymentJSON(p))
 	}
-	return listJSON{Object: "list", Data: data, HasMore: more}, nil
+	return paymentListJSON{Object: "list", Data: data, HasMore: more}, nil
 }
 
 // Unix seconds are taken over the years RFC 3339 can write, 0000 to 9999
