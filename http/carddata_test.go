@@ -50,6 +50,9 @@ func TestCardDataNeverStored(t *testing.T) {
 		resp.Body.Close()
 		bodies.Write(b)
 		for k, v := range resp.Header {
+			if k == "Content-Length" {
+				continue // the body's size: a number that may equal a CVC by chance (it did: 546)
+			}
 			fmt.Fprintf(&bodies, "%s: %s\n", k, v)
 		}
 	}
