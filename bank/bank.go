@@ -346,7 +346,9 @@ func (b *Bank) process(req paygate.NetworkRequest, mti string) (paygate.NetworkR
 	// Whatever the account remembers of the RRN is its merchant's to
 	// clear or prune at the next reconciliation.
 	led := b.ledger(req.MerchantID, req.TerminalID, req.Currency)
-	defer b.note(led, rrnKey(req.RRN), req.PAN)
+	// The account's own copy of the number: the request's is a fresh
+	// string for each message, and the ledger keeps this one per RRN.
+	defer b.note(led, rrnKey(req.RRN), a.pan)
 	switch req.Kind {
 	case paygate.NetworkAuthorize, paygate.NetworkSale:
 		resp, held, dup, w := a.authorize(req, led, b.authCode)
