@@ -17,8 +17,13 @@ func NewID(prefix string, now time.Time) string {
 	var b [16]byte
 	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
 	rand.Read(b[6:])
+	return encodeID(prefix, b)
+}
+
+// encodeID writes b's 128 bits as prefix_ and 26 lowercase base32
+// characters (130 bits, two leading zero bits).
+func encodeID(prefix string, b [16]byte) string {
 	var out [26]byte
-	// 128 bits → 26 base32 characters (130 bits, two leading zero bits).
 	hi := binary.BigEndian.Uint64(b[:8])
 	lo := binary.BigEndian.Uint64(b[8:])
 	for i := 25; i >= 0; i-- {
@@ -27,6 +32,17 @@ func NewID(prefix string, now time.Time) string {
 		hi >>= 5
 	}
 	return prefix + "_" + strings.ToLower(string(out[:]))
+}
+
+// IDFloor returns the smallest id NewID(prefix, t') returns for any t' in
+// t's millisecond or after it, and the largest id it returns for any t'
+// before t's millisecond is smaller: an id at or after IDFloor(prefix, t)
+// was made at or after t (to the millisecond). A range of ids is a range of
+// creation times that the id's index serves.
+func IDFloor(prefix string, t time.Time) string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	return encodeID(prefix, b)
 }
 
 // NewConfirmationNumber returns a number a person can read out on the phone:

@@ -115,3 +115,25 @@ func TestRandomToken(t *testing.T) {
 		t.Errorf("two RandomToken(32): got %q twice, want different tokens", a)
 	}
 }
+
+// TestIDFloor: every id made in a millisecond or after it sorts at or after
+// that millisecond's floor, and every id made before it sorts before.
+func TestIDFloor(t *testing.T) {
+	base := time.Date(2026, 12, 1, 15, 0, 0, 0, time.UTC)
+	for i := range 2000 {
+		at := base.Add(time.Duration(i*7919) * time.Microsecond)
+		floor := paygate.IDFloor("pay", at)
+		if !idPattern.MatchString(floor) {
+			t.Fatalf("IDFloor(%v) = %q: not an id", at, floor)
+		}
+		for _, d := range []time.Duration{0, time.Microsecond, 999 * time.Microsecond, time.Millisecond, time.Hour} {
+			ms := at.Truncate(time.Millisecond)
+			if id := paygate.NewID("pay", ms.Add(d)); id < floor {
+				t.Fatalf("NewID at %v + %v = %q sorts before IDFloor(%v) = %q", ms, d, id, at, floor)
+			}
+			if id := paygate.NewID("pay", ms.Add(-time.Microsecond-d)); id >= floor {
+				t.Fatalf("NewID at %v - %v = %q sorts at or after IDFloor(%v) = %q", ms, time.Microsecond+d, id, at, floor)
+			}
+		}
+	}
+}

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"time"
+
 	"context"
 	"slices"
 	"strings"
@@ -30,11 +32,15 @@ func (s payments) Payments(ctx context.Context, f paygate.PaymentFilter) ([]*pay
 	if f.Channel != "" {
 		add("channel = ?", string(f.Channel))
 	}
+	// A payment's id starts with its creation time (paygate.NewID), so a
+	// range of creation times is a range of ids, which the (merchant_id,
+	// id) index serves; created_at keeps the bounds exact to the
+	// microsecond.
 	if !f.CreatedGTE.IsZero() {
-		add("created_at >= ?", f.CreatedGTE.UnixMicro())
+		add("id >= ? AND created_at >= ?", paygate.IDFloor("pay", f.CreatedGTE), f.CreatedGTE.UnixMicro())
 	}
 	if !f.CreatedLTE.IsZero() {
-		add("created_at <= ?", f.CreatedLTE.UnixMicro())
+		add("id < ? AND created_at <= ?", paygate.IDFloor("pay", f.CreatedLTE.Add(time.Millisecond)), f.CreatedLTE.UnixMicro())
 	}
 	if t, ok := f.SearchTerms(); ok {
 		cond, a := s.searchCondition(t)

@@ -1,6 +1,8 @@
 package sqlstore
 
 import (
+	"time"
+
 	"cmp"
 	"context"
 	"slices"
@@ -34,16 +36,20 @@ func (s payments) PaymentStats(ctx context.Context, q paygate.StatsQuery) (*payg
 		if i+1 < len(q.Days) {
 			end = q.Days[i+1]
 		}
-		values = append(values, "(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT))")
-		args = append(args, i, d.UnixMicro(), end.UnixMicro())
+		values = append(values, "(CAST(? AS INTEGER), CAST(? AS BIGINT), CAST(? AS BIGINT), CAST(? AS TEXT), CAST(? AS TEXT))")
+		args = append(args, i, d.UnixMicro(), end.UnixMicro(), paygate.IDFloor("pay", d), paygate.IDFloor("pay", end.Add(time.Millisecond)))
 	}
 	reason := `CASE WHEN ` + declinedSQL + ` THEN p.decline_code ELSE '' END`
-	query := `WITH days (d, lo, hi) AS (VALUES ` + strings.Join(values, ", ") + `)
+	// A day's payments are found by their ids, which start with their
+	// creation time (paygate.IDFloor): the (merchant_id, id) index serves
+	// the range, created_at makes it exact.
+	query := `WITH days (d, lo, hi, idlo, idhi) AS (VALUES ` + strings.Join(values, ", ") + `)
 	SELECT days.d, p.currency, ` + reason + `, CASE WHEN ` + declinedSQL + ` THEN p.decline_reason ELSE '' END,
 		CAST(SUM(CASE WHEN ` + approvedSQL + ` THEN 1 ELSE 0 END) AS BIGINT),
 		CAST(SUM(CASE WHEN ` + approvedSQL + ` THEN p.amount ELSE 0 END) AS BIGINT),
 		CAST(SUM(CASE WHEN ` + declinedSQL + ` THEN 1 ELSE 0 END) AS BIGINT)
-	FROM days JOIN payments p ON p.merchant_id = ? AND p.created_at >= days.lo AND p.created_at < days.hi
+	FROM days JOIN payments p ON p.merchant_id = ? AND p.id >= days.idlo AND p.id < days.idhi
+		AND p.created_at >= days.lo AND p.created_at < days.hi
 	GROUP BY 1, 2, 3, 4`
 	type group struct {
 		paygate.DayTotal

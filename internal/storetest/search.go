@@ -11,6 +11,7 @@ import (
 var searchTests = []test{
 	{"Search", testPaymentsSearch},
 	{"PageBack", testPaymentsPageBack},
+	{"CreatedRange", testPaymentsCreatedRange},
 	{"Stats", testPaymentStats},
 }
 
@@ -83,6 +84,57 @@ func testPaymentsSearch(t *testing.T, s Stores) {
 	}
 	if got := MustPayment(t, s.Payments, m.ID, ps[0].ID); got.Channel != paygate.ChannelEcommerce {
 		t.Errorf("channel of a payment saved without one: got %q, want %q", got.Channel, paygate.ChannelEcommerce)
+	}
+}
+
+// A range of creation times is exact to the microsecond, though the store
+// finds it by the ids' milliseconds (paygate.IDFloor): payments made within
+// one millisecond fall on either side of a bound inside it.
+func testPaymentsCreatedRange(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	offsets := []time.Duration{0, time.Microsecond, 999 * time.Microsecond, time.Millisecond, time.Millisecond + time.Microsecond, 2 * time.Millisecond}
+	var ps []*paygate.Payment
+	for _, d := range offsets {
+		p := NewPayment(t, m.ID, Base.Add(d))
+		MustCreatePayment(t, s.Payments, p)
+		ps = append(ps, p)
+	}
+	at := func(i ...int) []string {
+		var out []string
+		for _, j := range i {
+			out = append(out, ps[j].ID)
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		gte, lte time.Duration // from Base; -1: none
+		want     []string
+	}{
+		{"from inside a millisecond", time.Microsecond, -1, at(5, 4, 3, 2, 1)},
+		{"to inside a millisecond", -1, 999 * time.Microsecond, at(2, 1, 0)},
+		{"both inside", time.Microsecond, time.Millisecond, at(3, 2, 1)},
+		{"one microsecond", time.Millisecond + time.Microsecond, time.Millisecond + time.Microsecond, at(4)},
+		{"empty", 2*time.Millisecond + time.Microsecond, -1, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := paygate.PaymentFilter{MerchantID: m.ID, Limit: 100}
+			if tt.gte >= 0 {
+				f.CreatedGTE = Base.Add(tt.gte)
+			}
+			if tt.lte >= 0 {
+				f.CreatedLTE = Base.Add(tt.lte)
+			}
+			list, _ := mustList(t, s.Payments, f)
+			// Ids of one millisecond sort in no particular order.
+			got, want := ids(list), slices.Clone(tt.want)
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("ids: got %v, want %v", got, want)
+			}
+		})
 	}
 }
 
