@@ -109,12 +109,14 @@ func scanRefund(row Row) (*paygate.Refund, error) {
 
 var (
 	paymentInsert = `INSERT INTO payments (` + paymentColumns + `) VALUES (` + placeholders(43) + `)`
-	// paymentInsertKeyed records a payment that is its idempotency key's
-	// record, unless the key names a payment made otherwise (see
-	// paygate.ErrKeyRecorded): then it inserts nothing. The lookup this
-	// saves the API a read before each keyed sale.
-	paymentInsertKeyed = `INSERT INTO payments (` + paymentColumns + `) SELECT ` + placeholders(43) + `
-	WHERE NOT EXISTS (SELECT 1 FROM payments WHERE merchant_id = ? AND idempotency_key = ? AND idempotency_key <> '' AND request_hash = '')`
+	// paymentKeyRecorded finds a payment made under a key that is not the
+	// key's record (see paygate.ErrKeyRecorded). A keyed payment's write
+	// runs it after its insert rather than guarding the insert with it:
+	// an INSERT ... SELECT ... WHERE NOT EXISTS reading the same table
+	// makes SQLite stage the row in a temporary table, which cost more
+	// than twice the plain insert (52–80 µs against 22 µs).
+	paymentKeyRecorded = `SELECT 1 FROM payments
+	WHERE merchant_id = ? AND idempotency_key = ? AND idempotency_key <> '' AND request_hash = '' LIMIT 1`
 	paymentUpdate = `UPDATE payments SET status = ?, amount_captured = ?, amount_refunded = ?, auth_code = ?, response_code = ?,
 	decline_code = ?, decline_reason = ?, ack_deadline = ?, acked_at = ?, void_reason = ?, updated_at = ?, captured_at = ?,
 	voided_at = ?, settled_at = ?, trace = ?, version = version + 1 WHERE id = ? AND version = ?`
@@ -135,18 +137,25 @@ func (s payments) CreatePayment(ctx context.Context, p *paygate.Payment) error {
 		return err
 	}
 	insert := s.stmt(s.unique("insert payment"), paymentInsert, args...)
-	if p.RequestHash != "" {
-		unique := s.unique("insert payment")
-		insert = s.stmt(func(n int64, err error) error {
-			if err == nil && n == 0 {
-				return paygate.ErrKeyRecorded
-			}
-			return unique(n, err)
-		}, paymentInsertKeyed, append(args, p.MerchantID, p.IdempotencyKey)...)
-	}
-	err = s.db.Write(ctx, &Write{Key: "payments/" + p.ID,
+	w := &Write{Key: "payments/" + p.ID,
 		Stmts: slices.Concat([]Stmt{insert}, s.eventStmts(paygate.PaymentEvents(p, nil, p.CreatedAt)),
-			s.mailStmts(paygate.PaymentMails(p, nil, p.CreatedAt)))})
+			s.mailStmts(paygate.PaymentMails(p, nil, p.CreatedAt)))}
+	if p.RequestHash != "" {
+		// The key's record is unique among records (payments_request);
+		// a payment made under the key otherwise undoes the write.
+		w.Then = func(tx Tx) error {
+			var one int
+			err := tx.QueryRow(s.d.SQL(paymentKeyRecorded), p.MerchantID, p.IdempotencyKey).Scan(&one)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return nil
+			case err != nil:
+				return fmt.Errorf("look up the key's older payments: %w", err)
+			}
+			return paygate.ErrKeyRecorded
+		}
+	}
+	err = s.db.Write(ctx, w)
 	if err == nil {
 		p.SavedStatus = p.Status
 	}

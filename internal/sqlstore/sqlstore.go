@@ -284,7 +284,7 @@ func Unapplied(fsys fs.FS, applied []string) ([]string, error) {
 // HotWrites returns the statements that most writes run, in d's spelling,
 // for an engine that prepares statements ahead.
 func HotWrites(d *Dialect) []string {
-	hot := []string{paymentInsert, paymentInsertKeyed, paymentUpdate, refundUpsert, eventInsert, eventFanOut,
+	hot := []string{paymentInsert, paymentKeyRecorded, paymentUpdate, refundUpsert, eventInsert, eventFanOut,
 		idemInsert, idemTakeOver, idemSelect, idemComplete, idemRelease, idemUnlock, mailToCustomer, mailToMerchant, auditInsert}
 	for i, q := range hot {
 		hot[i] = d.SQL(q)
