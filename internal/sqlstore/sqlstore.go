@@ -6,7 +6,7 @@
 //
 // Packages sqlite and postgres keep only what truly differs between the
 // engines: opening a database, the migrations, and the write path (SQLite
-// runs concurrent writes in one transaction with a savepoint each,
+// runs concurrent writes in one transaction, undoing a failed one alone,
 // PostgreSQL pipelines a batch's statements). They give the stores a DB,
 // and New hands the stores out as one paygate.Stores.
 //
