@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ var idempotencyTests = []test{
 	{"Unlock", testIdempotencyUnlock},
 	{"Purge", testIdempotencyPurge},
 	{"PurgeMany", testIdempotencyPurgeMany},
+	{"ExpirePayments", testIdempotencyExpirePayments},
 }
 
 // newRecord returns an in-flight record created and locked at the given time.
@@ -248,5 +250,61 @@ func testIdempotencyPurgeMany(t *testing.T, s Stores) {
 	}
 	if n, err := s.Idempotency.PurgeIdempotent(t.Context(), Base.Add(time.Minute)); err != nil || n != 0 {
 		t.Errorf("PurgeIdempotent again: got %d, %v; want 0, nil", n, err)
+	}
+}
+
+// testIdempotencyExpirePayments: purging expires the keys of the payments
+// that are their own records and were made before the cutoff, more than
+// one write's worth at once, run after run; a payment recorded after a run
+// though made shortly before its cutoff is expired by the next.
+func testIdempotencyExpirePayments(t *testing.T, s Stores) {
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	keyed := func(key string, at time.Time) *paygate.Payment {
+		p := NewPayment(t, m.ID, at)
+		p.IdempotencyKey, p.RequestHash = key, "hash-"+key
+		MustCreatePayment(t, s.Payments, p)
+		return p
+	}
+	const many = 450 // more than one write expires
+	var old []*paygate.Payment
+	for i := range many {
+		old = append(old, keyed(fmt.Sprintf("old-%d", i), Base.Add(-3*time.Hour+time.Duration(i)*time.Millisecond)))
+	}
+	a := keyed("a", Base.Add(-2*time.Hour))
+	b := keyed("b", Base.Add(-30*time.Minute))
+	c := keyed("c", Base.Add(time.Hour))
+	expired := func(p *paygate.Payment) bool {
+		t.Helper()
+		return MustPayment(t, s.Payments, m.ID, p.ID).RequestHash == ""
+	}
+
+	if n, err := s.Idempotency.PurgeIdempotent(t.Context(), Base.Add(-time.Hour)); err != nil || n != many+1 {
+		t.Fatalf("PurgeIdempotent before Base-1h: got %d, %v; want %d", n, err, many+1)
+	}
+	for _, p := range append(old[:3:3], old[many-1], a) {
+		if !expired(p) {
+			t.Errorf("payment made at %v: key kept, want expired", p.CreatedAt)
+		}
+	}
+	if expired(b) || expired(c) {
+		t.Errorf("payments made after the cutoff: expired, want kept")
+	}
+	// Recorded now, made before the last cutoff (a node behind by 30 min).
+	late := keyed("late", Base.Add(-90*time.Minute))
+	if n, err := s.Idempotency.PurgeIdempotent(t.Context(), Base); err != nil || n != 2 {
+		t.Fatalf("PurgeIdempotent before Base: got %d, %v; want 2 (b and the late one)", n, err)
+	}
+	if !expired(b) || !expired(late) || expired(c) {
+		t.Errorf("after the second run: b expired %t, late expired %t, c expired %t; want true, true, false", expired(b), expired(late), expired(c))
+	}
+	if n, err := s.Idempotency.PurgeIdempotent(t.Context(), Base); err != nil || n != 0 {
+		t.Errorf("PurgeIdempotent again: got %d, %v; want 0", n, err)
+	}
+	// The freed key names a payment that is not its record any more: a
+	// new payment can be the key's record.
+	again := NewPayment(t, m.ID, Base.Add(2*time.Hour))
+	again.IdempotencyKey, again.RequestHash = "a", "hash-a2"
+	if err := s.Payments.CreatePayment(t.Context(), again); !errors.Is(err, paygate.ErrKeyRecorded) {
+		t.Errorf("CreatePayment under an expired key: got %v, want ErrKeyRecorded (the key's older payment decides)", err)
 	}
 }
