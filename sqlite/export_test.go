@@ -14,3 +14,10 @@ func AutoVacuum(db *DB) (int, error) {
 	err := db.writer.QueryRow(`PRAGMA auto_vacuum`).Scan(&mode)
 	return mode, err
 }
+
+// WriterTempStore returns the writer connection's temp_store (2: memory).
+func WriterTempStore(db *DB) (int, error) {
+	var mode int
+	err := db.writer.QueryRow(`PRAGMA temp_store`).Scan(&mode)
+	return mode, err
+}

@@ -133,7 +133,13 @@ func OpenWith(path string, o Options) (*DB, error) {
 	// system. It can be chosen only before the first table is made, so it
 	// comes first, before WAL mode writes the new file's header; an
 	// existing database is converted after the migrations.
-	wq := url.Values{"_pragma": append([]string{"busy_timeout(10000)", "auto_vacuum(incremental)"}, q["_pragma"][1:]...), "_txlock": q["_txlock"]}
+	//
+	// The writer keeps its temporary files in memory: in a batch each
+	// statement that may fail after changing pages first copies them to a
+	// statement journal, which otherwise spills to a file past 64 KiB, a
+	// pwrite for every page (9% of a sale's CPU under load). The readers
+	// keep the default, so that a large sort does not take its size in RAM.
+	wq := url.Values{"_pragma": append(append([]string{"busy_timeout(10000)", "auto_vacuum(incremental)"}, q["_pragma"][1:]...), "temp_store(MEMORY)"), "_txlock": q["_txlock"]}
 	w, err := sql.Open("sqlite", URI(path, wq))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -272,8 +278,16 @@ func (db *DB) convertAutoVacuum(ctx context.Context) error {
 	if _, err := db.writer.ExecContext(ctx, `PRAGMA auto_vacuum = INCREMENTAL`); err != nil {
 		return fmt.Errorf("set auto_vacuum: %w", err)
 	}
+	// VACUUM builds the new file as a temporary database: on disk, not in
+	// the writer's memory (temp_store(MEMORY) in OpenWith).
+	if _, err := db.writer.ExecContext(ctx, `PRAGMA temp_store = DEFAULT`); err != nil {
+		return fmt.Errorf("set temp_store: %w", err)
+	}
 	if _, err := db.writer.ExecContext(ctx, `VACUUM`); err != nil {
 		return fmt.Errorf("vacuum to switch to incremental auto-vacuum: %w", err)
+	}
+	if _, err := db.writer.ExecContext(ctx, `PRAGMA temp_store = MEMORY`); err != nil {
+		return fmt.Errorf("set temp_store: %w", err)
 	}
 	return nil
 }

@@ -26,7 +26,11 @@ func checkAutoVacuum(tb testing.TB, db *sqlite.DB, what string) {
 }
 
 func TestAutoVacuumNew(t *testing.T) {
-	checkAutoVacuum(t, MustOpen(t, filepath.Join(t.TempDir(), "new.db")), "new database")
+	db := MustOpen(t, filepath.Join(t.TempDir(), "new.db"))
+	checkAutoVacuum(t, db, "new database")
+	if mode, err := sqlite.WriterTempStore(db); err != nil || mode != 2 {
+		t.Errorf("writer's temp_store: %d, %v; want 2 (memory: statement journals stay off the disk)", mode, err)
+	}
 }
 
 // TestAutoVacuumExisting opens a database made without auto-vacuum (as
@@ -59,6 +63,11 @@ func TestAutoVacuumExisting(t *testing.T) {
 
 	db = MustOpen(t, path)
 	checkAutoVacuum(t, db, "old database after Open")
+	// The conversion's VACUUM ran with temporary files on disk; the
+	// writer keeps its own in memory again after it.
+	if mode, err := sqlite.WriterTempStore(db); err != nil || mode != 2 {
+		t.Errorf("writer's temp_store after the conversion: %d, %v; want 2 (memory)", mode, err)
+	}
 	if _, err := db.Stores().Merchants.Merchant(t.Context(), m.ID); err != nil {
 		t.Errorf("Merchant after the conversion: %v", err)
 	}
