@@ -73,13 +73,7 @@ func (s dashSessions) PruneSignIns(ctx context.Context, idleBefore, createdBefor
 	} {
 		for {
 			var n int64
-			stmt := s.stmt(func(changed int64, err error) error {
-				if err != nil {
-					return fmt.Errorf("%s: %w", q.what, err)
-				}
-				n = changed
-				return nil
-			}, q.sql, q.args...)
+			stmt := s.stmt(counted(q.what, &n), q.sql, q.args...)
 			if err := s.db.Write(ctx, &Write{Key: q.key, Stmts: []Stmt{stmt}, Alone: true}); err != nil {
 				return total, err
 			}

@@ -131,14 +131,7 @@ func (s idempotency) PurgeIdempotent(ctx context.Context, before time.Time) (int
 	var total int64
 	for {
 		var n int64
-		stmt := s.stmt(func(changed int64, err error) error {
-			n = changed
-			if err != nil {
-				n = 0
-				return fmt.Errorf("purge idempotency keys: %w", err)
-			}
-			return nil
-		}, idemPurge, before.UnixMicro(), purgeBatch)
+		stmt := s.stmt(counted("purge idempotency keys", &n), idemPurge, before.UnixMicro(), purgeBatch)
 		err := s.db.Write(ctx, &Write{Key: "idempotency_keys/", Stmts: []Stmt{stmt}, Alone: true, Frees: true})
 		total += n
 		if err != nil {
@@ -187,14 +180,7 @@ func (s idempotency) expirePayments(ctx context.Context, before time.Time) (int6
 		}
 		in, args := s.d.AnyOf("id", ids)
 		var n int64
-		stmt := s.stmt(func(changed int64, err error) error {
-			n = changed
-			if err != nil {
-				n = 0
-				return fmt.Errorf("expire payments' idempotency keys: %w", err)
-			}
-			return nil
-		}, `UPDATE payments SET request_hash = '' WHERE request_hash <> '' AND created_at < ? AND `+in,
+		stmt := s.stmt(counted("expire payments' idempotency keys", &n), `UPDATE payments SET request_hash = '' WHERE request_hash <> '' AND created_at < ? AND `+in,
 			append([]any{before.UnixMicro()}, args...)...)
 		if err := s.db.Write(ctx, &Write{Key: "payments/", Stmts: []Stmt{stmt}, Alone: true}); err != nil {
 			return total, err

@@ -349,6 +349,19 @@ func failed(what string) func(int64, error) error {
 	}
 }
 
+// counted is the Check of a statement whose count of changed rows its
+// caller needs: it stores it in n (0 when the statement failed).
+func counted(what string, n *int64) func(int64, error) error {
+	return func(changed int64, err error) error {
+		if err != nil {
+			*n = 0
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		*n = changed
+		return nil
+	}
+}
+
 // changed is the Check of a statement that must change a row: when it
 // changes none, the write fails with none.
 func changed(what string, none error) func(int64, error) error {
