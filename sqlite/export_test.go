@@ -21,3 +21,7 @@ func WriterTempStore(db *DB) (int, error) {
 	err := db.writer.QueryRow(`PRAGMA temp_store`).Scan(&mode)
 	return mode, err
 }
+
+// SetSyncHook has f run before each sync of the writer's commits; the sync
+// fails with f's error.
+func SetSyncHook(db *DB, f func() error) { db.syncHook = f }

@@ -53,6 +53,16 @@ type DB struct {
 	queue  *sqlstore.Queue      // of writes, for the one writer
 
 	observer atomic.Pointer[paygate.Observer] // told of each commit; see SetObserver
+
+	// The writer's: the last commit's sync, closed once it is durable and
+	// its writes answered; the writes taken while it syncs; the error of a
+	// failed sync, after which nothing is written.
+	synced  chan struct{}
+	more    []*sqlstore.Op
+	syncErr atomic.Pointer[error]
+	wal     *os.File // the write-ahead log, opened at the first sync
+
+	syncHook func() error // tests: runs before each sync, which fails if it does
 }
 
 // SetObserver has o told of each commit of the writer: how many writes it
@@ -139,7 +149,15 @@ func OpenWith(path string, o Options) (*DB, error) {
 	// statement journal, which otherwise spills to a file past 64 KiB, a
 	// pwrite for every page (9% of a sale's CPU under load). The readers
 	// keep the default, so that a large sort does not take its size in RAM.
-	wq := url.Values{"_pragma": append(append([]string{"busy_timeout(10000)", "auto_vacuum(incremental)"}, q["_pragma"][1:]...), "temp_store(MEMORY)"), "_txlock": q["_txlock"]}
+	//
+	// The writer commits with synchronous=NORMAL, and syncs the log itself
+	// in a goroutine while it goes on with the next transaction (see
+	// commit): a write is answered once its commit is synced, as with FULL.
+	// It checkpoints every 10,000 pages of log rather than SQLite's 1,000:
+	// a checkpoint copies each page once however often the log holds it,
+	// and syncs both files, in the writer's time; 6% more sales/s in
+	// BenchmarkSaleWrites.
+	wq := url.Values{"_pragma": {"busy_timeout(10000)", "auto_vacuum(incremental)", "journal_mode(WAL)", "synchronous(NORMAL)", "foreign_keys(1)", "temp_store(MEMORY)", "wal_autocheckpoint(10000)"}, "_txlock": q["_txlock"]}
 	w, err := sql.Open("sqlite", URI(path, wq))
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
@@ -187,6 +205,14 @@ func OpenWith(path string, o Options) (*DB, error) {
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db.reader = &reader{db: r}
+	// What the migrations wrote, committed without a sync (NORMAL).
+	if err := db.syncWAL(); err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("sync %s: %w", path, err)
+	}
+	db.synced = make(chan struct{})
+	close(db.synced)
 	db.queue.Go(db.run)
 	return db, nil
 }
@@ -211,7 +237,11 @@ func (db *DB) Close() error {
 	if !db.queue.Close() {
 		return nil
 	}
-	return errors.Join(db.reader.db.Close(), db.writer.Close())
+	var werr error
+	if db.wal != nil {
+		werr = db.wal.Close()
+	}
+	return errors.Join(db.reader.db.Close(), db.writer.Close(), werr)
 }
 
 // migrate applies the embedded migrations not yet applied, each in its own

@@ -59,6 +59,9 @@ func (e engine) QueryRow(ctx context.Context, query string, args ...any) sqlstor
 
 func (e engine) Write(ctx context.Context, w *sqlstore.Write) error { return e.db.write(ctx, w) }
 
+// Synced: readers may see a commit before it is durable (see commit).
+func (e engine) Synced(ctx context.Context) error { return e.db.Synced(ctx) }
+
 // rows are *sql.Rows whose Close drops its error (Err reports it).
 type rows struct{ *sql.Rows }
 

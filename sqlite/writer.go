@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"os"
+	"slices"
 	"time"
 
 	"github.com/paygate/paygate/internal/sqlstore"
@@ -72,95 +74,187 @@ func (db *DB) write(ctx context.Context, w *sqlstore.Write) error { return db.qu
 
 var errClosed = errors.New("sqlite: database closed")
 
-// run is the writer: it commits the writes queued, a batch at a time.
+// run is the writer: it runs the writes queued in transactions, and
+// commits each once the last commit is on the disk (see commit).
 func (db *DB) run() {
 	batch := make([]*sqlstore.Op, 0, maxBatch)
 	for {
 		if batch = db.queue.Next(batch, maxBatch); len(batch) == 0 {
+			<-db.synced // the last commit's writes are answered
 			return
 		}
 		db.commit(batch)
 	}
 }
 
-// commit runs a batch of writes in one transaction.
+// maxTxn bounds how many writes one transaction takes while it waits for
+// the disk.
+const maxTxn = 4 * maxBatch
+
+// commit runs batch in a transaction, and the writes that arrive while the
+// last commit is being made durable (fsync of the WAL, in a goroutine of
+// its own) in the same transaction; then it commits, without a sync
+// (synchronous=NORMAL), and hands the transaction to a goroutine that
+// syncs the WAL and answers its writes. So the writer runs statements
+// while the disk syncs the last commit, instead of waiting for it, and a
+// commit still carries every write that arrived during the last sync.
 //
-// It first runs them without savepoints, which cost two statements per
-// write. A write that fails without changing anything (at its first
-// statement: a failing statement undoes itself) leaves nothing to undo. If
-// one fails having changed something, the transaction is rolled back and
-// the batch run again with a savepoint for each write of more than one
-// statement, so that only the failed write is undone. Writes may run more
-// than once (sqlstore.DB). A Lazy write is answered once the batch has
-// run, before its commit is durable.
+// A write is answered, whatever its outcome, only once its commit is
+// durable: what it saw (a key taken, a payment's version) may have been
+// written by a commit not yet synced. A Lazy write is answered once its
+// transaction has committed and the one before it is synced. Readers see
+// a commit as soon as it is made, up to one sync before it is durable: a
+// write that follows what they read commits after it, and syncs are in
+// order; a read whose answer goes out as it is (a replay) waits for
+// Synced first.
+//
+// A transaction first runs its writes without savepoints, which cost two
+// statements per write. A write that fails without changing anything (at
+// its first statement: a failing statement undoes itself) leaves nothing
+// to undo. If one fails having changed something, the transaction is
+// rolled back and its writes run again with a savepoint for each write of
+// more than one statement, so that only the failed write is undone.
+// Writes may run more than once (sqlstore.DB).
 func (db *DB) commit(batch []*sqlstore.Op) {
 	start := time.Now()
-	errs, ran, err := db.runBatch(batch, false)
-	if errors.Is(err, errUndo) {
-		errs, ran, err = db.runBatch(batch, true)
+	all := slices.Clone(batch)
+	if err := db.syncErr.Load(); err != nil {
+		db.answer(all, nil, false, *err)
+		return
 	}
-	if o := db.observer.Load(); o != nil {
-		(*o).Commit(len(batch), time.Since(start), err)
+	t, err := db.begin(false)
+	if err == nil {
+		t, err = db.runWrites(t, all)
 	}
-	for i, o := range batch {
+	for err == nil && db.syncing() && len(all) < maxTxn {
+		db.more = db.queue.More(db.more, min(maxBatch, maxTxn-len(all)), db.synced)
+		if len(db.more) == 0 {
+			break
+		}
+		all = append(all, db.more...)
+		t, err = db.runWrites(t, db.more)
+	}
+	if err == nil {
+		if err = t.stx.Commit(); err != nil {
+			err = fmt.Errorf("commit: %w", err)
+		}
+	}
+	var errs []error
+	committed := err == nil
+	if t != nil {
+		errs = t.errs
+	}
+	<-db.synced    // syncs, and answers, in order
+	if committed { // after the last sync: what a Lazy write read is durable
+		for i, o := range all {
+			if o.W.Lazy && errs[i] == nil {
+				o.Err <- nil
+			}
+		}
+	}
+	done := make(chan struct{})
+	db.synced = done
+	go func() {
+		defer close(done)
+		if err == nil {
+			if err = db.syncWAL(); err != nil {
+				err = fmt.Errorf("sync the write-ahead log: %w (nothing more is written: restart paygate)", err)
+				db.syncErr.Store(&err)
+			}
+		}
+		if o := db.observer.Load(); o != nil {
+			(*o).Commit(len(all), time.Since(start), err)
+		}
+		db.answer(all, errs, committed, err)
+	}()
+}
+
+// answer tells each of ops its outcome: its own error (errs[i]), or else
+// err, the transaction's. errs is nil if none ran. A Lazy write that
+// succeeded was answered at the commit, if there was one.
+func (db *DB) answer(ops []*sqlstore.Op, errs []error, committed bool, err error) {
+	for i, o := range ops {
 		switch {
-		case errs[i] != nil:
+		case errs != nil && errs[i] != nil:
 			o.Err <- errs[i]
-		case o.W.Lazy && ran: // answered already
-		case err != nil:
-			o.Err <- err
+		case o.W.Lazy && committed: // answered already
 		default:
-			o.Err <- nil
+			o.Err <- err
 		}
 	}
 }
 
-// errUndo means that a write failed with changes that only a rollback of
-// the batch takes back.
-var errUndo = errors.New("sqlite: a write must be undone alone")
+// syncing reports whether the last commit is still being synced.
+func (db *DB) syncing() bool {
+	select {
+	case <-db.synced:
+		return false
+	default:
+		return true
+	}
+}
 
-// runBatch runs batch in one transaction and commits it; with savepoints,
-// each write of several statements in a savepoint of its own. Without,
-// it returns errUndo, having rolled back, when a write failed with
-// changes. It answers the Lazy writes that succeeded once all have run,
-// and then reports ran.
-func (db *DB) runBatch(batch []*sqlstore.Op, savepoints bool) (errs []error, ran bool, err error) {
-	errs = make([]error, len(batch))
+// txn is the writer's open transaction and the writes it ran.
+type txn struct {
+	stx        *sql.Tx
+	tx         *Tx
+	savepoints bool
+	ops        []*sqlstore.Op
+	errs       []error // of each of ops
+}
+
+func (db *DB) begin(savepoints bool) (*txn, error) {
 	stx, err := db.writer.Begin()
 	if err != nil {
-		return errs, false, fmt.Errorf("begin: %w", err)
+		return nil, fmt.Errorf("begin: %w", err)
 	}
-	tx := &Tx{tx: stx, db: db}
-	for i, o := range batch {
+	return &txn{stx: stx, tx: &Tx{tx: stx, db: db}, savepoints: savepoints}, nil
+}
+
+// runWrites runs ops in t. If one fails having changed something and t
+// has no savepoints, it rolls t back and runs all of t's writes and ops
+// again, in a new transaction with savepoints, which it returns.
+func (db *DB) runWrites(t *txn, ops []*sqlstore.Op) (*txn, error) {
+	before := len(t.ops)
+	if t.run(ops) {
+		return t, nil
+	}
+	t.stx.Rollback()
+	redo := append(t.ops, ops[len(t.ops)-before:]...)
+	nt, err := db.begin(true)
+	if err != nil {
+		return nil, err
+	}
+	nt.run(redo)
+	return nt, nil
+}
+
+// run runs ops in t, each in a savepoint of its own if t has them and it
+// has more than one statement. Without savepoints it stops, reporting
+// false, at the first write that failed having changed something.
+func (t *txn) run(ops []*sqlstore.Op) bool {
+	for _, o := range ops {
+		t.ops = append(t.ops, o)
+		var err error
 		switch {
-		case !savepoints || o.W.Single():
+		case !t.savepoints || o.W.Single():
 			var dirty bool
-			dirty, errs[i] = safeRun(o.W, tx)
-			if errs[i] != nil && dirty && !savepoints {
-				stx.Rollback()
-				return errs, false, errUndo
+			dirty, err = safeRun(o.W, t.tx)
+			if err != nil && dirty && !t.savepoints {
+				return false
 			}
 		default:
-			if _, err := tx.exec("SAVEPOINT w"); err != nil {
-				errs[i] = err
-				continue
+			if _, err = t.tx.exec("SAVEPOINT w"); err != nil {
+				break
 			}
-			if _, errs[i] = safeRun(o.W, tx); errs[i] != nil {
-				tx.exec("ROLLBACK TO w")
+			if _, err = safeRun(o.W, t.tx); err != nil {
+				t.tx.exec("ROLLBACK TO w")
 			}
-			tx.exec("RELEASE w")
+			t.tx.exec("RELEASE w")
 		}
+		t.errs = append(t.errs, err)
 	}
-	for i, o := range batch {
-		if o.W.Lazy && errs[i] == nil {
-			o.Err <- nil
-		}
-	}
-	err = stx.Commit()
-	if err != nil {
-		return errs, true, fmt.Errorf("commit: %w", err)
-	}
-	return errs, true, nil
+	return true
 }
 
 // safeRun runs w on tx, and reports whether a failed w may have left
@@ -179,4 +273,47 @@ func safeRun(w *sqlstore.Write, tx *Tx) (dirty bool, err error) {
 		return true, incrementalVacuum(tx)
 	}
 	return true, nil
+}
+
+// syncWAL makes the commits made so far durable: it syncs the write-ahead
+// log, where WAL mode writes them (a checkpoint, which copies them into
+// the database file, syncs that file itself). If the log is gone (not in
+// WAL mode, or deleted with the last connection), it syncs the database
+// file. Only the goroutine of the commit in flight calls it.
+func (db *DB) syncWAL() error {
+	if db.syncHook != nil {
+		if err := db.syncHook(); err != nil {
+			return err
+		}
+	}
+	path := db.Path + "-wal"
+	if db.wal != nil {
+		cur, err := os.Stat(path)
+		open, oerr := db.wal.Stat()
+		if err != nil || oerr != nil || !os.SameFile(cur, open) { // a new log
+			db.wal.Close()
+			db.wal = nil
+		}
+	}
+	if db.wal == nil {
+		f, err := os.Open(path)
+		if errors.Is(err, os.ErrNotExist) {
+			if f, err = os.Open(db.Path); err != nil {
+				return err
+			}
+			defer f.Close()
+			return f.Sync()
+		}
+		if err != nil {
+			return err
+		}
+		db.wal = f
+	}
+	return db.wal.Sync()
+}
+
+// Synced returns once every commit made before the call is durable: it
+// makes an empty write, answered once its own commit is synced.
+func (db *DB) Synced(ctx context.Context) error {
+	return db.write(ctx, &sqlstore.Write{Key: "synced"})
 }

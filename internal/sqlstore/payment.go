@@ -311,6 +311,10 @@ func (s payments) PaymentByIdempotencyKey(ctx context.Context, merchantID, key s
 	if len(list) == 0 {
 		return nil, paygate.Errorf(paygate.ENOTFOUND, "No payment was made with this idempotency key.")
 	}
+	// Its state is replayed to a retry as it is: it must be durable.
+	if err := synced(ctx, s.db); err != nil {
+		return nil, err
+	}
 	return list[0], nil
 }
 
@@ -326,6 +330,9 @@ func (s payments) RefundByIdempotencyKey(ctx context.Context, merchantID, key st
 	}
 	if err != nil {
 		return nil, fmt.Errorf("select refund: %w", err)
+	}
+	if err := synced(ctx, s.db); err != nil { // replayed as it is
+		return nil, err
 	}
 	return r, nil
 }

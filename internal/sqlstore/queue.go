@@ -115,3 +115,27 @@ func (q *Queue) Next(batch []*Op, max int) []*Op {
 	}
 	return batch
 }
+
+// More waits for writes until stop is closed, and returns those that
+// arrived, up to max, in batch (whose contents it replaces): none if stop
+// came first, or once Close was called (Next then takes the rest).
+func (q *Queue) More(batch []*Op, max int, stop <-chan struct{}) []*Op {
+	batch = batch[:0]
+	select {
+	case o := <-q.ops:
+		batch = append(batch, o)
+	case <-stop:
+		return batch
+	case <-q.done:
+		return batch
+	}
+	for len(batch) < max {
+		select {
+		case o := <-q.ops:
+			batch = append(batch, o)
+		default:
+			return batch
+		}
+	}
+	return batch
+}

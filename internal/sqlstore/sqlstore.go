@@ -73,6 +73,24 @@ type DB interface {
 	Write(ctx context.Context, w *Write) error
 }
 
+// Syncer is a DB whose readers may see a commit before it is durable
+// (SQLite: its writer syncs one commit while it runs the next).
+type Syncer interface {
+	// Synced returns once every commit made before the call is durable.
+	Synced(ctx context.Context) error
+}
+
+// synced returns once what db's readers saw so far is durable, for a read
+// whose answer is given out as it is.
+func synced(ctx context.Context, db DB) error {
+	if s, ok := db.(Syncer); ok {
+		if err := s.Synced(ctx); err != nil {
+			return fmt.Errorf("wait for the disk: %w", err)
+		}
+	}
+	return nil
+}
+
 // Write is one write of a store: its statements, what to make of their
 // outcomes, and the steps that depend on them.
 type Write struct {
