@@ -69,9 +69,14 @@ func testWebhookEndpointsAPI(t *testing.T, pg string) {
 	if err != nil || del.Status != client.EndpointDisabled || del.Secret != "" {
 		t.Fatalf("delete: got %+v, %v; want disabled, no secret", del, err)
 	}
+	// Listed by id: ids made in the same millisecond sort at random.
 	list, err := c.WebhookEndpoints(ctx)
-	if err != nil || len(list) != 4 || list[0].ID != id || list[1].Status != client.EndpointDisabled {
-		t.Errorf("list after a delete: got %d endpoints, %v", len(list), err)
+	status := map[string]string{}
+	for _, e := range list {
+		status[e.ID] = e.Status
+	}
+	if err != nil || len(list) != 4 || status[id] != client.EndpointEnabled || status[ep2.ID] != client.EndpointDisabled {
+		t.Errorf("list after a delete: got %d endpoints (%v), %v; want 4, %s enabled and %s disabled", len(list), status, err, id, ep2.ID)
 	}
 	st, body = do(t, g, "POST", "/v1/webhook_endpoints/"+ep2.ID+"/secret", g.SecretKey, "")
 	checkError(t, "rotate a disabled endpoint", st, body, 409, paygate.ECONFLICT, "")

@@ -1,13 +1,17 @@
 // Package sqlite stores paygate's data in an embedded SQLite database
-// (modernc.org/sqlite, pure Go) in WAL mode with synchronous=FULL: a commit
-// is on disk before it is acknowledged.
+// (modernc.org/sqlite, pure Go) in WAL mode: a write is on disk before it
+// is answered.
 //
 // Writes go through one writer goroutine that groups concurrent writes into
 // one transaction (group commit), so that all of them share a single fsync;
-// one failing write does not undo its neighbours (writer.go). A Lazy write
-// (see sqlstore.Write) is answered before its commit is on disk: commits
-// are in order, so the next durable one covers it. Reads use a separate
-// pool of connections, which WAL lets run beside the writer.
+// one failing write does not undo its neighbours (writer.go). The writer
+// commits with synchronous=NORMAL and syncs the WAL itself, in a goroutine,
+// while it runs the next transaction; each write is answered once its
+// commit is synced. A Lazy write (see sqlstore.Write) is answered before
+// its commit is on disk: commits are in order, so the next durable one
+// covers it. Reads use a separate pool of connections, which WAL lets run
+// beside the writer; they may see a commit up to one sync before it is
+// durable, and a read that is replayed as it is waits for it (Synced).
 //
 // The stores themselves, their SQL included, are package sqlstore's,
 // shared with package postgres: this package runs their reads and writes.

@@ -26,7 +26,7 @@ Measures the gateway's sale path against a bare net/http JSON echo, in one
 run on this machine: it starts the echo, drives it for --duration at
 --concurrency (closed loop: each connection sends its next request when the
 answer to the last arrives), then starts a gateway on a fresh database
-(SQLite, synchronous=FULL, in a temporary directory; or a fresh schema in
+(SQLite, every write synced before it is answered, in a temporary directory; or a fresh schema in
 --postgres) with the simulated bank in process (or "paygate bank" over TCP
 on 127.0.0.1, its ledger in a file, with --acquirer tcp), and drives its
 POST /v1/payments the same way with approved sales. It prints a line per

@@ -56,7 +56,7 @@ type rateReport struct {
 }
 
 func (r *benchReport) title() string {
-	engine := "SQLite (WAL, synchronous=FULL)"
+	engine := "SQLite (WAL, each write synced before its answer)"
 	if r.Engine == "postgres" {
 		engine = "PostgreSQL"
 	}
