@@ -105,6 +105,11 @@ func (q *Queue) Next(batch []*Op, max int) []*Op {
 			return batch
 		}
 	}
+	return q.drain(batch, max)
+}
+
+// drain adds to batch the writes queued, up to max, without waiting.
+func (q *Queue) drain(batch []*Op, max int) []*Op {
 	for len(batch) < max {
 		select {
 		case o := <-q.ops:
@@ -129,13 +134,5 @@ func (q *Queue) More(batch []*Op, max int, stop <-chan struct{}) []*Op {
 	case <-q.done:
 		return batch
 	}
-	for len(batch) < max {
-		select {
-		case o := <-q.ops:
-			batch = append(batch, o)
-		default:
-			return batch
-		}
-	}
-	return batch
+	return q.drain(batch, max)
 }
