@@ -177,25 +177,7 @@ func testDeliveryClaimTogether(t *testing.T, s Stores) {
 			t.Errorf("ClaimDeliveries #%d: %v", i, err)
 		}
 	}
-	by := map[string]int{}
-	var got []string
-	for i, list := range claimed {
-		if len(list) > limit {
-			t.Errorf("ClaimDeliveries #%d: got %d deliveries, want at most %d", i, len(list), limit)
-		}
-		for _, d := range list {
-			if j, ok := by[d.ID]; ok {
-				t.Errorf("delivery %s: claimed by #%d and #%d, want one", d.ID, j, i)
-				continue
-			}
-			by[d.ID] = i
-			got = append(got, d.ID)
-		}
-	}
-	slices.Sort(got)
-	if !slices.Equal(got, want) {
-		t.Errorf("claimed by %d nodes at once: got %d deliveries, want all %d once", claimers, len(got), len(want))
-	}
+	checkClaimedOnce(t, "ClaimDeliveries", claimed, func(d *paygate.Delivery) string { return d.ID }, limit, want)
 }
 
 func testDeliveryUpdate(t *testing.T, s Stores) {
@@ -236,4 +218,29 @@ func testDeliveryUpdate(t *testing.T, s Stores) {
 	ghost := *d
 	ghost.ID = paygate.NewID("dlv", Base)
 	checkIs(t, "UpdateDelivery(unknown)", s.Deliveries.UpdateDelivery(t.Context(), &ghost, ghost.NextAt), paygate.ErrVersionConflict)
+}
+
+// checkClaimedOnce checks what claimers racing at once claimed: at most
+// limit each, no item twice, and together every one of want (sorted ids).
+func checkClaimedOnce[T any](t *testing.T, what string, claimed [][]T, id func(T) string, limit int, want []string) {
+	t.Helper()
+	by := map[string]int{}
+	var got []string
+	for i, list := range claimed {
+		if len(list) > limit {
+			t.Errorf("%s #%d: got %d deliveries, want at most %d", what, i, len(list), limit)
+		}
+		for _, d := range list {
+			if j, ok := by[id(d)]; ok {
+				t.Errorf("delivery %s: claimed by #%d and #%d, want one", id(d), j, i)
+				continue
+			}
+			by[id(d)] = i
+			got = append(got, id(d))
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("claimed by %d nodes at once: got %d deliveries, want all %d once", len(claimed), len(got), len(want))
+	}
 }

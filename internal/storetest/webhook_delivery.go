@@ -103,25 +103,7 @@ func testWebhookClaimTogether(t *testing.T, s Stores) {
 			t.Errorf("ClaimWebhookDeliveries #%d: %v", i, err)
 		}
 	}
-	by := map[string]int{}
-	var got []string
-	for i, list := range claimed {
-		if len(list) > limit {
-			t.Errorf("ClaimWebhookDeliveries #%d: got %d deliveries, want at most %d", i, len(list), limit)
-		}
-		for _, d := range list {
-			if j, ok := by[d.ID]; ok {
-				t.Errorf("delivery %s: claimed by #%d and #%d, want one", d.ID, j, i)
-				continue
-			}
-			by[d.ID] = i
-			got = append(got, d.ID)
-		}
-	}
-	slices.Sort(got)
-	if !slices.Equal(got, want) {
-		t.Errorf("claimed by %d nodes at once: got %d deliveries, want all %d once", claimers, len(got), len(want))
-	}
+	checkClaimedOnce(t, "ClaimWebhookDeliveries", claimed, func(d *paygate.WebhookDelivery) string { return d.ID }, limit, want)
 }
 
 // testWebhookClaimSkipsDisabled: a delivery of a disabled endpoint is
