@@ -13,9 +13,10 @@ import (
 // recorded in the merchant's audit log (PCI DSS 10): the key's id, the
 // route's pattern, the object id in the path, the status answered, the
 // client's address (not its user agent: the row is kept for good). It costs
-// one more write per such request (a sale included), made after the answer
-// is flushed to the client; a failure to record is logged and does not
-// change the answer, which has been sent already.
+// one more write per such request (a sale included), which neither the
+// answer nor the connection's next request waits for where the store can
+// queue it (SQLite); a failure to record is logged and does not change the
+// answer, which has been sent already.
 
 // statusRecorder remembers the status a handler wrote.
 type statusRecorder struct {
@@ -48,10 +49,6 @@ func (s *Server) audited(w http.ResponseWriter, r *http.Request, m *paygate.Merc
 	}
 	rec := &statusRecorder{ResponseWriter: w}
 	serve(rec)
-	// The answer goes out now, not after the audit row's commit: the
-	// merchant does not wait for the record of its own request. The row
-	// is written whatever becomes of the connection.
-	http.NewResponseController(w).Flush()
 	ctx := context.WithoutCancel(r.Context())
 	ip, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -60,7 +57,20 @@ func (s *Server) audited(w http.ResponseWriter, r *http.Request, m *paygate.Merc
 	now := s.Gateway.Clock.Now()
 	a := paygate.NewAuditEntry(nil, r.Pattern, r.PathValue("id"), "status "+strconv.Itoa(rec.status), now).From(ip, "")
 	a.MerchantID, a.ActorType, a.ActorID = m.ID, paygate.ActorAPIKey, keyID
-	if err := s.Audit.AppendAudit(ctx, a); err != nil {
-		s.Logger.Error("record API request in the audit log", paygate.LogRequestID, w.Header().Get("Request-Id"), paygate.LogError, err)
+	requestID := w.Header().Get("Request-Id")
+	failed := func(err error) {
+		if err != nil {
+			s.Logger.Error("record API request in the audit log", paygate.LogRequestID, requestID, paygate.LogError, err)
+		}
 	}
+	// The answer goes out after the row is queued (so that the log, read
+	// after the answer, lists it) but before it is written: neither this
+	// answer nor the next request on the connection waits for the record
+	// of this one. The row is written whatever becomes of the connection.
+	if q, ok := s.Audit.(paygate.AuditQueuer); ok && q.QueueAudit(ctx, a, failed) {
+		http.NewResponseController(w).Flush()
+		return
+	}
+	http.NewResponseController(w).Flush()
+	failed(s.Audit.AppendAudit(ctx, a))
 }

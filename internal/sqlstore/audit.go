@@ -36,6 +36,21 @@ func (s audit) AppendAudit(ctx context.Context, a *paygate.AuditEntry) error {
 	return s.db.Write(ctx, &Write{Key: "audit_log/" + a.ID, Stmts: s.auditStmts(a)})
 }
 
+var _ paygate.AuditQueuer = audit{}
+
+// QueueAudit queues an entry where the engine runs writes in the order
+// they were queued (a later AuditLog waits for the disk, and so for it).
+func (s audit) QueueAudit(ctx context.Context, a *paygate.AuditEntry, done func(error)) bool {
+	q, ok := s.db.(Queuer)
+	if !ok {
+		return false
+	}
+	if err := q.Queue(ctx, &Write{Key: "audit_log/" + a.ID, Stmts: s.auditStmts(a)}, done); err != nil {
+		done(err)
+	}
+	return true
+}
+
 func scanAudit(row Row) (*paygate.AuditEntry, error) {
 	var a paygate.AuditEntry
 	var created sql.NullInt64
@@ -51,6 +66,9 @@ func scanAudit(row Row) (*paygate.AuditEntry, error) {
 func (s audit) AuditLog(ctx context.Context, merchantID string, f paygate.AuditFilter) ([]*paygate.AuditEntry, error) {
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
+	}
+	if err := synced(ctx, s.db); err != nil { // entries queued by QueueAudit
+		return nil, err
 	}
 	q := `SELECT ` + auditColumns + ` FROM audit_log WHERE merchant_id = ?`
 	args := []any{merchantID}

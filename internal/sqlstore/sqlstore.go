@@ -80,6 +80,16 @@ type Syncer interface {
 	Synced(ctx context.Context) error
 }
 
+// Queuer is a DB whose writes run one after the other in the order they
+// were queued (SQLite: one writer), and that can queue a write without
+// waiting for it: a Synced made after Queue returned sees it.
+type Queuer interface {
+	Syncer
+	// Queue queues w and returns; done gets w's outcome, as Write would
+	// return it, from a goroutine of its own.
+	Queue(ctx context.Context, w *Write, done func(error)) error
+}
+
 // synced returns once what db's readers saw so far is durable, for a read
 // whose answer is given out as it is.
 func synced(ctx context.Context, db DB) error {

@@ -17,6 +17,7 @@ var userTests = []test{
 	{"DashSession", testDashSession},
 	{"PruneSignIns", testPruneSignIns},
 	{"AuditLog", testAuditLog},
+	{"QueueAudit", testQueueAudit},
 }
 
 // MustCreateUser stores a new user of merchant m created at Base.
@@ -300,6 +301,57 @@ func testAuditLog(t *testing.T, s Stores) {
 	// The store has no way to change an entry: the type says so.
 	if _, ok := s.Audit.(interface{ DeleteAudit(string) error }); ok {
 		t.Error("the audit store can delete")
+	}
+}
+
+// testQueueAudit: entries queued without waiting are listed by the next
+// AuditLog, in order, and each one's outcome reaches its callback; a store
+// that cannot queue says so and does nothing.
+func testQueueAudit(t *testing.T, s Stores) {
+	ctx := t.Context()
+	m := MustCreateMerchant(t, s.Merchants, "Acme")
+	q, ok := s.Audit.(paygate.AuditQueuer)
+	if !ok {
+		t.Skip("the audit store does not queue")
+	}
+	const n = 20
+	outcomes := make(chan error, n)
+	var ids []string
+	for i := range n {
+		a := paygate.NewAuditEntry(nil, "POST /v1/payments", "", "status 201", Base.Add(time.Duration(i)*time.Second))
+		a.MerchantID, a.ActorType, a.ActorID = m.ID, paygate.ActorAPIKey, "key_1"
+		if !q.QueueAudit(ctx, a, func(err error) { outcomes <- err }) {
+			if i > 0 {
+				t.Fatal("QueueAudit queued some entries and refused others")
+			}
+			if all, _ := s.Audit.AuditLog(ctx, m.ID, paygate.AuditFilter{}); len(all) != 0 {
+				t.Fatalf("QueueAudit refused an entry but the log has %d", len(all))
+			}
+			return // the engine cannot queue: AppendAudit is the way
+		}
+		ids = append([]string{a.ID}, ids...)
+	}
+	all, err := s.Audit.AuditLog(ctx, m.ID, paygate.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, a := range all {
+		got = append(got, a.ID)
+	}
+	if !reflect.DeepEqual(got, ids) {
+		t.Fatalf("AuditLog after QueueAudit: got %d entries %v, want %d newest first", len(got), got, len(ids))
+	}
+	for range n {
+		if err := <-outcomes; err != nil {
+			t.Errorf("a queued entry's outcome: %v", err)
+		}
+	}
+	// A failed entry (its id taken) reports its error.
+	dup := *all[0]
+	q.QueueAudit(ctx, &dup, func(err error) { outcomes <- err })
+	if err := <-outcomes; err == nil {
+		t.Error("an entry with a taken id was queued without error")
 	}
 }
 
