@@ -2,80 +2,30 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/url"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paygate/paygate"
+	"github.com/paygate/paygate/internal/pgtest"
 	"github.com/paygate/paygate/internal/storetest"
 	"github.com/paygate/paygate/postgres"
 )
 
-// adminDSN returns the database the tests may use, or skips the test.
-func adminDSN(tb testing.TB) string {
-	tb.Helper()
-	dsn := os.Getenv("PAYGATE_TEST_POSTGRES")
-	if dsn == "" {
-		tb.Skip("PAYGATE_TEST_POSTGRES is not set (a DSN of a database the tests may use)")
-	}
-	return dsn
-}
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-// admin runs a statement on a connection of its own.
-func admin(tb testing.TB, dsn, stmt string) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	conn, err := pgx.Connect(ctx, dsn)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	_, err = conn.Exec(ctx, stmt)
-	return err
-}
+// adminDSN returns the database the tests may use, or skips the test.
+func adminDSN(tb testing.TB) string { return pgtest.BaseDSN(tb) }
 
 // MustSchema creates an empty schema, dropped when the test ends, and
 // returns a DSN whose search_path is that schema.
-func MustSchema(tb testing.TB) string {
-	tb.Helper()
-	dsn := adminDSN(tb)
-	b := make([]byte, 8)
-	rand.Read(b)
-	schema := "paygate_test_" + hex.EncodeToString(b)
-	if err := admin(tb, dsn, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		if err := admin(tb, dsn, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return withSearchPath(tb, dsn, schema)
-}
-
-func withSearchPath(tb testing.TB, dsn, schema string) string {
-	tb.Helper()
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		return dsn + " search_path=" + schema // key=value form
-	}
-	u, err := url.Parse(dsn)
-	if err != nil {
-		tb.Fatalf("PAYGATE_TEST_POSTGRES: %v", err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+func MustSchema(tb testing.TB) string { return pgtest.Fresh(tb) }
 
 // MustOpen opens the store at dsn and closes it when the test ends.
 func MustOpen(tb testing.TB, dsn string, o postgres.Options) *postgres.DB {
@@ -101,7 +51,7 @@ var small = postgres.Options{MaxConns: 4, Writers: 2}
 func TestStores(t *testing.T) {
 	adminDSN(t)
 	storetest.Run(t, func(t *testing.T) storetest.Stores {
-		return Stores(MustOpen(t, MustSchema(t), small))
+		return Stores(MustOpen(t, pgtest.Migrated(t), small)) // migrated already: no test here migrates
 	})
 }
 

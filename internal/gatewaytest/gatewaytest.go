@@ -13,16 +13,15 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/bank"
 	"github.com/paygate/paygate/client"
 	pghttp "github.com/paygate/paygate/http"
+	"github.com/paygate/paygate/internal/pgtest"
 	"github.com/paygate/paygate/iso8583"
 	"github.com/paygate/paygate/node"
 	"github.com/paygate/paygate/postgres"
@@ -295,38 +294,13 @@ func PostgresIfSet(tb testing.TB) string {
 	return PostgresDSN(tb)
 }
 
-// PostgresDSN returns a DSN for a fresh schema in the PostgreSQL database
-// named by PAYGATE_TEST_POSTGRES, dropped when the test ends; without that
-// variable the test is skipped.
+// PostgresDSN returns a DSN for a schema of its own in the PostgreSQL
+// database named by PAYGATE_TEST_POSTGRES, migrated and empty (see
+// pgtest.Migrated: a package that uses it calls pgtest.Main from TestMain);
+// without that variable the test is skipped.
 func PostgresDSN(tb testing.TB) string {
 	tb.Helper()
-	base := os.Getenv("PAYGATE_TEST_POSTGRES")
-	if base == "" {
-		tb.Skip("PAYGATE_TEST_POSTGRES is not set")
-	}
-	ctx := context.Background()
-	admin, err := pgx.Connect(ctx, base)
-	if err != nil {
-		tb.Fatalf("connect to PAYGATE_TEST_POSTGRES: %v", err)
-	}
-	defer admin.Close(ctx)
-	schema := "gwtest_" + paygate.RandomToken(12)
-	if _, err := admin.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		c, err := pgx.Connect(context.Background(), base)
-		if err != nil {
-			return
-		}
-		defer c.Close(context.Background())
-		c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	return base + sep + "search_path=" + schema
+	return pgtest.Migrated(tb)
 }
 
 // MustCreateKey makes an API key and returns its plaintext.
