@@ -24,6 +24,7 @@ func byCSS(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 // Overview and the Payments list; the CSV export parses. No page shows a
 // card number beyond its last 4.
 func TestDashboardInBrowser(t *testing.T) {
+	t.Parallel() // each has its own gateway and Chromium
 	ctx := browsertest.New(t)
 	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: gatewaytest.PostgresIfSet(t), Quiet: true})
 	d := gw.Node.Dashboard

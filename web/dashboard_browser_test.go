@@ -17,6 +17,7 @@ import (
 // TOTP code (computed here), is refused a forged form (CSRF), signs out,
 // and is locked out after repeated failures.
 func TestDashboardBrowser(t *testing.T) {
+	t.Parallel() // its own gateway and Chromium
 	gw := gatewaytest.MustOpen(t, gatewaytest.Options{})
 	base := gw.Server.URL()
 	// Ann is an admin with a password and a second factor, set up over HTTP.

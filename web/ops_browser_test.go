@@ -17,6 +17,7 @@ import (
 // Batches page through its confirmation, accepts it with a reason typed
 // in, and reads the Deposits and the Outbox, wide and on a phone's width.
 func TestSettlementInBrowser(t *testing.T) {
+	t.Parallel() // each has its own gateway and Chromium
 	ctx := browsertest.New(t)
 	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: postgresFromEnv(t), Quiet: true})
 	settler := gatewaytest.NewSettler(gw.Gateway)

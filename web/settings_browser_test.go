@@ -24,6 +24,7 @@ import (
 // creates an API key whose secret is shown once and never again, and
 // redelivers a webhook that had failed.
 func TestSettingsInBrowser(t *testing.T) {
+	t.Parallel() // each has its own gateway and Chromium
 	ctx := browsertest.New(t)
 	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Postgres: gatewaytest.PostgresIfSet(t), Quiet: true})
 	d := gw.Node.Dashboard

@@ -25,6 +25,7 @@ import (
 // screenshots README.md shows are this test's (PAYGATE_SCREENSHOTS=dir:
 // tour-overview, tour-payment, tour-terminal).
 func TestDashboardTour(t *testing.T) {
+	t.Parallel() // each has its own gateway and Chromium
 	ctx := browsertest.New(t)
 	gw := gatewaytest.MustOpen(t, gatewaytest.Options{Quiet: true})
 	g := gw.Gateway
