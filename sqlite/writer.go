@@ -17,8 +17,27 @@ import (
 // Tx is the writer's transaction. Hot statements are prepared once and
 // reused: parsing SQL is a good part of what SQLite costs.
 type Tx struct {
-	tx *sql.Tx
-	db *DB
+	tx    *sql.Tx
+	db    *DB
+	stmts map[*sql.Stmt]*sql.Stmt // the prepared statements bound to tx, made once per transaction
+}
+
+// stmt returns the prepared statement of query bound to the transaction,
+// if query is one of the hot writes.
+func (t *Tx) stmt(query string) (*sql.Stmt, bool) {
+	s, ok := t.db.wstmts[query]
+	if !ok {
+		return nil, false
+	}
+	ts, ok := t.stmts[s]
+	if !ok {
+		if t.stmts == nil {
+			t.stmts = make(map[*sql.Stmt]*sql.Stmt, 16)
+		}
+		ts = t.tx.Stmt(s)
+		t.stmts[s] = ts
+	}
+	return ts, true
 }
 
 var _ sqlstore.Tx = (*Tx)(nil)
@@ -34,16 +53,16 @@ func (t *Tx) Exec(query string, args ...any) (int64, error) {
 }
 
 func (t *Tx) exec(query string, args ...any) (sql.Result, error) {
-	if s, ok := t.db.wstmts[query]; ok {
-		return t.tx.Stmt(s).Exec(args...)
+	if s, ok := t.stmt(query); ok {
+		return s.Exec(args...)
 	}
 	return t.tx.Exec(query, args...)
 }
 
 // QueryRow runs a query that returns one row in the transaction.
 func (t *Tx) QueryRow(query string, args ...any) sqlstore.Row {
-	if s, ok := t.db.wstmts[query]; ok {
-		return t.tx.Stmt(s).QueryRow(args...)
+	if s, ok := t.stmt(query); ok {
+		return s.QueryRow(args...)
 	}
 	return t.tx.QueryRow(query, args...)
 }
@@ -52,8 +71,8 @@ func (t *Tx) QueryRow(query string, args ...any) sqlstore.Row {
 func (t *Tx) Query(query string, args ...any) (sqlstore.Rows, error) {
 	var r *sql.Rows
 	var err error
-	if s, ok := t.db.wstmts[query]; ok {
-		r, err = t.tx.Stmt(s).Query(args...)
+	if s, ok := t.stmt(query); ok {
+		r, err = s.Query(args...)
 	} else {
 		r, err = t.tx.Query(query, args...)
 	}
