@@ -25,3 +25,8 @@ func WriterTempStore(db *DB) (int, error) {
 // SetSyncHook has f run before each sync of the writer's commits; the sync
 // fails with f's error.
 func SetSyncHook(db *DB, f func() error) { db.syncHook = f }
+
+// SetCheckpointHook has f told of each checkpoint of the checkpointer: how
+// many pages of the log it copied in all, or its error. Set it before the
+// first write.
+func SetCheckpointHook(db *DB, f func(copied int, err error)) { db.ckptHook = f }

@@ -147,3 +147,33 @@ func TestSyncFailure(t *testing.T) {
 		t.Fatalf("write after a failed sync: %v, want the sync's error", err)
 	}
 }
+
+// The checkpointer copies committed pages of the log into the database
+// file after commits, outside the writer.
+func TestCheckpointer(t *testing.T) {
+	db := MustOpen(t, filepath.Join(t.TempDir(), "test.db"))
+	type ckpt struct {
+		copied int
+		err    error
+	}
+	done := make(chan ckpt, 100)
+	sqlite.SetCheckpointHook(db, func(copied int, err error) {
+		select {
+		case done <- ckpt{copied, err}:
+		default:
+		}
+	})
+	s := Stores(db)
+	m := storetest.NewMerchant(t, "Acme", time.Now())
+	if err := s.Merchants.CreateMerchant(context.Background(), m); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case c := <-done:
+		if c.err != nil || c.copied == 0 {
+			t.Fatalf("checkpoint after a commit: %d pages copied, %v", c.copied, c.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no checkpoint within 10 s of a commit")
+	}
+}

@@ -185,7 +185,43 @@ func (db *DB) commit(batch []*sqlstore.Op) {
 			(*o).Commit(len(all), time.Since(start), err)
 		}
 		db.answer(all, errs, committed, err)
+		select {
+		case db.ckptWanted <- struct{}{}:
+		default:
+		}
 	}()
+}
+
+// checkpointEvery is how often at most the checkpointer runs.
+const checkpointEvery = 50 * time.Millisecond
+
+// checkpointer copies what the log holds into the database file (a
+// passive checkpoint, on a connection of its own) after commits, at most
+// every checkpointEvery, while the writer goes on writing. So when the
+// writer's own checkpoint comes (every 10,000 pages of log: it must be the
+// writer's, since the log starts over only at a write that begins after
+// every page of it was copied), it finds most of the log copied already,
+// and the writer spends its time on writes rather than copying. A failed
+// checkpoint is left to the writer's.
+func (db *DB) checkpointer() {
+	defer close(db.ckptStopped)
+	var last time.Time
+	for {
+		select {
+		case <-db.ckptWanted:
+		case <-db.ckptStop:
+			return
+		}
+		if time.Since(last) < checkpointEvery {
+			continue // the next commit asks again
+		}
+		var busy, pages, copied int
+		err := db.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &pages, &copied)
+		last = time.Now()
+		if db.ckptHook != nil {
+			db.ckptHook(copied, err)
+		}
+	}
 }
 
 // answer tells each of ops its outcome: its own error (errs[i]), or else
