@@ -364,7 +364,7 @@ func (db *DB) syncWAL() error {
 		}
 		db.wal = f
 	}
-	return db.wal.Sync()
+	return datasync(db.wal)
 }
 
 // Synced returns once every commit made before the call is durable: it
