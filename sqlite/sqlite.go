@@ -75,6 +75,7 @@ type DB struct {
 	ckptStop    chan struct{}
 	ckptStopped chan struct{}
 	ckptHook    func(copied int, err error) // tests: told of each checkpoint
+	ckptMu      sync.Mutex                  // one checkpoint at a time: SQLite refuses a second (busy)
 }
 
 // SetObserver has o told of each commit of the writer: how many writes it
@@ -391,6 +392,8 @@ func pending(ctx context.Context, db *sql.DB) ([]string, error) {
 // Checkpoint copies the write-ahead log into the database file and empties
 // the log file: the database's size is then the size of its file.
 func (db *DB) Checkpoint(ctx context.Context) error {
+	db.ckptMu.Lock()
+	defer db.ckptMu.Unlock()
 	var busy, logged, copied int
 	if err := db.writer.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &copied); err != nil {
 		return fmt.Errorf("checkpoint: %w", err)

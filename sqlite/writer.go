@@ -216,7 +216,9 @@ func (db *DB) checkpointer() {
 			continue // the next commit asks again
 		}
 		var busy, pages, copied int
+		db.ckptMu.Lock()
 		err := db.ckpt.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &pages, &copied)
+		db.ckptMu.Unlock()
 		last = time.Now()
 		if db.ckptHook != nil {
 			db.ckptHook(copied, err)
