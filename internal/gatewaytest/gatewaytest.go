@@ -340,11 +340,13 @@ func (g *Gateway) Reopen(tb testing.TB, o Options) *Gateway {
 	return n
 }
 
-// Engines runs fn on SQLite, then on PostgreSQL when PAYGATE_TEST_POSTGRES
-// is set; fn passes pg as Options.Postgres ("" means SQLite).
+// Engines runs fn on SQLite and, when PAYGATE_TEST_POSTGRES is set, on
+// PostgreSQL, the two at once (each on a gateway of its own: fn must not
+// share what it changes between them); fn passes pg as Options.Postgres
+// ("" means SQLite).
 func Engines(t *testing.T, fn func(t *testing.T, pg string)) {
-	t.Run("sqlite", func(t *testing.T) { fn(t, "") })
-	t.Run("postgres", func(t *testing.T) { fn(t, PostgresDSN(t)) })
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, "") })
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, PostgresDSN(t)) })
 }
 
 // MustCreateMerchant makes another merchant on g's database and returns
