@@ -23,9 +23,9 @@ func cpuTime(tb testing.TB) time.Duration {
 // BenchmarkSaleWrites makes the store writes of a keyed sale, as the API
 // makes them, from 64 goroutines: the pending payment (its key's record),
 // the approval, and the audit row of the request (queued, as the API
-// queues it). It reports the CPU the
-// process spent per sale, which is mostly the writer's: a figure that
-// moves less with this machine's neighbours than sales per second do.
+// queues it). It reports the CPU the process spent per sale, which is
+// mostly the writer's: a figure that moves less with this machine's
+// neighbours than sales per second do.
 func BenchmarkSaleWrites(b *testing.B) {
 	db := MustOpen(b, filepath.Join(b.TempDir(), "bench.db"))
 	s := db.Stores()
