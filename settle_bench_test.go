@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/internal/gatewaytest"
+	"github.com/paygate/paygate/internal/pgtest"
 	"github.com/paygate/paygate/sqlite"
 	_ "modernc.org/sqlite"
 )
@@ -50,7 +51,7 @@ func BenchmarkCloseBatch(b *testing.B) {
 	}
 	b.Run("sqlite", func(b *testing.B) { benchCloseBatch(b, "", n) })
 	if os.Getenv("PAYGATE_TEST_POSTGRES") != "" {
-		b.Run("postgres", func(b *testing.B) { benchCloseBatch(b, gatewaytest.PostgresDSN(b), n) })
+		b.Run("postgres", func(b *testing.B) { benchCloseBatch(b, pgtest.Fresh(b), n) }) // a schema of its own: it adds a table
 	}
 }
 

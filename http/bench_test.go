@@ -21,6 +21,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paygate/paygate/internal/gatewaytest"
+	"github.com/paygate/paygate/internal/pgtest"
 )
 
 var benchConcurrency = flag.Int("bench.concurrency", 64, "concurrent clients in the sales benchmarks")
@@ -116,7 +117,7 @@ func BenchmarkSalesVsPgbench(b *testing.B) {
 	if err != nil {
 		b.Skip("pgbench is not installed")
 	}
-	dsn := gatewaytest.PostgresDSN(b)
+	dsn := pgtest.Fresh(b) // a schema of its own: the benchmark adds a table
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		b.Fatal(err)
