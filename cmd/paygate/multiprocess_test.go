@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -18,10 +17,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/paygate/paygate"
 	"github.com/paygate/paygate/bank"
 	"github.com/paygate/paygate/internal/gatewaytest"
+	"github.com/paygate/paygate/internal/pgtest"
 )
 
 // proc is a paygate process started by a test.
@@ -98,39 +97,18 @@ func (p *proc) stdout() string {
 // nothing is in doubt and the bank's ledger, read from its file, agrees
 // with the gateway's records: nothing charged twice, no hold left behind.
 func TestMultiProcess(t *testing.T) {
-	base := os.Getenv("PAYGATE_TEST_POSTGRES")
-	if base == "" {
-		t.Skip("PAYGATE_TEST_POSTGRES is not set")
-	}
+	pgtest.BaseDSN(t) // or skip
 	if testing.Short() {
-		t.Skip("builds and runs processes")
+		t.Skip("runs processes")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "paygate")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	// A fresh schema for this test.
-	admin, err := pgx.Connect(context.Background(), base)
+	// The test binary doubles as paygate (TestMain): testscript put a
+	// copy of it named paygate first on $PATH. No build of its own.
+	bin, err := exec.LookPath("paygate")
 	if err != nil {
 		t.Fatal(err)
 	}
-	schema := "mp_" + paygate.RandomToken(10)
-	if _, err := admin.Exec(context.Background(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	admin.Close(context.Background())
-	t.Cleanup(func() {
-		if c, err := pgx.Connect(context.Background(), base); err == nil {
-			c.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			c.Close(context.Background())
-		}
-	})
-	sep := "?"
-	if strings.Contains(base, "?") {
-		sep = "&"
-	}
-	dsn := base + sep + "search_path=" + schema
+	dsn := pgtest.Fresh(t) // a schema of its own: the nodes migrate it
 	env := []string{"PAYGATE_MASTER_KEY=" + strings.Repeat("5a", 32), "PAYGATE_LOG_LEVEL=warn"}
 
 	bankDB := filepath.Join(dir, "bank.db")
