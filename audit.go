@@ -61,13 +61,12 @@ type AuditFilter struct {
 	Limit   int
 }
 
-// AuditQueuer is an AuditStore that may take an entry without waiting for
-// it to be written: QueueAudit reports whether it did (false: it did
-// nothing, the store cannot queue writes in order). done then gets the
-// outcome later, from a goroutine of its own, and AuditLog called after
-// QueueAudit returned lists the entry (unless it failed).
+// AuditQueuer is an AuditStore that can take an entry without waiting for
+// it to be written: done gets the outcome later, from a goroutine of its
+// own, and AuditLog called after QueueAudit returned waits for the entry
+// (on this node: another node may not list it until it is written).
 type AuditQueuer interface {
-	QueueAudit(ctx context.Context, a *AuditEntry, done func(error)) bool
+	QueueAudit(ctx context.Context, a *AuditEntry, done func(error))
 }
 
 // AuditStore keeps the audit log. There is no method to change or delete

@@ -14,9 +14,9 @@ import (
 // route's pattern, the object id in the path, the status answered, the
 // client's address (not its user agent: the row is kept for good). It costs
 // one more write per such request (a sale included), which neither the
-// answer nor the connection's next request waits for where the store can
-// queue it (SQLite); a failure to record is logged and does not change the
-// answer, which has been sent already.
+// answer nor the connection's next request waits for (the store queues
+// it); a failure to record is logged and does not change the answer,
+// which has been sent already.
 
 // statusRecorder remembers the status a handler wrote.
 type statusRecorder struct {
@@ -67,7 +67,8 @@ func (s *Server) audited(w http.ResponseWriter, r *http.Request, m *paygate.Merc
 	// after the answer, lists it) but before it is written: neither this
 	// answer nor the next request on the connection waits for the record
 	// of this one. The row is written whatever becomes of the connection.
-	if q, ok := s.Audit.(paygate.AuditQueuer); ok && q.QueueAudit(ctx, a, failed) {
+	if q, ok := s.Audit.(paygate.AuditQueuer); ok {
+		q.QueueAudit(ctx, a, failed)
 		http.NewResponseController(w).Flush()
 		return
 	}

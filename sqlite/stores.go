@@ -59,11 +59,6 @@ func (e engine) QueryRow(ctx context.Context, query string, args ...any) sqlstor
 
 func (e engine) Write(ctx context.Context, w *sqlstore.Write) error { return e.db.write(ctx, w) }
 
-// Queue: one writer runs the writes in the order they were queued.
-func (e engine) Queue(ctx context.Context, w *sqlstore.Write, done func(error)) error {
-	return e.db.queue.Enqueue(ctx, w, done)
-}
-
 // Synced: readers may see a commit before it is durable (see commit).
 func (e engine) Synced(ctx context.Context) error { return e.db.Synced(ctx) }
 

@@ -3,7 +3,9 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/paygate/paygate"
 )
@@ -38,18 +40,67 @@ func (s audit) AppendAudit(ctx context.Context, a *paygate.AuditEntry) error {
 
 var _ paygate.AuditQueuer = audit{}
 
-// QueueAudit queues an entry where the engine runs writes in the order
-// they were queued (a later AuditLog waits for the disk, and so for it).
-func (s audit) QueueAudit(ctx context.Context, a *paygate.AuditEntry, done func(error)) bool {
-	q, ok := s.db.(Queuer)
-	if !ok {
-		return false
-	}
-	if err := q.Queue(ctx, &Write{Key: "audit_log/" + a.ID, Stmts: s.auditStmts(a)}, done); err != nil {
+// QueueAudit appends an entry from a goroutine of its own; AuditLog waits
+// for the entries queued before it.
+func (s audit) QueueAudit(ctx context.Context, a *paygate.AuditEntry, done func(error)) {
+	w := &Write{Key: "audit_log/" + a.ID, Stmts: s.auditStmts(a)}
+	finished := s.queued.add()
+	go func() {
+		err := s.db.Write(ctx, w)
+		finished()
 		done(err)
-	}
-	return true
+	}()
 }
+
+// queued tracks writes under way in goroutines of their own, for a read
+// that must see those begun before it.
+type queued struct {
+	mu   sync.Mutex
+	next uint64
+	open map[uint64]chan struct{}
+	all  sync.WaitGroup
+}
+
+// add records a write begun; the func it returns records its end.
+func (q *queued) add() (finished func()) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.open == nil {
+		q.open = map[uint64]chan struct{}{}
+	}
+	id, ch := q.next, make(chan struct{})
+	q.next++
+	q.open[id] = ch
+	q.all.Add(1)
+	return func() {
+		q.mu.Lock()
+		delete(q.open, id)
+		q.mu.Unlock()
+		close(ch)
+		q.all.Done()
+	}
+}
+
+// waitBegun returns once every write begun before the call has ended.
+func (q *queued) waitBegun(ctx context.Context) error {
+	q.mu.Lock()
+	chs := make([]chan struct{}, 0, len(q.open))
+	for _, ch := range q.open {
+		chs = append(chs, ch)
+	}
+	q.mu.Unlock()
+	for _, ch := range chs {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Wait returns once every write begun has ended.
+func (q *queued) Wait() { q.all.Wait() }
 
 func scanAudit(row Row) (*paygate.AuditEntry, error) {
 	var a paygate.AuditEntry
@@ -67,8 +118,8 @@ func (s audit) AuditLog(ctx context.Context, merchantID string, f paygate.AuditF
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	if err := synced(ctx, s.db); err != nil { // entries queued by QueueAudit
-		return nil, err
+	if err := s.queued.waitBegun(ctx); err != nil { // entries queued before
+		return nil, fmt.Errorf("wait for the audit entries queued: %w", err)
 	}
 	q := `SELECT ` + auditColumns + ` FROM audit_log WHERE merchant_id = ?`
 	args := []any{merchantID}

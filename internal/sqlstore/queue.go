@@ -59,44 +59,19 @@ func (q *Queue) Closed() bool {
 
 // Submit queues w and waits for a writer's answer.
 func (q *Queue) Submit(ctx context.Context, w *Write) error {
-	o, err := q.enqueue(ctx, w)
-	if err != nil {
-		return err
-	}
-	return q.wait(o)
-}
-
-// Enqueue queues w and returns once it is queued, without waiting for a
-// writer: done gets its outcome later, from a goroutine of its own. Writes
-// run in the order they were queued.
-func (q *Queue) Enqueue(ctx context.Context, w *Write, done func(error)) error {
-	o, err := q.enqueue(ctx, w)
-	if err != nil {
-		return err
-	}
-	go func() { done(q.wait(o)) }()
-	return nil
-}
-
-func (q *Queue) enqueue(ctx context.Context, w *Write) (*Op, error) {
 	o := &Op{W: w, Err: make(chan error, 1)}
 	// Checked first: the queue has room after Close, and select picks
 	// among ready cases at random.
 	if q.Closed() {
-		return nil, q.errClosed
+		return q.errClosed
 	}
 	select {
 	case q.ops <- o:
-		return o, nil
 	case <-q.done:
-		return nil, q.errClosed
+		return q.errClosed
 	case <-ctx.Done():
-		return nil, ctx.Err()
+		return ctx.Err()
 	}
-}
-
-// wait returns the outcome of o, once queued.
-func (q *Queue) wait(o *Op) error {
 	// Once queued the write will happen: wait for its outcome whatever
 	// the context says, so the caller never guesses. Unless it was queued
 	// as Close stopped the writers: they answer every write they take

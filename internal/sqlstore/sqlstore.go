@@ -80,16 +80,6 @@ type Syncer interface {
 	Synced(ctx context.Context) error
 }
 
-// Queuer is a DB whose writes run one after the other in the order they
-// were queued (SQLite: one writer), and that can queue a write without
-// waiting for it: a Synced made after Queue returned sees it.
-type Queuer interface {
-	Syncer
-	// Queue queues w and returns; done gets w's outcome, as Write would
-	// return it, from a goroutine of its own.
-	Queue(ctx context.Context, w *Write, done func(error)) error
-}
-
 // synced returns once what db's readers saw so far is durable, for a read
 // whose answer is given out as it is.
 func synced(ctx context.Context, db DB) error {
@@ -288,7 +278,12 @@ func New(db DB, d *Dialect, bundle paygate.Stores) paygate.Stores {
 	bundle.Users, bundle.DashSessions, bundle.Audit = users{s}, dashSessions{s}, audit{s}
 	bundle.Mail = mails{s}
 	bundle.Backlog = backlog{s}
-	bundle.Users, bundle.DashSessions, bundle.Audit = users{s}, dashSessions{s}, audit{s}
+	if close := bundle.Close; close != nil {
+		bundle.Close = func() error {
+			s.queued.Wait() // the audit entries queued, before the database goes
+			return close()
+		}
+	}
 	return bundle
 }
 
@@ -323,8 +318,9 @@ func HotWrites(d *Dialect) []string {
 // store is what every store holds; each kind of store is a type of its own
 // on it.
 type store struct {
-	db DB
-	d  *Dialect
+	db     DB
+	d      *Dialect
+	queued queued // audit entries being written (QueueAudit)
 }
 
 // query runs a query written in the common spelling.
