@@ -34,6 +34,7 @@ type benchGateway struct {
 	pgBase  string // PostgreSQL: the DSN given, and the fresh schema in it
 	schema  string
 	secret  string
+	restoreGC func()
 	// coldStart is the time from opening the fresh database to the first
 	// approved sale's answer.
 	coldStart time.Duration
@@ -42,7 +43,8 @@ type benchGateway struct {
 // startBenchGateway starts the gateway o describes and makes one sale
 // through its API, which must be approved.
 func startBenchGateway(ctx context.Context, o benchOptions, logger *slog.Logger) (_ *benchGateway, err error) {
-	g := &benchGateway{pgBase: o.postgres}
+	// As serve runs it; the echo, run before and after, keeps Go's default.
+	g := &benchGateway{pgBase: o.postgres, restoreGC: tuneGC(defaultGCPercent)}
 	if g.dir, err = os.MkdirTemp("", "paygate-bench-"); err != nil {
 		return nil, err
 	}
@@ -182,6 +184,7 @@ func (g *benchGateway) createSchema(ctx context.Context) (string, error) {
 // Close stops the node and the bank, closes the database and removes it
 // (the temporary directory, or the schema).
 func (g *benchGateway) Close() error {
+	defer g.restoreGC()
 	var errs []error
 	if g.node != nil {
 		errs = append(errs, g.node.Close())

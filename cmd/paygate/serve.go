@@ -55,6 +55,10 @@ type serveConfig struct {
 	// are kept, readable through GET /v1/mail).
 	SMTPURL  string
 	MailFrom string
+
+	// GCPercent is the garbage collector's target (GOGC) the gateway runs
+	// with; 0: Go's default. The GOGC variable, when set, wins.
+	GCPercent int
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -70,7 +74,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	logger, err := newLogger(stderr, c.LogLevel, c.LogFormat)
+	lw := newLogWriter(stderr)
+	defer lw.Close()
+	logger, err := newLogger(lw, c.LogLevel, c.LogFormat)
 	if err != nil {
 		return err
 	}
@@ -108,6 +114,7 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) (finish func() error) {
 	fs.IntVar(&c.RateBurst, "rate-burst", countEnv("RATE_BURST", 0), "requests an API key may send at once; default twice --rate-limit (env PAYGATE_RATE_BURST)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("SMTP_URL", ""), "SMTP server for e-mail receipts and notices: smtp://user:password@host:port?tls=starttls|implicit|none (default starttls); without it mail is kept, readable through GET /v1/mail (env PAYGATE_SMTP_URL)")
 	fs.StringVar(&c.MailFrom, "mail-from", env("MAIL_FROM", ""), "sender address of e-mail receipts, such as \"Receipts <receipts@pay.example.com>\"; a customer's receipt shows the merchant's name with it (env PAYGATE_MAIL_FROM)")
+	fs.IntVar(&c.GCPercent, "gc-percent", countEnv("GC_PERCENT", defaultGCPercent), "garbage collector target: the heap grows to (1 + N/100) times what is live before a collection; 0 for Go's default (100); the GOGC variable, when set, wins (env PAYGATE_GC_PERCENT)")
 	acquirerFlags(fs, &c.Acquirer)
 	return func() error {
 		if len(badEnv) > 0 {
@@ -202,6 +209,7 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 }
 
 func serve(ctx context.Context, c serveConfig, stdout io.Writer, logger *slog.Logger) error {
+	defer tuneGC(c.GCPercent)()
 	gw, err := startGateway(ctx, c, logger)
 	if err != nil {
 		return err
