@@ -24,7 +24,7 @@ func (s payments) Payments(ctx context.Context, f paygate.PaymentFilter) ([]*pay
 		add("status = ?", string(f.Status))
 	}
 	if f.OrderID != "" {
-		add("order_id = ?", f.OrderID)
+		add("order_id = ? AND order_id <> ''", f.OrderID) // payments_order is partial
 	}
 	if f.Currency != "" {
 		add("currency = ?", strings.ToUpper(f.Currency))
@@ -70,13 +70,15 @@ func (s payments) Payments(ctx context.Context, f paygate.PaymentFilter) ([]*pay
 
 // searchCondition is the condition that a payment matches any of t's terms.
 func (s payments) searchCondition(t paygate.SearchTerms) (string, []any) {
-	or := []string{"id = ?", "order_id = ?", "confirmation_number = ?"}
+	// payments_order and payments_email leave out empty values: each
+	// term says so, for the planner to use them (migration 0017).
+	or := []string{"id = ?", "(order_id = ? AND order_id <> '')", "confirmation_number = ?"}
 	args := []any{t.Text, t.Text, t.Text}
 	if t.Last4 != "" {
 		or, args = append(or, "last4 = ?"), append(args, t.Last4)
 	}
 	if t.Email != "" {
-		or, args = append(or, "lower(receipt_email) = ?"), append(args, t.Email)
+		or, args = append(or, "(lower(receipt_email) = ? AND receipt_email <> '')"), append(args, t.Email)
 	}
 	for _, a := range t.Amounts {
 		in, codes := s.d.AnyOf("currency", a.Currencies)
