@@ -25,15 +25,15 @@ import (
 // benchGateway is the gateway under test: a node as serve wires it (its
 // defaults, but no rate limit), on a fresh database, with its own merchant.
 type benchGateway struct {
-	node    *node.Node
-	stores  *paygate.Stores
-	bank    *bank.Bank // over TCP: the bank run apart, in this process
-	bankSrv *bank.Server
-	dir     string
-	dbPath  string // SQLite
-	pgBase  string // PostgreSQL: the DSN given, and the fresh schema in it
-	schema  string
-	secret  string
+	node      *node.Node
+	stores    *paygate.Stores
+	bank      *bank.Bank // over TCP: the bank run apart, in this process
+	bankSrv   *bank.Server
+	dir       string
+	dbPath    string // SQLite
+	pgBase    string // PostgreSQL: the DSN given, and the fresh schema in it
+	schema    string
+	secret    string
 	restoreGC func()
 	// coldStart is the time from opening the fresh database to the first
 	// approved sale's answer.
