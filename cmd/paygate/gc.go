@@ -7,9 +7,10 @@ import (
 
 // defaultGCPercent is the garbage collector's target that the gateway runs
 // with unless told otherwise: the heap may grow to three times what is live
-// before a collection (Go's default is twice). A sale allocates about 30 KB
-// that dies with it, and the live heap is small (about 10 MB), so the
-// collector runs far less often for about 10 MB more memory.
+// before a collection (Go's default is twice), so the collector runs half
+// as often. Nearly all that a sale allocates dies with it and the live heap
+// is small: peak RSS under load went from about 60 to about 72 MB, and the
+// CPU per sale down by about 10% (README, Speed).
 const defaultGCPercent = 200
 
 // tuneGC sets the collector's target to percent, unless the GOGC variable
