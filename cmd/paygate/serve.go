@@ -132,6 +132,8 @@ func serveFlags(fs *flag.FlagSet, c *serveConfig) (finish func() error) {
 			return errors.New("--max-conns must be positive")
 		case c.RateLimit < 0 || c.RateBurst < 0:
 			return errors.New("--rate-limit and --rate-burst must not be negative")
+		case c.GCPercent < 0:
+			return errors.New("--gc-percent must not be negative (0 for Go's default)")
 		case c.TRLifetime <= 0 || c.TRLifetime > paygate.MaxTRLifetime:
 			return fmt.Errorf("--tr-lifetime must be positive and at most %s", paygate.MaxTRLifetime)
 		}

@@ -461,6 +461,7 @@ func TestServeBadFlags(t *testing.T) {
 		{"bad duration", []string{"--network-timeout", "soon"}, 2, `invalid value "soon" for flag -network-timeout`},
 		{"max conns", []string{"--max-conns", "0"}, 1, `paygate serve: --max-conns must be positive`},
 		{"rate limit", []string{"--rate-limit", "-1"}, 1, `paygate serve: --rate-limit and --rate-burst must not be negative`},
+		{"gc percent", []string{"--gc-percent", "-1"}, 1, `paygate serve: --gc-percent must not be negative \(0 for Go's default\)`},
 		{"smtp url", []string{"--smtp-url", "smtp://u:hunter2@mail.example?tls=sometimes", "--mail-from", "r@example.com"}, 1, `paygate serve: --smtp-url: smtp url: tls="sometimes": want starttls, implicit or none`},
 		{"smtp without from", []string{"--smtp-url", "smtp://u:hunter2@mail.example"}, 1, `paygate serve: --smtp-url: mail from: an address is required to send mail \(--mail-from\)`},
 		{"admin on the public address", []string{"--addr", "127.0.0.1:18080", "--admin-addr", "0.0.0.0:18080"}, 1, `paygate serve: --admin-addr 0.0.0.0:18080 is the public address 127.0.0.1:18080`},
