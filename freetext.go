@@ -166,6 +166,9 @@ func ignorable(r rune) bool {
 // the run's digits in ASCII and groups its groups, valid only during the
 // call.
 func digitRuns(s string, fn func(start, end int, digits []byte, groups []digitGroup)) {
+	if !mayHoldDigits(s) {
+		return // most text: no run, and nothing allocated below
+	}
 	var darr [32]byte
 	var garr [8]digitGroup
 	digits, groups := darr[:0], garr[:0]
@@ -263,4 +266,15 @@ func isPAN(pan string) bool {
 		return false
 	}
 	return Luhn(pan)
+}
+
+// mayHoldDigits reports whether s has an ASCII digit or a byte past ASCII
+// (where other scripts' digits are).
+func mayHoldDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= utf8.RuneSelf || '0' <= c && c <= '9' {
+			return true
+		}
+	}
+	return false
 }

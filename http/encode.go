@@ -3,10 +3,10 @@ package http
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/paygate/paygate/internal/jsonappend"
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 )
 
 // The answers a sale and its kin send (a payment, a list of payments, a
@@ -55,15 +55,15 @@ func encodeAnswer(v any) ([]byte, error) {
 func (p paymentJSON) appendJSON(b []byte) ([]byte, error) {
 	var err error
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, p.ID)
+	b = jsonappend.String(b, p.ID)
 	b = append(b, `,"object":`...)
-	b = appendJSONString(b, p.Object)
+	b = jsonappend.String(b, p.Object)
 	b = append(b, `,"status":`...)
-	b = appendJSONString(b, p.Status)
+	b = jsonappend.String(b, p.Status)
 	b = append(b, `,"amount":`...)
 	b = strconv.AppendInt(b, p.Amount, 10)
 	b = append(b, `,"currency":`...)
-	b = appendJSONString(b, p.Currency)
+	b = jsonappend.String(b, p.Currency)
 	b = append(b, `,"amount_captured":`...)
 	b = strconv.AppendInt(b, p.AmountCaptured, 10)
 	b = append(b, `,"amount_refunded":`...)
@@ -74,25 +74,25 @@ func (p paymentJSON) appendJSON(b []byte) ([]byte, error) {
 	b = strconv.AppendBool(b, p.Capture)
 	b = append(b, `,"card":`...)
 	b = p.Card.appendJSON(b)
-	b = appendOptionalString(b, `,"card_id":`, p.CardID)
-	b = appendOptionalString(b, `,"confirmation_number":`, p.ConfirmationNumber)
-	b = appendOptionalString(b, `,"auth_code":`, p.AuthCode)
-	b = appendOptionalString(b, `,"rrn":`, p.RRN)
-	b = appendOptionalString(b, `,"response_code":`, p.ResponseCode)
-	b = appendOptionalString(b, `,"decline_code":`, p.DeclineCode)
-	b = appendOptionalString(b, `,"decline_reason":`, p.DeclineReason)
-	b = appendOptionalString(b, `,"description":`, p.Description)
-	b = appendOptionalString(b, `,"order_id":`, p.OrderID)
+	b = jsonappend.OptionalString(b, `,"card_id":`, p.CardID)
+	b = jsonappend.OptionalString(b, `,"confirmation_number":`, p.ConfirmationNumber)
+	b = jsonappend.OptionalString(b, `,"auth_code":`, p.AuthCode)
+	b = jsonappend.OptionalString(b, `,"rrn":`, p.RRN)
+	b = jsonappend.OptionalString(b, `,"response_code":`, p.ResponseCode)
+	b = jsonappend.OptionalString(b, `,"decline_code":`, p.DeclineCode)
+	b = jsonappend.OptionalString(b, `,"decline_reason":`, p.DeclineReason)
+	b = jsonappend.OptionalString(b, `,"description":`, p.Description)
+	b = jsonappend.OptionalString(b, `,"order_id":`, p.OrderID)
 	if len(p.Metadata) > 0 {
 		b = append(b, `,"metadata":`...)
 		b = appendJSONStringMap(b, p.Metadata)
 	}
-	b = appendOptionalString(b, `,"receipt_email":`, p.ReceiptEmail)
+	b = jsonappend.OptionalString(b, `,"receipt_email":`, p.ReceiptEmail)
 	b = append(b, `,"require_ack":`...)
 	b = strconv.AppendBool(b, p.RequireAck)
 	b = appendOptionalTime(b, `,"ack_deadline":`, p.AckDeadline, &err)
 	b = appendOptionalTime(b, `,"acked_at":`, p.AckedAt, &err)
-	b = appendOptionalString(b, `,"void_reason":`, p.VoidReason)
+	b = jsonappend.OptionalString(b, `,"void_reason":`, p.VoidReason)
 	b = appendOptionalTime(b, `,"created_at":`, p.CreatedAt, &err)
 	b = appendOptionalTime(b, `,"captured_at":`, p.CapturedAt, &err)
 	b = appendOptionalTime(b, `,"voided_at":`, p.VoidedAt, &err)
@@ -120,34 +120,34 @@ func (p paymentJSON) appendJSON(b []byte) ([]byte, error) {
 
 func (c cardJSON) appendJSON(b []byte) []byte {
 	b = append(b, `{"brand":`...)
-	b = appendJSONString(b, c.Brand)
+	b = jsonappend.String(b, c.Brand)
 	b = append(b, `,"first6":`...)
-	b = appendJSONString(b, c.First6)
+	b = jsonappend.String(b, c.First6)
 	b = append(b, `,"last4":`...)
-	b = appendJSONString(b, c.Last4)
+	b = jsonappend.String(b, c.Last4)
 	b = append(b, `,"exp_month":`...)
 	b = strconv.AppendInt(b, int64(c.ExpMonth), 10)
 	b = append(b, `,"exp_year":`...)
 	b = strconv.AppendInt(b, int64(c.ExpYear), 10)
-	b = appendOptionalString(b, `,"fingerprint":`, c.Fingerprint)
+	b = jsonappend.OptionalString(b, `,"fingerprint":`, c.Fingerprint)
 	return append(b, '}')
 }
 
 func (r refundJSON) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"id":`...)
-	b = appendJSONString(b, r.ID)
+	b = jsonappend.String(b, r.ID)
 	b = append(b, `,"object":`...)
-	b = appendJSONString(b, r.Object)
+	b = jsonappend.String(b, r.Object)
 	b = append(b, `,"payment_id":`...)
-	b = appendJSONString(b, r.PaymentID)
+	b = jsonappend.String(b, r.PaymentID)
 	b = append(b, `,"amount":`...)
 	b = strconv.AppendInt(b, r.Amount, 10)
 	b = append(b, `,"currency":`...)
-	b = appendJSONString(b, r.Currency)
+	b = jsonappend.String(b, r.Currency)
 	b = append(b, `,"status":`...)
-	b = appendJSONString(b, r.Status)
-	b = appendOptionalString(b, `,"reason":`, r.Reason)
-	b = appendOptionalString(b, `,"response_code":`, r.ResponseCode)
+	b = jsonappend.String(b, r.Status)
+	b = jsonappend.OptionalString(b, `,"reason":`, r.Reason)
+	b = jsonappend.OptionalString(b, `,"response_code":`, r.ResponseCode)
 	var err error
 	b = appendOptionalTime(b, `,"created_at":`, r.CreatedAt, &err)
 	if err != nil {
@@ -167,7 +167,7 @@ type paymentListJSON struct {
 func (l paymentListJSON) appendJSON(b []byte) ([]byte, error) {
 	var err error
 	b = append(b, `{"object":`...)
-	b = appendJSONString(b, l.Object)
+	b = jsonappend.String(b, l.Object)
 	b = append(b, `,"data":`...)
 	if l.Data == nil {
 		b = append(b, "null"...)
@@ -188,14 +188,6 @@ func (l paymentListJSON) appendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// appendOptionalString appends key (`,"name":`) and s unless s is empty
-// (omitempty).
-func appendOptionalString(b []byte, key, s string) []byte {
-	if s == "" {
-		return b
-	}
-	return appendJSONString(append(b, key...), s)
-}
 
 // appendOptionalTime appends key (`,"name":`) and *t unless t is nil
 // (omitempty), as time.Time.MarshalJSON writes it: RFC 3339 with as many
@@ -235,77 +227,9 @@ func appendJSONStringMap(b []byte, m map[string]string) []byte {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, k)
+		b = jsonappend.String(b, k)
 		b = append(b, ':')
-		b = appendJSONString(b, m[k])
+		b = jsonappend.String(b, m[k])
 	}
 	return append(b, '}')
-}
-
-// jsonSafe holds true for the ASCII bytes that encoding/json writes as they
-// are in a string: all but the control characters, '"', '\\', and (HTML
-// escaping, its default) '<', '>' and '&'.
-var jsonSafe = func() (safe [utf8.RuneSelf]bool) {
-	for c := ' '; c < utf8.RuneSelf; c++ {
-		safe[c] = true
-	}
-	for _, c := range `"\<>&` {
-		safe[c] = false
-	}
-	return safe
-}()
-
-// appendJSONString appends s as a JSON string, escaped as encoding/json
-// escapes it by default: '"' and '\\' with a backslash; \b, \f, \n, \r and
-// \t as such; other control characters and '<', '>' and '&' as \u00XX;
-// U+2028 and U+2029 as \u2028 and \u2029; each byte of invalid UTF-8 as
-// \ufffd.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if jsonSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

@@ -45,7 +45,7 @@ func encodeTrace(t []paygate.TraceEntry) string {
 	if len(t) == 0 {
 		return ""
 	}
-	b, err := json.Marshal(t)
+	b, err := paygate.MarshalTrace(t)
 	if err != nil {
 		return ""
 	}
