@@ -188,7 +188,6 @@ func (l paymentListJSON) appendJSON(b []byte) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-
 // appendOptionalTime appends key (`,"name":`) and *t unless t is nil
 // (omitempty), as time.Time.MarshalJSON writes it: RFC 3339 with as many
 // digits of the nanoseconds as are not zero, quoted (nothing in it needs
