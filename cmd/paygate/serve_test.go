@@ -23,6 +23,20 @@ import (
 	"github.com/paygate/paygate/internal/gatewaytest"
 )
 
+// waitForLog reports whether the log in b holds s within 5 s: serve's log
+// is written by a goroutine of its own (logWriter), a moment after it is
+// logged.
+func waitForLog(b *syncBuffer, s string) bool {
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if strings.Contains(b.String(), s) {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe for the server goroutine to write while
 // the test reads.
 type syncBuffer struct {
@@ -288,7 +302,7 @@ func TestServe(t *testing.T) {
 	if !regexp.MustCompile(`^[0-9a-f]{64}\n?$`).Match(b) {
 		t.Errorf("key file holds %q, want 64 hex characters", b)
 	}
-	if !strings.Contains(s.stderr.String(), "created master key file") {
+	if !waitForLog(s.stderr, "created master key file") {
 		t.Errorf("no log about the new key file:\n%s", s.stderr)
 	}
 
