@@ -44,7 +44,7 @@ func sentBefore(trace []TraceEntry, kind NetworkKind, rrn string) bool {
 }
 
 // MarshalTrace writes t's JSON by hand, byte for byte as json.Marshal
-// writes it (trace_test.go holds it to that): a payment's trace is written
+// writes it (event_json_test.go holds it to that): a payment's trace is written
 // with it on every change, and encoding/json's reflection showed in the
 // profile of a sale. A field added to TraceEntry must be added here too.
 func MarshalTrace(t []TraceEntry) ([]byte, error) {

@@ -2,11 +2,11 @@ package http
 
 import (
 	"encoding/json"
-	"fmt"
-	"github.com/paygate/paygate/internal/jsonappend"
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/paygate/paygate/internal/jsonappend"
 )
 
 // The answers a sale and its kin send (a payment, a list of payments, a
@@ -198,15 +198,14 @@ func appendOptionalTime(b []byte, key string, t *time.Time, err *error) []byte {
 	if t == nil {
 		return b
 	}
-	b = append(append(b, key...), '"')
-	nb, terr := t.AppendText(b)
+	nb, terr := jsonappend.Time(append(b, key...), *t)
 	if terr != nil {
 		if *err == nil {
-			*err = fmt.Errorf("encode time: %w", terr)
+			*err = terr
 		}
 		return b
 	}
-	return append(nb, '"')
+	return nb
 }
 
 // appendJSONStringMap appends m as a JSON object, its keys sorted (as
