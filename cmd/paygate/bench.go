@@ -27,12 +27,13 @@ run on this machine: it starts the echo, drives it for --duration at
 --concurrency (closed loop: each connection sends its next request when the
 answer to the last arrives), then starts a gateway on a fresh database
 (SQLite, every write synced before it is answered, in a temporary directory; or a fresh schema in
---postgres) with the simulated bank in process (or "paygate bank" over TCP
-on 127.0.0.1, its ledger in a file, with --acquirer tcp), and drives its
+--postgres) with the simulated bank in process (or, with --acquirer tcp,
+"paygate bank" started as a process of its own, its ledger in a file, over
+TCP on 127.0.0.1), and drives its
 POST /v1/payments the same way with approved sales. It prints a line per
 second while it runs, then requests/s, p50/p90/p99 latency, the ratio
-gateway/echo, bytes written per sale, peak RSS, server CPU per sale and the
-cold start to the first approved sale. The gateway runs as serve runs it
+gateway/echo, bytes written per sale, peak RSS, server CPU per sale (and
+the bank's, over TCP) and the cold start to the first approved sale. The gateway runs as serve runs it
 (10 s network timeout, 1 s sweeper) but without a rate limit.
 
 The load comes from a second paygate process (--client process, the
@@ -264,7 +265,7 @@ func bench(ctx context.Context, o benchOptions, progress, stderr io.Writer) (*be
 
 	logger, _ := newLogger(stderr, "warn", "text")
 	resetPeakRSS()
-	g, err := startBenchGateway(ctx, o, logger)
+	g, err := startBenchGateway(ctx, o, logger, stderr)
 	if err != nil {
 		return nil, err
 	}
@@ -276,10 +277,17 @@ func bench(ctx context.Context, o benchOptions, progress, stderr io.Writer) (*be
 		return nil, err
 	}
 	cpu = cpuTime()
+	var bankCPU time.Duration
+	if g.bank != nil {
+		bankCPU = procCPUTime(g.bank.pid())
+	}
 	if rep.Gateway, err = load(ctx, o, "gateway", strings.TrimSuffix(g.URL(), "/v1/payments"), g.secret, 0, progress); err != nil {
 		return nil, err
 	}
 	spent := cpuTime() - cpu
+	if g.bank != nil {
+		bankCPU = procCPUTime(g.bank.pid()) - bankCPU
+	}
 	size1, wal1, err := g.storage(ctx)
 	if err != nil {
 		return nil, err
@@ -295,6 +303,7 @@ func bench(ctx context.Context, o benchOptions, progress, stderr io.Writer) (*be
 			rep.WALBytesPerSale = float64(wal1-wal0) / float64(rep.Sales)
 		}
 		rep.CPUPerSaleUs = float64(spent.Microseconds()) / float64(rep.Sales)
+		rep.BankCPUPerSaleUs = float64(bankCPU.Microseconds()) / float64(rep.Sales)
 	}
 
 	if o.rate != "" {
@@ -315,6 +324,9 @@ func bench(ctx context.Context, o benchOptions, progress, stderr io.Writer) (*be
 			rr.P99Ratio = rr.Gateway.P99ms / rr.Echo.P99ms
 		}
 		rep.PeakRSS = max(rep.PeakRSS, peakRSS())
+	}
+	if g.bank != nil {
+		rep.BankPeakRSS = procPeakRSS(strconv.Itoa(g.bank.pid()))
 	}
 	if failed := rep.failures(); failed != "" {
 		return rep, errors.New(failed)

@@ -17,7 +17,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/paygate/paygate"
-	"github.com/paygate/paygate/bank"
 	pghttp "github.com/paygate/paygate/http"
 	"github.com/paygate/paygate/node"
 )
@@ -27,8 +26,7 @@ import (
 type benchGateway struct {
 	node      *node.Node
 	stores    *paygate.Stores
-	bank      *bank.Bank // over TCP: the bank run apart, in this process
-	bankSrv   *bank.Server
+	bank      *benchBank // over TCP: paygate bank, a process of its own
 	dir       string
 	dbPath    string // SQLite
 	pgBase    string // PostgreSQL: the DSN given, and the fresh schema in it
@@ -42,7 +40,7 @@ type benchGateway struct {
 
 // startBenchGateway starts the gateway o describes and makes one sale
 // through its API, which must be approved.
-func startBenchGateway(ctx context.Context, o benchOptions, logger *slog.Logger) (_ *benchGateway, err error) {
+func startBenchGateway(ctx context.Context, o benchOptions, logger *slog.Logger, stderr io.Writer) (_ *benchGateway, err error) {
 	// As serve runs it; the echo, run before and after, keeps Go's default.
 	g := &benchGateway{pgBase: o.postgres, restoreGC: tuneGC(defaultGCPercent)}
 	if g.dir, err = os.MkdirTemp("", "paygate-bench-"); err != nil {
@@ -63,15 +61,12 @@ func startBenchGateway(ctx context.Context, o benchOptions, logger *slog.Logger)
 	}
 	acq := node.AcquirerConfig{}
 	if o.tcp {
-		// As "paygate bank" runs by default: its ledger in a SQLite file.
-		if g.bank, err = bank.Open(filepath.Join(g.dir, "bank.db"), logger.With("component", "bank")); err != nil {
+		// As a user runs it: "paygate bank", a process of its own, its
+		// ledger in a file.
+		if g.bank, err = startBenchBank(ctx, g.dir, stderr); err != nil {
 			return nil, err
 		}
-		g.bankSrv = &bank.Server{Addr: "127.0.0.1:0", Bank: g.bank, Logger: logger}
-		if err := g.bankSrv.Open(); err != nil {
-			return nil, err
-		}
-		acq = node.AcquirerConfig{Addr: g.bankSrv.ListenAddr(), Conns: 2}
+		acq = node.AcquirerConfig{Addr: g.bank.addr, Conns: 2}
 	}
 
 	start := time.Now()
@@ -191,9 +186,6 @@ func (g *benchGateway) Close() error {
 	}
 	if g.stores != nil {
 		g.stores.Close()
-	}
-	if g.bankSrv != nil {
-		errs = append(errs, g.bankSrv.Close())
 	}
 	if g.bank != nil {
 		errs = append(errs, g.bank.Close())

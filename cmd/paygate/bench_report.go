@@ -32,12 +32,18 @@ type benchReport struct {
 	// run per sale (the whole server's: other databases' writes count).
 	WALBytesPerSale float64 `json:"wal_bytes_per_sale,omitempty"`
 	// PeakRSS is the peak resident set (VmHWM) of this process from the
-	// gateway's start on: the gateway, the echo (idle) and, in process, the
-	// bank (and the load, with --client in-process).
+	// gateway's start on: the gateway, the echo (idle), the bank when it
+	// runs in process, and the load with --client in-process.
 	PeakRSS int64 `json:"peak_rss_bytes"`
+	// BankPeakRSS is paygate bank's peak resident set, over TCP (its own
+	// process).
+	BankPeakRSS int64 `json:"bank_peak_rss_bytes,omitempty"`
 	// CPUPerSaleUs is the CPU time (user and system) this process spent
 	// during the gateway's run, per sale.
 	CPUPerSaleUs float64 `json:"cpu_us_per_sale"`
+	// BankCPUPerSaleUs is the CPU time paygate bank's process spent during
+	// the gateway's run, per sale (over TCP only).
+	BankCPUPerSaleUs float64 `json:"bank_cpu_us_per_sale,omitempty"`
 	// EchoCPUPerRequestUs is the same for the echo's run, per request.
 	EchoCPUPerRequestUs float64 `json:"echo_cpu_us_per_request"`
 	// ColdStartMs is from opening the fresh database (migrations
@@ -83,12 +89,21 @@ func (r *benchReport) print(w io.Writer) {
 	} else {
 		fmt.Fprintf(w, "bytes written per sale:  %.0f (database file and WAL growth / sales)\n", r.BytesPerSale)
 	}
-	who := "gateway, bank (in this process either way), echo idle"
+	who := "gateway, bank in process, echo idle"
+	if r.Acquirer == "tcp" {
+		who = "gateway, echo idle"
+	}
 	if r.Client == "in-process" {
 		who += ", load generator"
 	}
 	fmt.Fprintf(w, "peak RSS:                %.1f MB (VmHWM: %s)\n", float64(r.PeakRSS)/(1<<20), who)
+	if r.Acquirer == "tcp" {
+		fmt.Fprintf(w, "                         %.1f MB paygate bank\n", float64(r.BankPeakRSS)/(1<<20))
+	}
 	fmt.Fprintf(w, "server CPU per sale:     %.0f µs (echo: %.0f µs per request)\n", r.CPUPerSaleUs, r.EchoCPUPerRequestUs)
+	if r.Acquirer == "tcp" {
+		fmt.Fprintf(w, "paygate bank CPU:        %.0f µs per sale\n", r.BankCPUPerSaleUs)
+	}
 	fmt.Fprintf(w, "cold start:              %.0f ms to the first approved sale\n", r.ColdStartMs)
 	if rr := r.Rate; rr != nil {
 		fmt.Fprintf(w, "at %.0f req/s (open loop):\n", rr.PerSec)
