@@ -26,15 +26,16 @@ Measures the gateway's sale path against a bare net/http JSON echo, in one
 run on this machine: it starts the echo, drives it for --duration at
 --concurrency (closed loop: each connection sends its next request when the
 answer to the last arrives), then starts a gateway on a fresh database
-(SQLite, every write synced before it is answered, in a temporary directory; or a fresh schema in
---postgres) with the simulated bank in process (or, with --acquirer tcp,
-"paygate bank" started as a process of its own, its ledger in a file, over
-TCP on 127.0.0.1), and drives its
+(SQLite, every write synced before it is answered, in a temporary
+directory; or a fresh schema in --postgres) with the simulated bank in
+process (or, with --acquirer tcp, "paygate bank" started as a process of
+its own, its ledger in a file, over TCP on 127.0.0.1), and drives its
 POST /v1/payments the same way with approved sales. It prints a line per
 second while it runs, then requests/s, p50/p90/p99 latency, the ratio
 gateway/echo, bytes written per sale, peak RSS, server CPU per sale (and
-the bank's, over TCP) and the cold start to the first approved sale. The gateway runs as serve runs it
-(10 s network timeout, 1 s sweeper) but without a rate limit.
+the bank's, over TCP) and the cold start to the first approved sale. The
+gateway runs as serve runs it (10 s network timeout, 1 s sweeper) but
+without a rate limit.
 
 The load comes from a second paygate process (--client process, the
 default), so that CPU and RSS are the server's alone; --client in-process
