@@ -9,7 +9,8 @@ import (
 	"sync"
 
 	"github.com/paygate/paygate"
-	_ "modernc.org/sqlite" // the "sqlite" driver
+	_ "github.com/paygate/paygate/internal/sqlitewal" // a commit's log frames in one write call
+	_ "modernc.org/sqlite"                            // the "sqlite" driver
 )
 
 // The ledger's file. An account's row is its state after its latest change;

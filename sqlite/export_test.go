@@ -1,6 +1,10 @@
 package sqlite
 
-import "github.com/paygate/paygate/internal/storetest"
+import (
+	"database/sql"
+
+	"github.com/paygate/paygate/internal/storetest"
+)
 
 // Batcher is db's write path, for storetest's batch tests.
 func Batcher(db *DB) storetest.Batcher {
@@ -30,3 +34,6 @@ func SetSyncHook(db *DB, f func() error) { db.syncHook = f }
 // many pages of the log it copied in all, or its error. Set it before the
 // first write.
 func SetCheckpointHook(db *DB, f func(copied int, err error)) { db.ckptHook = f }
+
+// Writer is db's writer connection, for reading what was written.
+func Writer(db *DB) *sql.DB { return db.writer }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/paygate/paygate"
+	_ "github.com/paygate/paygate/internal/sqlitewal" // a commit's log frames in one write call
 	"github.com/paygate/paygate/internal/sqlstore"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
