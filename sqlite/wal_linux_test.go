@@ -255,3 +255,114 @@ func TestWALKilledWriter(t *testing.T) {
 	}
 	t.Logf("%d payments told written before the kill, %d in the file", len(written), n)
 }
+
+// copyDB copies the database at path and its log, as they are in the file
+// system now (what a crash of this process would leave), and returns the
+// copy's path.
+func copyDB(t *testing.T, path string) string {
+	t.Helper()
+	dst := filepath.Join(t.TempDir(), "copy.db")
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(path + suffix)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dst
+}
+
+// checkDB opens the database at path on a connection of its own and
+// checks its integrity and how many rows t holds.
+func checkDB(t *testing.T, what, path string, want int) {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var ok string
+	var n int
+	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
+		t.Fatalf("%s: integrity_check: %q %v", what, ok, err)
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM t`).Scan(&n); err != nil || n != want {
+		t.Fatalf("%s: %d rows (%v), want %d", what, n, err, want)
+	}
+}
+
+// TestWALLargeTransactions: transactions larger than the writer's page
+// cache (its pages spilled to the log before the commit, some changed
+// again in place, which makes SQLite rewrite the frames' checksums) and
+// larger than what is held at most (4 MB), committed or rolled back, with
+// the log started over by another connection in between: what another
+// connection reads, and what a crash would leave (the files copied while
+// open), always holds every commit whole and nothing else.
+func TestWALLargeTransactions(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "p.db")
+	w, err := sql.Open("sqlite", "file:"+path+"?_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(20)&_pragma=wal_autocheckpoint(0)&_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	w.SetMaxOpenConns(1)
+	exec := func(q string, args ...any) {
+		t.Helper()
+		if _, err := w.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	exec(`CREATE TABLE t (id INTEGER PRIMARY KEY, b BLOB)`)
+	rows := 0
+	big := func(commit bool) {
+		t.Helper()
+		tx, err := w.Begin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 1500 { // about 6 MB of pages
+			if _, err := tx.Exec(`INSERT INTO t (b) VALUES (randomblob(4000))`); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := tx.Exec(`UPDATE t SET b = randomblob(4000) WHERE id % 7 = 0`); err != nil {
+			t.Fatal(err)
+		}
+		if commit {
+			err, rows = tx.Commit(), rows+1500
+		} else {
+			err = tx.Rollback()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	big(true)
+	checkDB(t, "after a large commit", path, rows)
+	checkDB(t, "a crash after a large commit", copyDB(t, path), rows)
+
+	big(false)
+	checkDB(t, "after a large rollback", path, rows)
+	// Another connection starts the log over; this one commits after.
+	other, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var busy, logged, copied int
+	if err := other.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &copied); err != nil || busy != 0 {
+		t.Fatalf("wal_checkpoint(TRUNCATE): busy %d, %v", busy, err)
+	}
+	for range 300 {
+		if _, err := other.Exec(`INSERT INTO t (b) VALUES (randomblob(100))`); err != nil {
+			t.Fatal(err)
+		}
+		rows++
+	}
+	exec(`INSERT INTO t (b) VALUES (randomblob(100))`)
+	rows++
+	checkDB(t, "after the log started over", path, rows)
+	checkDB(t, "a crash after the log started over", copyDB(t, path), rows)
+}

@@ -6,18 +6,43 @@ package sqlitewal
 // its 24-byte header and then its page: a commit of a few dozen sales is
 // some 150 system calls of 2 to 5 µs each, made one after another by the
 // one writer that every sale waits for. Here the unix VFS's system calls
-// are replaced (through its documented xSetSystemCall) so that the writes
-// to a log are held in memory while each follows the last, and written in
-// one call when a commit's last frame is: before SQLite publishes the
-// commit in the log's index (shared memory), so a reader, in this process
-// or another, never finds a frame that is not in the file. Anything else
-// done to the file through SQLite (a read, a write elsewhere, its size
-// asked or changed, its closing) writes what is held first. A commit cut
-// short (a crash, a rollback, a failed write) leaves the log as SQLite's
-// own writes would: frames past the last commit, which recovery ignores.
-// SQLite syncs the log itself (synchronous=FULL, the bank's ledger) only
-// after a commit's last frame, or after the log's header, both written at
-// once.
+// are replaced (through its documented xSetSystemCall) so that a
+// transaction's frames are held in memory while each follows the last,
+// and reach the file in one call with the header of its commit frame.
+//
+// The rules, each for a reason of SQLite's (walFrames and its callers):
+//
+//   - A commit frame's header (24 bytes past the log's header, the
+//     database's size in its second word) that follows what is held is
+//     held too, and its page, written next, writes it all; a commit
+//     frame's header written alone goes straight to the file. Every
+//     write after a commit frame's header goes straight to the file,
+//     until the next frame header that is not a commit's, which starts a
+//     new transaction's frames. So by the time SQLite publishes a commit in
+//     the log's index (shared memory) or syncs the log (synchronous=FULL,
+//     with libc's fsync, not hooked), every byte of it is in the file:
+//     its page, the padding frames after it (also commit frames), a write
+//     split at the sync point, and the frame headers that a commit
+//     rewrites with new checksums after changing pages in place.
+//   - A read, a size asked or changed (pread, fstat, ftruncate) writes
+//     what is held first: the writer reads back its own spilled frames.
+//   - A write that does not follow what is held writes it first (a page
+//     changed in place by the same transaction); but what is held is
+//     dropped, not written, when the write is the log's own header (the
+//     log starting over) or a frame header below it: then what is held is
+//     a rolled-back transaction's, and the file may no longer be the log
+//     it was written for. For the same reason it is dropped when the
+//     write lock in the shared memory is released (fcntl on "-shm", which
+//     SQLite calls as a transaction ends; a commit has nothing held by
+//     then), and when the file is closed.
+//   - A failed write fails the write that made it, and drops what is held:
+//     SQLite rolls the transaction back.
+//
+// A database in EXCLUSIVE locking mode (the bank's ledger) has no shared
+// memory: no other connection can start its log over, so what is held of a
+// rolled-back transaction is dropped at the next transaction's first write
+// at the latest, and a read that writes it first writes it past the last
+// commit, where SQLite's own write had put it.
 
 import (
 	"os"
@@ -31,35 +56,40 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 )
 
-// walFrameHeader is the size of a frame's header in the log; walHeader
-// that of the log's own header, at its start.
 const (
-	walFrameHeader = 24
-	walHeader      = 32
-	walHoldMax     = 4 << 20 // held at most before they are written anyway
+	walFrameHeader = 24      // a frame's header
+	walHeader      = 32      // the log's header, at its start
+	walHoldMax     = 4 << 20 // held at most before it is written anyway
+	// shmWriteLock is the byte of "-shm" whose lock is the log's write
+	// lock (UNIX_SHM_BASE, 120, plus WAL_WRITE_LOCK, 0).
+	shmWriteLock = 120
 )
 
-// walFile is what is held for one open log: bytes to be written at off.
+// walFile is one open log.
 type walFile struct {
+	db string // the database's path
+
 	mu  sync.Mutex
-	buf []byte
+	buf []byte // held: to be written at off
 	off int64
-	// commitNext: the last write was the header of a commit's last frame,
-	// so the next (its page) completes the commit.
-	commitNext bool
+	// through: a commit frame's header was written; writes go straight to
+	// the file until the next frame header that is not a commit's.
+	through bool
 }
 
 var (
 	// walGathering: the hooks are in.
 	walGathering bool
 
-	walMu    sync.RWMutex
-	walFiles = map[int32]*walFile{}
-	// walCalls counts the pwrite calls made for the logs' writes, and
+	mu       sync.RWMutex
+	walFiles = map[int32]*walFile{} // by file descriptor
+	shmFiles = map[int32]string{}   // "-shm" file descriptors: the database's path
+
+	// walCalls counts the write calls made for the logs' writes, and
 	// walWrites the writes SQLite asked of them (tests).
 	walCalls, walWrites atomic.Int64
 
-	origOpen, origClose, origFstat, origFtruncate, origPread, origPwrite uintptr
+	origOpen, origClose, origFstat, origFtruncate, origFcntl, origPread, origPwrite uintptr
 )
 
 // The system calls, as the unix VFS calls them.
@@ -68,78 +98,86 @@ type (
 	closeFn     = func(*libc.TLS, int32) int32
 	fstatFn     = func(*libc.TLS, int32, uintptr) int32
 	ftruncateFn = func(*libc.TLS, int32, int64) int32
+	fcntlFn     = func(*libc.TLS, int32, int32, uintptr) int32         // the third: a va_list
 	rwFn        = func(*libc.TLS, int32, uintptr, uint64, int64) int64 // pread, pwrite
 )
 
 // cptr is C memory at p (SQLite's, outside Go's heap) as a pointer.
 func cptr(p uintptr) unsafe.Pointer { return unsafe.Add(unsafe.Pointer(nil), p) }
 
-// fnPtr is f as the transpiled C holds a function pointer.
+// fnPtr is f as the transpiled C holds a function pointer (__ccgo_fp).
 func fnPtr(f any) uintptr { return (*[2]uintptr)(unsafe.Pointer(&f))[1] }
 
 // call is the function pointer p as a Go function of type F.
 func call[F any](p uintptr) F { return *(*F)(unsafe.Pointer(&struct{ uintptr }{p})) }
 
-var walHookOnce sync.Once
-
-// hookWAL installs the hooks in the unix VFS, once, before the first
-// database is opened. It reports whether it did.
-func hookWAL() (ok bool) {
-	walHookOnce.Do(func() {
-		tls := libc.NewTLS()
-		defer tls.Close()
-		vfs := sqlite3.Xsqlite3_vfs_find(tls, 0)
-		if vfs == 0 {
-			return
-		}
-		v := (*sqlite3.Tsqlite3_vfs)(cptr(vfs))
-		if v.FiVersion < 3 || v.FxSetSystemCall == 0 || v.FxGetSystemCall == 0 || libc.GoString(v.FzName) != "unix" {
-			return
-		}
-		get := call[func(*libc.TLS, uintptr, uintptr) uintptr](v.FxGetSystemCall)
-		set := call[func(*libc.TLS, uintptr, uintptr, uintptr) int32](v.FxSetSystemCall)
-		hooks := []struct {
-			name string
-			orig *uintptr
-			fn   any
-		}{
-			{"open", &origOpen, walOpen},
-			{"close", &origClose, walClose},
-			{"fstat", &origFstat, walFstat},
-			{"ftruncate", &origFtruncate, walFtruncate},
-			{"pread", &origPread, walPread},
-			{"pwrite", &origPwrite, walPwrite},
-		}
-		names := make([]uintptr, len(hooks))
-		for i, h := range hooks {
-			p, err := libc.CString(h.name)
-			if err != nil {
-				return
-			}
-			names[i] = p
-			if *h.orig = get(tls, vfs, p); *h.orig == 0 {
-				return
+// hookWAL installs the hooks in the unix VFS and reports whether it did:
+// all of them or none. It runs once, from init: SQLite asks that no
+// connection be using the VFS while they change. (Finding the VFS
+// initializes SQLite, after which sqlite3_config is refused: the driver's
+// page cache, which this program does not register, would have to be
+// registered before this package's init.)
+func hookWAL() bool {
+	tls := libc.NewTLS()
+	defer tls.Close()
+	vfs := sqlite3.Xsqlite3_vfs_find(tls, 0)
+	if vfs == 0 {
+		return false
+	}
+	v := (*sqlite3.Tsqlite3_vfs)(cptr(vfs))
+	if v.FiVersion < 3 || v.FxSetSystemCall == 0 || v.FxGetSystemCall == 0 || libc.GoString(v.FzName) != "unix" {
+		return false
+	}
+	get := call[func(*libc.TLS, uintptr, uintptr) uintptr](v.FxGetSystemCall)
+	set := call[func(*libc.TLS, uintptr, uintptr, uintptr) int32](v.FxSetSystemCall)
+	hooks := []struct {
+		name string
+		orig *uintptr
+		fn   any
+		c    uintptr // the name in C
+	}{
+		{name: "open", orig: &origOpen, fn: walOpen},
+		{name: "close", orig: &origClose, fn: walClose},
+		{name: "fstat", orig: &origFstat, fn: walFstat},
+		{name: "ftruncate", orig: &origFtruncate, fn: walFtruncate},
+		{name: "fcntl", orig: &origFcntl, fn: walFcntl},
+		{name: "pread", orig: &origPread, fn: walPread},
+		{name: "pwrite", orig: &origPwrite, fn: walPwrite},
+	}
+	defer func() {
+		for _, h := range hooks {
+			if h.c != 0 {
+				libc.Xfree(tls, h.c)
 			}
 		}
-		for i, h := range hooks {
-			if set(tls, vfs, names[i], fnPtr(h.fn)) != 0 {
-				// Put back what was set: all or nothing.
-				for j := range i {
-					set(tls, vfs, names[j], *hooks[j].orig)
-				}
-				return
-			}
+	}()
+	for i := range hooks {
+		h := &hooks[i]
+		p, err := libc.CString(h.name)
+		if err != nil {
+			return false
 		}
-		ok = true
-	})
-	return ok
+		h.c = p
+		if *h.orig = get(tls, vfs, p); *h.orig == 0 {
+			return false
+		}
+	}
+	for i, h := range hooks {
+		if set(tls, vfs, h.c, fnPtr(h.fn)) != 0 {
+			for _, g := range hooks[:i] {
+				set(tls, vfs, g.c, *g.orig)
+			}
+			return false
+		}
+	}
+	return true
 }
 
 // walOf is the log open as fd, or nil.
 func walOf(fd int32) *walFile {
-	walMu.RLock()
+	mu.RLock()
 	w := walFiles[fd]
-	walMu.RUnlock()
+	mu.RUnlock()
 	return w
 }
 
@@ -151,22 +189,33 @@ func setErrno(tls *libc.TLS, err error) {
 	*(*int32)(cptr(libc.X__errno_location(tls))) = int32(e)
 }
 
-// flush writes what w holds. Called with w.mu held.
-func (w *walFile) flush(fd int32) error {
-	b, off := w.buf, w.off
-	w.buf, w.commitNext = w.buf[:0], false
-	for len(b) > 0 {
+// writeAll writes p at off, all of it.
+func writeAll(fd int32, p []byte, off int64) error {
+	for len(p) > 0 {
 		walCalls.Add(1)
-		n, err := unix.Pwrite(int(fd), b, off)
-		if err == unix.EINTR {
+		n, err := unix.Pwrite(int(fd), p, off)
+		switch {
+		case err == unix.EINTR:
 			continue
-		}
-		if err != nil {
+		case err != nil:
 			return err
+		case n == 0:
+			return unix.ENOSPC // as SQLite reads a write of nothing
 		}
-		b, off = b[n:], off+int64(n)
+		p, off = p[n:], off+int64(n)
 	}
 	return nil
+}
+
+// flush writes what w holds; it is dropped whether or not that succeeds.
+// Called with w.mu held.
+func (w *walFile) flush(fd int32) error {
+	if len(w.buf) == 0 {
+		return nil
+	}
+	err := writeAll(fd, w.buf, w.off)
+	w.buf = w.buf[:0]
+	return err
 }
 
 // flushFd writes what is held for fd, if it is a log; false (errno set)
@@ -188,36 +237,41 @@ func flushFd(tls *libc.TLS, fd int32) bool {
 
 func walOpen(tls *libc.TLS, path uintptr, flags, mode int32) int32 {
 	fd := call[openFn](origOpen)(tls, path, flags, mode)
-	if fd >= 0 && isWAL(libc.GoString(path)) {
-		walMu.Lock()
-		walFiles[fd] = &walFile{}
-		walMu.Unlock()
+	if fd < 0 {
+		return fd
+	}
+	p := libc.GoString(path)
+	if db, ok := strings.CutSuffix(p, "-wal"); ok && isDatabase(db) {
+		mu.Lock()
+		walFiles[fd] = &walFile{db: db}
+		mu.Unlock()
+	} else if db, ok := strings.CutSuffix(p, "-shm"); ok && isDatabase(db) {
+		mu.Lock()
+		shmFiles[fd] = db
+		mu.Unlock()
 	}
 	return fd
 }
 
-// isWAL reports whether the file SQLite opens at path is a database's
-// write-ahead log: its name is the database's with "-wal" after it, and
-// the database is there. (A database whose own name ends in "-wal" is
+// isDatabase reports whether a database is at path, whose log or shared
+// memory SQLite is opening. (A database whose own name ends in "-wal" is
 // left alone, unless a file of its name without it is there too.)
-func isWAL(path string) bool {
-	db, ok := strings.CutSuffix(path, "-wal")
-	if !ok {
-		return false
-	}
-	st, err := os.Stat(db)
+func isDatabase(path string) bool {
+	st, err := os.Stat(path)
 	return err == nil && st.Mode().IsRegular()
 }
 
 func walClose(tls *libc.TLS, fd int32) int32 {
-	if w := walOf(fd); w != nil {
+	mu.Lock()
+	if w := walFiles[fd]; w != nil {
+		// What is held is a transaction's that was not committed.
 		w.mu.Lock()
-		w.flush(fd) // SQLite does not look at close's errors either
+		w.buf = w.buf[:0]
 		w.mu.Unlock()
-		walMu.Lock()
 		delete(walFiles, fd)
-		walMu.Unlock()
 	}
+	delete(shmFiles, fd)
+	mu.Unlock()
 	return call[closeFn](origClose)(tls, fd)
 }
 
@@ -242,6 +296,34 @@ func walPread(tls *libc.TLS, fd int32, buf uintptr, n uint64, off int64) int64 {
 	return call[rwFn](origPread)(tls, fd, buf, n, off)
 }
 
+// walFcntl drops what is held for a database's logs when the log's write
+// lock in its shared memory is released: the transaction has ended, and
+// a commit has nothing held by then.
+func walFcntl(tls *libc.TLS, fd, cmd int32, va uintptr) int32 {
+	if cmd != unix.F_SETLK && cmd != unix.F_SETLKW && cmd != unix.F_OFD_SETLK && cmd != unix.F_OFD_SETLKW {
+		return call[fcntlFn](origFcntl)(tls, fd, cmd, va)
+	}
+	mu.RLock()
+	db, shm := shmFiles[fd]
+	mu.RUnlock()
+	if shm {
+		ap := va
+		lk := (*unix.Flock_t)(cptr(libc.VaUintptr(&ap)))
+		if lk.Type == unix.F_UNLCK && lk.Start <= shmWriteLock && (lk.Len == 0 || lk.Start+lk.Len > shmWriteLock) {
+			mu.RLock()
+			for _, w := range walFiles {
+				if w.db == db {
+					w.mu.Lock()
+					w.buf = w.buf[:0]
+					w.mu.Unlock()
+				}
+			}
+			mu.RUnlock()
+		}
+	}
+	return call[fcntlFn](origFcntl)(tls, fd, cmd, va)
+}
+
 func walPwrite(tls *libc.TLS, fd int32, buf uintptr, n uint64, off int64) int64 {
 	w := walOf(fd)
 	if w == nil || n == 0 {
@@ -249,35 +331,61 @@ func walPwrite(tls *libc.TLS, fd int32, buf uintptr, n uint64, off int64) int64 
 	}
 	walWrites.Add(1)
 	p := unsafe.Slice((*byte)(cptr(buf)), n)
+	header := n == walFrameHeader && off >= walHeader
+	commit := header && (p[4]|p[5]|p[6]|p[7]) != 0
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if len(w.buf) > 0 && (off != w.off+int64(len(w.buf)) || len(w.buf)+len(p) > walHoldMax) {
+	fail := func(err error) int64 {
+		w.buf = w.buf[:0]
+		setErrno(tls, err)
+		return -1
+	}
+	end := w.off + int64(len(w.buf))
+	switch {
+	case off == 0 || (header && len(w.buf) > 0 && off < end):
+		// The log starting over, or a transaction's first frame below
+		// what is held: that is a rolled-back transaction's.
+		w.buf = w.buf[:0]
+	case len(w.buf) > 0 && (off != end || len(w.buf)+len(p) > walHoldMax):
 		if err := w.flush(fd); err != nil {
-			setErrno(tls, err)
-			return -1
+			return fail(err)
 		}
+	}
+	switch {
+	case commit:
+		w.through = true
+	case header:
+		w.through = false
+	}
+	if commit && len(w.buf) > 0 {
+		// The commit frame's header after the frames before it: held
+		// until its page, which follows at once (walWriteOneFrame).
+		w.buf = append(w.buf, p...)
+		return int64(n)
+	}
+	if w.through || off == 0 {
+		// The commit frame's page with all that is held before it, and
+		// whatever follows it; a commit frame's header alone (its
+		// checksum rewritten); the log's header at once (SQLite may sync
+		// it before the first frame).
+		if len(w.buf) > 0 {
+			w.buf = append(w.buf, p...)
+			if err := w.flush(fd); err != nil {
+				return fail(err)
+			}
+		} else if err := writeAll(fd, p, off); err != nil {
+			return fail(err)
+		}
+		return int64(n)
 	}
 	if len(w.buf) == 0 {
 		w.off = off
 	}
 	w.buf = append(w.buf, p...)
-	// A frame's header whose second word (the database's size in pages)
-	// is not zero is a commit's: its page, written next, ends the commit.
-	// The log's own header (at its start, when it starts over) is written
-	// at once too, as SQLite may sync it before the frames.
-	end := w.commitNext || off == 0
-	w.commitNext = n == walFrameHeader && off >= walHeader && (p[4]|p[5]|p[6]|p[7]) != 0
-	if end {
-		if err := w.flush(fd); err != nil {
-			setErrno(tls, err)
-			return -1
-		}
-	}
 	return int64(n)
 }
 
-// The hooks go in as the program starts, before any database is opened:
-// SQLite asks that no connection be using the VFS while they change.
+// The hooks go in as the program starts, before any database is opened.
 func init() {
 	if os.Getenv(Env) != "off" {
 		walGathering = hookWAL()
