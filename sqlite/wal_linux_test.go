@@ -365,4 +365,25 @@ func TestWALLargeTransactions(t *testing.T) {
 	rows++
 	checkDB(t, "after the log started over", path, rows)
 	checkDB(t, "a crash after the log started over", copyDB(t, path), rows)
+
+	// Rolled back to a savepoint after some of its pages were spilled,
+	// then written again and committed.
+	tx, err := w.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ins := func(n int) string {
+		return fmt.Sprintf("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %d) INSERT INTO t (b) SELECT randomblob(4000) FROM c", n)
+	}
+	for _, q := range []string{ins(300), "SAVEPOINT s", ins(300), "ROLLBACK TO s", ins(100), "RELEASE s"} {
+		if _, err := tx.Exec(q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	rows += 400
+	checkDB(t, "after a savepoint rolled back", path, rows)
+	checkDB(t, "a crash after a savepoint rolled back", copyDB(t, path), rows)
 }

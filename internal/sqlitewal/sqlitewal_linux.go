@@ -27,11 +27,14 @@ package sqlitewal
 //   - A read, a size asked or changed (pread, fstat, ftruncate) writes
 //     what is held first: the writer reads back its own spilled frames.
 //   - A write that does not follow what is held writes it first (a page
-//     changed in place by the same transaction); but what is held is
-//     dropped, not written, when the write is the log's own header (the
-//     log starting over) or a frame header below it: then what is held is
-//     a rolled-back transaction's, and the file may no longer be the log
-//     it was written for. For the same reason it is dropped when the
+//     changed in place by the same transaction); but a frame header
+//     written where held frames are (a savepoint rolled back: SQLite
+//     writes again from the frame it rolled back to) drops the held
+//     frames from there on, and what is held is dropped whole, not
+//     written, when the write is the log's own header (the log starting
+//     over) or a frame header below all of it: then what is held is a
+//     rolled-back transaction's, and the file may no longer be the log it
+//     was written for. For the same reason it is dropped when the
 //     write lock in the shared memory is released (fcntl on "-shm", which
 //     SQLite calls as a transaction ends; a commit has nothing held by
 //     then), and when the file is closed.
@@ -342,10 +345,15 @@ func walPwrite(tls *libc.TLS, fd int32, buf uintptr, n uint64, off int64) int64 
 	}
 	end := w.off + int64(len(w.buf))
 	switch {
-	case off == 0 || (header && len(w.buf) > 0 && off < end):
-		// The log starting over, or a transaction's first frame below
-		// what is held: that is a rolled-back transaction's.
+	case off == 0 || (header && len(w.buf) > 0 && off < w.off):
+		// The log starting over, or a frame written below all that is
+		// held: that is a rolled-back transaction's (or savepoint's).
 		w.buf = w.buf[:0]
+	case header && off >= w.off && off < end:
+		// A frame written where held frames were: a savepoint rolled
+		// back to a frame held (sqlite3WalSavepointUndo). The frames
+		// before it stay held; those from it on are dead.
+		w.buf = w.buf[:off-w.off]
 	case len(w.buf) > 0 && (off != end || len(w.buf)+len(p) > walHoldMax):
 		if err := w.flush(fd); err != nil {
 			return fail(err)

@@ -230,3 +230,33 @@ func TestRolledBackDropped(t *testing.T) {
 	walPread(l.tls, l.fd, l.cbuf, walFrameHeader, 0) // would write what is held
 	l.check("after the write lock was released")
 }
+
+// TestSavepointRolledBack: a transaction rolls back to a savepoint taken
+// after some of its frames (held), writes again from there and commits:
+// the frames before the savepoint are in the file, those after it are
+// not, and the commit is whole.
+func TestSavepointRolledBack(t *testing.T) {
+	l := newFakeLog(t)
+	l.frame(0, 1, 1) // committed
+	l.frame(1, 0, 2) // the transaction's frames before the savepoint
+	l.frame(2, 0, 3)
+	l.rolledBack(func() { // after it, rolled back to
+		l.frame(3, 0, 4)
+		l.frame(4, 0, 5)
+	})
+	if l.held() == 0 {
+		t.Fatal("nothing held")
+	}
+	l.frame(3, 0, 6) // written again from the savepoint
+	l.frame(4, 5, 7) // and committed
+	l.check("after a commit rolled back to a savepoint in between")
+
+	// Rolled back to a savepoint at the first frame held.
+	l.frame(5, 0, 8)
+	l.rolledBack(func() { l.frame(6, 0, 9) })
+	l.frame(6, 7, 10)
+	l.check("after a commit rolled back to its second frame")
+	l.rolledBack(func() { l.frame(7, 0, 11) })
+	l.frame(7, 8, 12)
+	l.check("after a commit rolled back to its first frame")
+}
