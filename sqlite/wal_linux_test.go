@@ -286,6 +286,9 @@ func checkDB(t *testing.T, what, path string, want int) {
 	var ok string
 	var n int
 	if err := db.QueryRow(`PRAGMA integrity_check`).Scan(&ok); err != nil || ok != "ok" {
+		if len(ok) > 300 {
+			ok = ok[:300] + "..."
+		}
 		t.Fatalf("%s: integrity_check: %q %v", what, ok, err)
 	}
 	if err := db.QueryRow(`SELECT count(*) FROM t`).Scan(&n); err != nil || n != want {
@@ -386,4 +389,41 @@ func TestWALLargeTransactions(t *testing.T) {
 	rows += 400
 	checkDB(t, "after a savepoint rolled back", path, rows)
 	checkDB(t, "a crash after a savepoint rolled back", copyDB(t, path), rows)
+
+	// A statement that fails on its last row (its own savepoint rolled
+	// back, the transaction going on) between two that do not.
+	exec(`CREATE TABLE u (k TEXT UNIQUE, b BLOB)`)
+	exec(`INSERT INTO u VALUES ('dup', '')`)
+	rowsU := func(n int, last string) string {
+		return fmt.Sprintf(`WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < %d)
+			INSERT INTO u SELECT CASE WHEN x = %d THEN '%s' ELSE hex(randomblob(8)) END, randomblob(3000) FROM c`, n, n, last)
+	}
+	tx, err = w.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(rowsU(200, "a")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(rowsU(200, "dup")); err == nil {
+		t.Fatal("a duplicate key inserted")
+	}
+	if _, err := tx.Exec(rowsU(50, "b")); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	for what, p := range map[string]string{"after a failed statement": path, "a crash after a failed statement": copyDB(t, path)} {
+		checkDB(t, what, p, rows)
+		db, err := sql.Open("sqlite", "file:"+p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM u`).Scan(&n); err != nil || n != 251 {
+			t.Errorf("%s: %d rows in u (%v), want 251", what, n, err)
+		}
+		db.Close()
+	}
 }

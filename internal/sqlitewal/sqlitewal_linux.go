@@ -37,17 +37,19 @@ package sqlitewal
 //     was written for. For the same reason it is dropped when the
 //     write lock in the shared memory is released (fcntl on "-shm", which
 //     SQLite calls as a transaction ends; a commit has nothing held by
-//     then), and when the file is closed.
+//     then), and when the file is closed. A database is known by its file
+//     (device and inode), whatever path reached it.
 //   - A failed write fails the write that made it, and drops what is held:
 //     SQLite rolls the transaction back.
 //
-// A database in EXCLUSIVE locking mode (the bank's ledger) has no shared
-// memory: no other connection can start its log over, so what is held of a
+// A database put in EXCLUSIVE locking mode before its log is opened (the
+// bank's ledger) has no shared memory: no other connection can start its log over, so what is held of a
 // rolled-back transaction is dropped at the next transaction's first write
 // at the latest, and a read that writes it first writes it past the last
 // commit, where SQLite's own write had put it.
 
 import (
+	"encoding/binary"
 	"os"
 	"strings"
 	"sync"
@@ -68,9 +70,16 @@ const (
 	shmWriteLock = 120
 )
 
+// dbID names a database by its file, not by the path that reached it.
+type dbID struct{ dev, ino uint64 }
+
 // walFile is one open log.
 type walFile struct {
-	db string // the database's path
+	db dbID // the database's
+
+	// frame is a frame's size in the log (its header and a page), once
+	// known: from the log's header, written or read.
+	frame int64
 
 	mu  sync.Mutex
 	buf []byte // held: to be written at off
@@ -86,7 +95,7 @@ var (
 
 	mu       sync.RWMutex
 	walFiles = map[int32]*walFile{} // by file descriptor
-	shmFiles = map[int32]string{}   // "-shm" file descriptors: the database's path
+	shmFiles = map[int32]dbID{}     // "-shm" file descriptors: the database's
 
 	// walCalls counts the write calls made for the logs' writes, and
 	// walWrites the writes SQLite asked of them (tests).
@@ -244,24 +253,66 @@ func walOpen(tls *libc.TLS, path uintptr, flags, mode int32) int32 {
 		return fd
 	}
 	p := libc.GoString(path)
-	if db, ok := strings.CutSuffix(p, "-wal"); ok && isDatabase(db) {
-		mu.Lock()
-		walFiles[fd] = &walFile{db: db}
-		mu.Unlock()
-	} else if db, ok := strings.CutSuffix(p, "-shm"); ok && isDatabase(db) {
-		mu.Lock()
-		shmFiles[fd] = db
-		mu.Unlock()
+	if path, ok := strings.CutSuffix(p, "-wal"); ok {
+		if db, ok := database(path); ok {
+			mu.Lock()
+			walFiles[fd] = &walFile{db: db}
+			mu.Unlock()
+		}
+	} else if path, ok := strings.CutSuffix(p, "-shm"); ok {
+		if db, ok := database(path); ok {
+			mu.Lock()
+			shmFiles[fd] = db
+			mu.Unlock()
+		}
 	}
 	return fd
 }
 
-// isDatabase reports whether a database is at path, whose log or shared
-// memory SQLite is opening. (A database whose own name ends in "-wal" is
+// database is the database at path, whose log or shared memory SQLite is
+// opening, if one is there. (A database whose own name ends in "-wal" is
 // left alone, unless a file of its name without it is there too.)
-func isDatabase(path string) bool {
-	st, err := os.Stat(path)
-	return err == nil && st.Mode().IsRegular()
+func database(path string) (dbID, bool) {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return dbID{}, false
+	}
+	return dbID{dev: uint64(st.Dev), ino: st.Ino}, true
+}
+
+// frameSize is a frame's size given the log's header, or 0 if hdr is not
+// one (its magic number, its page size: a power of two from 512 to 65536,
+// 65536 written as 1).
+func frameSize(hdr []byte) int64 {
+	if len(hdr) < walHeader || binary.BigEndian.Uint32(hdr)&^1 != 0x377f0682 {
+		return 0
+	}
+	sz := int64(binary.BigEndian.Uint32(hdr[8:]))
+	if sz == 1 {
+		sz = 65536
+	}
+	if sz < 512 || sz > 65536 || sz&(sz-1) != 0 {
+		return 0
+	}
+	return walFrameHeader + sz
+}
+
+// isHeader reports whether a write of n bytes at off to w's log, open as
+// fd, is a frame's header: 24 bytes where a frame begins. (A page's write
+// split at a sector, with synchronous=FULL and psow=0, can be 24 bytes
+// too.) If the log's header cannot be read, every write of 24 bytes is
+// taken for one. Called with w.mu held.
+func (w *walFile) isHeader(fd int32, n uint64, off int64) bool {
+	if n != walFrameHeader || off < walHeader {
+		return false
+	}
+	if w.frame == 0 {
+		hdr := make([]byte, walHeader)
+		if m, err := unix.Pread(int(fd), hdr, 0); err == nil && m == walHeader {
+			w.frame = frameSize(hdr)
+		}
+	}
+	return w.frame == 0 || (off-walHeader)%w.frame == 0
 }
 
 func walClose(tls *libc.TLS, fd int32) int32 {
@@ -334,10 +385,13 @@ func walPwrite(tls *libc.TLS, fd int32, buf uintptr, n uint64, off int64) int64 
 	}
 	walWrites.Add(1)
 	p := unsafe.Slice((*byte)(cptr(buf)), n)
-	header := n == walFrameHeader && off >= walHeader
-	commit := header && (p[4]|p[5]|p[6]|p[7]) != 0
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	if off == 0 {
+		w.frame = frameSize(p)
+	}
+	header := w.isHeader(fd, n, off)
+	commit := header && (p[4]|p[5]|p[6]|p[7]) != 0
 	fail := func(err error) int64 {
 		w.buf = w.buf[:0]
 		setErrno(tls, err)
