@@ -77,13 +77,12 @@ type dbID struct{ dev, ino uint64 }
 type walFile struct {
 	db dbID // the database's
 
+	mu  sync.Mutex // guards what follows
+	buf []byte     // held: to be written at off
+	off int64
 	// frame is a frame's size in the log (its header and a page), once
 	// known: from the log's header, written or read.
 	frame int64
-
-	mu  sync.Mutex
-	buf []byte // held: to be written at off
-	off int64
 	// through: a commit frame's header was written; writes go straight to
 	// the file until the next frame header that is not a commit's.
 	through bool
