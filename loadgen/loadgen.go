@@ -71,6 +71,11 @@ type Result struct {
 	MaxMs    float64 `json:"max_ms"`
 	// FirstError is the first transport error or non-2xx status seen.
 	FirstError string `json:"first_error,omitempty"`
+	// Latency holds the answers' latencies: the histogram's buckets that
+	// are not empty, each as [bucket, count], so that results of several
+	// runs (or of another process, through JSON) can be merged exactly
+	// (Merge).
+	Latency [][2]uint64 `json:"latency_buckets,omitempty"`
 }
 
 // worker is one sender's tally.
@@ -252,7 +257,7 @@ func progress(fn func(time.Duration, int64), start time.Time, done *atomic.Int64
 // tally merges the workers' counts.
 func tally(workers []*worker, elapsed time.Duration) *Result {
 	var h histogram
-	r := &Result{Elapsed: elapsed, ElapsedS: elapsed.Seconds()}
+	r := &Result{Elapsed: elapsed}
 	for _, w := range workers {
 		h.merge(&w.h)
 		r.OK += w.ok
@@ -268,10 +273,76 @@ func tally(workers []*worker, elapsed time.Duration) *Result {
 		}
 	}
 	r.Requests = int64(h.n) + r.Errors
-	r.PerSec = float64(h.n) / elapsed.Seconds()
+	r.summarize(&h)
+	for i, c := range h.counts {
+		if c > 0 {
+			r.Latency = append(r.Latency, [2]uint64{uint64(i), c})
+		}
+	}
+	return r
+}
+
+// summarize sets r's rate and percentiles from h, the latencies of its
+// answers, and r.Elapsed.
+func (r *Result) summarize(h *histogram) {
+	r.ElapsedS = r.Elapsed.Seconds()
+	if r.Elapsed > 0 {
+		r.PerSec = float64(h.n) / r.Elapsed.Seconds()
+	}
 	r.P50, r.P90, r.P99, r.Max = h.quantile(0.50), h.quantile(0.90), h.quantile(0.99), h.max
 	r.P50ms, r.P90ms, r.P99ms, r.MaxMs = ms(r.P50), ms(r.P90), ms(r.P99), ms(r.Max)
-	return r
+}
+
+// Merge returns the result of runs taken one after another as one run:
+// their counts and times added, the rate over their time together, and
+// the percentiles of all their answers' latencies (from Latency, to the
+// histogram's precision). A result read from JSON has lost its exact
+// times: its elapsed_s and max_ms (to the microsecond) stand in.
+func Merge(rs ...*Result) (*Result, error) {
+	var h histogram
+	m := &Result{}
+	for _, r := range rs {
+		var n uint64
+		for _, b := range r.Latency {
+			if b[0] >= uint64(len(h.counts)) {
+				return nil, fmt.Errorf("loadgen: latency bucket %d out of range", b[0])
+			}
+			h.counts[b[0]] += b[1]
+			n += b[1]
+		}
+		if int64(n) != r.Requests-r.Errors {
+			return nil, fmt.Errorf("loadgen: %d latencies for %d answers: a result without its latencies cannot be merged", n, r.Requests-r.Errors)
+		}
+		h.n += n
+		elapsed, maxLat := r.Elapsed, r.Max
+		if elapsed == 0 {
+			elapsed = time.Duration(r.ElapsedS * float64(time.Second))
+		}
+		if maxLat == 0 {
+			maxLat = time.Duration(r.MaxMs * float64(time.Millisecond))
+		}
+		h.max = max(h.max, maxLat)
+		m.Elapsed += elapsed
+		m.Requests += r.Requests
+		m.OK += r.OK
+		m.Errors += r.Errors
+		for s, k := range r.Statuses {
+			if m.Statuses == nil {
+				m.Statuses = map[int]int64{}
+			}
+			m.Statuses[s] += k
+		}
+		if m.FirstError == "" {
+			m.FirstError = r.FirstError
+		}
+	}
+	m.summarize(&h)
+	for i, c := range h.counts {
+		if c > 0 {
+			m.Latency = append(m.Latency, [2]uint64{uint64(i), c})
+		}
+	}
+	return m, nil
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -102,5 +103,67 @@ func TestRunRefusesBadConfig(t *testing.T) {
 		if _, err := Run(context.Background(), c); err == nil {
 			t.Errorf("Run(%+v) did not fail", c)
 		}
+	}
+}
+
+// TestMerge: runs merged, through JSON as bench reads them from its load
+// process, give the counts, rate and percentiles of one run of all their
+// answers; a result without its latencies is refused.
+func TestMerge(t *testing.T) {
+	w1, w2, all := &worker{ok: 1000}, &worker{ok: 90, errs: 3, statuses: map[int]int64{502: 10}, firstErr: "HTTP 502"}, &worker{}
+	for i := 1; i <= 1000; i++ {
+		d := time.Duration(i) * time.Millisecond
+		w1.h.record(d)
+		all.h.record(d)
+	}
+	for i := 1; i <= 100; i++ {
+		d := time.Duration(5000+i) * time.Millisecond
+		w2.h.record(d)
+		all.h.record(d)
+	}
+	r1, r2 := tally([]*worker{w1}, 2*time.Second), tally([]*worker{w2}, 3*time.Second)
+	var fromJSON []*Result
+	for _, r := range []*Result{r1, r2} {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Result
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		fromJSON = append(fromJSON, &back)
+	}
+	m, err := Merge(fromJSON...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Requests != 1103 || m.OK != 1090 || m.Errors != 3 || m.Statuses[502] != 10 || m.FirstError != "HTTP 502" {
+		t.Errorf("merged counts: %d requests, %d ok, %d errors, statuses %v, first error %q", m.Requests, m.OK, m.Errors, m.Statuses, m.FirstError)
+	}
+	if m.ElapsedS != 5 || m.PerSec != 1100.0/5 {
+		t.Errorf("merged: %v s, %v/s; want 5 s, 220/s", m.ElapsedS, m.PerSec)
+	}
+	// The merged percentiles are those of one histogram of every answer:
+	// the p99 falls among the second run's slow answers, which neither
+	// run's own p99 nor their average would give.
+	for _, q := range []float64{0.5, 0.9, 0.99} {
+		if got, want := time.Duration(float64(time.Millisecond)*map[float64]float64{0.5: m.P50ms, 0.9: m.P90ms, 0.99: m.P99ms}[q]), all.h.quantile(q).Truncate(time.Microsecond); got != want {
+			t.Errorf("merged quantile %v = %v, want %v", q, got, want)
+		}
+	}
+	if m.P99ms < 5000 || m.MaxMs != 5100 {
+		t.Errorf("merged p99 %v ms, max %v ms: want the slow run's", m.P99ms, m.MaxMs)
+	}
+	// Merging one result gives it back.
+	if one, err := Merge(r1); err != nil || one.P99 != r1.P99 || one.PerSec != r1.PerSec || one.Requests != r1.Requests {
+		t.Errorf("Merge of one: %+v, %v; want %+v", one, err, r1)
+	}
+	// A result without its latencies (an older load process) is refused,
+	// not merged into wrong percentiles.
+	bare := *r1
+	bare.Latency = nil
+	if _, err := Merge(r2, &bare); err == nil || !strings.Contains(err.Error(), "without its latencies") {
+		t.Errorf("Merge without latencies: %v", err)
 	}
 }

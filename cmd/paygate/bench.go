@@ -41,6 +41,11 @@ The load comes from a second paygate process (--client process, the
 default), so that CPU and RSS are the server's alone; --client in-process
 runs it in this process instead (CPU and RSS then include it).
 
+--rounds N drives the echo and the gateway in turns, N times each, so
+that both meet the same moments of a busy machine, and reports the turns
+of each together (their requests over their time, the percentiles of all
+their answers), with the ratio of each round beside the whole run's.
+
 --rate N drives both the echo and the gateway at N requests per second
 (open loop: latency counts from when each request was due) after the peak
 runs and reports both p99s; --rate half uses half the gateway's peak.
@@ -63,6 +68,7 @@ type benchOptions struct {
 	target      string
 	client      string
 	label       string
+	rounds      int
 }
 
 func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -82,6 +88,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&o.target, "target", "", "base URL of a running gateway to drive instead (secret key in PAYGATE_BENCH_SECRET)")
 	fs.StringVar(&o.client, "client", "process", "where the load comes from: process (a second paygate process) or in-process")
 	fs.StringVar(&o.label, "label", "target", "name of the load in progress lines (with --target)")
+	fs.IntVar(&o.rounds, "rounds", 1, "drive the echo and the gateway in turns, this many times each (--duration a turn), and report them together, with the ratio of each round")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -93,6 +100,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New("--duration must be positive")
 	case o.concurrency <= 0:
 		return errors.New("--concurrency must be positive")
+	case o.rounds <= 0:
+		return errors.New("--rounds must be positive")
 	case *acquirer != "in-process" && *acquirer != "tcp":
 		return fmt.Errorf("--acquirer %q: want in-process or tcp", *acquirer)
 	case o.client != "process" && o.client != "in-process":
@@ -109,6 +118,9 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		progress = stderr
 	}
 	if o.target != "" {
+		if o.rounds != 1 {
+			return errors.New("--rounds alternates the echo and the gateway bench starts: it does not go with --target")
+		}
 		return benchTarget(ctx, o, stdout, progress)
 	}
 	if o.postgres != "" && !isPostgres(o.postgres) {
@@ -243,7 +255,7 @@ func startEcho() (string, func(), error) {
 // of what it measured, also with an error when sales failed.
 func bench(ctx context.Context, o benchOptions, progress, stderr io.Writer) (*benchReport, error) {
 	rep := &benchReport{Engine: "sqlite", Acquirer: "in-process", IdempotencyKeys: o.keys, Concurrency: o.concurrency,
-		DurationS: o.duration.Seconds(), Client: o.client, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
+		DurationS: o.duration.Seconds(), Rounds: o.rounds, Client: o.client, CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0)}
 	if o.postgres != "" {
 		rep.Engine = "postgres"
 	}
@@ -256,38 +268,72 @@ func bench(ctx context.Context, o benchOptions, progress, stderr io.Writer) (*be
 		return nil, err
 	}
 	defer stopEcho()
-	cpu := cpuTime()
-	if rep.Echo, err = load(ctx, o, "echo", echo, "", 0, progress); err != nil {
+	// The echo's turns and the gateway's alternate; the gateway starts
+	// after the echo's first turn, on a fresh database.
+	var (
+		g                       *benchGateway
+		echoes, gateways        []*loadgen.Result
+		echoCPU, spent, bankCPU time.Duration
+		size0, wal0             int64
+	)
+	defer func() {
+		if g != nil {
+			g.Close()
+		}
+	}()
+	for round := 1; round <= o.rounds; round++ {
+		label := func(name string) string {
+			if o.rounds == 1 {
+				return name
+			}
+			return fmt.Sprintf("%s %d/%d", name, round, o.rounds)
+		}
+		cpu := cpuTime()
+		r, err := load(ctx, o, label("echo"), echo, "", 0, progress)
+		if err != nil {
+			return nil, err
+		}
+		echoCPU += cpuTime() - cpu
+		echoes = append(echoes, r)
+		if g == nil {
+			logger, _ := newLogger(stderr, "warn", "text")
+			resetPeakRSS()
+			if g, err = startBenchGateway(ctx, o, logger, stderr); err != nil {
+				return nil, err
+			}
+			rep.ColdStartMs = float64(g.coldStart.Microseconds()) / 1000
+			fmt.Fprintf(progress, "gateway cold start: %.0f ms to the first approved sale\n", rep.ColdStartMs)
+			if size0, wal0, err = g.storage(ctx); err != nil {
+				return nil, err
+			}
+		}
+		cpu = cpuTime()
+		var bank0 time.Duration
+		if g.bank != nil {
+			bank0 = procCPUTime(g.bank.pid())
+		}
+		if r, err = load(ctx, o, label("gateway"), strings.TrimSuffix(g.URL(), "/v1/payments"), g.secret, 0, progress); err != nil {
+			return nil, err
+		}
+		spent += cpuTime() - cpu
+		if g.bank != nil {
+			bankCPU += procCPUTime(g.bank.pid()) - bank0
+		}
+		gateways = append(gateways, r)
+		if o.rounds > 1 && echoes[round-1].PerSec > 0 {
+			ratio := r.PerSec / echoes[round-1].PerSec
+			rep.RoundRatios = append(rep.RoundRatios, ratio)
+			fmt.Fprintf(progress, "round %d/%d: ratio %.3f\n", round, o.rounds, ratio)
+		}
+	}
+	if rep.Echo, err = loadgen.Merge(echoes...); err != nil {
+		return nil, err
+	}
+	if rep.Gateway, err = loadgen.Merge(gateways...); err != nil {
 		return nil, err
 	}
 	if rep.Echo.Requests > 0 {
-		rep.EchoCPUPerRequestUs = float64((cpuTime() - cpu).Microseconds()) / float64(rep.Echo.Requests)
-	}
-
-	logger, _ := newLogger(stderr, "warn", "text")
-	resetPeakRSS()
-	g, err := startBenchGateway(ctx, o, logger, stderr)
-	if err != nil {
-		return nil, err
-	}
-	defer g.Close()
-	rep.ColdStartMs = float64(g.coldStart.Microseconds()) / 1000
-	fmt.Fprintf(progress, "gateway cold start: %.0f ms to the first approved sale\n", rep.ColdStartMs)
-	size0, wal0, err := g.storage(ctx)
-	if err != nil {
-		return nil, err
-	}
-	cpu = cpuTime()
-	var bankCPU time.Duration
-	if g.bank != nil {
-		bankCPU = procCPUTime(g.bank.pid())
-	}
-	if rep.Gateway, err = load(ctx, o, "gateway", strings.TrimSuffix(g.URL(), "/v1/payments"), g.secret, 0, progress); err != nil {
-		return nil, err
-	}
-	spent := cpuTime() - cpu
-	if g.bank != nil {
-		bankCPU = procCPUTime(g.bank.pid()) - bankCPU
+		rep.EchoCPUPerRequestUs = float64(echoCPU.Microseconds()) / float64(rep.Echo.Requests)
 	}
 	size1, wal1, err := g.storage(ctx)
 	if err != nil {

@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
+	"strings"
 
 	"github.com/paygate/paygate/loadgen"
 )
@@ -20,8 +22,12 @@ type benchReport struct {
 
 	Echo    *loadgen.Result `json:"echo"`
 	Gateway *loadgen.Result `json:"gateway"`
-	// Ratio is the gateway's requests per second over the echo's.
+	// Ratio is the gateway's requests per second over the echo's (with
+	// --rounds, over all their turns).
 	Ratio float64 `json:"ratio"`
+	// RoundRatios is the ratio of each round, with --rounds 2 or more.
+	RoundRatios []float64 `json:"round_ratios,omitempty"`
+	Rounds      int       `json:"rounds"`
 	// Sales approved during the gateway's run (the first sale apart).
 	Sales int64 `json:"sales"`
 	// BytesPerSale is the growth of the database over the run, per sale:
@@ -74,8 +80,12 @@ func (r *benchReport) title() string {
 	if !r.IdempotencyKeys {
 		key = "without"
 	}
-	return fmt.Sprintf("paygate bench: %s, %s, sales %s Idempotency-Key; %d connections, %gs each; %d CPUs; load from %s",
-		engine, bank, key, r.Concurrency, r.DurationS, r.CPUs, map[string]string{"process": "a second process", "in-process": "this process"}[r.Client])
+	each := "each"
+	if r.Rounds > 1 {
+		each = fmt.Sprintf("a turn, %d rounds in turns", r.Rounds)
+	}
+	return fmt.Sprintf("paygate bench: %s, %s, sales %s Idempotency-Key; %d connections, %gs %s; %d CPUs; load from %s",
+		engine, bank, key, r.Concurrency, r.DurationS, each, r.CPUs, map[string]string{"process": "a second process", "in-process": "this process"}[r.Client])
 }
 
 // print writes the report for a person.
@@ -84,6 +94,17 @@ func (r *benchReport) print(w io.Writer) {
 	fmt.Fprintf(w, "%-8s %s\n", "echo", r.Echo)
 	fmt.Fprintf(w, "%-8s %s\n", "gateway", r.Gateway)
 	fmt.Fprintf(w, "ratio gateway/echo:      %.3f\n", r.Ratio)
+	if len(r.RoundRatios) > 1 {
+		lo, hi := slices.Min(r.RoundRatios), slices.Max(r.RoundRatios)
+		var b strings.Builder
+		for i, x := range r.RoundRatios {
+			if i > 0 {
+				b.WriteString(" ")
+			}
+			fmt.Fprintf(&b, "%.3f", x)
+		}
+		fmt.Fprintf(w, "ratio by round:          %s (%.3f–%.3f)\n", b.String(), lo, hi)
+	}
 	if r.Engine == "postgres" {
 		fmt.Fprintf(w, "bytes written per sale:  %.0f (tables and indexes); PostgreSQL WAL %.0f (whole server)\n", r.BytesPerSale, r.WALBytesPerSale)
 	} else {
