@@ -260,31 +260,37 @@ func tally(workers []*worker, elapsed time.Duration) *Result {
 	r := &Result{Elapsed: elapsed}
 	for _, w := range workers {
 		h.merge(&w.h)
-		r.OK += w.ok
-		r.Errors += w.errs
-		for s, k := range w.statuses {
-			if r.Statuses == nil {
-				r.Statuses = map[int]int64{}
-			}
-			r.Statuses[s] += k
-		}
-		if r.FirstError == "" {
-			r.FirstError = w.firstErr
-		}
+		r.add(w.ok, w.errs, w.statuses, w.firstErr)
 	}
 	r.Requests = int64(h.n) + r.Errors
 	r.summarize(&h)
+	return r
+}
+
+// add counts in r answers that were 2xx (ok), failures (errs), the
+// statuses of the others and the first error.
+func (r *Result) add(ok, errs int64, statuses map[int]int64, firstErr string) {
+	r.OK += ok
+	r.Errors += errs
+	for s, k := range statuses {
+		if r.Statuses == nil {
+			r.Statuses = map[int]int64{}
+		}
+		r.Statuses[s] += k
+	}
+	if r.FirstError == "" {
+		r.FirstError = firstErr
+	}
+}
+
+// summarize sets r's rate, percentiles and Latency from h, the latencies
+// of its answers, and r.Elapsed.
+func (r *Result) summarize(h *histogram) {
 	for i, c := range h.counts {
 		if c > 0 {
 			r.Latency = append(r.Latency, [2]uint64{uint64(i), c})
 		}
 	}
-	return r
-}
-
-// summarize sets r's rate and percentiles from h, the latencies of its
-// answers, and r.Elapsed.
-func (r *Result) summarize(h *histogram) {
 	r.ElapsedS = r.Elapsed.Seconds()
 	if r.Elapsed > 0 {
 		r.PerSec = float64(h.n) / r.Elapsed.Seconds()
@@ -324,24 +330,9 @@ func Merge(rs ...*Result) (*Result, error) {
 		h.max = max(h.max, maxLat)
 		m.Elapsed += elapsed
 		m.Requests += r.Requests
-		m.OK += r.OK
-		m.Errors += r.Errors
-		for s, k := range r.Statuses {
-			if m.Statuses == nil {
-				m.Statuses = map[int]int64{}
-			}
-			m.Statuses[s] += k
-		}
-		if m.FirstError == "" {
-			m.FirstError = r.FirstError
-		}
+		m.add(r.OK, r.Errors, r.Statuses, r.FirstError)
 	}
 	m.summarize(&h)
-	for i, c := range h.counts {
-		if c > 0 {
-			m.Latency = append(m.Latency, [2]uint64{uint64(i), c})
-		}
-	}
 	return m, nil
 }
 
