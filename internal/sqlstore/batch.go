@@ -1,6 +1,7 @@
 package sqlstore
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -351,23 +352,62 @@ func (s batches) PayDeposits(ctx context.Context, now time.Time) ([]*paygate.Dep
 }
 
 // Unbatched returns the merchants and currencies with approved
-// transactions in no batch (by the claim's partial indexes).
+// transactions in no batch. It reads one entry of the claim's partial
+// indexes (payments_unbatched, refunds_unbatched) per merchant and
+// currency, each query seeking past the last one found (the merchant's
+// next currency, else the next merchant), rather than every unbatched
+// transaction: the sweeper asks every second, and by a busy day's cut-off
+// the open batches hold a day of sales. (A row value, (merchant_id,
+// currency) > (?, ?), is not a seek in SQLite: it reads every entry of
+// the last key.) With 100,000 unbatched payments in SQLite: 19 ms a call
+// before, 0.05 ms now (sqlite's BenchmarkUnbatched).
 func (s batches) Unbatched(ctx context.Context, merchantID string) ([]paygate.BatchKey, error) {
-	q := `SELECT merchant_id, currency FROM payments WHERE batch_id IS NULL AND status IN ('captured', 'partially_refunded', 'refunded')
-	UNION SELECT merchant_id, currency FROM refunds WHERE batch_id IS NULL AND status = 'succeeded'`
-	var args []any
-	if merchantID != "" {
-		q = `SELECT merchant_id, currency FROM payments WHERE merchant_id = ? AND batch_id IS NULL AND status IN ('captured', 'partially_refunded', 'refunded')
-		UNION SELECT merchant_id, currency FROM refunds WHERE merchant_id = ? AND batch_id IS NULL AND status = 'succeeded'`
-		args = []any{merchantID, merchantID}
+	found := map[paygate.BatchKey]bool{}
+	for _, table := range []struct{ name, approved string }{
+		{"payments", "status IN ('captured', 'partially_refunded', 'refunded')"},
+		{"refunds", "status = 'succeeded'"},
+	} {
+		from := ` FROM ` + table.name + ` WHERE batch_id IS NULL AND ` + table.approved
+		nextCurrency := `SELECT merchant_id, currency` + from + ` AND merchant_id = ? AND currency > ? ORDER BY currency LIMIT 1`
+		nextMerchant := `SELECT merchant_id, currency` + from + ` AND merchant_id > ? ORDER BY merchant_id, currency LIMIT 1`
+		// next returns the key q finds, or ok false if none.
+		next := func(q string, args ...any) (m, c string, ok bool, err error) {
+			err = s.queryRow(ctx, q, args...).Scan(&m, &c)
+			if errors.Is(err, sql.ErrNoRows) {
+				return "", "", false, nil
+			}
+			return m, c, err == nil, err
+		}
+		var (
+			m, c string
+			ok   bool
+			err  error
+		)
+		if merchantID == "" {
+			m, c, ok, err = next(nextMerchant, "")
+		} else {
+			m, c, ok, err = next(nextCurrency, merchantID, "")
+		}
+		for ok && err == nil {
+			cur, _ := paygate.LookupCurrency(c)
+			found[paygate.BatchKey{MerchantID: m, Currency: cur}] = true
+			last := m
+			if m, c, ok, err = next(nextCurrency, m, c); !ok && err == nil && merchantID == "" {
+				m, c, ok, err = next(nextMerchant, last)
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("unbatched currencies: %w", err)
+		}
 	}
-	return collect("unbatched currencies", func(row Row) (paygate.BatchKey, error) {
-		var k paygate.BatchKey
-		var c string
-		err := row.Scan(&k.MerchantID, &c)
-		k.Currency, _ = paygate.LookupCurrency(c)
-		return k, err
-	})(s.query(ctx, q+` ORDER BY 1, 2`, args...))
+	keys := make([]paygate.BatchKey, 0, len(found))
+	for k := range found {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b paygate.BatchKey) int {
+		return cmp.Or(strings.Compare(a.MerchantID, b.MerchantID), strings.Compare(a.Currency.Code, b.Currency.Code))
+	})
+	return keys, nil
 }
 
 // OpenTotals adds up the approved transactions of a merchant and currency

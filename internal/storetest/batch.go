@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -19,6 +21,7 @@ var batchTests = []test{
 	{"SettleBatch", testSettleBatch},
 	{"PayDeposits", testPayDeposits},
 	{"BatchFees", testBatchFees},
+	{"Unbatched", testUnbatched},
 }
 
 // mustOpenBatch opens (or returns) the merchant's batch of the currency.
@@ -456,5 +459,65 @@ func testBatchFees(t *testing.T, s Stores) {
 	}
 	if got, err := s.Batches.BatchFees(t.Context(), "bat_none", paygate.DefaultPricing); err != nil || got != 0 {
 		t.Errorf("BatchFees of a batch without items: got %d %v, want 0", got, err)
+	}
+}
+
+// testUnbatched: the merchants and currencies with approved transactions in
+// no batch, each once however many it has, from payments and from refunds
+// alike, for all merchants or one; what is not approved, or is batched,
+// does not count.
+func testUnbatched(t *testing.T, s Stores) {
+	ctx := t.Context()
+	a := MustCreateMerchant(t, s.Merchants, "Acme")
+	b := MustCreateMerchant(t, s.Merchants, "Bolt")
+	c := MustCreateMerchant(t, s.Merchants, "Cove")
+	captured := func(merchantID, currency string, at time.Time) *paygate.Payment {
+		p := NewPayment(t, merchantID, at)
+		p.Currency, p.AmountCaptured, p.Status, p.CapturedAt = MustCurrency(t, currency), p.Amount, paygate.StatusCaptured, at
+		MustCreatePayment(t, s.Payments, p)
+		return p
+	}
+	for i := range 3 {
+		captured(a.ID, "USD", Base.Add(time.Duration(i)*time.Minute))
+	}
+	captured(a.ID, "EUR", Base)
+	captured(a.ID, "EUR", Base.Add(time.Minute))
+	authorized := NewPayment(t, a.ID, Base) // never captured
+	authorized.Currency = MustCurrency(t, "GBP")
+	MustCreatePayment(t, s.Payments, authorized)
+	voided := NewPayment(t, a.ID, Base)
+	voided.Currency, voided.Status = MustCurrency(t, "JPY"), paygate.StatusVoided
+	MustCreatePayment(t, s.Payments, voided)
+	MustCreatePayment(t, s.Payments, NewPayment(t, c.ID, Base)) // c: authorized only
+	// b's Canadian sale is claimed by a close; its refund, after the close,
+	// is not: b's CAD is listed for the refund alone.
+	cad := captured(b.ID, "CAD", Base)
+	if _, err := assign(t, s, mustOpenBatch(t, s, b.ID, "CAD", Base), Base.Add(time.Hour)); err != nil {
+		t.Fatalf("AssignBatch: %v", err)
+	}
+	cad = MustPayment(t, s.Payments, b.ID, cad.ID)
+	refund := newRefund(cad, 500, Base.Add(2*time.Hour))
+	MustSaveRefund(t, s.Payments, cad, refund)
+	settle(cad, refund, paygate.RefundSucceeded, "00", Base.Add(2*time.Hour))
+	MustSaveRefund(t, s.Payments, cad, refund)
+
+	key := func(m *paygate.Merchant, code string) paygate.BatchKey {
+		return paygate.BatchKey{MerchantID: m.ID, Currency: MustCurrency(t, code)}
+	}
+	all := []paygate.BatchKey{key(a, "EUR"), key(a, "USD"), key(b, "CAD")}
+	slices.SortStableFunc(all, func(x, y paygate.BatchKey) int { return strings.Compare(x.MerchantID, y.MerchantID) })
+	for _, c := range []struct {
+		merchantID string
+		want       []paygate.BatchKey
+	}{
+		{"", all},
+		{a.ID, []paygate.BatchKey{key(a, "EUR"), key(a, "USD")}},
+		{b.ID, []paygate.BatchKey{key(b, "CAD")}},
+		{c.ID, nil},
+	} {
+		got, err := s.Batches.Unbatched(ctx, c.merchantID)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(c.want) {
+			t.Errorf("Unbatched(%q): got %v %v, want %v", c.merchantID, got, err, c.want)
+		}
 	}
 }
