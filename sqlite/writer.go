@@ -192,8 +192,14 @@ func (db *DB) commit(batch []*sqlstore.Op) {
 	}()
 }
 
-// checkpointEvery is how often at most the checkpointer runs.
-const checkpointEvery = 50 * time.Millisecond
+// checkpointEvery is how often at most the checkpointer runs. A second
+// rather than 50 ms: a page that several commits changed in between is
+// copied once, and as the file grows most are index pages that the next
+// commits change again (5 rounds of 6 s in process, about 80,000 sales,
+// 2 pairs: CPU a sale 422–431 → 398–400 µs, ratio 0.171–0.173 →
+// 0.175–0.182). The log then holds up to a second of commits, well under
+// the writer's 10,000 pages.
+const checkpointEvery = time.Second
 
 // checkpointer copies what the log holds into the database file (a
 // passive checkpoint, on a connection of its own) after commits, at most
