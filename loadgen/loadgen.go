@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -322,10 +323,10 @@ func Merge(rs ...*Result) (*Result, error) {
 		h.n += n
 		elapsed, maxLat := r.Elapsed, r.Max
 		if elapsed == 0 {
-			elapsed = time.Duration(r.ElapsedS * float64(time.Second))
+			elapsed = time.Duration(math.Round(r.ElapsedS * float64(time.Second)))
 		}
-		if maxLat == 0 {
-			maxLat = time.Duration(r.MaxMs * float64(time.Millisecond))
+		if maxLat == 0 { // max_ms is whole microseconds
+			maxLat = time.Duration(math.Round(r.MaxMs*1000)) * time.Microsecond
 		}
 		h.max = max(h.max, maxLat)
 		m.Elapsed += elapsed

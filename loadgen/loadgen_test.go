@@ -167,3 +167,18 @@ func TestMerge(t *testing.T) {
 		t.Errorf("Merge without latencies: %v", err)
 	}
 }
+
+// TestMergeKeepsMaxFromJSON: a largest latency read back from JSON (whole
+// microseconds, in milliseconds) merges to itself, not 1 µs less.
+func TestMergeKeepsMaxFromJSON(t *testing.T) {
+	for us := 1; us <= 5000; us++ {
+		w := &worker{ok: 1}
+		w.h.record(time.Duration(us) * time.Microsecond)
+		r := tally([]*worker{w}, time.Second)
+		back := Result{Requests: r.Requests, OK: r.OK, ElapsedS: r.ElapsedS, MaxMs: r.MaxMs, Latency: r.Latency}
+		m, err := Merge(&back)
+		if err != nil || m.MaxMs != r.MaxMs || m.P99ms != r.P99ms {
+			t.Fatalf("%d µs: merged max %v p99 %v (%v), want %v and %v", us, m.MaxMs, m.P99ms, err, r.MaxMs, r.P99ms)
+		}
+	}
+}

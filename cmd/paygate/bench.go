@@ -268,8 +268,10 @@ func bench(ctx context.Context, o benchOptions, progress, stderr io.Writer) (*be
 		return nil, err
 	}
 	defer stopEcho()
-	// The echo's turns and the gateway's alternate; the gateway starts
-	// after the echo's first turn, on a fresh database.
+	// The echo's turns and the gateway's alternate, on a fresh database.
+	// In one round the gateway starts after the echo's turn, which so runs
+	// alone; in several it starts first, so that every echo turn runs
+	// beside it (and with its collector's target) alike.
 	var (
 		g                       *benchGateway
 		echoes, gateways        []*loadgen.Result
@@ -281,6 +283,23 @@ func bench(ctx context.Context, o benchOptions, progress, stderr io.Writer) (*be
 			g.Close()
 		}
 	}()
+	start := func() error {
+		logger, _ := newLogger(stderr, "warn", "text")
+		resetPeakRSS()
+		var err error
+		if g, err = startBenchGateway(ctx, o, logger, stderr); err != nil {
+			return err
+		}
+		rep.ColdStartMs = float64(g.coldStart.Microseconds()) / 1000
+		fmt.Fprintf(progress, "gateway cold start: %.0f ms to the first approved sale\n", rep.ColdStartMs)
+		size0, wal0, err = g.storage(ctx)
+		return err
+	}
+	if o.rounds > 1 {
+		if err := start(); err != nil {
+			return nil, err
+		}
+	}
 	for round := 1; round <= o.rounds; round++ {
 		label := func(name string) string {
 			if o.rounds == 1 {
@@ -296,14 +315,7 @@ func bench(ctx context.Context, o benchOptions, progress, stderr io.Writer) (*be
 		echoCPU += cpuTime() - cpu
 		echoes = append(echoes, r)
 		if g == nil {
-			logger, _ := newLogger(stderr, "warn", "text")
-			resetPeakRSS()
-			if g, err = startBenchGateway(ctx, o, logger, stderr); err != nil {
-				return nil, err
-			}
-			rep.ColdStartMs = float64(g.coldStart.Microseconds()) / 1000
-			fmt.Fprintf(progress, "gateway cold start: %.0f ms to the first approved sale\n", rep.ColdStartMs)
-			if size0, wal0, err = g.storage(ctx); err != nil {
+			if err := start(); err != nil {
 				return nil, err
 			}
 		}
@@ -320,8 +332,11 @@ func bench(ctx context.Context, o benchOptions, progress, stderr io.Writer) (*be
 			bankCPU += procCPUTime(g.bank.pid()) - bank0
 		}
 		gateways = append(gateways, r)
-		if o.rounds > 1 && echoes[round-1].PerSec > 0 {
-			ratio := r.PerSec / echoes[round-1].PerSec
+		if o.rounds > 1 {
+			ratio := 0.0 // an echo that answered nothing failed: reported below
+			if echoes[round-1].PerSec > 0 {
+				ratio = r.PerSec / echoes[round-1].PerSec
+			}
 			rep.RoundRatios = append(rep.RoundRatios, ratio)
 			fmt.Fprintf(progress, "round %d/%d: ratio %.3f\n", round, o.rounds, ratio)
 		}

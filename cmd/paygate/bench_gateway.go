@@ -41,7 +41,8 @@ type benchGateway struct {
 // startBenchGateway starts the gateway o describes and makes one sale
 // through its API, which must be approved.
 func startBenchGateway(ctx context.Context, o benchOptions, logger *slog.Logger, stderr io.Writer) (_ *benchGateway, err error) {
-	// As serve runs it; the echo, run before and after, keeps Go's default.
+	// As serve runs it, until it closes (the echo, in this process, then
+	// runs with the same target; before it starts, with Go's default).
 	g := &benchGateway{pgBase: o.postgres, restoreGC: tuneGC(defaultGCPercent)}
 	if g.dir, err = os.MkdirTemp("", "paygate-bench-"); err != nil {
 		return nil, err

@@ -465,23 +465,40 @@ func testBatchFees(t *testing.T, s Stores) {
 // testUnbatched: the merchants and currencies with approved transactions in
 // no batch, each once however many it has, from payments and from refunds
 // alike, for all merchants or one; what is not approved, or is batched,
-// does not count.
+// does not count. Past the keys the store seeks one by one (32 a table in
+// package sqlstore), 40 merchants more are read all at once.
 func testUnbatched(t *testing.T, s Stores) {
 	ctx := t.Context()
-	a := MustCreateMerchant(t, s.Merchants, "Acme")
-	b := MustCreateMerchant(t, s.Merchants, "Bolt")
-	c := MustCreateMerchant(t, s.Merchants, "Cove")
+	var ms []*paygate.Merchant
+	for _, name := range []string{"Acme", "Bolt", "Cove", "Dune"} {
+		ms = append(ms, MustCreateMerchant(t, s.Merchants, name))
+	}
+	// Sorted by ID, so that b (refunds only) sits between a and d, which
+	// have payments.
+	slices.SortFunc(ms, func(x, y *paygate.Merchant) int { return strings.Compare(x.ID, y.ID) })
+	a, b, c, d := ms[0], ms[1], ms[2], ms[3]
 	captured := func(merchantID, currency string, at time.Time) *paygate.Payment {
 		p := NewPayment(t, merchantID, at)
 		p.Currency, p.AmountCaptured, p.Status, p.CapturedAt = MustCurrency(t, currency), p.Amount, paygate.StatusCaptured, at
 		MustCreatePayment(t, s.Payments, p)
 		return p
 	}
+	refunded := func(p *paygate.Payment, status paygate.RefundStatus, at time.Time) {
+		r := newRefund(p, 500, at)
+		MustSaveRefund(t, s.Payments, p, r)
+		rc := "00"
+		if status != paygate.RefundSucceeded {
+			rc = "05"
+		}
+		settle(p, r, status, rc, at)
+		MustSaveRefund(t, s.Payments, p, r)
+	}
 	for i := range 3 {
 		captured(a.ID, "USD", Base.Add(time.Duration(i)*time.Minute))
 	}
-	captured(a.ID, "EUR", Base)
-	captured(a.ID, "EUR", Base.Add(time.Minute))
+	eur := captured(a.ID, "EUR", Base)
+	refunded(eur, paygate.RefundSucceeded, Base.Add(time.Minute)) // EUR in both tables: listed once
+	refunded(captured(a.ID, "USD", Base), paygate.RefundFailed, Base.Add(time.Minute))
 	authorized := NewPayment(t, a.ID, Base) // never captured
 	authorized.Currency = MustCurrency(t, "GBP")
 	MustCreatePayment(t, s.Payments, authorized)
@@ -489,35 +506,55 @@ func testUnbatched(t *testing.T, s Stores) {
 	voided.Currency, voided.Status = MustCurrency(t, "JPY"), paygate.StatusVoided
 	MustCreatePayment(t, s.Payments, voided)
 	MustCreatePayment(t, s.Payments, NewPayment(t, c.ID, Base)) // c: authorized only
+	captured(d.ID, "CHF", Base)
+	captured(d.ID, "USD", Base)
 	// b's Canadian sale is claimed by a close; its refund, after the close,
 	// is not: b's CAD is listed for the refund alone.
 	cad := captured(b.ID, "CAD", Base)
 	if _, err := assign(t, s, mustOpenBatch(t, s, b.ID, "CAD", Base), Base.Add(time.Hour)); err != nil {
 		t.Fatalf("AssignBatch: %v", err)
 	}
-	cad = MustPayment(t, s.Payments, b.ID, cad.ID)
-	refund := newRefund(cad, 500, Base.Add(2*time.Hour))
-	MustSaveRefund(t, s.Payments, cad, refund)
-	settle(cad, refund, paygate.RefundSucceeded, "00", Base.Add(2*time.Hour))
-	MustSaveRefund(t, s.Payments, cad, refund)
+	refunded(MustPayment(t, s.Payments, b.ID, cad.ID), paygate.RefundSucceeded, Base.Add(2*time.Hour))
 
 	key := func(m *paygate.Merchant, code string) paygate.BatchKey {
 		return paygate.BatchKey{MerchantID: m.ID, Currency: MustCurrency(t, code)}
 	}
-	all := []paygate.BatchKey{key(a, "EUR"), key(a, "USD"), key(b, "CAD")}
-	slices.SortStableFunc(all, func(x, y paygate.BatchKey) int { return strings.Compare(x.MerchantID, y.MerchantID) })
-	for _, c := range []struct {
-		merchantID string
-		want       []paygate.BatchKey
-	}{
-		{"", all},
-		{a.ID, []paygate.BatchKey{key(a, "EUR"), key(a, "USD")}},
-		{b.ID, []paygate.BatchKey{key(b, "CAD")}},
-		{c.ID, nil},
-	} {
-		got, err := s.Batches.Unbatched(ctx, c.merchantID)
-		if err != nil || fmt.Sprint(got) != fmt.Sprint(c.want) {
-			t.Errorf("Unbatched(%q): got %v %v, want %v", c.merchantID, got, err, c.want)
+	sorted := func(keys []paygate.BatchKey) []paygate.BatchKey {
+		slices.SortFunc(keys, func(x, y paygate.BatchKey) int {
+			if n := strings.Compare(x.MerchantID, y.MerchantID); n != 0 {
+				return n
+			}
+			return strings.Compare(x.Currency.Code, y.Currency.Code)
+		})
+		return keys
+	}
+	all := sorted([]paygate.BatchKey{key(a, "EUR"), key(a, "USD"), key(b, "CAD"), key(d, "CHF"), key(d, "USD")})
+	check := func(merchantID string, want []paygate.BatchKey) {
+		t.Helper()
+		got, err := s.Batches.Unbatched(ctx, merchantID)
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("Unbatched(%q): got %v %v, want %v", merchantID, got, err, want)
 		}
 	}
+	check("", all)
+	check(a.ID, []paygate.BatchKey{key(a, "EUR"), key(a, "USD")})
+	check(b.ID, []paygate.BatchKey{key(b, "CAD")})
+	check(c.ID, nil)
+	check(d.ID, []paygate.BatchKey{key(d, "CHF"), key(d, "USD")})
+
+	// 40 merchants more, two of them with a second currency: more keys
+	// than the store seeks one by one.
+	many := slices.Clone(all)
+	for i := range 40 {
+		m := MustCreateMerchant(t, s.Merchants, fmt.Sprintf("Shop %d", i))
+		captured(m.ID, "USD", Base)
+		many = append(many, key(m, "USD"))
+		if i%20 == 0 {
+			captured(m.ID, "EUR", Base)
+			captured(m.ID, "EUR", Base.Add(time.Minute))
+			many = append(many, key(m, "EUR"))
+		}
+	}
+	check("", sorted(many))
+	check(a.ID, []paygate.BatchKey{key(a, "EUR"), key(a, "USD")})
 }
